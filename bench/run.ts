@@ -1,0 +1,584 @@
+/**
+ * zsync benchmark: the same generated trees checked out, scanned, committed and updated with
+ * zsync, svn and git, each command timed as a whole (process start included). Run with
+ * `npm run bench` (see bench/README.md). Options:
+ *
+ *   --scale X   multiply every file count by X (e.g. 0.1 for a quick try; default 1)
+ *   --keep      keep the temporary directory (servers are still stopped)
+ *   --runs N    timed runs for status and no-op update (median; default 5)
+ *
+ * Never part of `npm test`; timings never go into tests.
+ */
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { treeRecords } from "../src/protocol/snarf-tree.js";
+import { createZsyncClient } from "../src/transport/http/client.js";
+import {
+  CommandError,
+  available,
+  countFiles,
+  freePort,
+  generateTree,
+  median,
+  portOpen,
+  removeTree,
+  run,
+  startServer,
+  stopAll,
+  stopAllSync,
+  versionOf,
+  type ServerProcess,
+} from "./lib.js";
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const argv = process.argv.slice(2);
+function option(name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+const SCALE = Number(option("--scale") ?? process.env.ZSYNC_BENCH_SCALE ?? 1);
+const KEEP = argv.includes("--keep") || process.env.ZSYNC_BENCH_KEEP === "1";
+const RUNS = Number(option("--runs") ?? 5);
+const COMMIT_RUNS = 3;
+const EDITS = Math.max(1, Math.round(100 * Math.min(1, SCALE)));
+
+const SIZES = {
+  small: { label: "2k", files: Math.round(2000 * SCALE), dirs: Math.max(10, Math.round(20 * SCALE)), binaries: 5, seed: 2 },
+  medium: { label: "20k", files: Math.round(20000 * SCALE), dirs: Math.max(10, Math.round(200 * SCALE)), binaries: 10, seed: 20 },
+  large: { label: "100k", files: Math.round(100000 * SCALE), dirs: Math.max(10, Math.round(1000 * SCALE)), binaries: 10, seed: 100 },
+};
+type Size = (typeof SIZES)[keyof typeof SIZES];
+
+const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ZSYNC_BIN = join(REPO_ROOT, "bin", "zsync.js");
+const SERVER_BIN = join(REPO_ROOT, "bin", "zsync-server.js");
+const RESULTS = join(dirname(fileURLToPath(import.meta.url)), "results", "latest.json");
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+type Tool = "zsync" | "svn" | "git";
+const TOOLS: Tool[] = ["zsync", "svn", "git"];
+
+interface Row {
+  op: string;
+  /** How it was measured (transport, runs). */
+  how: string;
+  seconds: Record<Tool, number | null>;
+  bytes?: Partial<Record<Tool, number | null>>;
+  /** Extra facts (status line counts, file counts). */
+  notes: string[];
+  errors: { tool: Tool; message: string }[];
+}
+
+const rows: Row[] = [];
+const setup: Record<string, number> = {};
+const problems: string[] = [];
+const t0 = process.hrtime.bigint();
+
+function elapsed(): string {
+  return (Number(process.hrtime.bigint() - t0) / 1e9).toFixed(1).padStart(6) + "s";
+}
+function progress(message: string): void {
+  process.stderr.write(`[${elapsed()}] ${message}\n`);
+}
+
+/** Times one operation for each tool; a failing tool is recorded, the others still run. */
+function measure(op: string, how: string, fns: Partial<Record<Tool, () => number>>): Row {
+  const row: Row = { op, how, seconds: { zsync: null, svn: null, git: null }, notes: [], errors: [] };
+  for (const tool of TOOLS) {
+    const fn = fns[tool];
+    if (!fn) continue;
+    progress(`${op}: ${tool}`);
+    try {
+      row.seconds[tool] = fn();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      row.errors.push({ tool, message });
+      problems.push(`${op} / ${tool}: ${message}`);
+      progress(`  FAILED: ${message.split("\n")[0]}`);
+    }
+  }
+  rows.push(row);
+  return row;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+let root = "";
+
+async function main(): Promise<void> {
+  root = mkdtempSync(join(tmpdir(), "zsync-bench-"));
+  const home = join(root, "home");
+  mkdirSync(home);
+  // Isolate every tool from the user's configuration.
+  writeFileSync(
+    join(home, ".gitconfig"),
+    "[user]\n\tname = bench\n\temail = bench@example.invalid\n[init]\n\tdefaultBranch = main\n[pull]\n\trebase = false\n[advice]\n\tdetachedHead = false\n[gc]\n\tauto = 0\n",
+  );
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, GIT_CONFIG_NOSYSTEM: "1", ZSYNC_PASSWORD: "zsync", NO_COLOR: "1", LC_ALL: "C" };
+  for (const key of Object.keys(env)) if (key.startsWith("XDG_")) delete env[key];
+  // zsync-server reads ZSYNC_* variables as options and rejects ZSYNC_PASSWORD: keep it client-side.
+  const serverEnv: NodeJS.ProcessEnv = { ...env };
+  for (const key of Object.keys(serverEnv)) if (key.startsWith("ZSYNC_")) delete serverEnv[key];
+
+  const hasSvn = available("svn", ["--version", "--quiet"]) && available("svnadmin", ["--version", "--quiet"]) && available("svnserve", ["--version", "--quiet"]);
+  if (!hasSvn) {
+    const message = "svn is not installed: the svn column stays empty. Install it with `apt-get install subversion` (Debian/Ubuntu).";
+    problems.push(message);
+    console.log(`NOTE: ${message}`);
+  }
+  const versions = {
+    node: process.version,
+    zsync: versionOf(process.execPath, [ZSYNC_BIN, "--version"]),
+    svn: hasSvn ? versionOf("svn", ["--version", "--quiet"]) : null,
+    git: versionOf("git", ["--version"]),
+  };
+  progress(`temp dir ${root}; scale ${SCALE}; ${cpus().length} CPUs; node ${versions.node}, svn ${versions.svn ?? "missing"}, ${versions.git}`);
+
+  // --- servers -----------------------------------------------------------------------------
+  const zsyncData = join(root, "zsync-data");
+  const zsyncServer = await startServer("zsync-server", process.execPath, [SERVER_BIN, "--data-dir", zsyncData, "serve", "--host", "127.0.0.1", "--port", "0", "--demo", "--quiet"], {
+    cwd: root,
+    env: serverEnv,
+    log: join(root, "zsync-server.log"),
+    ready: (text) => /listening on http:\/\/\S+/.test(text),
+  });
+  const zsyncOrigin = /listening on (http:\/\/[^\s/]+)/.exec(readFileSync(zsyncServer.log, "utf8"))![1];
+  const zsyncHostPort = zsyncOrigin.replace(/^http:\/\//, "");
+  const client = createZsyncClient({ origin: zsyncOrigin, user: "zsync", password: "zsync" });
+  await client.info();
+
+  let svnRepo = "";
+  let svnUrl = "";
+  let svnServer: ServerProcess | undefined;
+  if (hasSvn) {
+    svnRepo = join(root, "svn-repo");
+    run("svnadmin", ["create", svnRepo], { cwd: root, env });
+    writeFileSync(join(svnRepo, "conf", "svnserve.conf"), "[general]\nanon-access = write\nauth-access = write\n");
+    const port = await freePort();
+    svnServer = await startServer("svnserve", "svnserve", ["-d", "--foreground", "--threads", "-r", svnRepo, "--listen-host", "127.0.0.1", "--listen-port", String(port)], {
+      cwd: root,
+      env,
+      log: join(root, "svnserve.log"),
+      ready: portOpen(port),
+    });
+    svnUrl = `svn://127.0.0.1:${port}`;
+  }
+
+  const gitBase = join(root, "git-repos");
+  mkdirSync(gitBase);
+  const gitPort = await freePort();
+  const gitServer = await startServer(
+    "git daemon",
+    "git",
+    ["daemon", "--reuseaddr", `--base-path=${gitBase}`, "--export-all", "--enable=receive-pack", "--listen=127.0.0.1", `--port=${gitPort}`, gitBase],
+    { cwd: root, env, log: join(root, "git-daemon.log"), ready: portOpen(gitPort) },
+  );
+  const gitUrl = `git://127.0.0.1:${gitPort}`;
+
+  // --- per-tool commands ---------------------------------------------------------------------
+  const zsync = (args: string[], cwd: string, okCodes?: number[]) => run(process.execPath, [ZSYNC_BIN, ...args], { cwd, env, okCodes });
+  const svn = (args: string[], cwd: string) => run("svn", [...args, "--non-interactive"], { cwd, env });
+  const git = (args: string[], cwd: string) => run("git", args, { cwd, env });
+
+  const floor = median(Array.from({ length: 5 }, () => zsync(["--version"], root).seconds));
+  setup["zsync --version (process start floor)"] = floor;
+
+  /** Generates a tree and imports it into all three servers; returns its text file paths. */
+  async function prepare(size: Size): Promise<string[]> {
+    const src = join(root, `src-${size.label}`);
+    progress(`generating ${size.files} files in ${size.dirs} folders (${size.label})`);
+    let start = process.hrtime.bigint();
+    const stats = generateTree(src, size);
+    setup[`generate ${size.label} (${stats.files} files, ${(stats.bytes / 1048576).toFixed(0)} MiB, ${stats.dirs} folders)`] = secondsSince(start);
+
+    progress(`importing ${size.label} into zsync (protocol checkin)`);
+    start = process.hrtime.bigint();
+    try {
+      const result = await client.checkin("", `bench${size.label}`, treeRecords(src, { prefix: `bench${size.label}` }), { note: "bench import" });
+      setup[`zsync import ${size.label} (checkin through the protocol, in-process client)`] = secondsSince(start);
+      progress(`  revision ${JSON.stringify(result).slice(0, 120)}`);
+    } catch (error) {
+      problems.push(`zsync import of ${size.label} failed: ${(error as Error).message}`);
+      progress(`  FAILED: ${(error as Error).message}`);
+    }
+
+    if (hasSvn) {
+      progress(`importing ${size.label} into svn (file://)`);
+      start = process.hrtime.bigint();
+      svn(["import", "-q", src, `file://${svnRepo}/bench${size.label}`, "-m", "bench import"], root);
+      setup[`svn import ${size.label} (file://)`] = secondsSince(start);
+    }
+
+    progress(`importing ${size.label} into git (add, commit, repack)`);
+    start = process.hrtime.bigint();
+    const bare = join(gitBase, `bench${size.label}.git`);
+    git(["init", "-q", "--bare", bare], root);
+    git([`--git-dir=${bare}`, `--work-tree=${src}`, "add", "-A"], root);
+    git([`--git-dir=${bare}`, `--work-tree=${src}`, "commit", "-q", "-m", "bench import"], root);
+    git([`--git-dir=${bare}`, "repack", "-adq"], root);
+    removeTree(join(bare, "index"));
+    setup[`git import ${size.label} (add + commit + repack)`] = secondsSince(start);
+
+    removeTree(src);
+    return stats.textFiles;
+  }
+
+  /** Checks out a tree with each tool over the network; adds a checkout row. */
+  function checkoutAll(size: Size, expected: number): Record<Tool, string> {
+    const dirs: Record<Tool, string> = { zsync: join(root, `zsync-${size.label}`), svn: join(root, `svn-${size.label}`), git: join(root, `git-${size.label}`) };
+    const bytes: Partial<Record<Tool, number | null>> = {};
+    const row = measure(`checkout ${size.label}`, "1 run; zsync http / svnserve svn:// / git daemon git://", {
+      zsync: () => {
+        const before = zsyncServer.bytesWritten();
+        const r = zsync(["checkout", `http://zsync@${zsyncHostPort}/bench${size.label}`, dirs.zsync], root);
+        const after = zsyncServer.bytesWritten();
+        bytes.zsync = before !== null && after !== null ? after - before : null;
+        return r.seconds;
+      },
+      svn: hasSvn
+        ? () => {
+            const before = svnServer!.bytesWritten();
+            const r = svn(["checkout", "-q", `${svnUrl}/bench${size.label}`, dirs.svn], root);
+            const after = svnServer!.bytesWritten();
+            bytes.svn = before !== null && after !== null ? after - before : null;
+            return r.seconds;
+          }
+        : undefined,
+      git: () => {
+        const r = git(["clone", "--progress", `${gitUrl}/bench${size.label}.git`, dirs.git], root);
+        bytes.git = gitReceived(r.stderr);
+        return r.seconds;
+      },
+    });
+    row.bytes = bytes;
+    for (const tool of TOOLS) {
+      if (row.seconds[tool] === null) continue;
+      const n = countFiles(dirs[tool]);
+      if (n !== expected) {
+        row.errors.push({ tool, message: `checkout has ${n} files, expected ${expected}` });
+        problems.push(`checkout ${size.label} / ${tool}: has ${n} files, expected ${expected}`);
+      }
+    }
+    return dirs;
+  }
+
+  /** Status: one untimed warm-up run, then the median of RUNS runs; checks what it reports. */
+  function statusRow(op: string, dirs: Record<Tool, string>, expectModified: number): Row {
+    const reported: Partial<Record<Tool, number>> = {};
+    const timed = (tool: Tool, once: () => { seconds: number; stdout: string }, modified: (line: string) => boolean) => () => {
+      once();
+      const times: number[] = [];
+      let out = "";
+      for (let i = 0; i < RUNS; i++) {
+        const r = once();
+        times.push(r.seconds);
+        out = r.stdout;
+      }
+      const lines = out.split("\n").filter((l) => l.trim() !== "");
+      reported[tool] = lines.filter(modified).length;
+      if (reported[tool] !== expectModified || lines.length !== expectModified) {
+        throw new Error(`${tool} status reported ${lines.length} lines, ${reported[tool]} modified; expected exactly ${expectModified} modified:\n${lines.slice(0, 10).join("\n")}`);
+      }
+      return median(times);
+    };
+    const row = measure(op, `median of ${RUNS} after 1 warm-up`, {
+      zsync: timed("zsync", () => zsync(["status"], dirs.zsync), (l) => l.startsWith("M")),
+      svn: hasSvn ? timed("svn", () => svn(["status"], dirs.svn), (l) => l.startsWith("M")) : undefined,
+      git: timed("git", () => git(["status", "--porcelain"], dirs.git), (l) => l.startsWith(" M")),
+    });
+    row.notes.push(`modified reported: ${JSON.stringify(reported)}`);
+    return row;
+  }
+
+  /** Commit of one changed file, median of COMMIT_RUNS (a different file each run). */
+  function commitRow(size: Size, dirs: Record<Tool, string>, files: string[]): Row {
+    const pick = (i: number) => files[(i * 7919 + 13) % files.length];
+    const edit = (dir: string, rel: string, i: number) => appendFileSync(join(dir, rel), `bench commit edit ${i}\n`);
+    const times = (fn: (i: number) => number) => () => median(Array.from({ length: COMMIT_RUNS }, (_, i) => fn(i)));
+    return measure(`commit 1 file, ${size.label}`, `median of ${COMMIT_RUNS}; git = commit -am + push`, {
+      zsync: times((i) => {
+        edit(dirs.zsync, pick(i), i);
+        return zsync(["commit", "-m", `bench commit ${i}`], dirs.zsync).seconds;
+      }),
+      svn: hasSvn
+        ? times((i) => {
+            edit(dirs.svn, pick(i), i);
+            return svn(["commit", "-q", "-m", `bench commit ${i}`], dirs.svn).seconds;
+          })
+        : undefined,
+      git: times((i) => {
+        edit(dirs.git, pick(i), i);
+        return git(["commit", "-q", "-am", `bench commit ${i}`], dirs.git).seconds + git(["push", "-q"], dirs.git).seconds;
+      }),
+    });
+  }
+
+  /** No-op update: one untimed run (brings the checkout to HEAD), then the median of RUNS. */
+  function updateRow(size: Size, dirs: Record<Tool, string>): Row {
+    const bytes: Partial<Record<Tool, number | null>> = {};
+    const timed = (tool: Tool, once: () => number, server?: ServerProcess) => () => {
+      once();
+      const before = server?.bytesWritten() ?? null;
+      const t = median(Array.from({ length: RUNS }, once));
+      const after = server?.bytesWritten() ?? null;
+      bytes[tool] = before !== null && after !== null ? Math.round((after - before) / RUNS) : null;
+      return t;
+    };
+    const row = measure(`no-op update, ${size.label}`, `median of ${RUNS} after 1 warm-up; git = pull`, {
+      zsync: timed("zsync", () => zsync(["update"], dirs.zsync).seconds, zsyncServer),
+      svn: hasSvn ? timed("svn", () => svn(["update", "-q"], dirs.svn).seconds, svnServer) : undefined,
+      git: timed("git", () => git(["pull", "-q"], dirs.git).seconds),
+    });
+    row.bytes = bytes;
+    return row;
+  }
+
+  /** Picks `n` text files spread evenly over the tree and appends a line to each in every checkout. */
+  function editFiles(files: string[], n: number, dirs: Record<Tool, string>): void {
+    for (let i = 0; i < n; i++) {
+      const rel = files[Math.floor((i * files.length) / n)];
+      for (const tool of TOOLS) {
+        if (tool === "svn" && !hasSvn) continue;
+        appendFileSync(join(dirs[tool], rel), `status edit ${i}\n`);
+      }
+    }
+  }
+
+  // --- 2k: the small tree for the size-independence of commit and update ----------------------
+  {
+    const files = await prepare(SIZES.small);
+    const dirs = checkoutAll(SIZES.small, SIZES.small.files);
+    commitRow(SIZES.small, dirs, files);
+    updateRow(SIZES.small, dirs);
+    for (const dir of Object.values(dirs)) removeTree(dir);
+  }
+
+  // --- 20k: checkout, status, commit, no-op update ---------------------------------------------
+  {
+    const files = await prepare(SIZES.medium);
+    const dirs = checkoutAll(SIZES.medium, SIZES.medium.files);
+    // The same checkout over local transports: svn file://, git file:// --no-local.
+    const local = { svn: join(root, "svn-20k-file"), git: join(root, "git-20k-file") };
+    measure(`checkout ${SIZES.medium.label} (local)`, "1 run; svn file:// / git clone --no-local file://; zsync has only http", {
+      svn: hasSvn ? () => svn(["checkout", "-q", `file://${svnRepo}/bench${SIZES.medium.label}`, local.svn], root).seconds : undefined,
+      git: () => git(["clone", "-q", "--no-local", `file://${join(gitBase, `bench${SIZES.medium.label}.git`)}`, local.git], root).seconds,
+    });
+    removeTree(local.svn);
+    removeTree(local.git);
+    statusRow(`status ${SIZES.medium.label}, clean`, dirs, 0);
+    commitRow(SIZES.medium, dirs, files);
+    updateRow(SIZES.medium, dirs);
+    for (const dir of Object.values(dirs)) removeTree(dir);
+  }
+
+  // --- 100k: status -----------------------------------------------------------------------------
+  {
+    const files = await prepare(SIZES.large);
+    const dirs = checkoutAll(SIZES.large, SIZES.large.files);
+    statusRow(`status ${SIZES.large.label}, clean`, dirs, 0);
+    editFiles(files, EDITS, dirs);
+    statusRow(`status ${SIZES.large.label}, ${EDITS} edits`, dirs, EDITS);
+    if (KEEP) progress(`kept checkouts: ${Object.values(dirs).join(" ")}`);
+  }
+
+  // --- report ----------------------------------------------------------------------------------
+  for (const server of [zsyncServer, svnServer, gitServer]) await server?.stop();
+  const targets = evaluateTargets();
+  printReport(versions, targets);
+  const totalSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  writeFileSync(
+    RESULTS,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, platform: process.platform },
+        versions,
+        scale: SCALE,
+        runs: RUNS,
+        sizes: SIZES,
+        totalSeconds,
+        rows: rows.map((r) => ({ ...r, ratios: { zsyncOverSvn: ratio(r.seconds.zsync, r.seconds.svn), zsyncOverGit: ratio(r.seconds.zsync, r.seconds.git) } })),
+        setup,
+        targets,
+        problems,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  console.log(`\nbench took ${totalSeconds.toFixed(0)} s; results in ${RESULTS}`);
+}
+
+function secondsSince(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/** Bytes received by `git clone --progress`, from its last "Receiving objects" line. */
+function gitReceived(stderr: string): number | null {
+  const matches = [...stderr.matchAll(/Receiving objects: 100% \(\d+\/\d+\), ([\d.]+) (bytes|KiB|MiB|GiB)/g)];
+  const last = matches.at(-1);
+  if (!last) return null;
+  const unit = { bytes: 1, KiB: 1024, MiB: 1048576, GiB: 1073741824 }[last[2] as "bytes"];
+  return Math.round(Number(last[1]) * unit);
+}
+
+function ratio(a: number | null, b: number | null): number | null {
+  return a !== null && b !== null && b > 0 ? a / b : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets (from the issue)
+
+interface Target {
+  target: string;
+  measured: string;
+  pass: boolean | null;
+}
+
+function findRow(op: string): Row | undefined {
+  return rows.find((r) => r.op === op);
+}
+
+function evaluateTargets(): Target[] {
+  const targets: Target[] = [];
+  for (const row of rows.filter((r) => r.op.startsWith("status"))) {
+    const { zsync: z, svn: s, git: g } = row.seconds;
+    targets.push({
+      target: `${row.op}: zsync ≤ 2× git status`,
+      measured: z !== null && g !== null ? `${fmt(z)} vs 2×${fmt(g)} = ${fmt(2 * g)} (${(z / g).toFixed(2)}×)` : "not measured",
+      pass: z !== null && g !== null ? z <= 2 * g : null,
+    });
+    targets.push({
+      target: `${row.op}: zsync < svn status`,
+      measured: z !== null && s !== null ? `${fmt(z)} vs ${fmt(s)} (${(z / s).toFixed(2)}×)` : "not measured",
+      pass: z !== null && s !== null ? z < s : null,
+    });
+  }
+  for (const row of rows.filter((r) => /^checkout \d+k$/.test(r.op))) {
+    const { zsync: z, svn: s } = row.seconds;
+    targets.push({
+      target: `${row.op}: zsync < svn checkout (svn://)`,
+      measured: z !== null && s !== null ? `${fmt(z)} vs ${fmt(s)} (${(z / s).toFixed(2)}×)` : "not measured",
+      pass: z !== null && s !== null ? z < s : null,
+    });
+  }
+  for (const kind of ["commit 1 file", "no-op update"]) {
+    const small = findRow(`${kind}, ${SIZES.small.label}`);
+    const medium = findRow(`${kind}, ${SIZES.medium.label}`);
+    const a = small?.seconds.zsync ?? null;
+    const b = medium?.seconds.zsync ?? null;
+    const others = TOOLS.filter((t) => t !== "zsync")
+      .map((t) => {
+        const x = small?.seconds[t] ?? null;
+        const y = medium?.seconds[t] ?? null;
+        return x !== null && y !== null ? `${t} ${fmt(x)} → ${fmt(y)} (${(y / x).toFixed(2)}×)` : null;
+      })
+      .filter(Boolean)
+      .join("; ");
+    targets.push({
+      target: `${kind}: independent of tree size (zsync ${SIZES.medium.label} ≤ max(1.5 × ${SIZES.small.label}, ${SIZES.small.label} + 0.1 s))`,
+      measured: a !== null && b !== null ? `zsync ${fmt(a)} → ${fmt(b)} (${(b / a).toFixed(2)}× for 10× the files)${others ? `; for reference ${others}` : ""}` : "not measured",
+      pass: a !== null && b !== null ? b <= Math.max(1.5 * a, a + 0.1) : null,
+    });
+  }
+  return targets;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Printing
+
+function fmt(seconds: number | null): string {
+  return seconds === null ? "-" : seconds.toFixed(3);
+}
+function fmtRatio(r: number | null): string {
+  return r === null ? "-" : r.toFixed(2) + "×";
+}
+function fmtBytes(b: number | null | undefined): string {
+  if (b === null || b === undefined) return "-";
+  if (b < 10 * 1024) return `${b} B`;
+  if (b < 10 * 1048576) return `${(b / 1024).toFixed(0)} KiB`;
+  return `${(b / 1048576).toFixed(1)} MiB`;
+}
+
+function table(header: string[], body: string[][], alignLeft = 1): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < alignLeft ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+}
+
+function printReport(versions: Record<string, string | null>, targets: Target[]): void {
+  console.log(`\nzsync benchmark — ${cpus().length} CPUs, node ${versions.node}, zsync ${versions.zsync ?? "?"}, svn ${versions.svn ?? "missing"}, ${versions.git}; scale ${SCALE}`);
+  console.log("Times in seconds, whole commands (process start included).\n");
+  const failed = (r: Row, t: Tool) => (r.errors.some((e) => e.tool === t) ? "FAIL" : null);
+  console.log(
+    table(
+      ["operation", "zsync s", "svn s", "git s", "zsync/svn", "zsync/git", "how"],
+      rows.map((r) => [
+        r.op,
+        failed(r, "zsync") ?? fmt(r.seconds.zsync),
+        failed(r, "svn") ?? fmt(r.seconds.svn),
+        failed(r, "git") ?? fmt(r.seconds.git),
+        fmtRatio(ratio(r.seconds.zsync, r.seconds.svn)),
+        fmtRatio(ratio(r.seconds.zsync, r.seconds.git)),
+        r.how,
+      ]),
+      1,
+    ).replace(/^(.*)$/gm, (l) => l.trimEnd()),
+  );
+
+  const withBytes = rows.filter((r) => r.bytes);
+  if (withBytes.length) {
+    console.log("\nBytes transferred (zsync-server and svnserve: bytes the server process wrote, /proc/PID/io wchar; git: clone's \"Receiving objects\"; per run)\n");
+    console.log(table(["operation", "zsync", "svn", "git"], withBytes.map((r) => [r.op, fmtBytes(r.bytes!.zsync), fmtBytes(r.bytes!.svn), fmtBytes(r.bytes!.git)])));
+  }
+
+  console.log("\nSetup (not compared)\n");
+  console.log(table(["step", "seconds"], Object.entries(setup).map(([k, v]) => [k, v.toFixed(3)])));
+
+  console.log("\nTargets\n");
+  console.log(table(["", "target", "measured"], targets.map((t) => [t.pass === null ? "n/a " : t.pass ? "PASS" : "MISS", t.target, t.measured]), 3));
+
+  if (problems.length) {
+    console.log("\nProblems\n");
+    for (const p of problems) console.log(`- ${p.replace(/\n/g, "\n  ")}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup on every exit path
+
+let cleaned = false;
+function cleanupSync(): void {
+  if (cleaned) return;
+  cleaned = true;
+  stopAllSync();
+  if (root && !KEEP) removeTree(root);
+  else if (root) process.stderr.write(`kept ${root}\n`);
+}
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping servers and removing ${root}\n`);
+    cleanupSync();
+    process.exit(130);
+  });
+}
+
+try {
+  await main();
+} catch (error) {
+  process.exitCode = 1;
+  if (error instanceof CommandError) console.error(`bench failed: ${error.message}`);
+  else console.error("bench failed:", error);
+  if (rows.length) printReport({ node: process.version }, evaluateTargets());
+} finally {
+  await stopAll();
+  cleanupSync();
+}

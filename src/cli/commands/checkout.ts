@@ -1,0 +1,39 @@
+/** `zsync checkout|co URL [DIR] [--depth …] [-r REV]` */
+import { basename } from "node:path";
+import { checkout } from "../../wc/checkout.js";
+import { displayPath } from "../../wc/session.js";
+import type { Depth } from "../../wc/admin.js";
+import { transferProgress } from "../../ui/progress.js";
+import { defineCommand } from "../command.js";
+import { clientForUrl } from "../connect.js";
+import { createOutput, type GlobalArgs } from "../output.js";
+import { printUpdateLines, updateJson } from "./update.js";
+
+interface Args extends GlobalArgs {
+  url: string;
+  dir?: string;
+  depth: Depth;
+  revision?: number;
+}
+
+export const checkoutCommand = defineCommand<Args>({
+  command: "checkout <url> [dir]",
+  aliases: ["co"],
+  describe: "check out a server folder into DIR (default: the URL's last segment)",
+  builder: (y) =>
+    y
+      .positional("url", { type: "string", describe: "http(s)://[user@]host[:port]/path" })
+      .positional("dir", { type: "string" })
+      .option("depth", { choices: ["empty", "files", "immediates", "infinity"], default: "infinity", describe: "how much of the tree to check out" })
+      .option("revision", { alias: "r", type: "number", describe: "check out this revision" }),
+  handler: async (args) => {
+    const out = createOutput(args);
+    const { client, origin, path, user } = await clientForUrl(args.url, args);
+    const dir = args.dir ?? (basename(path) || "root");
+    const bar = transferProgress("Checking out", { enabled: !args.json && !args.quiet });
+    const result = await checkout({ client, origin, path, user, dir, depth: args.depth, revision: args.revision, progress: bar.update }).finally(bar.stop);
+    out.result({ ...updateJson(result, result.root), root: result.root });
+    printUpdateLines(out, result, result.root, true);
+    out.line(`Checked out revision ${result.target} into ${displayPath(result.root, "")}.`);
+  },
+});

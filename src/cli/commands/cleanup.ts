@@ -1,0 +1,36 @@
+/** `zsync cleanup`: finish an interrupted command, remove stale temp files. */
+import { cleanup, pendingJournal } from "../../wc/cleanup.js";
+import type { JournalReport } from "../../wc/journal.js";
+import { displayPath, withWorkingCopy } from "../../wc/session.js";
+import { defineCommand } from "../command.js";
+import { createOutput, type GlobalArgs, type Output } from "../output.js";
+
+/** Warns about files the journal moved aside instead of overwriting (shared by the tree commands). */
+export function warnSavedAside(out: Output, root: string, savedAside: JournalReport["savedAside"]): void {
+  for (const s of savedAside) {
+    out.warn(`'${displayPath(root, s.path)}' changed while zsync worked on it; your version was moved to '${displayPath(root, s.savedAs)}'`);
+  }
+}
+
+/** The JSON form of moved-aside files. */
+export function savedAsideJson(root: string, savedAside: JournalReport["savedAside"]) {
+  return savedAside.map((s) => ({ path: s.path, savedAs: s.savedAs, displayPath: displayPath(root, s.path), displaySavedAs: displayPath(root, s.savedAs) }));
+}
+
+export const cleanupCommand = defineCommand<GlobalArgs>({
+  command: "cleanup",
+  describe: "finish an interrupted command (from its journal), take over a stale lock, remove temp files",
+  builder: (y) => y,
+  handler: async (args) => {
+    const out = createOutput(args);
+    const interrupted = await pendingJournal(".");
+    await withWorkingCopy(".", { lock: "cleanup" }, async (wc) => {
+      const r = await cleanup(wc, { interrupted });
+      out.result({ finished: r.finished ?? null, savedAside: savedAsideJson(wc.root, r.savedAside), removed: r.removed });
+      if (r.finished) out.line(`Finished the interrupted \`zsync ${r.finished}\`.`);
+      warnSavedAside(out, wc.root, r.savedAside);
+      for (const path of r.removed) out.line(`Removed '${displayPath(wc.root, path)}'`);
+      out.line("Cleanup done.");
+    });
+  },
+});

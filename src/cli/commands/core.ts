@@ -1,0 +1,8 @@
+/** checkout, status, update, commit. */
+import type { CommandModule } from "yargs";
+import { checkoutCommand } from "./checkout.js";
+import { commitCommand } from "./commit.js";
+import { statusCommand } from "./status.js";
+import { updateCommand } from "./update.js";
+
+export const CORE_COMMANDS: CommandModule[] = [checkoutCommand, statusCommand, updateCommand, commitCommand];

@@ -1,0 +1,7 @@
+/** Every command module, in the order `zsync --help` lists them. */
+import type { CommandModule } from "yargs";
+import { CORE_COMMANDS } from "./core.js";
+import { HISTORY_COMMANDS } from "./history.js";
+import { TREE_COMMANDS } from "./tree.js";
+
+export const COMMANDS: CommandModule[] = [...CORE_COMMANDS, ...TREE_COMMANDS, ...HISTORY_COMMANDS];

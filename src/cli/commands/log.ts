@@ -1,0 +1,78 @@
+/** `zsync log [TARGET] [-l N] [-v]`: the history of the checkout, a path in it, or a URL, svn style. */
+import type { LogEntry } from "../../protocol/types.js";
+import { WcError } from "../../wc/admin.js";
+import { log, repositoryPath } from "../../wc/log.js";
+import { toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { defineCommand } from "../command.js";
+import { clientFor, clientForUrl } from "../connect.js";
+import { createOutput, type GlobalArgs } from "../output.js";
+
+interface Args extends GlobalArgs {
+  target?: string;
+  limit?: number;
+  verbose: boolean;
+}
+
+const SEPARATOR = "-".repeat(72);
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** svn's date: `2026-11-21 10:00:00 +0000 (Sat, 21 Nov 2026)`, in the local time zone (TZ). */
+export function svnDate(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const two = (n: number) => String(n).padStart(2, "0");
+  const offset = -d.getTimezoneOffset();
+  const zone = `${offset < 0 ? "-" : "+"}${two(Math.floor(Math.abs(offset) / 60))}${two(Math.abs(offset) % 60)}`;
+  return (
+    `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${zone}` +
+    ` (${WEEKDAYS[d.getDay()]}, ${two(d.getDate())} ${MONTHS[d.getMonth()]} ${d.getFullYear()})`
+  );
+}
+
+/** One revision as `svn log` prints it (without the separator lines). */
+export function formatLogEntry(entry: LogEntry, verbose: boolean): string[] {
+  const note = entry.note.replace(/\r\n/g, "\n").replace(/\n+$/, "");
+  const count = note === "" ? 0 : note.split("\n").length;
+  const lines = [`r${entry.revision} | ${entry.author} | ${svnDate(entry.date)} | ${count} line${count === 1 ? "" : "s"}`];
+  if (verbose) {
+    lines.push("Changed paths:");
+    for (const change of entry.changes) lines.push(`   ${change.action} ${change.path}`);
+  }
+  lines.push("");
+  if (note !== "") lines.push(...note.split("\n"));
+  return lines;
+}
+
+export const logCommand = defineCommand<Args>({
+  command: "log [target]",
+  describe: "show the history of the checkout root, a path in it, or a server URL (asks the server)",
+  builder: (y) =>
+    y
+      .positional("target", { type: "string", describe: "a path in the checkout (default: its root) or an http(s):// URL" })
+      .option("limit", { alias: "l", type: "number", describe: "show at most N revisions" })
+      .option("verbose", { alias: "v", type: "boolean", default: false, describe: "list the paths each revision changed" }),
+  handler: async (args) => {
+    const out = createOutput(args);
+    if (args.limit !== undefined && !(Number.isSafeInteger(args.limit) && args.limit > 0)) {
+      throw new WcError("bad-limit", `--limit must be a positive whole number, not ${args.limit}`, 2);
+    }
+    let report;
+    if (args.target !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(args.target)) {
+      const { client, path } = await clientForUrl(args.target, args);
+      report = await log({ client, path, limit: args.limit });
+    } else {
+      report = await withWorkingCopy(".", {}, async (wc) => {
+        const [path] = args.target === undefined ? [""] : toCheckoutPaths(wc.root, [args.target]);
+        const client = await clientFor(wc.config, args);
+        return log({ client, path: repositoryPath(path, wc.config.path), limit: args.limit });
+      });
+    }
+    out.result({ path: report.path, revisions: report.revisions });
+    out.line(SEPARATOR);
+    for (const entry of report.revisions) {
+      for (const line of formatLogEntry(entry, args.verbose)) out.line(line);
+      out.line(SEPARATOR);
+    }
+  },
+});

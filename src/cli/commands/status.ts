@@ -1,0 +1,53 @@
+/** `zsync status|st [PATH…] [-v] [-u]` */
+import { status } from "../../wc/status.js";
+import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { defineCommand } from "../command.js";
+import { clientFor } from "../connect.js";
+import { createOutput, type GlobalArgs } from "../output.js";
+
+interface Args extends GlobalArgs {
+  paths: string[];
+  verbose: boolean;
+  showUpdates: boolean;
+}
+
+export const statusCommand = defineCommand<Args>({
+  command: "status [paths..]",
+  aliases: ["st", "stat"],
+  describe: "show the state of working files: ? A R M C ! ~ (and = with -v; * out of date with -u)",
+  builder: (y) =>
+    y
+      .positional("paths", { type: "string", array: true, default: [] as string[] })
+      .option("verbose", { alias: "v", type: "boolean", default: false, describe: "also list unchanged paths (=)" })
+      .option("show-updates", { alias: "u", type: "boolean", default: false, describe: "ask the server which paths are out of date (*)" }),
+  handler: async (args) => {
+    const out = createOutput(args);
+    await withWorkingCopy(".", {}, async (wc) => {
+      const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : undefined;
+      const server = args.showUpdates ? await clientFor(wc.config, args) : undefined;
+      const report = await status(wc, { paths, verbose: args.verbose, server });
+      out.result({
+        revision: report.revision,
+        ...(report.head === undefined ? {} : { head: report.head }),
+        items: report.items.map((i) => ({
+          path: i.path,
+          displayPath: displayPath(wc.root, i.path),
+          kind: i.kind,
+          status: i.content,
+          meta: i.meta === "M" ? "modified" : "unchanged",
+          ...(i.metaError ? { metaError: i.metaError } : {}),
+          ...(i.entry?.conflict ? { conflict: i.entry.conflict } : {}),
+          ...(i.outOfDate ? { outOfDate: true } : {}),
+        })),
+      });
+      for (const i of report.items) {
+        const letter = i.content === "=" ? (args.verbose && i.meta === " " && !i.outOfDate ? "=" : " ") : i.content;
+        const star = args.showUpdates ? (i.outOfDate ? " *" : "  ") : "";
+        const shown = displayPath(wc.root, i.path) + (i.kind === "folder" && i.path !== "" ? "/" : "");
+        out.line(`${letter}${i.meta}${star} ${shown}`);
+        if (i.metaError) out.warn(i.metaError);
+      }
+      if (report.head !== undefined) out.line(`Status against revision ${report.head}`);
+    });
+  },
+});

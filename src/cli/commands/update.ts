@@ -1,0 +1,73 @@
+/** `zsync update|up [PATH…] [-r REV]` */
+import type { ApplyResult } from "../../wc/apply-remote.js";
+import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { update } from "../../wc/update.js";
+import { transferProgress } from "../../ui/progress.js";
+import { defineCommand } from "../command.js";
+import { clientFor } from "../connect.js";
+import { createOutput, type GlobalArgs, type Output } from "../output.js";
+
+interface Args extends GlobalArgs {
+  paths: string[];
+  revision?: number;
+}
+
+/** The `--json` document of checkout and update (documented in docs/CLI.md). */
+export function updateJson(result: ApplyResult, root: string) {
+  return {
+    revision: result.revision,
+    target: result.target,
+    conflicts: result.conflicts,
+    changes: result.lines.map((l) => ({
+      path: l.path,
+      displayPath: displayPath(root, l.path),
+      kind: l.kind,
+      content: l.content.trim() || null,
+      meta: l.meta.trim() || null,
+      ...(l.reason ? { reason: l.reason } : {}),
+    })),
+    savedAside: result.savedAside,
+    skipped: result.skipped,
+  };
+}
+
+/** Prints update lines svn style (`U  path`, ` U path` for metadata); checkout prints `A`. */
+export function printUpdateLines(out: Output, result: ApplyResult, root: string, asCheckout = false): void {
+  for (const line of result.lines) {
+    if (asCheckout && line.path === "") continue; // the checkout root itself is the directory just made
+    const content = asCheckout && (line.content === "U" || line.content === "N") ? "A" : line.content;
+    const shown = displayPath(root, line.path) + (line.kind === "folder" && line.path !== "" ? "/" : "");
+    out.line(`${content}${line.meta} ${shown}${line.reason ? `  (${line.reason})` : ""}`);
+  }
+  for (const saved of result.savedAside) {
+    out.warn(`${displayPath(root, saved.path)} changed while zsync worked on it; your version was kept as ${displayPath(root, saved.savedAs)}`);
+  }
+  if (result.skipped.length > 0) out.line(`Skipped ${result.skipped.length} path(s) blocked by conflicts; resolve them and update again.`);
+  if (result.conflicts > 0) {
+    out.line(`Conflicts: ${result.conflicts}. See them with \`zsync status\`; resolve with \`zsync resolve\`.`);
+    process.exitCode = 1;
+  }
+}
+
+export const updateCommand = defineCommand<Args>({
+  command: "update [paths..]",
+  aliases: ["up"],
+  describe: "bring the server's changes into the checkout (three-way merging local edits)",
+  builder: (y) =>
+    y
+      .positional("paths", { type: "string", array: true, default: [] as string[] })
+      .option("revision", { alias: "r", type: "number", describe: "update to this revision (default: head)" }),
+  handler: async (args) => {
+    const out = createOutput(args);
+    await withWorkingCopy(".", { lock: "update" }, async (wc) => {
+      const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : undefined;
+      const client = await clientFor(wc.config, args);
+      const before = wc.entries.revision;
+      const bar = transferProgress("Updating", { enabled: !args.json && !args.quiet });
+      const result = await update(wc, { client, paths, revision: args.revision, progress: bar.update }).finally(bar.stop);
+      out.result(updateJson(result, wc.root));
+      printUpdateLines(out, result, wc.root);
+      out.line(result.lines.length === 0 && result.target === before ? `At revision ${result.target}.` : `Updated to revision ${result.target}.`);
+    });
+  },
+});

@@ -1,0 +1,70 @@
+/**
+ * The `zsync` command line: global options, the command modules, errors and exit codes
+ * (0 success, 1 runtime error or unresolved conflicts, 2 usage error).
+ */
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { WcError } from "../wc/admin.js";
+import { ProtocolError } from "../transport/http/client.js";
+import { COMMANDS } from "./commands/index.js";
+import { VERSION } from "../server/version.js";
+
+/** Exit code for a failure, and the message for it. */
+export function describeFailure(error: unknown): { code: number; message: string } {
+  if (error instanceof WcError) return { code: error.exitCode, message: error.message };
+  if (error instanceof ProtocolError) {
+    if (error.status === 401) return { code: 1, message: `the server refused the credentials (${error.message}); check the user name and password` };
+    return { code: 1, message: error.message };
+  }
+  const e = error as NodeJS.ErrnoException;
+  if (e?.code === "ENOSPC") return { code: 1, message: `disk full while writing ${e.path ?? ""}: nothing was lost; free some space and run the command again` };
+  return { code: 1, message: e?.message ?? String(error) };
+}
+
+/** Runs the client with `argv` (without node and script). */
+export async function main(argv: string[]): Promise<void> {
+  let parser = yargs(argv)
+    .scriptName("zsync")
+    .usage("zsync COMMAND [options]\n\nEdit server content as local files (svn-like).")
+    .option("json", { type: "boolean", default: false, global: true, describe: "print one JSON document (stable, documented in docs/CLI.md)" })
+    .option("quiet", { alias: "q", type: "boolean", default: false, global: true, describe: "print less" })
+    .option("color", { type: "boolean", default: true, global: true, describe: "colour output on a terminal (--no-color)" })
+    .option("non-interactive", { type: "boolean", default: false, global: true, describe: "never prompt" })
+    .option("username", { alias: "user", type: "string", global: true, describe: "user name on the server" })
+    .option("password", { type: "string", global: true, describe: "password (or ZSYNC_PASSWORD; never stored)" });
+  for (const command of COMMANDS) parser = parser.command(command);
+  parser = parser
+    .command("help [cmd]", "show help for a command", (y) => y.positional("cmd", { type: "string" }), async (args) => {
+      if (args.cmd) await main([String(args.cmd), "--help"]);
+      else parser.showHelp("log");
+    })
+    .demandCommand(1, "name a command; see zsync help")
+    .recommendCommands()
+    .strict()
+    .version(VERSION)
+    .alias("h", "help")
+    .help()
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .fail((message, error, y) => {
+      if (error) throw error;
+      y.showHelp();
+      process.stderr.write(`\nzsync: ${message}\n`);
+      process.exit(2);
+    });
+  await parser.parseAsync();
+}
+
+main(hideBin(process.argv)).then(
+  () => {
+    if (process.exitCode === undefined) process.exitCode = 0;
+  },
+  (error: unknown) => {
+    const { code, message } = describeFailure(error);
+    if (process.argv.includes("--json")) {
+      const { code: kind, paths } = error as { code?: string; paths?: string[] };
+      process.stdout.write(JSON.stringify({ error: { code: kind ?? "error", message, ...(paths ? { paths } : {}) } }, null, 2) + "\n");
+    }
+    process.stderr.write(`zsync: ${message}\n`);
+    process.exitCode = code;
+  },
+);

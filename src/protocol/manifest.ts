@@ -1,0 +1,154 @@
+/**
+ * Validation of the JSON manifests carried in the `@@zsync/manifest.json` record.
+ * Both sides parse with these, so a malformed manifest is rejected with the same words everywhere.
+ */
+import { ArchivePathError, checkArchivePath } from "./paths.js";
+import type {
+  CommitChange,
+  CommitManifest,
+  EntryInfo,
+  ObjectMeta,
+  SnapshotManifest,
+} from "./types.js";
+
+/** A manifest that does not have the documented shape. */
+export class ManifestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ManifestError";
+  }
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+function fail(message: string): never {
+  throw new ManifestError(message);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function checkPath(path: unknown, where: string): string {
+  if (typeof path !== "string") fail(`${where}: path must be a string`);
+  try {
+    checkArchivePath(path);
+  } catch (error) {
+    if (error instanceof ArchivePathError) fail(`${where}: ${error.message}`);
+    throw error;
+  }
+  return path;
+}
+
+function checkRevision(value: unknown, where: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) fail(`${where} must be a revision number`);
+  return value;
+}
+
+/**
+ * Validates editable metadata: an object with optional `contentType` (string), `extra` and
+ * `annotations` (objects), nothing else, at most `maxBytes` as JSON.
+ */
+export function parseObjectMeta(value: unknown, where: string, maxBytes = 256 * 1024): ObjectMeta {
+  if (!isPlainObject(value)) fail(`${where}: metadata must be a JSON object`);
+  for (const key of Object.keys(value)) {
+    if (!["contentType", "extra", "annotations"].includes(key)) fail(`${where}: unknown metadata key ${JSON.stringify(key)}`);
+  }
+  if (value.contentType !== undefined && (typeof value.contentType !== "string" || value.contentType.length > 255)) {
+    fail(`${where}: contentType must be a string of at most 255 characters`);
+  }
+  for (const key of ["extra", "annotations"] as const) {
+    if (value[key] !== undefined && !isPlainObject(value[key])) fail(`${where}: ${key} must be a JSON object`);
+  }
+  if (Buffer.byteLength(JSON.stringify(value)) > maxBytes) fail(`${where}: metadata larger than ${maxBytes} bytes`);
+  return value as ObjectMeta;
+}
+
+/** Validates a commit manifest (see docs/PROTOCOL.md, "Commit"). */
+export function parseCommitManifest(value: unknown, opts: { maxChanges?: number; maxMetaBytes?: number } = {}): CommitManifest {
+  if (!isPlainObject(value)) fail("manifest must be a JSON object");
+  if (value.protocol !== 1) fail(`unsupported protocol version ${JSON.stringify(value.protocol)}`);
+  if (value.note !== undefined && typeof value.note !== "string") fail("note must be a string");
+  if (!Array.isArray(value.changes)) fail("changes must be an array");
+  if (value.changes.length > (opts.maxChanges ?? Infinity)) fail(`more than ${opts.maxChanges} changes`);
+  const seen = new Set<string>();
+  const changes = value.changes.map((raw, index): CommitChange => {
+    const where = `changes[${index}]`;
+    if (!isPlainObject(raw)) fail(`${where} must be an object`);
+    const path = checkPath(raw.path, where);
+    if (seen.has(path)) fail(`${where}: path ${JSON.stringify(path)} appears twice`);
+    seen.add(path);
+    if (raw.kind !== "file" && raw.kind !== "folder") fail(`${where}: kind must be "file" or "folder"`);
+    if (raw.schedule !== "added" && raw.schedule !== "removed" && raw.schedule !== "modified") {
+      fail(`${where}: schedule must be "added", "removed" or "modified"`);
+    }
+    const change: CommitChange = { path, kind: raw.kind, schedule: raw.schedule };
+    if (raw.baseRevision !== undefined) change.baseRevision = checkRevision(raw.baseRevision, `${where}.baseRevision`);
+    if (raw.baseHash !== undefined) {
+      if (typeof raw.baseHash !== "string" || !SHA256.test(raw.baseHash)) fail(`${where}.baseHash must be a SHA-256 hex digest`);
+      change.baseHash = raw.baseHash;
+    }
+    if (raw.content !== undefined) {
+      if (typeof raw.content !== "boolean") fail(`${where}.content must be a boolean`);
+      change.content = raw.content;
+    }
+    if (raw.meta !== undefined) change.meta = raw.meta === null ? null : parseObjectMeta(raw.meta, `${where}.meta`, opts.maxMetaBytes);
+    if (change.schedule !== "added" && change.baseRevision === undefined && change.baseHash === undefined) {
+      fail(`${where}: a ${change.schedule} path needs baseRevision or baseHash`);
+    }
+    if (change.schedule !== "modified" && path === "") fail(`${where}: the committed object itself cannot be ${change.schedule}`);
+    if (change.content && change.kind !== "file") fail(`${where}: only files have content`);
+    if (change.schedule === "removed" && (change.content || change.meta !== undefined)) fail(`${where}: a removed path carries no content or metadata`);
+    if (change.schedule === "added" && change.kind === "file" && !change.content) fail(`${where}: an added file needs content`);
+    return change;
+  });
+  return { protocol: 1, ...(value.note === undefined ? {} : { note: value.note as string }), changes };
+}
+
+function parseEntry(raw: unknown, where: string): EntryInfo {
+  if (!isPlainObject(raw)) fail(`${where} must be an object`);
+  const path = checkPath(raw.path, where);
+  if (raw.kind !== "file" && raw.kind !== "folder") fail(`${where}: kind must be "file" or "folder"`);
+  const entry: EntryInfo = { path, kind: raw.kind, revision: checkRevision(raw.revision, `${where}.revision`) };
+  if (raw.kind === "file") {
+    if (typeof raw.hash !== "string" || !SHA256.test(raw.hash)) fail(`${where}.hash must be a SHA-256 hex digest`);
+    if (typeof raw.size !== "number" || !Number.isSafeInteger(raw.size) || raw.size < 0) fail(`${where}.size must be a byte count`);
+    entry.hash = raw.hash;
+    entry.size = raw.size;
+  }
+  if (raw.meta !== undefined) entry.meta = parseObjectMeta(raw.meta, `${where}.meta`);
+  return entry;
+}
+
+/** Validates a snapshot manifest as the client receives it. */
+export function parseSnapshotManifest(value: unknown): SnapshotManifest {
+  if (!isPlainObject(value)) fail("manifest must be a JSON object");
+  if (value.protocol !== 1) fail(`unsupported protocol version ${JSON.stringify(value.protocol)}`);
+  if (typeof value.root !== "string") fail("root must be a string");
+  if (!Array.isArray(value.entries)) fail("entries must be an array");
+  if (!Array.isArray(value.deleted)) fail("deleted must be an array");
+  return {
+    protocol: 1,
+    root: value.root,
+    revision: checkRevision(value.revision, "revision"),
+    ...(value.since === undefined ? {} : { since: checkRevision(value.since, "since") }),
+    entries: value.entries.map((entry, i) => parseEntry(entry, `entries[${i}]`)),
+    deleted: value.deleted.map((path, i) => checkPath(path, `deleted[${i}]`)),
+  };
+}
+
+/** Validates the optional manifest of a checkin: metadata per path of the imported tree. */
+export function parseCheckinManifest(value: unknown, opts: { maxMetaBytes?: number } = {}): { note?: string; meta: Record<string, ObjectMeta> } {
+  if (!isPlainObject(value)) fail("manifest must be a JSON object");
+  if (value.protocol !== 1) fail(`unsupported protocol version ${JSON.stringify(value.protocol)}`);
+  const meta: Record<string, ObjectMeta> = {};
+  if (value.meta !== undefined) {
+    if (!isPlainObject(value.meta)) fail("meta must be an object keyed by path");
+    for (const [path, objectMeta] of Object.entries(value.meta)) {
+      checkPath(path, `meta[${JSON.stringify(path)}]`);
+      meta[path] = parseObjectMeta(objectMeta, `meta[${JSON.stringify(path)}]`, opts.maxMetaBytes);
+    }
+  }
+  if (value.note !== undefined && typeof value.note !== "string") fail("note must be a string");
+  return { ...(value.note === undefined ? {} : { note: value.note as string }), meta };
+}

@@ -1,0 +1,93 @@
+/**
+ * Rules for paths inside SNARF archives (and, more generally, object paths on the wire).
+ *
+ * An archive path is relative and `/`-separated; it names an object below the archive's
+ * root. The empty path "" is the root itself. Directory-ness is not part of the path: the
+ * SNARF codec adds and strips the trailing `/` of directory records.
+ */
+
+/** First component of the paths the protocol reserves for itself (`@@zsync/manifest.json`). */
+const PROTOCOL_COMPONENT = "@@zsync";
+
+const MAX_COMPONENT_BYTES = 255;
+const MAX_PATH_BYTES = 4096;
+
+/** Thrown by {@link checkArchivePath} for a path that may not appear in an archive. */
+export class ArchivePathError extends Error {
+  override name = "ArchivePathError";
+
+  /**
+   * @param path the offending path
+   * @param reason what is wrong with it
+   */
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
+    super(`invalid archive path ${JSON.stringify(path)}: ${reason}`);
+  }
+}
+
+/**
+ * Throws {@link ArchivePathError} unless `path` is a valid archive path:
+ * relative (no leading `/`), `/`-separated, without empty (`a//b`, trailing `/`), `.` or
+ * `..` components, without backslash, NUL, LF or lone surrogates, each component at most
+ * 255 UTF-8 bytes and the whole at most 4096, and no component starting with `@@` — except
+ * that the first component may be the protocol's own `@@zsync` (e.g. `@@zsync/manifest.json`),
+ * whose remainder follows the same rules.
+ *
+ * The empty path "" is valid: it means the root.
+ */
+export function checkArchivePath(path: string): void {
+  if (typeof path !== "string") throw new ArchivePathError(String(path), "not a string");
+  if (path === "") return;
+  const fail = (reason: string): never => {
+    throw new ArchivePathError(path, reason);
+  };
+  if (path.startsWith("/")) fail("absolute paths are not allowed");
+  if (path.includes("\\")) fail("backslash is not allowed");
+  if (path.includes("\0")) fail("NUL is not allowed");
+  if (path.includes("\n")) fail("line feed is not allowed");
+  // A lone surrogate cannot be encoded as UTF-8; it would silently become U+FFFD.
+  if (/\p{Cs}/u.test(path)) fail("not valid Unicode (lone surrogate)");
+  if (Buffer.byteLength(path, "utf8") > MAX_PATH_BYTES) fail(`longer than ${MAX_PATH_BYTES} UTF-8 bytes`);
+  const components = path.split("/");
+  components.forEach((component, index) => {
+    if (component === "") fail("empty path component (leading, trailing or doubled '/')");
+    if (component === "." || component === "..") fail(`'${component}' components are not allowed`);
+    if (Buffer.byteLength(component, "utf8") > MAX_COMPONENT_BYTES) {
+      fail(`component longer than ${MAX_COMPONENT_BYTES} UTF-8 bytes`);
+    }
+    if (isReservedName(component) && !(index === 0 && component === PROTOCOL_COMPONENT)) {
+      fail(`component ${JSON.stringify(component)} starts with the reserved '@@'`);
+    }
+  });
+}
+
+/** True for the protocol's own paths: `@@zsync` and everything under `@@zsync/`. */
+export function isProtocolPath(path: string): boolean {
+  return path === PROTOCOL_COMPONENT || path.startsWith(PROTOCOL_COMPONENT + "/");
+}
+
+/** Joins two archive paths; either may be "" (the root), e.g. `join("", "a") === "a"`. */
+export function joinArchivePath(a: string, b: string): string {
+  if (a === "") return b;
+  if (b === "") return a;
+  return `${a}/${b}`;
+}
+
+/** The parent of an archive path: "" for a top-level name (and for "" itself). */
+export function parentPath(p: string): string {
+  const slash = p.lastIndexOf("/");
+  return slash === -1 ? "" : p.slice(0, slash);
+}
+
+/** The last component of an archive path ("" for the root). */
+export function baseName(p: string): string {
+  return p.slice(p.lastIndexOf("/") + 1);
+}
+
+/** True for a single object name starting with `@@`, which the protocol reserves. */
+export function isReservedName(name: string): boolean {
+  return name.startsWith("@@");
+}

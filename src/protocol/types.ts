@@ -1,0 +1,131 @@
+/**
+ * The typed vocabulary of the zsync protocol, shared by client and server.
+ * The exact wire contract is written down in docs/PROTOCOL.md.
+ */
+
+/** Protocol version spoken by this implementation. */
+export const PROTOCOL_VERSION = 1;
+
+/** Features announced by `GET /.well-known/zsync`. */
+export const PROTOCOL_FEATURES = [
+  "snapshot",
+  "snapshot-since",
+  "snapshot-rev",
+  "commit",
+  "checkin",
+  "log",
+  "cat",
+] as const;
+
+/** Media type of SNARF archives. */
+export const SNARF_MEDIA_TYPE = "application/x-snarf";
+
+/** Path of the manifest record that opens snapshot, commit and checkin archives. */
+export const MANIFEST_RECORD = "@@zsync/manifest.json";
+
+/** Response header carrying the repository revision a response represents. */
+export const REVISION_HEADER = "zsync-revision";
+
+export type ObjectKind = "file" | "folder";
+
+/**
+ * Editable metadata of an object, as the client serializes it in `@@meta/<name>.json`.
+ * `extra` holds attributes (title, …), `annotations` namespaced records.
+ */
+export interface ObjectMeta {
+  contentType?: string;
+  extra?: Record<string, unknown>;
+  annotations?: Record<string, unknown>;
+}
+
+/** One object as the server describes it (snapshot manifest, commit answer). */
+export interface EntryInfo {
+  /** Path relative to the requested object; "" is the object itself. */
+  path: string;
+  kind: ObjectKind;
+  /** Revision in which this object last changed (content or metadata). */
+  revision: number;
+  /** SHA-256 (hex) of the content; files only. */
+  hash?: string;
+  /** Content size in bytes; files only. */
+  size?: number;
+  /** Editable metadata; absent when the object has none. */
+  meta?: ObjectMeta;
+}
+
+/** First record of a snapshot (`GET …/@@toFS.snarf`). */
+export interface SnapshotManifest {
+  protocol: number;
+  /** Absolute repository path of the requested object, e.g. "/demo". */
+  root: string;
+  /** Revision this snapshot represents. */
+  revision: number;
+  /** Set for `?since=REV` deltas. */
+  since?: number;
+  /** Objects present (all of them, or those changed since `since`), parents before children. */
+  entries: EntryInfo[];
+  /** Paths deleted since `since` (deltas only), relative to root. */
+  deleted: string[];
+}
+
+/** How a commit changes one path. */
+export type Schedule = "added" | "removed" | "modified";
+
+/** One changed path in a commit manifest. */
+export interface CommitChange {
+  /** Path relative to the object the commit is posted to. Never "" for added/removed. */
+  path: string;
+  kind: ObjectKind;
+  schedule: Schedule;
+  /**
+   * The object's revision the change is based on (its `EntryInfo.revision` at the client's BASE).
+   * Required for `modified` and `removed` unless `baseHash` is given.
+   */
+  baseRevision?: number;
+  /** Alternative base: the SHA-256 of the BASE content (files only). */
+  baseHash?: string;
+  /** True when a body record carries new content for this file. */
+  content?: boolean;
+  /** New editable metadata (replaces the object's metadata); omitted = unchanged. */
+  meta?: ObjectMeta | null;
+}
+
+/** First record of a commit archive (`POST …/@@fromFS.snarf`). */
+export interface CommitManifest {
+  protocol: number;
+  note?: string;
+  changes: CommitChange[];
+}
+
+/** Answer to a successful commit. */
+export interface CommitResult {
+  revision: number;
+  /** Canonical entries of every added or modified object after the commit. */
+  entries: EntryInfo[];
+  /** Paths removed by the commit (folders: the folder and everything in it). */
+  deleted: string[];
+}
+
+/** Body of every error answer. */
+export interface ErrorBody {
+  error: { code: string; message: string; paths?: string[] };
+}
+
+/** One revision in `GET …/@@log`. */
+export interface LogEntry {
+  revision: number;
+  author: string;
+  /** ISO 8601 time. */
+  date: string;
+  note: string;
+  changes: { path: string; action: "A" | "M" | "D" }[];
+}
+
+/** Answer of `GET /.well-known/zsync`. */
+export interface ServerInfo {
+  server: "zsync-server";
+  version: string;
+  protocol: { versions: number[]; features: string[] };
+  repository: { uuid: string; revision: number };
+  auth: string[];
+}

@@ -1,0 +1,91 @@
+/**
+ * The HTTP request handler: authentication, routing of `<path>/@@view` URLs to the handlers,
+ * and JSON errors. Transport-neutral: the ssh endpoint hands its channels to the same handler.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ArchivePathError } from "../../protocol/paths.js";
+import { parseRequestTarget, type RequestTarget } from "../../protocol/request-path.js";
+import { PROTOCOL_FEATURES, PROTOCOL_VERSION, REVISION_HEADER, type ServerInfo } from "../../protocol/types.js";
+import { createAuthenticator } from "../auth.js";
+import type { Store } from "../store/types.js";
+import { handleCheckin } from "./checkin.js";
+import { handleCommit } from "./commit.js";
+import type { RequestContext, ServerLimits } from "./context.js";
+import { HttpError, sendError, sendJson } from "./errors.js";
+import { handleCat, handleLog } from "./history.js";
+import { handleSnapshot } from "./snapshot.js";
+
+export interface AppOptions {
+  store: Store;
+  limits: ServerLimits;
+  tempDir: string;
+  version: string;
+  /** One line per request (never credentials). */
+  log?: (line: string) => void;
+}
+
+type Handler = (ctx: RequestContext) => Promise<void>;
+
+const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
+  "toFS.snarf": { GET: handleSnapshot },
+  "fromFS.snarf": { POST: handleCommit },
+  "checkin.snarf": { POST: handleCheckin },
+  log: { GET: handleLog },
+  cat: { GET: handleCat },
+};
+
+/** Builds the request handler of one server. */
+export function createApp(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const authenticate = createAuthenticator(options.store);
+  const log = options.log ?? (() => {});
+  return function app(req, res) {
+    const started = Date.now();
+    const caller = { name: "-" };
+    res.on("finish", () => log(`${req.method} ${req.url?.split("?")[0]} ${res.statusCode} ${caller.name} ${Date.now() - started}ms`));
+    route(req, res, caller).catch((error: unknown) => {
+        if (error instanceof HttpError) {
+          // An early answer to an unread upload: close the connection instead of reading the rest.
+          const close: Record<string, string> = req.complete ? {} : { connection: "close" };
+          sendError(res, error, error.status === 401 ? { "www-authenticate": 'Basic realm="zsync", charset="UTF-8"', ...close } : close);
+        } else if (!res.headersSent) {
+          log(`internal error on ${req.method} ${req.url?.split("?")[0]}: ${(error as Error)?.stack ?? error}`);
+          sendError(res, new HttpError(500, "internal", "internal server error"), req.complete ? {} : { connection: "close" } as Record<string, string>);
+        } else {
+          // Mid-stream failure: cut the connection so the client sees a truncated archive, never a short one.
+          res.destroy();
+        }
+      });
+  };
+
+  async function route(req: IncomingMessage, res: ServerResponse, caller: { name: string }): Promise<void> {
+    const principal = await authenticate(req.headers.authorization);
+    if (!principal) throw new HttpError(401, "unauthorized", "valid credentials are required");
+    caller.name = principal.name;
+    if (req.url?.split("?")[0] === "/.well-known/zsync") {
+      if (req.method !== "GET") throw new HttpError(405, "method-not-allowed", "use GET");
+      const { uuid, head } = await options.store.info();
+      const info: ServerInfo = {
+        server: "zsync-server",
+        version: options.version,
+        protocol: { versions: [PROTOCOL_VERSION], features: [...PROTOCOL_FEATURES] },
+        repository: { uuid, revision: head },
+        auth: ["basic"],
+      };
+      sendJson(res, 200, info, { [REVISION_HEADER]: String(head) });
+      return;
+    }
+    let target: RequestTarget;
+    try {
+      target = parseRequestTarget(req.url ?? "/");
+    } catch (error) {
+      if (error instanceof ArchivePathError || error instanceof URIError) throw new HttpError(400, "bad-path", `bad request path: ${(error as Error).message}`);
+      throw error;
+    }
+    if (target.view === undefined) throw new HttpError(404, "not-found", "no view in the URL; see docs/PROTOCOL.md (e.g. /demo/@@toFS.snarf)");
+    const methods = ROUTES[target.view];
+    if (!methods) throw new HttpError(404, "unknown-view", `unknown view @@${target.view}`);
+    const handler = methods[req.method ?? ""];
+    if (!handler) throw new HttpError(405, "method-not-allowed", `@@${target.view} accepts ${Object.keys(methods).join(", ")}`);
+    await handler({ req, res, target, principal, store: options.store, limits: options.limits, tempDir: options.tempDir });
+  }
+}

@@ -1,0 +1,35 @@
+/** What every request handler gets: the store, limits, temp dir, and the caller. */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RequestTarget } from "../../protocol/request-path.js";
+import type { Principal } from "../auth.js";
+import type { Store } from "../store/types.js";
+
+/** Size limits applied to requests. */
+export interface ServerLimits {
+  /** Largest request body accepted (bytes). */
+  maxBodyBytes: number;
+  /** Largest manifest record (bytes). */
+  maxManifestBytes: number;
+  /** Largest metadata object of one path, as JSON (bytes). */
+  maxMetaBytes: number;
+  /** Most changes in one commit. */
+  maxChanges: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxBodyBytes: 64 * 1024 ** 3,
+  maxManifestBytes: 64 * 1024 ** 2,
+  maxMetaBytes: 256 * 1024,
+  maxChanges: 1_000_000,
+};
+
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  target: RequestTarget;
+  principal: Principal;
+  store: Store;
+  limits: ServerLimits;
+  /** Directory for staging uploaded bodies (same file system as nothing in particular). */
+  tempDir: string;
+}

@@ -1,0 +1,121 @@
+/**
+ * Receives a SNARF request body: the manifest record, then file bodies streamed to temp files
+ * (hashed on the way) so that nothing large is ever held in memory and nothing reaches the
+ * store until the whole body has arrived intact.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { once } from "node:events";
+import { ManifestError } from "../../protocol/manifest.js";
+import { ArchivePathError } from "../../protocol/paths.js";
+import { decodeSnarf, readRecordBody, SnarfError } from "../../protocol/snarf.js";
+import { MANIFEST_RECORD, SNARF_MEDIA_TYPE } from "../../protocol/types.js";
+import type { RequestContext } from "./context.js";
+import { HttpError } from "./errors.js";
+
+/** A file body that arrived and sits in a temp file. */
+export interface StagedFile {
+  path: string;
+  hash: string;
+  size: number;
+  file: string;
+}
+
+/** What a SNARF upload contained. */
+export interface ReceivedArchive {
+  manifest?: unknown;
+  files: Map<string, StagedFile>;
+  dirs: string[];
+  /** Removes the temp files; always call it. */
+  cleanup(): Promise<void>;
+}
+
+/** Reads and stages a SNARF request body, enforcing the configured limits. */
+export async function receiveArchive(ctx: RequestContext): Promise<ReceivedArchive> {
+  const { req, limits } = ctx;
+  const contentType = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+  if (contentType !== SNARF_MEDIA_TYPE) {
+    throw new HttpError(415, "unsupported-media-type", `request body must be ${SNARF_MEDIA_TYPE}, got ${contentType || "nothing"}`);
+  }
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > limits.maxBodyBytes) {
+    throw new HttpError(413, "too-large", `request body of ${declared} bytes exceeds the limit of ${limits.maxBodyBytes} bytes`);
+  }
+
+  const received: ReceivedArchive = {
+    files: new Map(),
+    dirs: [],
+    async cleanup() {
+      await Promise.all([...received.files.values()].map((staged) => rm(staged.file, { force: true })));
+    },
+  };
+  try {
+    let first = true;
+    for await (const record of decodeSnarf(limitedBody(ctx))) {
+      if (first && record.path === MANIFEST_RECORD) {
+        const text = (await readRecordBody(record, limits.maxManifestBytes)).toString("utf8");
+        try {
+          received.manifest = JSON.parse(text);
+        } catch {
+          throw new HttpError(400, "bad-manifest", "manifest record is not valid JSON");
+        }
+      } else if (record.path.startsWith("@@")) {
+        throw new HttpError(400, "bad-archive", `unexpected protocol record ${record.path}`);
+      } else if (record.kind === "dir") {
+        received.dirs.push(record.path);
+      } else {
+        if (received.files.has(record.path)) throw new HttpError(400, "bad-archive", `file ${record.path} appears twice`);
+        received.files.set(record.path, await stageBody(ctx, record.path, record.body));
+      }
+      first = false;
+    }
+  } catch (error) {
+    await received.cleanup();
+    throw asClientError(error);
+  }
+  return received;
+}
+
+async function stageBody(ctx: RequestContext, path: string, body: AsyncIterable<Buffer>): Promise<StagedFile> {
+  const file = join(ctx.tempDir, `upload-${randomBytes(12).toString("hex")}`);
+  const staged: StagedFile = { path, hash: "", size: 0, file };
+  const hash = createHash("sha256");
+  const out = createWriteStream(file);
+  try {
+    for await (const chunk of body) {
+      hash.update(chunk);
+      staged.size += chunk.length;
+      if (!out.write(chunk)) await once(out, "drain");
+    }
+    out.end();
+    await once(out, "close");
+  } catch (error) {
+    out.destroy();
+    await rm(file, { force: true });
+    throw error;
+  }
+  staged.hash = hash.digest("hex");
+  return staged;
+}
+
+/** The request body, failing with 413 once it passes the limit (chunked bodies have no length). */
+async function* limitedBody(ctx: RequestContext): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > ctx.limits.maxBodyBytes) {
+      throw new HttpError(413, "too-large", `request body exceeds the limit of ${ctx.limits.maxBodyBytes} bytes`);
+    }
+    yield chunk;
+  }
+}
+
+/** Maps decoder and validation errors to 400 answers. */
+export function asClientError(error: unknown): unknown {
+  if (error instanceof SnarfError) return new HttpError(400, "bad-archive", error.message);
+  if (error instanceof ArchivePathError) return new HttpError(400, "bad-path", error.message);
+  if (error instanceof ManifestError) return new HttpError(400, "bad-manifest", error.message);
+  return error;
+}

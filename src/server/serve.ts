@@ -1,0 +1,57 @@
+/**
+ * Starts zsync-server's HTTP endpoint on a store kept in a data directory.
+ */
+import { createServer, type Server } from "node:http";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import { createApp } from "./http/app.js";
+import { DEFAULT_LIMITS, type ServerLimits } from "./http/context.js";
+import type { Store } from "./store/types.js";
+import { VERSION } from "./version.js";
+
+export interface ServeOptions {
+  store: Store;
+  /** Data directory: holds the upload staging area `tmp/`. */
+  dataDir: string;
+  host: string;
+  port: number;
+  limits?: Partial<ServerLimits>;
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listens on host:port (0 = ephemeral) and resolves once accepting connections. */
+export async function serve(options: ServeOptions): Promise<RunningServer> {
+  const tempDir = join(options.dataDir, "tmp");
+  await mkdir(tempDir, { recursive: true });
+  // Uploads staged by a process that was killed are garbage: the store never saw them.
+  for (const name of await readdir(tempDir)) await rm(join(tempDir, name), { force: true, recursive: true });
+  const app = createApp({
+    store: options.store,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    tempDir,
+    version: VERSION,
+    log: options.log,
+  });
+  const server = createServer({ requestTimeout: 0 }, app);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    server,
+    url: `http://${host}:${address.port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * The repository store's table design, as SQL text plus a list of migrations.
+ *
+ * Written for SQLite today and meant to be shared with a PostgreSQL implementation later, so
+ * it sticks to portable types (INTEGER, BIGINT, TEXT and one binary column) and plain
+ * constraints. Only two column types differ between dialects, see `columnTypes`:
+ *  - path columns must compare bytewise (the store's prefix queries rely on "p/" <= descendant
+ *    < "p0"): SQLite's default BINARY collation does that, PostgreSQL needs COLLATE "C";
+ *  - the chunk data column is BLOB in SQLite, BYTEA in PostgreSQL.
+ *
+ * Tables:
+ *  - `meta(key, value)`: repository-wide settings; key "uuid" holds the repository uuid.
+ *  - `revisions`: one row per revision; revision 0 is the repository's creation.
+ *  - `changes`: the changes a commit made, one row per changed path as the commit named it
+ *    (a folder delete is one "D" row; its descendants are only in `history`).
+ *  - `objects`: the current (head) state of every object.
+ *  - `history`: one row per object per revision in which it was added, modified or deleted
+ *    (`deleted` = 1 rows for deletions, written for a deleted folder and each descendant), so the
+ *    state of a path at revision R is its latest history row with revision <= R unless deleted.
+ *  - `blobs(hash, size)`: content-addressed file contents; the row marks a blob complete.
+ *  - `blob_chunks(hash, seq, data)`: blob bytes in 1 MiB pieces, seq 0, 1, …; chunks without
+ *    a `blobs` row are leftovers of an interrupted upload and are deleted at startup.
+ *  - `accounts`: users.
+ */
+
+export type Dialect = "sqlite" | "postgres";
+
+export interface Migration {
+  /** The schema version this migration brings the database to (1, 2, …, without gaps). */
+  version: number;
+  description: string;
+  /** The statements to run, in order, inside one transaction. */
+  statements(dialect: Dialect): string[];
+}
+
+/** Dialect-specific column types; everything else in the schema is shared. */
+export function columnTypes(dialect: Dialect): { path: string; bytes: string } {
+  return dialect === "postgres"
+    ? { path: 'TEXT COLLATE "C"', bytes: "BYTEA" }
+    : { path: "TEXT", bytes: "BLOB" };
+}
+
+/** The single-row table recording which migrations have run (created before any migration). */
+export const SCHEMA_VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)";
+
+function initialSchema(dialect: Dialect): string[] {
+  const t = columnTypes(dialect);
+  return [
+    `CREATE TABLE meta (
+      key TEXT PRIMARY KEY,
+      value TEXT NOT NULL
+    )`,
+    `CREATE TABLE revisions (
+      revision INTEGER PRIMARY KEY,
+      author TEXT NOT NULL,
+      date TEXT NOT NULL,
+      note TEXT NOT NULL
+    )`,
+    `CREATE TABLE changes (
+      revision INTEGER NOT NULL REFERENCES revisions (revision),
+      path ${t.path} NOT NULL,
+      action TEXT NOT NULL CHECK (action IN ('A', 'M', 'D')),
+      PRIMARY KEY (revision, path)
+    )`,
+    `CREATE INDEX changes_path ON changes (path, revision)`,
+    `CREATE TABLE blobs (
+      hash TEXT PRIMARY KEY,
+      size BIGINT NOT NULL
+    )`,
+    `CREATE TABLE blob_chunks (
+      hash TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      data ${t.bytes} NOT NULL,
+      PRIMARY KEY (hash, seq)
+    )`,
+    `CREATE TABLE objects (
+      path ${t.path} PRIMARY KEY,
+      kind TEXT NOT NULL CHECK (kind IN ('file', 'folder')),
+      revision INTEGER NOT NULL REFERENCES revisions (revision),
+      hash TEXT REFERENCES blobs (hash),
+      size BIGINT,
+      meta TEXT
+    )`,
+    `CREATE TABLE history (
+      path ${t.path} NOT NULL,
+      revision INTEGER NOT NULL REFERENCES revisions (revision),
+      kind TEXT NOT NULL CHECK (kind IN ('file', 'folder')),
+      hash TEXT REFERENCES blobs (hash),
+      size BIGINT,
+      meta TEXT,
+      deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
+      PRIMARY KEY (path, revision)
+    )`,
+    `CREATE INDEX history_revision ON history (revision)`,
+    `CREATE TABLE accounts (
+      name TEXT PRIMARY KEY,
+      password_hash TEXT NOT NULL,
+      role TEXT NOT NULL
+    )`,
+  ];
+}
+
+/** All migrations, oldest first. Append new ones; never edit one that has shipped. */
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, description: "initial schema", statements: initialSchema },
+];
+
+/** The schema version this code expects. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,151 @@
+/**
+ * The repository store interface. SQLite implements it today; PostgreSQL will share it.
+ * Paths here are absolute repository paths without a leading slash: "" is the repository
+ * root folder, "demo/index.html" a file. All methods are async so a networked database fits.
+ */
+import type { Readable } from "node:stream";
+import type { ObjectKind, ObjectMeta } from "../../protocol/types.js";
+
+/** One object as stored (current state, or its state at some revision). */
+export interface StoredObject {
+  path: string;
+  kind: ObjectKind;
+  /** Revision in which the object last changed. */
+  revision: number;
+  /** SHA-256 hex of the content (files). */
+  hash?: string;
+  size?: number;
+  meta?: ObjectMeta;
+}
+
+/** One revision of the repository. */
+export interface RevisionInfo {
+  revision: number;
+  author: string;
+  /** ISO 8601. */
+  date: string;
+  note: string;
+  changes: { path: string; action: "A" | "M" | "D" }[];
+}
+
+/**
+ * A change to apply in a commit, already validated by the caller. `commit` re-checks every rule
+ * against head anyway (see `Store.commit`).
+ *
+ * Bases (`modify`, `delete`; at least one is required): `baseRevision` is accepted when the
+ * object has not changed after it — i.e. the object's current revision is <= baseRevision — so
+ * either the object's revision as the client saw it (`EntryInfo.revision`) or the client's
+ * working revision (the snapshot revision its copy was updated to) works; a baseRevision beyond
+ * head is invalid. `baseHash` (files only) must equal the current content hash. When both are
+ * given, both must hold. Deleting a folder additionally requires that nothing inside it was
+ * added, modified or deleted after `baseRevision` (`baseHash` is invalid for folders), so for a
+ * folder delete send the working revision: the folder's own `EntryInfo.revision` does not move
+ * when its contents change, and would make the delete out of date forever.
+ */
+export type StoreChange =
+  | { op: "add"; path: string; kind: ObjectKind; hash?: string; meta?: ObjectMeta }
+  | {
+      op: "modify";
+      path: string;
+      /** Optimistic-concurrency base: the object's revision, or (files) its content hash. */
+      baseRevision?: number;
+      baseHash?: string;
+      /** New content (files); omitted = unchanged. */
+      hash?: string;
+      /** New metadata; undefined = unchanged, null = cleared. */
+      meta?: ObjectMeta | null;
+    }
+  | { op: "delete"; path: string; baseRevision?: number; baseHash?: string };
+
+export interface CommitInput {
+  author: string;
+  note: string;
+  changes: StoreChange[];
+}
+
+/** Raised by `commit` when bases are stale; nothing was changed. */
+export class OutOfDateError extends Error {
+  readonly paths: string[];
+  constructor(paths: string[]) {
+    super(`out of date: ${paths.join(", ")}`);
+    this.name = "OutOfDateError";
+    this.paths = paths;
+  }
+}
+
+/** Raised by `commit` for changes that cannot apply (missing parent, exists already, …). */
+export class InvalidChangeError extends Error {
+  readonly paths: string[];
+  constructor(message: string, paths: string[]) {
+    super(message);
+    this.name = "InvalidChangeError";
+    this.paths = paths;
+  }
+}
+
+export interface Account {
+  name: string;
+  role: string;
+}
+
+export interface Store {
+  /** Repository uuid and head revision. */
+  info(): Promise<{ uuid: string; head: number }>;
+  /**
+   * The object at `path`, at head or at `revision`; undefined when absent.
+   * Reads taking a revision throw a RangeError unless it is an integer in 0..head.
+   */
+  getObject(path: string, opts?: { revision?: number }): Promise<StoredObject | undefined>;
+  /**
+   * The object at `path` and all its descendants ([] when absent), in tree order: paths compared
+   * name by name (as `path.split("/")` arrays, names by UTF-16 code units), so each folder comes
+   * right before its contents and siblings are sorted by name ("a", "a/b", "a-b").
+   */
+  listTree(path: string, opts?: { revision?: number }): Promise<StoredObject[]>;
+  /**
+   * What changed under `path` (inclusive) after revision `since` up to `until` (default head):
+   * objects present at `until` that changed, and paths that existed at `since` but not at `until`.
+   * A path deleted and re-added in between is only in `changed` (possibly with another kind);
+   * one added and deleted in between is in neither. Both lists are in tree order (see listTree).
+   * Requires 0 <= since <= until <= head (RangeError otherwise).
+   */
+  changesSince(
+    path: string,
+    since: number,
+    opts?: { until?: number },
+  ): Promise<{ changed: StoredObject[]; deleted: string[] }>;
+  /**
+   * Stores a blob from a file on disk whose SHA-256 is already known. Idempotent.
+   * A crash part-way leaves no visible blob. Throws if the file's size is not `size`; the hash
+   * is not re-checked.
+   */
+  putBlobFromFile(hash: string, size: number, file: string): Promise<void>;
+  hasBlob(hash: string): Promise<boolean>;
+  /** Streams a blob's bytes without holding it all in memory; the stream errors for an unknown blob. */
+  readBlob(hash: string): Readable;
+  /**
+   * Applies all changes in one transaction as a new revision, or throws and changes nothing.
+   * Changes apply in the given order (folders before their contents). Every change is checked
+   * first; then InvalidChangeError (malformed or impossible: no changes, a path twice, a change
+   * inside a folder the same commit deletes, adding or deleting the root, a missing blob, a
+   * parent that is a file, no base, a modify that changes nothing, …) wins over OutOfDateError,
+   * which lists every stale path: a modified/deleted object that is gone or changed after its
+   * base, an added path that exists, an added path whose folder is gone, and for a folder delete
+   * each path inside it that changed after the base. Returns the new state of added and
+   * modified objects (in change order) and every removed path (a deleted folder's contents too).
+   */
+  commit(input: CommitInput): Promise<{ revision: number; objects: StoredObject[]; deleted: string[] }>;
+  /**
+   * Revisions that touched `path` or anything under it, newest first, starting at `from`
+   * (default head; RangeError beyond head), at most `limit` (a positive integer). "Touched" means
+   * a change named the path or a path inside it; the deletion of an enclosing folder is not
+   * listed for the paths inside it. For the root: every revision, down to 0 (author "system",
+   * change `{ path: "", action: "A" }`). Each entry lists all changes of its revision, in tree order.
+   */
+  log(path: string, opts?: { limit?: number; from?: number }): Promise<RevisionInfo[]>;
+  /** Accounts (issue 6 extends roles and grants). InvalidChangeError when the name is taken. */
+  addAccount(name: string, passwordHash: string, role: string): Promise<void>;
+  getAccount(name: string): Promise<(Account & { passwordHash: string }) | undefined>;
+  countAccounts(): Promise<number>;
+  close(): Promise<void>;
+}

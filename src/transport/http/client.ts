@@ -1,0 +1,171 @@
+/**
+ * The protocol client over HTTP(S), built on undici. The dispatcher is injectable so the same
+ * client runs over an ssh channel (see DESIGN.md principle 4) or against a test double.
+ */
+import { Readable } from "node:stream";
+import { request, type Dispatcher } from "undici";
+import { parseSnapshotManifest } from "../../protocol/manifest.js";
+import { viewUrlPath } from "../../protocol/request-path.js";
+import { decodeSnarf, encodeSnarf, readRecordBody, type SnarfInput, type SnarfRecord } from "../../protocol/snarf.js";
+import {
+  MANIFEST_RECORD,
+  REVISION_HEADER,
+  SNARF_MEDIA_TYPE,
+  type CommitManifest,
+  type CommitResult,
+  type LogEntry,
+  type ObjectMeta,
+  type ServerInfo,
+  type SnapshotManifest,
+} from "../../protocol/types.js";
+
+/** A non-success answer, or a server that does not speak the protocol. */
+export class ProtocolError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly paths?: string[];
+  constructor(status: number, code: string, message: string, paths?: string[]) {
+    super(message);
+    this.name = "ProtocolError";
+    this.status = status;
+    this.code = code;
+    this.paths = paths;
+  }
+}
+
+export interface ClientOptions {
+  /** Server origin, e.g. `http://127.0.0.1:8080` (no path, no credentials). */
+  origin: string;
+  user?: string;
+  password?: string;
+  /** undici dispatcher (connection pool, ssh connector, …). */
+  dispatcher?: Dispatcher;
+  /** Largest manifest accepted from the server. */
+  maxManifestBytes?: number;
+}
+
+/** A snapshot as received: its manifest, then the remaining records, streamed. */
+export interface Snapshot {
+  manifest: SnapshotManifest;
+  records: AsyncGenerator<SnarfRecord>;
+}
+
+/** The operations of the zsync protocol. */
+export interface ZsyncClient {
+  info(): Promise<ServerInfo>;
+  snapshot(path: string, opts?: { since?: number; rev?: number }): Promise<Snapshot>;
+  commit(path: string, manifest: CommitManifest, bodies: Iterable<SnarfInput> | AsyncIterable<SnarfInput>): Promise<CommitResult>;
+  checkin(parent: string, name: string, records: AsyncIterable<SnarfInput>, opts?: { note?: string; meta?: Record<string, ObjectMeta> }): Promise<CommitResult>;
+  log(path: string, opts?: { limit?: number }): Promise<LogEntry[]>;
+  cat(path: string, opts?: { rev?: number }): Promise<Readable>;
+}
+
+/** Creates a protocol client for one server. */
+export function createZsyncClient(options: ClientOptions): ZsyncClient {
+  const headers: Record<string, string> = { "user-agent": "zsync" };
+  if (options.user !== undefined) {
+    headers.authorization = "Basic " + Buffer.from(`${options.user}:${options.password ?? ""}`).toString("base64");
+  }
+  const maxManifestBytes = options.maxManifestBytes ?? 256 * 1024 * 1024;
+
+  async function send(method: "GET" | "POST", path: string, extra: { query?: Record<string, string | number | undefined>; body?: Readable; contentType?: string } = {}) {
+    const url = new URL(path, options.origin);
+    for (const [key, value] of Object.entries(extra.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(url, {
+        method,
+        headers: { ...headers, ...(extra.contentType ? { "content-type": extra.contentType } : {}) },
+        body: extra.body,
+        dispatcher: options.dispatcher,
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code ?? "";
+      throw new ProtocolError(0, "unreachable", `cannot reach ${options.origin}: ${(error as Error).message}${cause ? ` (${cause})` : ""}`);
+    }
+    if (response.statusCode >= 400) throw await errorFrom(response);
+    return response;
+  }
+
+  async function json<T>(response: Dispatcher.ResponseData): Promise<T> {
+    const type = String(response.headers["content-type"] ?? "");
+    if (!type.startsWith("application/json")) {
+      await response.body.dump();
+      throw new ProtocolError(response.statusCode, "not-zsync", `${options.origin} answered with ${type || "no content type"}, not a zsync server`);
+    }
+    return (await response.body.json()) as T;
+  }
+
+  return {
+    async info() {
+      const info = await json<ServerInfo>(await send("GET", "/.well-known/zsync"));
+      if (info?.server !== "zsync-server" || !info.protocol?.versions?.includes(1)) {
+        throw new ProtocolError(200, "not-zsync", `${options.origin} does not speak zsync protocol version 1`);
+      }
+      return info;
+    },
+
+    async snapshot(path, opts = {}) {
+      const response = await send("GET", viewUrlPath(path, "toFS.snarf"), { query: { since: opts.since, rev: opts.rev } });
+      if (String(response.headers["content-type"] ?? "").split(";")[0] !== SNARF_MEDIA_TYPE) {
+        await response.body.dump();
+        throw new ProtocolError(response.statusCode, "not-zsync", `${options.origin} did not answer with a SNARF archive`);
+      }
+      const records = decodeSnarf(response.body);
+      const first = await records.next();
+      if (first.done || first.value.path !== MANIFEST_RECORD) throw new ProtocolError(200, "bad-archive", "snapshot does not start with its manifest");
+      const manifest = parseSnapshotManifest(JSON.parse((await readRecordBody(first.value, maxManifestBytes)).toString("utf8")));
+      const header = Number(response.headers[REVISION_HEADER]);
+      if (header !== manifest.revision) throw new ProtocolError(200, "bad-archive", "snapshot revision header and manifest disagree");
+      return { manifest, records };
+    },
+
+    async commit(path, manifest, bodies) {
+      const text = JSON.stringify(manifest);
+      async function* records(): AsyncGenerator<SnarfInput> {
+        yield { kind: "file", path: MANIFEST_RECORD, size: Buffer.byteLength(text), body: text };
+        yield* bodies;
+      }
+      const response = await send("POST", viewUrlPath(path, "fromFS.snarf"), { body: encodeSnarf(records()), contentType: SNARF_MEDIA_TYPE });
+      return json<CommitResult>(response);
+    },
+
+    async checkin(parent, name, records, opts = {}) {
+      const text = JSON.stringify({ protocol: 1, note: opts.note, meta: opts.meta ?? {} });
+      async function* all(): AsyncGenerator<SnarfInput> {
+        yield { kind: "file", path: MANIFEST_RECORD, size: Buffer.byteLength(text), body: text };
+        yield* records;
+      }
+      const response = await send("POST", viewUrlPath(parent, "checkin.snarf"), {
+        query: { name, note: opts.note },
+        body: encodeSnarf(all()),
+        contentType: SNARF_MEDIA_TYPE,
+      });
+      return json<CommitResult>(response);
+    },
+
+    async log(path, opts = {}) {
+      return (await json<{ revisions: LogEntry[] }>(await send("GET", viewUrlPath(path, "log"), { query: { limit: opts.limit } }))).revisions;
+    },
+
+    async cat(path, opts = {}) {
+      const response = await send("GET", viewUrlPath(path, "cat"), { query: { rev: opts.rev } });
+      return Readable.from(response.body);
+    },
+  };
+}
+
+async function errorFrom(response: Dispatcher.ResponseData): Promise<ProtocolError> {
+  const type = String(response.headers["content-type"] ?? "");
+  if (type.startsWith("application/json")) {
+    try {
+      const body = (await response.body.json()) as { error?: { code?: string; message?: string; paths?: string[] } };
+      if (body?.error?.code) return new ProtocolError(response.statusCode, body.error.code, body.error.message ?? body.error.code, body.error.paths);
+    } catch {
+      // fall through to the generic message
+    }
+  } else {
+    await response.body.dump();
+  }
+  return new ProtocolError(response.statusCode, "http-error", `server answered ${response.statusCode} and no zsync error`);
+}

@@ -1,0 +1,421 @@
+/**
+ * Bringing server changes into a checkout — the engine of `checkout` and `update`.
+ *
+ * 1. Receive: stream the snapshot's bodies into the pristine store (verified against the
+ *    manifest hashes). Interrupting here changes nothing but the pristine store.
+ * 2. Plan: decide per path with the merge tables (src/merge), producing journal steps and the
+ *    entries they lead to. Merged texts and conflict artifacts are stored as pristine blobs first.
+ * 3. Apply: run the journal. A kill from here on is completed by the next command.
+ *
+ * Local modifications are never overwritten: every write names the content it expects to
+ * replace, and the decision tables turn every data-losing case into a recorded conflict.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { canMergeAsText } from "../merge/binary.js";
+import { decideDir } from "../merge/dir-decision.js";
+import { decideFile, type FileAction } from "../merge/file-decision.js";
+import { mergeMeta } from "../merge/meta.js";
+import { mergeText } from "../merge/text.js";
+import type { SnarfRecord } from "../protocol/snarf.js";
+import type { EntryInfo, ObjectMeta, SnapshotManifest } from "../protocol/types.js";
+import type { Depth } from "./admin.js";
+import { entryFromRemote, type ConflictRecord, type Entry } from "./entries.js";
+import { runJournal, type Expectation, type JournalReport, type JournalStep } from "./journal.js";
+import { formatMeta, metaFileOf, sameMeta } from "./meta-files.js";
+import { pristinePath, storePristine } from "./pristine.js";
+import { scanWorkingCopy, type PathStatus } from "./scan.js";
+import type { WorkingCopy } from "./session.js";
+
+/** One line of an update report: `U  path`, ` U path` (metadata), `C  path`… */
+export interface UpdateLine {
+  path: string;
+  kind: "file" | "folder";
+  /** Content letter: U updated, G merged, C conflict, D deleted, N new folder, A/R kept schedules, E existed. */
+  content: " " | "U" | "G" | "C" | "D" | "N" | "A" | "R" | "E";
+  /** Metadata letter: U updated, G merged, C conflict. */
+  meta: " " | "U" | "G" | "C";
+  reason?: string;
+}
+
+export interface ApplyResult {
+  /** The revision the checkout is now at (unchanged when something had to be skipped). */
+  revision: number;
+  /** The revision the server sent. */
+  target: number;
+  lines: UpdateLine[];
+  conflicts: number;
+  savedAside: JournalReport["savedAside"];
+  /** Paths left alone because a conflict or an obstruction blocked them. */
+  skipped: string[];
+}
+
+/** True when `path` belongs in a checkout of that depth. */
+export function withinDepth(path: string, kind: "file" | "folder", depth: Depth): boolean {
+  if (path === "" || depth === "infinity") return true;
+  if (path.includes("/")) return false;
+  return depth === "immediates" || (depth === "files" && kind === "file");
+}
+
+function under(path: string, scopes: string[] | undefined): boolean {
+  return !scopes || scopes.some((s) => s === "" || path === s || path.startsWith(s + "/") || s.startsWith(path + "/"));
+}
+
+const MAX_TEXT_MERGE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Applies a snapshot (full or `since` delta) to the checkout. `full` means the manifest lists
+ * every object, so local entries it does not list were deleted on the server.
+ */
+export async function applyRemote(
+  wc: WorkingCopy,
+  snapshot: { manifest: SnapshotManifest; records: AsyncGenerator<SnarfRecord> },
+  opts: { full: boolean; paths?: string[]; command: string; progress?: (received: number, total: number) => void },
+): Promise<ApplyResult> {
+  const { root, config } = wc;
+  const entries = wc.entries.entries;
+  const { manifest } = snapshot;
+  const scopes = opts.paths;
+  const wanted = (path: string, kind: "file" | "folder") => withinDepth(path, kind, config.depth) && under(path, scopes);
+
+  // 1. Receive every body we will need into the pristine store.
+  const remoteByPath = new Map(manifest.entries.map((e) => [e.path, e]));
+  const total = manifest.entries.filter((e) => e.kind === "file" && wanted(e.path, "file")).length;
+  let received = 0;
+  for await (const record of snapshot.records) {
+    const remote = remoteByPath.get(record.path);
+    if (record.kind !== "file" || !remote || remote.kind !== "file") continue;
+    if (!wanted(remote.path, "file")) continue;
+    await storePristine(root, record.body, remote.hash);
+    opts.progress?.(++received, total);
+  }
+
+  // 2. Plan.
+  const scan = await scanWorkingCopy(root, entries);
+  const local = new Map<string, PathStatus>(scan.items.map((i) => [i.path, i]));
+  const steps: JournalStep[] = [];
+  const entryChanges: Record<string, Entry | null> = {};
+  const lines: UpdateLine[] = [];
+  const skipped: string[] = [];
+  let conflicts = 0;
+  const note = (line: UpdateLine) => {
+    if (line.content === "C" || line.meta === "C") conflicts++;
+    if (line.content !== " " || line.meta !== " ") lines.push(line);
+  };
+  const fileExpect = (status: PathStatus | undefined): Expectation =>
+    status?.workingHash ? { hash: status.workingHash } : status && status.kind === "folder" ? "any" : "absent";
+
+  // Paths deleted on the server, and (full snapshots) entries the server no longer lists.
+  const deleted = new Set(manifest.deleted.filter((p) => entries.has(p)));
+  if (opts.full) for (const path of entries.keys()) if (path !== "" && !remoteByPath.has(path)) deleted.add(path);
+
+  const blocked: string[] = [];
+  const isBlocked = (path: string) => blocked.some((b) => path.startsWith(b + "/"));
+
+  // Additions and changes, parents first.
+  const changed = manifest.entries.filter((e) => wanted(e.path, e.kind)).sort((a, b) => depthOf(a.path) - depthOf(b.path) || (a.path < b.path ? -1 : 1));
+  for (const remote of changed) {
+    const { path } = remote;
+    if (isBlocked(path)) {
+      skipped.push(path);
+      continue;
+    }
+    const entry = entries.get(path);
+    const status = local.get(path);
+    if (entry && !entry.schedule && entry.revision === remote.revision && entry.kind === remote.kind) continue; // already current
+
+    if (entry && entry.kind !== remote.kind && entry.schedule !== "added") {
+      // Kind changed on the server: replace an untouched local object, otherwise a tree conflict.
+      const untouched = status && (status.content === "=" || status.content === "!") && status.meta === " " && !holdsChanges(path, local);
+      if (!untouched) {
+        blocked.push(path);
+        entryChanges[path] = { ...entry, conflict: { kind: "tree", artifacts: [], reason: `replaced on the server by a ${remote.kind}, but changed locally` } };
+        note({ path, kind: entry.kind, content: "C", meta: " ", reason: "kind changed on the server" });
+        continue;
+      }
+      planRemoval(path, entry, status);
+    }
+
+    if (remote.kind === "folder") {
+      planFolder(remote, entry && entry.kind === "folder" ? entry : undefined, status);
+    } else {
+      await planFile(remote, entry && entry.kind === "file" ? entry : undefined, status);
+    }
+  }
+
+  // Deletions, children before parents.
+  for (const path of [...deleted].sort((a, b) => depthOf(b) - depthOf(a))) {
+    if (!under(path, scopes) || isBlocked(path)) continue;
+    const entry = entries.get(path)!;
+    if (entryChanges[path] !== undefined) continue; // handled as part of a folder
+    const status = local.get(path);
+    if (entry.kind === "folder") {
+      const decision = decideDir({
+        local: status && status.kind === "folder" ? "present" : "absent",
+        base: entry.schedule !== "added",
+        remote: "absent",
+        schedule: entry.schedule,
+        holdsLocalChanges: holdsChanges(path, local),
+      });
+      if (decision.action === "tree-conflict") {
+        // Keep every byte: the folder and what is in it become local additions in conflict.
+        for (const inner of [path, ...[...entries.keys()].filter((p) => p.startsWith(path + "/"))]) {
+          const e = entries.get(inner)!;
+          entryChanges[inner] = { kind: e.kind, schedule: "added" };
+        }
+        entryChanges[path] = { kind: "folder", schedule: "added", conflict: { kind: "tree", artifacts: [], reason: decision.reason } };
+        note({ path, kind: "folder", content: "C", meta: " ", reason: decision.reason });
+      } else if (decision.action === "delete" || decision.action === "forget") {
+        for (const inner of [...entries.keys()].filter((p) => p.startsWith(path + "/")).sort((a, b) => depthOf(b) - depthOf(a))) {
+          if (entryChanges[inner] === undefined) planRemoval(inner, entries.get(inner)!, local.get(inner));
+        }
+        planRemoval(path, entry, status);
+        note({ path, kind: "folder", content: "D", meta: " " });
+      }
+      continue;
+    }
+    await planFile(undefined, entry, status, path);
+  }
+
+  // The checkout root's own metadata and revision.
+  const rootRemote = remoteByPath.get("");
+  if (rootRemote && rootRemote.kind === "folder" && !entryChanges[""]) {
+    planFolder(rootRemote, entries.get(""), local.get(""));
+  }
+
+  // 3. Apply. The checkout's revision moves only if nothing had to be left behind.
+  const advance = skipped.length === 0 && blocked.length === 0 && !scopes;
+  const report = await runJournal(root, {
+    command: opts.command,
+    steps,
+    entries: entryChanges,
+    revision: advance ? manifest.revision : undefined,
+  });
+  lines.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return {
+    revision: advance ? manifest.revision : wc.entries.revision,
+    target: manifest.revision,
+    lines,
+    conflicts,
+    savedAside: report.savedAside,
+    skipped,
+  };
+
+  /** Journal steps removing an unmodified local object (its metadata file too). */
+  function planRemoval(path: string, entry: Entry, status: PathStatus | undefined) {
+    if (entry.kind === "file") {
+      if (status?.workingHash && entry.hash) steps.push({ do: "delete", path, expect: { hash: entry.hash } });
+    } else {
+      steps.push({ do: "rmdir", path: `${path}/@@meta` }, { do: "rmdir", path });
+    }
+    if (entry.meta) steps.push({ do: "write-text", path: metaFileOf(path), text: null, expect: { hash: textHash(formatMeta(entry.meta)) } });
+    entryChanges[path] = null;
+  }
+
+  function planFolder(remote: EntryInfo, entry: Entry | undefined, status: PathStatus | undefined) {
+    const { path } = remote;
+    if (path !== "" && status && status.kind !== "folder") {
+      // An unversioned file is where the folder should go: keep it, skip the folder.
+      blocked.push(path);
+      note({ path, kind: "folder", content: "C", meta: " ", reason: "obstructed: an unversioned file is in the way" });
+      return;
+    }
+    if (entry?.conflict) {
+      blocked.push(path);
+      skipped.push(path);
+      return;
+    }
+    const next: Entry = entryFromRemote(remote);
+    if (entry?.schedule === "removed") next.schedule = "removed";
+    let content: UpdateLine["content"] = " ";
+    if (!entry && path !== "") {
+      steps.push({ do: "mkdir", path });
+      content = status ? "E" : "N";
+    } else if (entry?.schedule === "added") {
+      content = "E";
+    }
+    const meta = planMeta(path, entry?.schedule === "added" ? undefined : entry, remote, status, next);
+    entryChanges[path] = next;
+    note({ path, kind: "folder", content, meta });
+  }
+
+  async function planFile(remote: EntryInfo | undefined, entry: Entry | undefined, status: PathStatus | undefined, deletedPath?: string) {
+    const path = remote?.path ?? deletedPath!;
+    const hasBase = entry !== undefined && entry.schedule !== "added";
+    const present = status !== undefined && status.content !== "!" && status.kind === "file";
+    const localState: "absent" | "unchanged" | "modified" = !present
+      ? "absent"
+      : hasBase && status.workingHash === entry!.hash
+        ? "unchanged"
+        : "modified";
+    // A metadata-only change bumps the revision but not the content: that is "unchanged" here.
+    const remoteState: "absent" | "unchanged" | "changed" = !remote ? "absent" : hasBase && entry!.hash === remote.hash ? "unchanged" : "changed";
+    const decision: FileAction = decideFile({
+      local: localState,
+      base: hasBase,
+      remote: remoteState,
+      schedule: entry?.schedule,
+      conflicted: entry?.conflict !== undefined,
+      sameContent: present && remote !== undefined && status.workingHash === remote.hash,
+    });
+    const kind = "file" as const;
+    switch (decision.action) {
+      case "nothing": {
+        if (decision.report === "C") {
+          skipped.push(path);
+          return;
+        }
+        if (!remote || !hasBase) return;
+        // Content stays; the BASE still moves to the server's revision and metadata.
+        const next: Entry = { ...entryFromRemote(remote), ...(entry!.cache ? { cache: entry!.cache } : {}) };
+        if (entry!.schedule === "removed") next.schedule = "removed";
+        const meta = planMeta(path, entry, remote, status, next);
+        entryChanges[path] = next;
+        note({ path, kind, content: " ", meta });
+        return;
+      }
+      case "take-remote": {
+        steps.push({ do: "write", path, hash: remote!.hash!, expect: fileExpect(present ? status : undefined) });
+        const next = entryFromRemote(remote!);
+        const meta = planMeta(path, hasBase ? entry : undefined, remote!, status, next);
+        entryChanges[path] = next;
+        note({ path, kind, content: "U", meta });
+        return;
+      }
+      case "adopt": {
+        const next = entryFromRemote(remote!);
+        const meta = planMeta(path, hasBase ? entry : undefined, remote!, status, next);
+        entryChanges[path] = next;
+        note({ path, kind, content: localState === "modified" && hasBase ? "G" : "U", meta });
+        return;
+      }
+      case "delete":
+        planRemoval(path, entry!, status);
+        note({ path, kind, content: "D", meta: " " });
+        return;
+      case "forget":
+        if (entry?.meta) steps.push({ do: "write-text", path: metaFileOf(path), text: null, expect: { hash: textHash(formatMeta(entry.meta)) } });
+        entryChanges[path] = null;
+        note({ path, kind, content: "D", meta: " " });
+        return;
+      case "tree-conflict": {
+        const artifacts: string[] = [];
+        let next: Entry;
+        if (remote) {
+          const theirs = `${path}.r${remote.revision}`;
+          steps.push({ do: "write", path: theirs, hash: remote.hash!, expect: "absent" });
+          artifacts.push(theirs);
+          next = entryFromRemote(remote);
+          if (entry?.schedule === "removed") next.schedule = "removed";
+        } else {
+          next = { kind: "file", schedule: "added" };
+        }
+        next.conflict = { kind: "tree", artifacts, reason: decision.reason };
+        entryChanges[path] = next;
+        note({ path, kind, content: "C", meta: " ", reason: decision.reason });
+        return;
+      }
+      case "merge": {
+        const next = entryFromRemote(remote!);
+        const conflict = await planContentMerge(path, hasBase ? entry : undefined, status!, remote!);
+        if (conflict) next.conflict = conflict;
+        const meta = planMeta(path, hasBase ? entry : undefined, remote!, status, next);
+        entryChanges[path] = next;
+        note({ path, kind, content: conflict ? "C" : "G", meta, reason: conflict?.reason });
+        return;
+      }
+    }
+  }
+
+  /** Merges working content with the server's over BASE; returns the conflict, if any. */
+  async function planContentMerge(path: string, entry: Entry | undefined, status: PathStatus, remote: EntryInfo): Promise<ConflictRecord | undefined> {
+    const mineBytes = await readFile(join(root, path));
+    const mine = await storePristine(root, Readable.from([mineBytes]));
+    const baseBytes = entry?.hash ? await readFile(pristinePath(root, entry.hash)) : Buffer.alloc(0);
+    const theirsBytes = await readFile(pristinePath(root, remote.hash!));
+    const baseLabel = entry?.revision !== undefined ? `.r${entry.revision}` : ".base";
+    const theirsLabel = `.r${remote.revision}`;
+    const contentType = remote.meta?.contentType ?? entry?.meta?.contentType;
+    const textual =
+      mineBytes.length + baseBytes.length + theirsBytes.length <= MAX_TEXT_MERGE_BYTES && canMergeAsText(contentType, [baseBytes, mineBytes, theirsBytes]);
+    const artifacts: string[] = [];
+    const artifact = (suffix: string, hash: string) => {
+      steps.push({ do: "write", path: path + suffix, hash, expect: "absent" });
+      artifacts.push(path + suffix);
+    };
+    if (!textual) {
+      // Binary: never merged. The working file stays as it is; both other versions go beside it.
+      if (entry?.hash) artifact(baseLabel, entry.hash);
+      artifact(theirsLabel, remote.hash!);
+      return { kind: "binary", artifacts, reason: "binary file changed on both sides" };
+    }
+    const merged = mergeText(baseBytes.toString("utf8"), mineBytes.toString("utf8"), theirsBytes.toString("utf8"), {
+      mine: ".mine",
+      base: baseLabel,
+      theirs: theirsLabel,
+    });
+    const result = await storePristine(root, Readable.from([Buffer.from(merged.text, "utf8")]));
+    steps.push({ do: "write", path, hash: result.hash, expect: { hash: status.workingHash! } });
+    if (merged.clean) return undefined;
+    artifact(".mine", mine.hash);
+    if (entry?.hash) artifact(baseLabel, entry.hash);
+    artifact(theirsLabel, remote.hash!);
+    return { kind: "text", artifacts, reason: `${merged.conflicts} conflicting region${merged.conflicts === 1 ? "" : "s"}` };
+  }
+
+  /**
+   * Plans the metadata file of an object: per-key three-way merge of BASE, working and server
+   * metadata. Sets `next.meta` (the new BASE) and, on conflict, `next.conflict`.
+   */
+  function planMeta(path: string, entry: Entry | undefined, remote: EntryInfo, status: PathStatus | undefined, next: Entry): UpdateLine["meta"] {
+    const base: ObjectMeta | undefined = entry?.meta;
+    const theirs = remote.meta;
+    const file = metaFileOf(path);
+    const workingExists = status?.workingMeta !== undefined || status?.metaError !== undefined;
+    if (status?.metaError) {
+      // An unreadable metadata file is the user's: keep it, put the server's version beside it.
+      if (!sameMeta(base, theirs)) {
+        const artifact = `${file}.r${remote.revision}`;
+        steps.push({ do: "write-text", path: artifact, text: theirs ? formatMeta(theirs) : "{}\n", expect: "any" });
+        next.conflict ??= { kind: "meta", artifacts: [artifact], reason: status.metaError };
+        return "C";
+      }
+      return " ";
+    }
+    const mine = status?.workingMeta;
+    if (sameMeta(base, theirs) && entry) return " ";
+    const merged = mergeMeta(base, mine, theirs);
+    const newText = merged.meta ? formatMeta(merged.meta) : null;
+    const oldText = mine ? formatMeta(mine) : null;
+    if (newText !== oldText || (!workingExists && newText !== null)) {
+      steps.push({ do: "write-text", path: file, text: newText, expect: "any" });
+    }
+    if (!merged.clean) {
+      const artifact = `${file}.r${remote.revision}`;
+      steps.push({ do: "write-text", path: artifact, text: theirs ? formatMeta(theirs) : "{}\n", expect: "any" });
+      next.conflict ??= { kind: "meta", artifacts: [artifact], reason: `metadata keys changed on both sides: ${merged.conflicts.join(", ")}` };
+      return "C";
+    }
+    if (!entry) return " "; // new objects: their metadata comes with them
+    return sameMeta(mine, base) ? "U" : "G";
+  }
+}
+
+function depthOf(path: string): number {
+  return path === "" ? 0 : path.split("/").length;
+}
+
+function textHash(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** True when anything at or under `path` is modified, added, unversioned or conflicted. */
+function holdsChanges(path: string, local: Map<string, PathStatus>): boolean {
+  for (const [p, s] of local) {
+    if (p !== path && !p.startsWith(path + "/")) continue;
+    if (s.content !== "=" || s.meta !== " ") return true;
+  }
+  return false;
+}

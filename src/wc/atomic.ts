@@ -1,0 +1,67 @@
+/**
+ * Atomic file writes: temp file in the same directory, optional fsync, rename. A reader (or a
+ * crash) sees the old bytes or the new ones, never a mix or a truncated file.
+ */
+import { randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { open, rename, rm } from "node:fs/promises";
+import { dirname, join, basename } from "node:path";
+import { once } from "node:events";
+
+/** Options for atomic writes. */
+export interface AtomicWriteOptions {
+  /**
+   * fsync the data before the rename (and so survive power loss, not only a killed process).
+   * Default true; checkout skips it for brand-new files where no older bytes can be lost.
+   */
+  fsync?: boolean;
+  mode?: number;
+}
+
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.zsync-tmp-${randomBytes(6).toString("hex")}`);
+}
+
+/** Writes `data` to `path` atomically. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+  const temp = tempPathFor(path);
+  const handle = await open(temp, "wx", opts.mode ?? 0o666);
+  try {
+    await handle.writeFile(data);
+    if (opts.fsync !== false) await handle.sync();
+    await handle.close();
+    await rename(temp, path);
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Streams chunks into `path` atomically; returns the number of bytes written. */
+export async function writeStreamAtomic(path: string, chunks: AsyncIterable<Uint8Array>, opts: AtomicWriteOptions = {}): Promise<number> {
+  const temp = tempPathFor(path);
+  const out = createWriteStream(temp, { flags: "wx", mode: opts.mode ?? 0o666 });
+  let size = 0;
+  try {
+    await once(out, "open");
+    for await (const chunk of chunks) {
+      size += chunk.length;
+      if (!out.write(chunk)) await once(out, "drain");
+    }
+    if (opts.fsync !== false) {
+      await new Promise<void>((resolve, reject) => out.write(Buffer.alloc(0), (e) => (e ? reject(e) : resolve())));
+      const handle = await open(temp, "r+");
+      await handle.sync();
+      await handle.close();
+    }
+    out.end();
+    await once(out, "close");
+    await rename(temp, path);
+    return size;
+  } catch (error) {
+    out.destroy();
+    await rm(temp, { force: true });
+    throw error;
+  }
+}

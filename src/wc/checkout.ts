@@ -1,0 +1,63 @@
+/**
+ * `checkout`: makes a new checkout of a server folder in `dir` (svn style: the folder's
+ * contents land directly in `dir`).
+ */
+import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { ZsyncClient } from "../transport/http/client.js";
+import { ProtocolError } from "../transport/http/client.js";
+import { adminPaths, FORMAT_VERSION, WcError, writeConfig, type Depth } from "./admin.js";
+import { applyRemote, type ApplyResult } from "./apply-remote.js";
+import { saveEntries } from "./entries.js";
+import { withWorkingCopy } from "./session.js";
+
+export interface CheckoutOptions {
+  client: ZsyncClient;
+  /** Server origin, without credentials. */
+  origin: string;
+  /** Repository path of the folder to check out ("" for the root). */
+  path: string;
+  user?: string;
+  dir: string;
+  depth?: Depth;
+  /** Check out this revision instead of head. */
+  revision?: number;
+  progress?: (received: number, total: number) => void;
+}
+
+/** Checks out a folder; on failure before anything was written, leaves no directory behind. */
+export async function checkout(opts: CheckoutOptions): Promise<ApplyResult & { root: string }> {
+  const root = resolve(opts.dir);
+  const existing = await stat(root).catch(() => undefined);
+  if (existing && !existing.isDirectory()) throw new WcError("exists", `${opts.dir} exists and is not a directory`);
+  if (existing && (await readdir(root)).length > 0) throw new WcError("exists", `${opts.dir} is not empty; check out into a new or empty directory`);
+
+  const info = await opts.client.info();
+  // Fetch before creating anything, so a wrong URL leaves nothing on disk.
+  let snapshot;
+  try {
+    snapshot = await opts.client.snapshot(opts.path, { rev: opts.revision });
+  } catch (error) {
+    if (error instanceof ProtocolError && error.status === 404) throw new WcError("not-found", `there is no folder /${opts.path} on ${opts.origin}`);
+    throw error;
+  }
+  const top = snapshot.manifest.entries[0];
+  if (!top || top.path !== "" || top.kind !== "folder") {
+    await snapshot.records.return(undefined);
+    throw new WcError("not-a-folder", `/${opts.path} is a file; check out the folder that contains it`);
+  }
+
+  const paths = adminPaths(root);
+  try {
+    await mkdir(paths.pristine, { recursive: true });
+    await writeFile(paths.format, `${FORMAT_VERSION}\n`);
+    await writeConfig(root, { origin: opts.origin, path: opts.path, user: opts.user, repository: info.repository.uuid, depth: opts.depth ?? "infinity" });
+    await saveEntries(root, { revision: 0, entries: new Map([["", { kind: "folder", revision: 0 }]]) });
+  } catch (error) {
+    await snapshot.records.return(undefined);
+    if (!existing) await rm(root, { recursive: true, force: true });
+    throw error;
+  }
+  const result = await withWorkingCopy(root, { lock: "checkout" }, (wc) => applyRemote(wc, snapshot, { full: true, command: "checkout", progress: opts.progress }));
+  return { ...result, root };
+}

@@ -1,0 +1,162 @@
+/**
+ * `commit`: sends the local changes (only the changed objects, each with its base) in one
+ * request; on success records the server's canonical entries as the new BASE without
+ * downloading what was sent. On 409 nothing changes locally.
+ */
+import { createReadStream } from "node:fs";
+import { join } from "node:path";
+import type { SnarfInput } from "../protocol/snarf.js";
+import type { CommitChange, CommitResult } from "../protocol/types.js";
+import { ProtocolError, type ZsyncClient } from "../transport/http/client.js";
+import { WcError } from "./admin.js";
+import { entryFromRemote, type Entry } from "./entries.js";
+import { runJournal, statCache } from "./journal.js";
+import { pristinePath, storePristine } from "./pristine.js";
+import { scanWorkingCopy, type PathStatus } from "./scan.js";
+import type { WorkingCopy } from "./session.js";
+
+export interface CommitOptions {
+  client: ZsyncClient;
+  message: string;
+  /** Commit only these checkout paths (and what is inside them). */
+  paths?: string[];
+}
+
+/** One committed path, as reported: `Sending`, `Adding`, `Deleting`. */
+export interface CommittedPath {
+  path: string;
+  kind: "file" | "folder";
+  action: "added" | "modified" | "removed";
+  content: boolean;
+  meta: boolean;
+}
+
+export interface CommitOutcome {
+  /** New revision; undefined when there was nothing to commit. */
+  revision?: number;
+  committed: CommittedPath[];
+}
+
+/** Raised when the server says some paths are out of date. */
+export class OutOfDateError extends WcError {
+  readonly paths: string[];
+  constructor(paths: string[]) {
+    super("out-of-date", `commit failed, out of date (nothing was changed): ${paths.join(", ")}\nRun \`zsync update\` and commit again.`);
+    this.paths = paths;
+  }
+}
+
+/** Commits the changes of an open (locked) checkout. */
+export async function commit(wc: WorkingCopy, opts: CommitOptions): Promise<CommitOutcome> {
+  const { root } = wc;
+  const entries = wc.entries.entries;
+  const named = opts.paths && opts.paths.length > 0 ? opts.paths : undefined;
+  const parents = named ? addedParents(named, entries) : [];
+  const scan = await scanWorkingCopy(root, entries, { within: named && [...named, ...parents] });
+  // An added parent comes along by itself, not with its other children.
+  scan.items = scan.items.filter((i) => !named || parents.includes(i.path) || named.some((p) => p === "" || i.path === p || i.path.startsWith(p + "/")));
+
+  // Refuse what cannot be committed, before sending anything.
+  const problems: string[] = [];
+  for (const item of scan.items) {
+    if (item.content === "C") problems.push(`${item.path}: in conflict; resolve it first (zsync resolve)`);
+    else if (item.content === "!") problems.push(`${item.path}: missing; restore it (zsync revert) or remove it (zsync remove)`);
+    else if (item.content === "~") problems.push(`${item.path}: replaced by a ${item.kind}; revert or remove it first`);
+    if (item.metaError && item.entry?.schedule !== "removed") problems.push(`${item.metaError}; fix the metadata file first`);
+  }
+  if (problems.length > 0) throw new WcError("cannot-commit", `nothing was committed:\n  ${problems.join("\n  ")}`);
+
+  const changes: CommitChange[] = [];
+  const committed: CommittedPath[] = [];
+  const bodies: { path: string; hash: string; size: number }[] = [];
+  const removedFolders: string[] = [];
+  for (const item of scan.items) {
+    const entry = item.entry;
+    if (!entry || item.path === "" && item.meta === " ") continue;
+    const insideRemoved = removedFolders.some((f) => item.path.startsWith(f + "/"));
+    if (entry.schedule === "removed") {
+      if (insideRemoved) continue;
+      // A folder's base is the checkout revision: everything inside is known up to it (docs/PROTOCOL.md).
+      const baseRevision = entry.kind === "folder" ? Math.max(wc.entries.revision, entry.revision ?? 0) : entry.revision;
+      changes.push({ path: item.path, kind: entry.kind, schedule: "removed", baseRevision });
+      committed.push({ path: item.path, kind: entry.kind, action: "removed", content: false, meta: false });
+      if (entry.kind === "folder") removedFolders.push(item.path);
+      continue;
+    }
+    if (entry.schedule === "added") {
+      const change: CommitChange = { path: item.path, kind: entry.kind, schedule: "added" };
+      if (item.workingMeta) change.meta = item.workingMeta;
+      if (entry.kind === "file") {
+        change.content = true;
+        bodies.push(await snapshotWorkingFile(root, item));
+      }
+      changes.push(change);
+      committed.push({ path: item.path, kind: entry.kind, action: "added", content: entry.kind === "file", meta: item.workingMeta !== undefined });
+      continue;
+    }
+    const contentChanged = item.content === "M";
+    const metaChanged = item.meta === "M";
+    if (!contentChanged && !metaChanged) continue;
+    const change: CommitChange = { path: item.path, kind: entry.kind, schedule: "modified", baseRevision: entry.revision };
+    if (contentChanged) {
+      change.content = true;
+      bodies.push(await snapshotWorkingFile(root, item));
+    }
+    if (metaChanged) change.meta = item.workingMeta ?? null;
+    changes.push(change);
+    committed.push({ path: item.path, kind: entry.kind, action: "modified", content: contentChanged, meta: metaChanged });
+  }
+  if (changes.length === 0) return { committed: [] };
+
+  // Bodies are sent from the pristine copies taken above, so an edit during the upload cannot
+  // make the server store bytes other than those recorded as the new BASE.
+  const records: SnarfInput[] = bodies.map((b) => ({
+    kind: "file",
+    path: b.path,
+    size: b.size,
+    body: () => createReadStream(pristinePath(root, b.hash), { highWaterMark: 1 << 20 }),
+  }));
+  let result: CommitResult;
+  try {
+    result = await opts.client.commit(wc.config.path, { protocol: 1, note: opts.message, changes }, records);
+  } catch (error) {
+    if (error instanceof ProtocolError && error.code === "out-of-date") throw new OutOfDateError(error.paths ?? []);
+    throw error;
+  }
+
+  // Record the new BASE through the journal (a kill here is finished by the next command).
+  const newEntries: Record<string, Entry | null> = {};
+  const sentHash = new Map(bodies.map((b) => [b.path, b.hash]));
+  for (const remote of result.entries) {
+    const previous = entries.get(remote.path);
+    const next = entryFromRemote(remote);
+    // The working file still holds what was sent: keep the stat cache valid for it.
+    if (remote.kind === "file" && sentHash.get(remote.path) === remote.hash) {
+      next.cache = await statCache(join(root, remote.path), remote.hash!);
+    } else if (previous?.cache && previous.cache.hash === remote.hash) {
+      next.cache = previous.cache;
+    }
+    newEntries[remote.path] = next;
+  }
+  for (const path of result.deleted) newEntries[path] = null;
+  await runJournal(root, { command: "commit", steps: [], entries: newEntries });
+  return { revision: result.revision, committed };
+}
+
+/** Copies the working file into the pristine store now, so what is sent is what is recorded. */
+async function snapshotWorkingFile(root: string, item: PathStatus): Promise<{ path: string; hash: string; size: number }> {
+  const stored = await storePristine(root, createReadStream(join(root, item.path), { highWaterMark: 1 << 20 }));
+  return { path: item.path, ...stored };
+}
+
+/** Added folders above the named paths: committing a path inside one needs the folder too. */
+function addedParents(paths: string[], entries: Map<string, Entry>): string[] {
+  const parents = new Set<string>();
+  for (const path of paths) {
+    for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
+      const parent = path.slice(0, i);
+      if (entries.get(parent)?.schedule === "added") parents.add(parent);
+    }
+  }
+  return [...parents];
+}

@@ -1,0 +1,173 @@
+/**
+ * The journal: a multi-file change is first written down as idempotent steps plus the entries
+ * it leads to (`.zsync/journal.json`, atomically), then carried out, then deleted. A command
+ * killed at any point is completed by the next command (or `zsync cleanup`) replaying the
+ * journal. Steps never destroy bytes they did not expect: a file that changed under us is
+ * moved aside, not overwritten.
+ */
+import { createHash } from "node:crypto";
+import { lstat, mkdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { adminPaths, WcError } from "./admin.js";
+import { writeFileAtomic, writeStreamAtomic } from "./atomic.js";
+import { loadEntries, saveEntries, type Entry } from "./entries.js";
+import { hashFile, openPristine } from "./pristine.js";
+
+/** What a file is expected to hold before a step touches it. */
+export type Expectation = { hash: string } | "absent" | "any";
+
+export type JournalStep =
+  /** Make the working file hold pristine content `hash`. */
+  | { do: "write"; path: string; hash: string; expect: Expectation }
+  /** Make a small file (metadata) hold `text`, or remove it when `text` is null. */
+  | { do: "write-text"; path: string; text: string | null; expect: Expectation }
+  | { do: "mkdir"; path: string }
+  /** Remove a working file that still holds `expect`; anything else stays. */
+  | { do: "delete"; path: string; expect: Expectation }
+  /** Remove a directory if it is empty (its contents were handled by earlier steps). */
+  | { do: "rmdir"; path: string };
+
+export interface Journal {
+  command: string;
+  steps: JournalStep[];
+  /** Entries to set (null removes the entry) once the steps are done. */
+  entries: Record<string, Entry | null>;
+  /** New checkout revision, when the command moves it. */
+  revision?: number;
+}
+
+/** What replaying did that a user must hear about. */
+export interface JournalReport {
+  /** Files that changed under the command and were moved aside instead of being overwritten. */
+  savedAside: { path: string; savedAs: string }[];
+}
+
+/** Writes the journal, carries it out, and removes it. */
+export async function runJournal(root: string, journal: Journal): Promise<JournalReport> {
+  await writeFileAtomic(adminPaths(root).journal, JSON.stringify(journal));
+  return replayJournal(root);
+}
+
+/** True when an unfinished journal exists. */
+export async function hasJournal(root: string): Promise<boolean> {
+  return stat(adminPaths(root).journal).then(() => true, () => false);
+}
+
+/** Carries out a pending journal, if any (idempotent: safe to run again after a crash). */
+export async function replayJournal(root: string): Promise<JournalReport> {
+  const file = adminPaths(root).journal;
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    return { savedAside: [] };
+  }
+  let journal: Journal;
+  try {
+    journal = JSON.parse(text) as Journal;
+  } catch {
+    // Written atomically, so a torn journal cannot happen; refuse rather than guess.
+    throw new WcError("corrupt-admin", `${file} is unreadable; move it away and run \`zsync status\` to inspect the checkout`);
+  }
+  const report: JournalReport = { savedAside: [] };
+  const written = new Map<string, string>();
+  for (const step of journal.steps) await applyStep(root, step, report, written);
+
+  const entries = await loadEntries(root);
+  for (const [path, entry] of Object.entries(journal.entries)) {
+    if (entry === null) entries.entries.delete(path);
+    else entries.entries.set(path, entry);
+  }
+  // Files we just wrote hold their BASE: remember their stat so status need not read them.
+  for (const [path, hash] of written) {
+    const entry = entries.entries.get(path);
+    if (entry?.hash === hash) entry.cache = await statCache(join(root, path), hash);
+  }
+  if (journal.revision !== undefined) entries.revision = journal.revision;
+  await saveEntries(root, entries);
+  await rm(file, { force: true });
+  return report;
+}
+
+/** The stat cache for a file known to hold `hash`, unless its mtime is too recent to trust. */
+export async function statCache(absolute: string, hash: string): Promise<Entry["cache"]> {
+  const s = await stat(absolute, { bigint: true }).catch(() => undefined);
+  if (!s || !s.isFile()) return undefined;
+  // A write in the same clock tick as this stat would keep size and mtime: don't trust fresh files.
+  const ageNs = BigInt(Date.now()) * 1_000_000n - s.mtimeNs;
+  if (ageNs < 2_000_000_000n) return undefined;
+  return { size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: Number(s.ino), hash };
+}
+
+async function currentHash(absolute: string): Promise<string | "absent" | "dir"> {
+  const s = await lstat(absolute).catch(() => undefined);
+  if (!s) return "absent";
+  if (s.isDirectory()) return "dir";
+  return (await hashFile(absolute)).hash;
+}
+
+function matches(current: string, expect: Expectation): boolean {
+  if (expect === "any") return true;
+  if (expect === "absent") return current === "absent";
+  return current === expect.hash;
+}
+
+async function moveAside(root: string, path: string, report: JournalReport): Promise<void> {
+  for (let n = 1; ; n++) {
+    const savedAs = `${path}.zsync-saved${n === 1 ? "" : "-" + n}`;
+    if (!(await lstat(join(root, savedAs)).catch(() => undefined))) {
+      await rename(join(root, path), join(root, savedAs));
+      report.savedAside.push({ path, savedAs });
+      return;
+    }
+  }
+}
+
+async function applyStep(root: string, step: JournalStep, report: JournalReport, written: Map<string, string>): Promise<void> {
+  const absolute = join(root, step.path);
+  switch (step.do) {
+    case "mkdir": {
+      const s = await lstat(absolute).catch(() => undefined);
+      if (s && !s.isDirectory()) await moveAside(root, step.path, report);
+      await mkdir(absolute, { recursive: true });
+      return;
+    }
+    case "write": {
+      const current = await currentHash(absolute);
+      if (current === step.hash) {
+        written.set(step.path, step.hash);
+        return;
+      }
+      if (current === "dir" || !matches(current, step.expect)) {
+        if (current !== "absent") await moveAside(root, step.path, report);
+      }
+      await mkdir(dirname(absolute), { recursive: true });
+      await writeStreamAtomic(absolute, await openPristine(root, step.hash));
+      written.set(step.path, step.hash);
+      return;
+    }
+    case "write-text": {
+      const current = await currentHash(absolute);
+      const target = step.text === null ? "absent" : createHash("sha256").update(step.text).digest("hex");
+      if (current === target) return;
+      if (current !== "absent" && (current === "dir" || !matches(current, step.expect))) await moveAside(root, step.path, report);
+      if (step.text === null) {
+        await rm(absolute, { force: true });
+      } else {
+        await mkdir(dirname(absolute), { recursive: true });
+        await writeFileAtomic(absolute, step.text);
+      }
+      return;
+    }
+    case "delete": {
+      const current = await currentHash(absolute);
+      if (current === "absent" || current === "dir") return;
+      if (matches(current, step.expect)) await rm(absolute, { force: true });
+      return;
+    }
+    case "rmdir":
+      await rmdir(absolute).catch(() => {});
+      // Empty @@meta folders go with their folder.
+      return;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Pristine BASE copies, content-addressed by SHA-256 under `.zsync/pristine/ab/abcd…`
+ * (zsync's "Original" files). Written atomically; never modified once written.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, type ReadStream } from "node:fs";
+import { access, mkdir, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { adminPaths, WcError } from "./admin.js";
+import { writeStreamAtomic } from "./atomic.js";
+
+/** Where the pristine copy of `hash` lives. */
+export function pristinePath(root: string, hash: string): string {
+  return join(adminPaths(root).pristine, hash.slice(0, 2), hash);
+}
+
+/** True when the pristine copy exists. */
+export async function hasPristine(root: string, hash: string): Promise<boolean> {
+  return access(pristinePath(root, hash)).then(() => true, () => false);
+}
+
+/** Opens a pristine copy for reading; a clear error when it is missing. */
+export async function openPristine(root: string, hash: string): Promise<ReadStream> {
+  const path = pristinePath(root, hash);
+  if (!(await hasPristine(root, hash))) {
+    throw new WcError("missing-pristine", `the BASE copy ${path} is missing; run \`zsync update\` to fetch it again or check out anew`);
+  }
+  return createReadStream(path, { highWaterMark: 1 << 20 });
+}
+
+/**
+ * Stores bytes as a pristine copy, hashing on the way, and returns their hash and size.
+ * When `expectHash` is given and the bytes differ, nothing is stored and an error is thrown.
+ */
+export async function storePristine(root: string, chunks: AsyncIterable<Uint8Array>, expectHash?: string): Promise<{ hash: string; size: number }> {
+  const { tmp } = adminPaths(root);
+  await mkdir(tmp, { recursive: true });
+  const temp = join(tmp, `in-${randomBytes(8).toString("hex")}`);
+  const hasher = createHash("sha256");
+  async function* hashing() {
+    for await (const chunk of chunks) {
+      hasher.update(chunk);
+      yield chunk;
+    }
+  }
+  try {
+    const size = await writeStreamAtomic(temp, hashing(), { fsync: false });
+    const hash = hasher.digest("hex");
+    if (expectHash && hash !== expectHash) throw new WcError("bad-content", `received content does not match its announced hash ${expectHash}`);
+    const target = pristinePath(root, hash);
+    if (await hasPristine(root, hash)) {
+      await rm(temp, { force: true });
+    } else {
+      await mkdir(join(target, ".."), { recursive: true });
+      await rename(temp, target);
+    }
+    return { hash, size };
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Hashes a file's content (streaming). */
+export async function hashFile(path: string): Promise<{ hash: string; size: number }> {
+  const hasher = createHash("sha256");
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    hasher.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { hash: hasher.digest("hex"), size };
+}
+
+/** Size of a pristine copy, or undefined when absent. */
+export async function pristineSize(root: string, hash: string): Promise<number | undefined> {
+  return stat(pristinePath(root, hash)).then((s) => s.size, () => undefined);
+}

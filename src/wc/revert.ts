@@ -1,0 +1,196 @@
+/**
+ * `revert`: restores BASE content and metadata, drops schedules (an added path becomes
+ * unversioned again and stays on disk; a removed one comes back from its pristine copy), clears
+ * conflict records and deletes their artifact files.
+ *
+ * Never destroys bytes silently: a working file (or metadata file) that differs from BASE is
+ * first stored in the pristine store and written beside itself as `FILE.orig` (`FILE.orig.1`,
+ * … when taken); the journal then writes BASE over the working file only if it still holds what
+ * was saved.
+ *
+ * A folder without `recursive` reverts only the folder's own metadata and schedule — except that
+ * reverting the addition of a folder also un-adds everything inside it, and reverting the removal
+ * of a folder also brings back everything that was removed with it.
+ */
+import { createReadStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseObjectMeta } from "../protocol/manifest.js";
+import type { ObjectKind } from "../protocol/types.js";
+import { WcError } from "./admin.js";
+import { lstatOrNone, sha256 } from "./add.js";
+import { entriesUnder, loadEntries, type Entry } from "./entries.js";
+import { runJournal, type JournalReport, type JournalStep } from "./journal.js";
+import { formatMeta, metaFileOf, sameMeta } from "./meta-files.js";
+import { hashFile, storePristine } from "./pristine.js";
+import { scanWorkingCopy, type ContentState } from "./scan.js";
+import type { WorkingCopy } from "./session.js";
+
+export interface RevertOptions {
+  /** Checkout paths to revert. */
+  paths: string[];
+  /** Also revert everything inside named folders (`-R`). */
+  recursive?: boolean;
+}
+
+export interface RevertedPath {
+  path: string;
+  kind: ObjectKind;
+  /** The status letter before reverting (`A`, `R`, `M`, `C`, `!`, `~`, or `=` when only metadata changed). */
+  previous: ContentState;
+  /** The schedule that was dropped, if any. */
+  unscheduled?: "added" | "removed";
+  /** True when the working file or folder was restored from BASE. */
+  content: boolean;
+  /** True when the metadata file was restored from BASE. */
+  meta: boolean;
+  /** Where the user's version of the file was saved (relative to the root). */
+  savedAs?: string;
+  /** Where the user's version of the metadata file was saved. */
+  metaSavedAs?: string;
+  /** Conflict artifact files deleted. */
+  removedArtifacts: string[];
+  /** True when a conflict record was cleared. */
+  conflictCleared: boolean;
+}
+
+export interface RevertResult {
+  reverted: RevertedPath[];
+  /** Named paths that are not under version control. */
+  skipped: { path: string; message: string }[];
+  savedAside: JournalReport["savedAside"];
+}
+
+async function* once(bytes: Uint8Array) {
+  yield bytes;
+}
+
+/** Reverts `opts.paths` (see the module comment). Plans everything before changing anything. */
+export async function revert(wc: WorkingCopy, opts: RevertOptions): Promise<RevertResult> {
+  const entries = wc.entries.entries;
+  const result: RevertResult = { reverted: [], skipped: [], savedAside: [] };
+
+  const targets = new Set<string>();
+  const roots: string[] = [];
+  for (const path of [...new Set(opts.paths)]) {
+    const entry = entries.get(path);
+    if (!entry) {
+      const exists = await lstatOrNone(join(wc.root, path));
+      result.skipped.push({ path, message: exists ? `'${path}' is not under version control; nothing to revert` : `nothing known about '${path}'` });
+      continue;
+    }
+    roots.push(path);
+    targets.add(path);
+    const below = entriesUnder(entries, path);
+    if (opts.recursive) below.forEach((p) => targets.add(p));
+    else if (entry.schedule === "added") below.forEach((p) => targets.add(p));
+    else if (entry.schedule === "removed") below.filter((p) => entries.get(p)!.schedule === "removed").forEach((p) => targets.add(p));
+  }
+  if (targets.size === 0) return result;
+
+  const scan = await scanWorkingCopy(wc.root, entries, { within: roots });
+  const scanned = new Map(scan.items.map((i) => [i.path, i]));
+  const taken = new Set<string>();
+  const pickOrig = async (path: string) => {
+    for (let n = 0; ; n++) {
+      const candidate = n === 0 ? `${path}.orig` : `${path}.orig.${n}`;
+      if (taken.has(candidate) || entries.has(candidate) || (await lstatOrNone(join(wc.root, candidate)))) continue;
+      taken.add(candidate);
+      return candidate;
+    }
+  };
+
+  const steps: JournalStep[] = [];
+  const journalEntries: Record<string, Entry | null> = {};
+  for (const path of [...targets].sort()) {
+    const entry = entries.get(path)!;
+    const item = scanned.get(path);
+    const rec: RevertedPath = { path, kind: entry.kind, previous: item?.content ?? "=", content: false, meta: false, removedArtifacts: [], conflictCleared: false };
+    const absolute = join(wc.root, path);
+
+    if (entry.conflict) {
+      rec.conflictCleared = true;
+      for (const artifact of entry.conflict.artifacts) {
+        const s = await lstatOrNone(join(wc.root, artifact));
+        if (!s?.isFile()) continue;
+        steps.push({ do: "delete", path: artifact, expect: { hash: (await hashFile(join(wc.root, artifact))).hash } });
+        rec.removedArtifacts.push(artifact);
+      }
+    }
+
+    if (entry.schedule === "added") {
+      // Back to unversioned: the file and its metadata file stay as they are.
+      rec.unscheduled = "added";
+      journalEntries[path] = null;
+      result.reverted.push(rec);
+      continue;
+    }
+
+    const next: Entry = { ...entry };
+    delete next.schedule;
+    delete next.conflict;
+    if (entry.schedule === "removed") rec.unscheduled = "removed";
+
+    // Content.
+    const s = await lstatOrNone(absolute);
+    if (s?.isSymbolicLink()) {
+      throw new WcError("obstructed", `can't revert '${path}': a symbolic link is in its place; move it away first`);
+    }
+    if (entry.kind === "file") {
+      if (s?.isFile()) {
+        const working = item?.workingHash ?? (await hashFile(absolute)).hash;
+        if (working !== entry.hash) {
+          const mine = await storePristine(wc.root, createReadStream(absolute));
+          rec.savedAs = await pickOrig(path);
+          steps.push({ do: "write", path: rec.savedAs, hash: mine.hash, expect: "absent" });
+          steps.push({ do: "write", path, hash: entry.hash!, expect: { hash: mine.hash } });
+          rec.content = true;
+        }
+      } else {
+        // Missing, or a folder in its place (the journal moves that aside and says so).
+        steps.push({ do: "write", path, hash: entry.hash!, expect: "absent" });
+        rec.content = true;
+      }
+      if (rec.content) delete next.cache;
+    } else if (!s?.isDirectory()) {
+      steps.push({ do: "mkdir", path });
+      rec.content = true;
+    }
+
+    // Metadata.
+    const metaFile = metaFileOf(path);
+    const bytes = await readFile(join(wc.root, metaFile)).catch(() => undefined);
+    const baseText = entry.meta && Object.keys(entry.meta).length > 0 ? formatMeta(entry.meta) : null;
+    let same: boolean;
+    if (bytes === undefined) same = baseText === null;
+    else {
+      try {
+        same = sameMeta(parseObjectMeta(JSON.parse(bytes.toString("utf8")), metaFile), entry.meta);
+      } catch {
+        same = false;
+      }
+    }
+    if (!same) {
+      if (bytes !== undefined) {
+        const mine = await storePristine(wc.root, once(bytes));
+        rec.metaSavedAs = await pickOrig(metaFile);
+        steps.push({ do: "write", path: rec.metaSavedAs, hash: mine.hash, expect: "absent" });
+        steps.push({ do: "write-text", path: metaFile, text: baseText, expect: { hash: sha256(bytes) } });
+      } else {
+        steps.push({ do: "write-text", path: metaFile, text: baseText, expect: "absent" });
+      }
+      rec.meta = true;
+    }
+
+    if (rec.unscheduled || rec.conflictCleared || rec.content || rec.meta) {
+      journalEntries[path] = next;
+      result.reverted.push(rec);
+    }
+  }
+
+  if (result.reverted.length > 0) {
+    result.savedAside = (await runJournal(wc.root, { command: "revert", steps, entries: journalEntries })).savedAside;
+    wc.entries = await loadEntries(wc.root);
+  }
+  return result;
+}

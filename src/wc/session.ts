@@ -1,0 +1,73 @@
+/**
+ * Opening a checkout for a command: find it, take the lock when the command writes, finish
+ * any interrupted command from its journal, load config and entries.
+ */
+import { relative, resolve, sep } from "node:path";
+import { findWorkingCopy, readConfig, WcError, type WcConfig } from "./admin.js";
+import { loadEntries, type Entries } from "./entries.js";
+import { replayJournal, type JournalReport } from "./journal.js";
+import { acquireLock } from "./lock.js";
+
+/** An open checkout. */
+export interface WorkingCopy {
+  root: string;
+  config: WcConfig;
+  entries: Entries;
+  /** What finishing an interrupted command did (empty when there was none). */
+  recovered: JournalReport;
+  /** Releases the lock (no-op for read-only sessions). */
+  release(): Promise<void>;
+}
+
+/**
+ * Opens the checkout containing `start`. With `lock`, takes the lock for that command name.
+ * Read-only commands still finish a pending journal when they can take the lock.
+ */
+export async function openWorkingCopy(start: string, opts: { lock?: string } = {}): Promise<WorkingCopy> {
+  const root = await findWorkingCopy(start);
+  const config = await readConfig(root);
+  let release = async () => {};
+  let recovered: JournalReport = { savedAside: [] };
+  if (opts.lock) {
+    release = await acquireLock(root, opts.lock);
+  }
+  try {
+    if (opts.lock) recovered = await replayJournal(root);
+    const entries = await loadEntries(root);
+    return { root, config, entries, recovered, release };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+/** Runs `work` with the checkout open and always releases it. */
+export async function withWorkingCopy<T>(start: string, opts: { lock?: string }, work: (wc: WorkingCopy) => Promise<T>): Promise<T> {
+  const wc = await openWorkingCopy(start, opts);
+  try {
+    return await work(wc);
+  } finally {
+    await wc.release();
+  }
+}
+
+/**
+ * Turns user path arguments (relative to cwd) into checkout paths ("" = root). A path outside
+ * the checkout, or into `.zsync/`, is a usage error that changes nothing.
+ */
+export function toCheckoutPaths(root: string, args: string[], cwd = process.cwd()): string[] {
+  return args.map((arg) => {
+    const absolute = resolve(cwd, arg);
+    const rel = relative(root, absolute);
+    if (rel.startsWith("..") || resolve(root, rel) !== absolute || rel.split(sep)[0] === ".zsync") {
+      throw new WcError("outside-checkout", `${arg} is not inside the checkout at ${root}`, 2);
+    }
+    return rel.split(sep).join("/");
+  });
+}
+
+/** How a checkout path is shown to the user: relative to the current directory, `/`-separated. */
+export function displayPath(root: string, path: string, cwd = process.cwd()): string {
+  const shown = relative(cwd, resolve(root, path)).split(sep).join("/");
+  return shown === "" ? "." : shown;
+}

@@ -1,0 +1,64 @@
+/**
+ * `status`: the state of every path, and which are out of date on the server (`-u`).
+ */
+import type { ZsyncClient } from "../transport/http/client.js";
+import { saveEntries } from "./entries.js";
+import { acquireLock } from "./lock.js";
+import { scanWorkingCopy, type PathStatus } from "./scan.js";
+import type { WorkingCopy } from "./session.js";
+
+export interface StatusOptions {
+  /** Checkout paths to report ("" = everything). */
+  paths?: string[];
+  /** Include unchanged paths. */
+  verbose?: boolean;
+  /** Ask the server which paths changed since the checkout's revision. */
+  server?: ZsyncClient;
+}
+
+export interface StatusReport {
+  revision: number;
+  items: (PathStatus & { outOfDate?: boolean })[];
+  /** Head revision on the server (with `server`). */
+  head?: number;
+}
+
+/** Computes the status of a checkout; saves refreshed stat caches when the lock is free. */
+export async function status(wc: WorkingCopy, opts: StatusOptions = {}): Promise<StatusReport> {
+  const scan = await scanWorkingCopy(wc.root, wc.entries.entries, { within: opts.paths });
+  if (scan.refreshedCaches.size > 0) {
+    const release = await acquireLock(wc.root, "status").catch(() => undefined);
+    if (release) {
+      try {
+        for (const [path, cache] of scan.refreshedCaches) {
+          const entry = wc.entries.entries.get(path);
+          if (entry) entry.cache = cache;
+        }
+        await saveEntries(wc.root, wc.entries);
+      } finally {
+        await release();
+      }
+    }
+  }
+  const report: StatusReport = { revision: wc.entries.revision, items: scan.items };
+  if (opts.server) {
+    const { manifest, records } = await opts.server.snapshot(wc.config.path, { since: wc.entries.revision });
+    await records.return(undefined);
+    report.head = manifest.revision;
+    const changed = new Set<string>();
+    for (const remote of manifest.entries) {
+      if (wc.entries.entries.get(remote.path)?.revision !== remote.revision) changed.add(remote.path);
+    }
+    for (const path of manifest.deleted) if (wc.entries.entries.has(path)) changed.add(path);
+    for (const item of report.items) if (changed.has(item.path)) item.outOfDate = true;
+    for (const path of changed) {
+      if (!report.items.some((i) => i.path === path) && (!opts.paths || opts.paths.some((p) => p === "" || path === p || path.startsWith(p + "/")))) {
+        const remote = manifest.entries.find((e) => e.path === path);
+        report.items.push({ path, kind: remote?.kind ?? "file", content: "=", meta: " ", outOfDate: true });
+      }
+    }
+    report.items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+  if (!opts.verbose) report.items = report.items.filter((i) => i.content !== "=" || i.meta !== " " || i.outOfDate);
+  return report;
+}

@@ -1,0 +1,37 @@
+/**
+ * Runs the built `zsync` binary as a user would, for end-to-end tests.
+ */
+import { spawn } from "node:child_process";
+import { CLIENT_BIN } from "./server.js";
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `zsync ARGS` in `cwd`; the demo password comes from ZSYNC_PASSWORD unless `env` says otherwise. */
+export function zsync(args: string[], opts: { cwd: string; env?: Record<string, string | undefined>; input?: string } = { cwd: process.cwd() }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ZSYNC_PASSWORD: "zsync", NO_COLOR: "1", ...opts.env };
+    for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
+    const child = spawn(process.execPath, [CLIENT_BIN, ...args], { cwd: opts.cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+/** Runs `zsync ARGS --json` and parses its output; fails loudly when it is not JSON. */
+export async function zsyncJson<T = any>(args: string[], opts: { cwd: string; env?: Record<string, string | undefined> }): Promise<{ code: number; json: T; stderr: string }> {
+  const result = await zsync([...args, "--json"], opts);
+  try {
+    return { code: result.code, json: JSON.parse(result.stdout) as T, stderr: result.stderr };
+  } catch {
+    throw new Error(`zsync ${args.join(" ")} --json printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Starts the real zsync-server binary on an ephemeral loopback port for end-to-end tests.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const SERVER_BIN = fileURLToPath(new URL("../../bin/zsync-server.js", import.meta.url));
+export const CLIENT_BIN = fileURLToPath(new URL("../../bin/zsync.js", import.meta.url));
+
+export interface TestServer {
+  url: string;
+  port: number;
+  dataDir: string;
+  process: ChildProcess;
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string;
+  /** SIGTERM and wait. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait: a crash. */
+  kill(): Promise<void>;
+}
+
+/** Makes a fresh temporary directory. */
+export function tempDir(prefix = "zsync-test-"): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** Starts `zsync-server serve --demo --port 0` on a data directory (fresh unless given). */
+export async function startServer(opts: { dataDir?: string; args?: string[]; demo?: boolean } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? (await tempDir("zsync-server-"));
+  const args = [SERVER_BIN, "--data-dir", dataDir, "serve", "--host", "127.0.0.1", "--port", "0", ...(opts.demo === false ? [] : ["--demo"]), ...(opts.args ?? [])];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (chunk) => (stderr += chunk));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let stdout = "";
+    const onData = (chunk: Buffer) => {
+      stdout += chunk;
+      const match = /listening on (http:\/\/[^\s]+)/.exec(stdout);
+      if (match) {
+        child.stdout!.off("data", onData);
+        child.stdout!.resume();
+        resolve(match[1]);
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`zsync-server exited with ${code} before listening:\n${stderr}`)));
+  });
+  return {
+    url,
+    port: Number(new URL(url).port),
+    dataDir,
+    process: child,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+    async kill() {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+/** Resident set size of a process in bytes (Linux /proc). */
+export async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  if (!match) throw new Error(`no VmRSS for ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+/** Basic auth header of the demo account. */
+export const DEMO_AUTH = "Basic " + Buffer.from("zsync:zsync").toString("base64");
