@@ -10,7 +10,7 @@
  * Never part of `npm test`; timings never go into tests.
  */
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { treeRecords } from "../src/protocol/snarf-tree.js";
@@ -72,6 +72,8 @@ interface Row {
   bytes?: Partial<Record<Tool, number | null>>;
   /** Extra facts (status line counts, file counts). */
   notes: string[];
+  /** 1-minute load average when the row started (other work on the machine skews timings). */
+  load: number;
   errors: { tool: Tool; message: string }[];
 }
 
@@ -89,7 +91,7 @@ function progress(message: string): void {
 
 /** Times one operation for each tool; a failing tool is recorded, the others still run. */
 function measure(op: string, how: string, fns: Partial<Record<Tool, () => number>>): Row {
-  const row: Row = { op, how, seconds: { zsync: null, svn: null, git: null }, notes: [], errors: [] };
+  const row: Row = { op, how, seconds: { zsync: null, svn: null, git: null }, notes: [], errors: [], load: loadavg()[0] };
   for (const tool of TOOLS) {
     const fn = fns[tool];
     if (!fn) continue;
@@ -399,7 +401,7 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         date: new Date().toISOString(),
-        machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, platform: process.platform },
+        machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, platform: process.platform, loadAtEnd: loadavg() },
         versions,
         scale: SCALE,
         runs: RUNS,
@@ -508,19 +510,23 @@ function fmtBytes(b: number | null | undefined): string {
   return `${(b / 1048576).toFixed(1)} MiB`;
 }
 
-function table(header: string[], body: string[][], alignLeft = 1): string {
+function table(header: string[], body: string[][], alignLeft = 1, lastLeft = true): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < alignLeft ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i < alignLeft || (lastLeft && i === cells.length - 1) ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join("  ")
+      .trimEnd();
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }
 
 function printReport(versions: Record<string, string | null>, targets: Target[]): void {
   console.log(`\nzsync benchmark — ${cpus().length} CPUs, node ${versions.node}, zsync ${versions.zsync ?? "?"}, svn ${versions.svn ?? "missing"}, ${versions.git}; scale ${SCALE}`);
-  console.log("Times in seconds, whole commands (process start included).\n");
+  console.log(`Times in seconds, whole commands (process start included). load = 1-min load average when the row started (now ${loadavg()[0].toFixed(1)}).\n`);
   const failed = (r: Row, t: Tool) => (r.errors.some((e) => e.tool === t) ? "FAIL" : null);
   console.log(
     table(
-      ["operation", "zsync s", "svn s", "git s", "zsync/svn", "zsync/git", "how"],
+      ["operation", "zsync s", "svn s", "git s", "zsync/svn", "zsync/git", "load", "how"],
       rows.map((r) => [
         r.op,
         failed(r, "zsync") ?? fmt(r.seconds.zsync),
@@ -528,16 +534,16 @@ function printReport(versions: Record<string, string | null>, targets: Target[])
         failed(r, "git") ?? fmt(r.seconds.git),
         fmtRatio(ratio(r.seconds.zsync, r.seconds.svn)),
         fmtRatio(ratio(r.seconds.zsync, r.seconds.git)),
+        r.load.toFixed(1),
         r.how,
       ]),
-      1,
-    ).replace(/^(.*)$/gm, (l) => l.trimEnd()),
+    ),
   );
 
   const withBytes = rows.filter((r) => r.bytes);
   if (withBytes.length) {
     console.log("\nBytes transferred (zsync-server and svnserve: bytes the server process wrote, /proc/PID/io wchar; git: clone's \"Receiving objects\"; per run)\n");
-    console.log(table(["operation", "zsync", "svn", "git"], withBytes.map((r) => [r.op, fmtBytes(r.bytes!.zsync), fmtBytes(r.bytes!.svn), fmtBytes(r.bytes!.git)])));
+    console.log(table(["operation", "zsync", "svn", "git"], withBytes.map((r) => [r.op, fmtBytes(r.bytes!.zsync), fmtBytes(r.bytes!.svn), fmtBytes(r.bytes!.git)]), 1, false));
   }
 
   console.log("\nSetup (not compared)\n");
@@ -545,6 +551,7 @@ function printReport(versions: Record<string, string | null>, targets: Target[])
 
   console.log("\nTargets\n");
   console.log(table(["", "target", "measured"], targets.map((t) => [t.pass === null ? "n/a " : t.pass ? "PASS" : "MISS", t.target, t.measured]), 3));
+  console.log("\n(checkout, status: zsync vs svn and git; commit and no-op update: a 10× bigger tree should not cost more, see bench/README.md)");
 
   if (problems.length) {
     console.log("\nProblems\n");

@@ -19,7 +19,7 @@ export interface Output {
   json: boolean;
   /** A line for people (suppressed by --json and --quiet). */
   line(text: string): void;
-  /** A warning on stderr (kept with --quiet, suppressed by --json where it goes into the result). */
+  /** A warning on stderr (kept with --quiet and with --json, whose stdout stays one JSON document). */
   warn(text: string): void;
   /** The result document for --json (printed once, at the end). */
   result(value: unknown): void;

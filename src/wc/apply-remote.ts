@@ -25,7 +25,7 @@ import type { Depth } from "./admin.js";
 import { entryFromRemote, type ConflictRecord, type Entry } from "./entries.js";
 import { runJournal, type Expectation, type JournalReport, type JournalStep } from "./journal.js";
 import { formatMeta, metaFileOf, sameMeta } from "./meta-files.js";
-import { pristinePath, storePristine } from "./pristine.js";
+import { hashFile, hasPristine, pristinePath, storePristine } from "./pristine.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
 
@@ -145,8 +145,9 @@ export async function applyRemote(
     }
   }
 
-  // Deletions, children before parents.
-  for (const path of [...deleted].sort((a, b) => depthOf(b) - depthOf(a))) {
+  // Deletions, parents first: a folder's decision (delete all, or keep all in a tree conflict)
+  // covers everything inside it, which is then skipped below.
+  for (const path of [...deleted].sort((a, b) => depthOf(a) - depthOf(b))) {
     if (!under(path, scopes) || isBlocked(path)) continue;
     const entry = entries.get(path)!;
     if (entryChanges[path] !== undefined) continue; // handled as part of a folder
@@ -177,6 +178,21 @@ export async function applyRemote(
       continue;
     }
     await planFile(undefined, entry, status, path);
+  }
+
+  // Files and folders lost locally (`!`) that the server did not touch: restore them from BASE,
+  // as zsync and svn do (reference zsync.md §7.2 case 26). Parents come before children.
+  for (const item of scan.items) {
+    const entry = item.entry;
+    if (item.content !== "!" || !entry || entry.schedule || entryChanges[item.path] !== undefined || deleted.has(item.path)) continue;
+    if (!wanted(item.path, entry.kind) || isBlocked(item.path)) continue;
+    if (entry.kind === "folder") {
+      steps.push({ do: "mkdir", path: item.path });
+      note({ path: item.path, kind: "folder", content: "N", meta: " ", reason: "restored" });
+    } else if (entry.hash && (await hasPristine(root, entry.hash))) {
+      steps.push({ do: "write", path: item.path, hash: entry.hash, expect: "absent" });
+      note({ path: item.path, kind: "file", content: "U", meta: " ", reason: "restored" });
+    }
   }
 
   // The checkout root's own metadata and revision.
@@ -225,6 +241,7 @@ export async function applyRemote(
     if (entry?.conflict) {
       blocked.push(path);
       skipped.push(path);
+      note({ path, kind: "folder", content: "C", meta: " ", reason: "remains in conflict; resolve it, then update again" });
       return;
     }
     const next: Entry = entryFromRemote(remote);
@@ -245,9 +262,13 @@ export async function applyRemote(
     const path = remote?.path ?? deletedPath!;
     const hasBase = entry !== undefined && entry.schedule !== "added";
     const present = status !== undefined && status.content !== "!" && status.kind === "file";
+    // The scan does not hash unversioned files; comparing with the server's content needs it.
+    if (present && !entry && status.workingHash === undefined) status.workingHash = (await hashFile(join(root, path))).hash;
+    // Edited metadata is a local change too: a file deleted on the server must not take it along.
+    const metaEdited = !remote && status?.meta === "M";
     const localState: "absent" | "unchanged" | "modified" = !present
       ? "absent"
-      : hasBase && status.workingHash === entry!.hash
+      : hasBase && status.workingHash === entry!.hash && !metaEdited
         ? "unchanged"
         : "modified";
     // A metadata-only change bumps the revision but not the content: that is "unchanged" here.
@@ -265,6 +286,7 @@ export async function applyRemote(
       case "nothing": {
         if (decision.report === "C") {
           skipped.push(path);
+          note({ path, kind, content: "C", meta: " ", reason: "remains in conflict; resolve it, then update again" });
           return;
         }
         if (!remote || !hasBase) return;

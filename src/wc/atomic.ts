@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { open, rename, rm } from "node:fs/promises";
+import { copyFile, open, rename, rm } from "node:fs/promises";
 import { dirname, join, basename } from "node:path";
 import { once } from "node:events";
 
@@ -61,6 +61,23 @@ export async function writeStreamAtomic(path: string, chunks: AsyncIterable<Uint
     return size;
   } catch (error) {
     out.destroy();
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Copies `source` to `path` atomically (the kernel copies; nothing passes through memory). */
+export async function copyFileAtomic(source: string, path: string, opts: AtomicWriteOptions = {}): Promise<void> {
+  const temp = tempPathFor(path);
+  try {
+    await copyFile(source, temp);
+    if (opts.fsync !== false) {
+      const handle = await open(temp, "r+");
+      await handle.sync();
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
     await rm(temp, { force: true });
     throw error;
   }

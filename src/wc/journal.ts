@@ -9,9 +9,9 @@ import { createHash } from "node:crypto";
 import { lstat, mkdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { adminPaths, WcError } from "./admin.js";
-import { writeFileAtomic, writeStreamAtomic } from "./atomic.js";
+import { copyFileAtomic, writeFileAtomic } from "./atomic.js";
 import { loadEntries, saveEntries, type Entry } from "./entries.js";
-import { hashFile, openPristine } from "./pristine.js";
+import { hashFile, hasPristine, pristinePath } from "./pristine.js";
 
 /** What a file is expected to hold before a step touches it. */
 export type Expectation = { hash: string } | "absent" | "any";
@@ -99,10 +99,12 @@ export async function statCache(absolute: string, hash: string): Promise<Entry["
   return { size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: Number(s.ino), hash };
 }
 
-async function currentHash(absolute: string): Promise<string | "absent" | "dir"> {
+/** What is at a path now: a regular file's hash, or what else is there (a symlink is never followed). */
+async function currentHash(absolute: string): Promise<string | "absent" | "dir" | "other"> {
   const s = await lstat(absolute).catch(() => undefined);
   if (!s) return "absent";
   if (s.isDirectory()) return "dir";
+  if (!s.isFile()) return "other";
   return (await hashFile(absolute)).hash;
 }
 
@@ -138,11 +140,16 @@ async function applyStep(root: string, step: JournalStep, report: JournalReport,
         written.set(step.path, step.hash);
         return;
       }
-      if (current === "dir" || !matches(current, step.expect)) {
-        if (current !== "absent") await moveAside(root, step.path, report);
+      if (current !== "absent" && (current === "dir" || current === "other" || !matches(current, step.expect))) {
+        await moveAside(root, step.path, report);
       }
       await mkdir(dirname(absolute), { recursive: true });
-      await writeStreamAtomic(absolute, await openPristine(root, step.hash));
+      if (!(await hasPristine(root, step.hash))) {
+        throw new WcError("missing-pristine", `the BASE copy ${pristinePath(root, step.hash)} is missing; run \`zsync update\` again to fetch it`);
+      }
+      // fsync when older bytes are replaced (power loss must not leave neither); a brand-new file
+      // has nothing to lose, and skipping it keeps large checkouts fast (svn and git do the same).
+      await copyFileAtomic(pristinePath(root, step.hash), absolute, { fsync: current !== "absent" });
       written.set(step.path, step.hash);
       return;
     }
@@ -150,7 +157,7 @@ async function applyStep(root: string, step: JournalStep, report: JournalReport,
       const current = await currentHash(absolute);
       const target = step.text === null ? "absent" : createHash("sha256").update(step.text).digest("hex");
       if (current === target) return;
-      if (current !== "absent" && (current === "dir" || !matches(current, step.expect))) await moveAside(root, step.path, report);
+      if (current !== "absent" && (current === "dir" || current === "other" || !matches(current, step.expect))) await moveAside(root, step.path, report);
       if (step.text === null) {
         await rm(absolute, { force: true });
       } else {
@@ -161,13 +168,13 @@ async function applyStep(root: string, step: JournalStep, report: JournalReport,
     }
     case "delete": {
       const current = await currentHash(absolute);
-      if (current === "absent" || current === "dir") return;
+      if (current === "absent" || current === "dir" || current === "other") return;
       if (matches(current, step.expect)) await rm(absolute, { force: true });
       return;
     }
     case "rmdir":
+      // Only an empty directory goes; callers list its `@@meta` folder first when it should go too.
       await rmdir(absolute).catch(() => {});
-      // Empty @@meta folders go with their folder.
       return;
   }
 }

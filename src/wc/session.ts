@@ -59,7 +59,7 @@ export function toCheckoutPaths(root: string, args: string[], cwd = process.cwd(
   return args.map((arg) => {
     const absolute = resolve(cwd, arg);
     const rel = relative(root, absolute);
-    if (rel.startsWith("..") || resolve(root, rel) !== absolute || rel.split(sep)[0] === ".zsync") {
+    if (rel === ".." || rel.startsWith(".." + sep) || resolve(root, rel) !== absolute || rel.split(sep)[0] === ".zsync") {
       throw new WcError("outside-checkout", `${arg} is not inside the checkout at ${root}`, 2);
     }
     return rel.split(sep).join("/");

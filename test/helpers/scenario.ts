@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { ObjectMeta } from "../../src/protocol/types.js";
 import type { SnarfInput } from "../../src/protocol/snarf.js";
 import { createZsyncClient, type ZsyncClient } from "../../src/transport/http/client.js";
+import { checkout } from "../../src/wc/checkout.js";
 import { zsync, zsyncJson, type CliResult } from "./cli.js";
 import { tempDir, type TestServer } from "./server.js";
 
@@ -24,7 +25,7 @@ export interface RemoteEdit {
   add?: Record<string, Content | null>;
   /** Files or folders to delete. */
   remove?: string[];
-  /** New metadata of existing objects (null removes it). */
+  /** New metadata of existing or added objects (null removes it). */
   meta?: Record<string, ObjectMeta | null>;
 }
 
@@ -76,17 +77,18 @@ export class Remote {
       changes.push({ path, kind: "file", schedule: "modified", baseRevision: base(path), content: true });
       bodies.push({ kind: "file", path, size: Buffer.byteLength(content), body: content });
     }
-    for (const [path, meta] of Object.entries(edit.meta ?? {})) {
-      const at = touched.get(path);
-      if (at !== undefined) changes[at].meta = meta;
-      else changes.push({ path, kind: current.get(path)!.kind, schedule: "modified", baseRevision: base(path), meta });
-    }
     for (const [path, content] of Object.entries(edit.add ?? {})) {
+      touched.set(path, changes.length);
       if (content === null) changes.push({ path, kind: "folder", schedule: "added" });
       else {
         changes.push({ path, kind: "file", schedule: "added", content: true });
         bodies.push({ kind: "file", path, size: Buffer.byteLength(content), body: content });
       }
+    }
+    for (const [path, meta] of Object.entries(edit.meta ?? {})) {
+      const at = touched.get(path);
+      if (at !== undefined) changes[at].meta = meta;
+      else changes.push({ path, kind: current.get(path)!.kind, schedule: "modified", baseRevision: base(path), meta });
     }
     for (const path of edit.remove ?? []) changes.push({ path, kind: current.get(path)!.kind, schedule: "removed", baseRevision: base(path) });
     const result = await this.client.commit(folder, { protocol: 1, note: "remote change", changes }, bodies);
@@ -100,6 +102,17 @@ export async function checkoutFresh(url: string, prefix = "zsync-wc-"): Promise<
   const dir = join(parent, "wc");
   const result = await zsync(["checkout", url, dir], { cwd: parent });
   if (result.code !== 0) throw new Error(`checkout of ${url} failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
+  return dir;
+}
+
+/**
+ * Checks out `folder` into a fresh directory in-process (the same code as `zsync checkout`,
+ * without the cost of starting the binary — for tests whose subject is what comes after).
+ */
+export async function checkoutInProcess(remote: Remote, folder: string, prefix = "zsync-wc-"): Promise<string> {
+  const parent = await tempDir(prefix);
+  const dir = join(parent, "wc");
+  await checkout({ client: remote.client, origin: remote.server.url, path: folder, user: "zsync", dir });
   return dir;
 }
 

@@ -49,6 +49,11 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; dem
     };
     child.stdout!.on("data", onData);
     child.once("exit", (code) => reject(new Error(`zsync-server exited with ${code} before listening:\n${stderr}`)));
+    // A server that never says it listens must fail the test, not hang the run.
+    setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`zsync-server did not start listening within 30 s:\n${stderr}`));
+    }, 30_000).unref();
   });
   return {
     url,

@@ -44,7 +44,7 @@ export const infoCommand = defineCommand<Args>({
           for (const a of i.conflict.artifacts) out.line(`  Conflict Artifact: ${displayPath(wc.root, a)}`);
         }
       });
-      for (const e of r.errors) out.warn(e.message);
+      for (const e of r.errors) out.warn(`'${displayPath(wc.root, e.path)}' is not under version control`);
       if (r.errors.length > 0) process.exitCode = 1;
     });
   },
