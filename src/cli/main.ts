@@ -17,6 +17,9 @@ export function describeFailure(error: unknown): { code: number; message: string
     return { code: 1, message: error.message };
   }
   const e = error as NodeJS.ErrnoException;
+  if (typeof e?.code === "string" && (e.code.startsWith("UND_ERR_") || ["ECONNRESET", "EPIPE", "ETIMEDOUT"].includes(e.code))) {
+    return { code: 1, message: `the connection to the server broke off mid-transfer (${e.message}); run the command again` };
+  }
   if (e?.code === "ENOSPC") return { code: 1, message: `disk full while writing ${e.path ?? ""}: nothing was lost; free some space and run the command again` };
   return { code: 1, message: e?.message ?? String(error) };
 }

@@ -26,6 +26,9 @@ export const MANIFEST_RECORD = "@@zsync/manifest.json";
 /** Response header carrying the repository revision a response represents. */
 export const REVISION_HEADER = "zsync-revision";
 
+/** Response header of snapshots carrying the repository uuid (saves a discovery round trip). */
+export const REPOSITORY_HEADER = "zsync-repository";
+
 export type ObjectKind = "file" | "folder";
 
 /**

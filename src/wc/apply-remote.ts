@@ -21,10 +21,10 @@ import { mergeMeta } from "../merge/meta.js";
 import { mergeText } from "../merge/text.js";
 import type { SnarfRecord } from "../protocol/snarf.js";
 import type { EntryInfo, ObjectMeta, SnapshotManifest } from "../protocol/types.js";
-import type { Depth } from "./admin.js";
+import { WcError, type Depth } from "./admin.js";
 import { entryFromRemote, type ConflictRecord, type Entry } from "./entries.js";
 import { runJournal, type Expectation, type JournalReport, type JournalStep } from "./journal.js";
-import { formatMeta, metaFileOf, sameMeta } from "./meta-files.js";
+import { formatMeta, formatMetaConflict, metaFileOf, readWorkingMetaSync, sameMeta } from "./meta-files.js";
 import { hashFile, hasPristine, pristinePath, storePristine } from "./pristine.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
@@ -88,13 +88,19 @@ export async function applyRemote(
     const remote = remoteByPath.get(record.path);
     if (record.kind !== "file" || !remote || remote.kind !== "file") continue;
     if (!wanted(remote.path, "file")) continue;
-    await storePristine(root, record.body, remote.hash);
+    await storePristine(root, record.body, remote.hash, record.size);
     opts.progress?.(++received, total);
   }
 
-  // 2. Plan.
-  const scan = await scanWorkingCopy(root, entries);
+  // 2. Plan. Only what the server touched is scanned, so the cost follows the change, not the tree.
+  const deleted = new Set(manifest.deleted.filter((p) => entries.has(p)));
+  if (opts.full) for (const path of entries.keys()) if (path !== "" && !remoteByPath.has(path)) deleted.add(path);
+  const changed = manifest.entries.filter((e) => wanted(e.path, e.kind)).sort((a, b) => depthOf(a.path) - depthOf(b.path) || (a.path < b.path ? -1 : 1));
+  const affected = [...new Set([...changed.map((e) => e.path).filter((p) => p !== ""), ...deleted])];
+  const scan = affected.length > 0 ? await scanWorkingCopy(root, entries, { within: affected }) : { items: [] };
   const local = new Map<string, PathStatus>(scan.items.map((i) => [i.path, i]));
+  const rootMeta = readWorkingMetaSync(root, "");
+  local.set("", { path: "", kind: "folder", content: "=", meta: " ", workingMeta: rootMeta.meta, metaError: rootMeta.error, entry: entries.get("") });
   const steps: JournalStep[] = [];
   const entryChanges: Record<string, Entry | null> = {};
   const lines: UpdateLine[] = [];
@@ -107,15 +113,10 @@ export async function applyRemote(
   const fileExpect = (status: PathStatus | undefined): Expectation =>
     status?.workingHash ? { hash: status.workingHash } : status && status.kind === "folder" ? "any" : "absent";
 
-  // Paths deleted on the server, and (full snapshots) entries the server no longer lists.
-  const deleted = new Set(manifest.deleted.filter((p) => entries.has(p)));
-  if (opts.full) for (const path of entries.keys()) if (path !== "" && !remoteByPath.has(path)) deleted.add(path);
-
   const blocked: string[] = [];
   const isBlocked = (path: string) => blocked.some((b) => path.startsWith(b + "/"));
 
   // Additions and changes, parents first.
-  const changed = manifest.entries.filter((e) => wanted(e.path, e.kind)).sort((a, b) => depthOf(a.path) - depthOf(b.path) || (a.path < b.path ? -1 : 1));
   for (const remote of changed) {
     const { path } = remote;
     if (isBlocked(path)) {
@@ -178,21 +179,6 @@ export async function applyRemote(
       continue;
     }
     await planFile(undefined, entry, status, path);
-  }
-
-  // Files and folders lost locally (`!`) that the server did not touch: restore them from BASE,
-  // as zsync and svn do (reference zsync.md §7.2 case 26). Parents come before children.
-  for (const item of scan.items) {
-    const entry = item.entry;
-    if (item.content !== "!" || !entry || entry.schedule || entryChanges[item.path] !== undefined || deleted.has(item.path)) continue;
-    if (!wanted(item.path, entry.kind) || isBlocked(item.path)) continue;
-    if (entry.kind === "folder") {
-      steps.push({ do: "mkdir", path: item.path });
-      note({ path: item.path, kind: "folder", content: "N", meta: " ", reason: "restored" });
-    } else if (entry.hash && (await hasPristine(root, entry.hash))) {
-      steps.push({ do: "write", path: item.path, hash: entry.hash, expect: "absent" });
-      note({ path: item.path, kind: "file", content: "U", meta: " ", reason: "restored" });
-    }
   }
 
   // The checkout root's own metadata and revision.
@@ -334,7 +320,13 @@ export async function applyRemote(
         } else {
           next = { kind: "file", schedule: "added" };
         }
-        next.conflict = { kind: "tree", artifacts, reason: decision.reason };
+        next.conflict = {
+          kind: "tree",
+          artifacts,
+          reason: decision.reason,
+          versions: { base: hasBase ? entry!.hash : undefined, mine: present ? status.workingHash : undefined, theirs: remote?.hash },
+          ...(remote ? { labels: { base: hasBase ? `.r${entry!.revision}` : ".base", theirs: `.r${remote.revision}` } } : {}),
+        };
         entryChanges[path] = next;
         note({ path, kind, content: "C", meta: " ", reason: decision.reason });
         return;
@@ -355,6 +347,13 @@ export async function applyRemote(
   async function planContentMerge(path: string, entry: Entry | undefined, status: PathStatus, remote: EntryInfo): Promise<ConflictRecord | undefined> {
     const mineBytes = await readFile(join(root, path));
     const mine = await storePristine(root, Readable.from([mineBytes]));
+    if (entry?.hash && !(await hasPristine(root, entry.hash))) {
+      throw new WcError(
+        "missing-pristine",
+        `cannot merge ${path}: its BASE copy ${pristinePath(root, entry.hash)} is missing, so nothing was changed. ` +
+          `To recover, move your ${path} aside, run \`zsync update\` (it fetches the server's version), then carry your edits over.`,
+      );
+    }
     const baseBytes = entry?.hash ? await readFile(pristinePath(root, entry.hash)) : Buffer.alloc(0);
     const theirsBytes = await readFile(pristinePath(root, remote.hash!));
     const baseLabel = entry?.revision !== undefined ? `.r${entry.revision}` : ".base";
@@ -371,7 +370,13 @@ export async function applyRemote(
       // Binary: never merged. The working file stays as it is; both other versions go beside it.
       if (entry?.hash) artifact(baseLabel, entry.hash);
       artifact(theirsLabel, remote.hash!);
-      return { kind: "binary", artifacts, reason: "binary file changed on both sides" };
+      return {
+        kind: "binary",
+        artifacts,
+        reason: "binary file changed on both sides",
+        versions: { base: entry?.hash, mine: mine.hash, theirs: remote.hash },
+        labels: { base: baseLabel, theirs: theirsLabel },
+      };
     }
     const merged = mergeText(baseBytes.toString("utf8"), mineBytes.toString("utf8"), theirsBytes.toString("utf8"), {
       mine: ".mine",
@@ -384,7 +389,13 @@ export async function applyRemote(
     artifact(".mine", mine.hash);
     if (entry?.hash) artifact(baseLabel, entry.hash);
     artifact(theirsLabel, remote.hash!);
-    return { kind: "text", artifacts, reason: `${merged.conflicts} conflicting region${merged.conflicts === 1 ? "" : "s"}` };
+    return {
+      kind: "text",
+      artifacts,
+      reason: `${merged.conflicts} conflicting region${merged.conflicts === 1 ? "" : "s"}`,
+      versions: { base: entry?.hash, mine: mine.hash, theirs: remote.hash },
+      labels: { base: baseLabel, theirs: theirsLabel },
+    };
   }
 
   /**
@@ -411,13 +422,19 @@ export async function applyRemote(
     const merged = mergeMeta(base, mine, theirs);
     const newText = merged.meta ? formatMeta(merged.meta) : null;
     const oldText = mine ? formatMeta(mine) : null;
-    if (newText !== oldText || (!workingExists && newText !== null)) {
+    if (merged.clean && (newText !== oldText || (!workingExists && newText !== null))) {
       steps.push({ do: "write-text", path: file, text: newText, expect: "any" });
     }
     if (!merged.clean) {
-      const artifact = `${file}.r${remote.revision}`;
-      steps.push({ do: "write-text", path: artifact, text: theirs ? formatMeta(theirs) : "{}\n", expect: "any" });
-      next.conflict ??= { kind: "meta", artifacts: [artifact], reason: `metadata keys changed on both sides: ${merged.conflicts.join(", ")}` };
+      // The metadata file takes the conflict form: every version of each conflicting key in place.
+      const form = formatMetaConflict(merged.meta, { base, mine, theirs }, merged.conflicts);
+      steps.push({ do: "write-text", path: file, text: form, expect: "any" });
+      next.conflict ??= {
+        kind: "meta",
+        artifacts: [],
+        reason: `metadata keys changed on both sides: ${merged.conflicts.join(", ")}`,
+        meta: { base, mine, theirs, keys: merged.conflicts },
+      };
       return "C";
     }
     if (!entry) return " "; // new objects: their metadata comes with them

@@ -2,13 +2,14 @@
  * `checkout`: makes a new checkout of a server folder in `dir` (svn style: the folder's
  * contents land directly in `dir`).
  */
-import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { ZsyncClient } from "../transport/http/client.js";
 import { ProtocolError } from "../transport/http/client.js";
 import { adminPaths, FORMAT_VERSION, WcError, writeConfig, type Depth } from "./admin.js";
 import { applyRemote, type ApplyResult } from "./apply-remote.js";
 import { saveEntries } from "./entries.js";
+import { hasJournal } from "./journal.js";
 import { withWorkingCopy } from "./session.js";
 
 export interface CheckoutOptions {
@@ -32,7 +33,13 @@ export async function checkout(opts: CheckoutOptions): Promise<ApplyResult & { r
   if (existing && !existing.isDirectory()) throw new WcError("exists", `${opts.dir} exists and is not a directory`);
   if (existing && (await readdir(root)).length > 0) throw new WcError("exists", `${opts.dir} is not empty; check out into a new or empty directory`);
 
-  const info = await opts.client.info();
+  const info = await opts.client.info().catch((error: unknown) => {
+    // Any answer but a zsync one (a web page's 404, …) means the URL does not point at a zsync server.
+    if (error instanceof ProtocolError && error.code === "http-error") {
+      throw new WcError("not-zsync", `${opts.origin} is not a zsync server (GET /.well-known/zsync answered ${error.status}); check the URL`);
+    }
+    throw error;
+  });
   // Fetch before creating anything, so a wrong URL leaves nothing on disk.
   let snapshot;
   try {
@@ -58,6 +65,20 @@ export async function checkout(opts: CheckoutOptions): Promise<ApplyResult & { r
     if (!existing) await rm(root, { recursive: true, force: true });
     throw error;
   }
-  const result = await withWorkingCopy(root, { lock: "checkout" }, (wc) => applyRemote(wc, snapshot, { full: true, command: "checkout", progress: opts.progress }));
+  let result: ApplyResult;
+  try {
+    result = await withWorkingCopy(root, { lock: "checkout" }, (wc) => applyRemote(wc, snapshot, { full: true, command: "checkout", progress: opts.progress }));
+  } catch (error) {
+    if (!(await hasJournal(root))) {
+      // Interrupted while receiving (connection lost, disk full…): only the admin area was
+      // written, so leave no half checkout behind.
+      await rm(paths.admin, { recursive: true, force: true });
+      if (!existing) await rmdir(root).catch(() => {});
+      throw error;
+    }
+    // Interrupted while writing the files: the journal holds the rest; cleanup finishes it.
+    const cause = (error as NodeJS.ErrnoException).code === "ENOSPC" ? "disk full" : (error as Error).message;
+    throw new WcError("checkout-interrupted", `the checkout into ${opts.dir} was interrupted (${cause}); once that is fixed, run \`zsync cleanup\` in ${opts.dir} to finish it`);
+  }
   return { ...result, root };
 }

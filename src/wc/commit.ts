@@ -59,7 +59,7 @@ export async function commit(wc: WorkingCopy, opts: CommitOptions): Promise<Comm
   // Refuse what cannot be committed, before sending anything.
   const problems: string[] = [];
   for (const item of scan.items) {
-    if (item.content === "C") problems.push(`${item.path}: in conflict; resolve it first (zsync resolve)`);
+    if (item.content === "C" || item.meta === "C") problems.push(`${item.path}: in conflict; resolve it first (zsync resolve)`);
     else if (item.content === "!") problems.push(`${item.path}: missing; restore it (zsync revert) or remove it (zsync remove)`);
     else if (item.content === "~") problems.push(`${item.path}: replaced by a ${item.kind}; revert or remove it first`);
     if (item.metaError && item.entry?.schedule !== "removed") problems.push(`${item.metaError}; fix the metadata file first`);

@@ -15,6 +15,16 @@ export interface ConflictRecord {
   /** Files written beside the conflicted one (`f.mine`, `f.r12`, `f.r15`), relative to the root. */
   artifacts: string[];
   reason?: string;
+  /**
+   * Pristine hashes of the versions involved (text, binary and tree conflicts), so `resolve`
+   * can rebuild any choice even when the artifacts were deleted: BASE before the update, the
+   * working file before the update (`mine`), and the server's (`theirs`).
+   */
+  versions?: { base?: string; mine?: string; theirs?: string };
+  /** Marker labels used (`.r12`, `.r15`). */
+  labels?: { base: string; theirs: string };
+  /** Metadata conflicts: the three metadata values and the conflicting keys. */
+  meta?: { base?: ObjectMeta; mine?: ObjectMeta; theirs?: ObjectMeta; keys: string[] };
 }
 
 /** The working file's stat when its content was known to hash to `hash`. */

@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { lstat, mkdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
+import type { BigIntStats } from "node:fs";
 import { dirname, join } from "node:path";
 import { adminPaths, WcError } from "./admin.js";
 import { copyFileAtomic, writeFileAtomic } from "./atomic.js";
@@ -71,7 +72,33 @@ export async function replayJournal(root: string): Promise<JournalReport> {
   }
   const report: JournalReport = { savedAside: [] };
   const written = new Map<string, string>();
-  for (const step of journal.steps) await applyStep(root, step, report, written);
+  const madeDirs = new Set<string>();
+  // Steps on distinct files are independent: run them a few at a time. mkdir and rmdir are
+  // barriers, so folders exist before their files and go only after them.
+  let batch: JournalStep[] = [];
+  const batchPaths = new Set<string>();
+  const flush = async () => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(16, batch.length) }, async () => {
+        while (next < batch.length) await applyStep(root, batch[next++], report, written, madeDirs);
+      }),
+    );
+    batch = [];
+    batchPaths.clear();
+  };
+  for (const step of journal.steps) {
+    if (step.do === "mkdir" || step.do === "rmdir" || batchPaths.has(step.path)) {
+      await flush();
+      if (step.do === "mkdir" || step.do === "rmdir") {
+        await applyStep(root, step, report, written, madeDirs);
+        continue;
+      }
+    }
+    batch.push(step);
+    batchPaths.add(step.path);
+  }
+  await flush();
 
   const entries = await loadEntries(root);
   for (const [path, entry] of Object.entries(journal.entries)) {
@@ -93,6 +120,11 @@ export async function replayJournal(root: string): Promise<JournalReport> {
 export async function statCache(absolute: string, hash: string): Promise<Entry["cache"]> {
   const s = await stat(absolute, { bigint: true }).catch(() => undefined);
   if (!s || !s.isFile()) return undefined;
+  return cacheFromStats(s, hash);
+}
+
+/** {@link statCache} from stats already taken. */
+export function cacheFromStats(s: BigIntStats, hash: string): Entry["cache"] {
   // A write in the same clock tick as this stat would keep size and mtime: don't trust fresh files.
   const ageNs = BigInt(Date.now()) * 1_000_000n - s.mtimeNs;
   if (ageNs < 2_000_000_000n) return undefined;
@@ -125,7 +157,7 @@ async function moveAside(root: string, path: string, report: JournalReport): Pro
   }
 }
 
-async function applyStep(root: string, step: JournalStep, report: JournalReport, written: Map<string, string>): Promise<void> {
+async function applyStep(root: string, step: JournalStep, report: JournalReport, written: Map<string, string>, madeDirs: Set<string>): Promise<void> {
   const absolute = join(root, step.path);
   switch (step.do) {
     case "mkdir": {
@@ -143,7 +175,7 @@ async function applyStep(root: string, step: JournalStep, report: JournalReport,
       if (current !== "absent" && (current === "dir" || current === "other" || !matches(current, step.expect))) {
         await moveAside(root, step.path, report);
       }
-      await mkdir(dirname(absolute), { recursive: true });
+      await ensureDir(dirname(absolute), madeDirs);
       if (!(await hasPristine(root, step.hash))) {
         throw new WcError("missing-pristine", `the BASE copy ${pristinePath(root, step.hash)} is missing; run \`zsync update\` again to fetch it`);
       }
@@ -161,7 +193,7 @@ async function applyStep(root: string, step: JournalStep, report: JournalReport,
       if (step.text === null) {
         await rm(absolute, { force: true });
       } else {
-        await mkdir(dirname(absolute), { recursive: true });
+        await ensureDir(dirname(absolute), madeDirs);
         await writeFileAtomic(absolute, step.text);
       }
       return;
@@ -177,4 +209,10 @@ async function applyStep(root: string, step: JournalStep, report: JournalReport,
       await rmdir(absolute).catch(() => {});
       return;
   }
+}
+
+async function ensureDir(dir: string, madeDirs: Set<string>): Promise<void> {
+  if (madeDirs.has(dir)) return;
+  await mkdir(dir, { recursive: true });
+  madeDirs.add(dir);
 }

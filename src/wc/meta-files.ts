@@ -3,6 +3,7 @@
  * checkout root's own in `@@meta/@@root.json` (object names never start with `@@`, so this
  * cannot collide with an object's file).
  */
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseObjectMeta } from "../protocol/manifest.js";
@@ -62,9 +63,82 @@ export async function readWorkingMeta(root: string, path: string): Promise<{ met
   } catch {
     return {};
   }
+  return parseMetaText(path, text);
+}
+
+/** {@link readWorkingMeta}, synchronously (the scanner reads many small files). */
+export function readWorkingMetaSync(root: string, path: string): { meta?: ObjectMeta; error?: string } {
+  let text: string;
   try {
-    return { meta: parseObjectMeta(JSON.parse(text), metaFileOf(path)) };
+    text = readFileSync(join(root, metaFileOf(path)), "utf8");
+  } catch {
+    return {};
+  }
+  return parseMetaText(path, text);
+}
+
+function parseMetaText(path: string, text: string): { meta?: ObjectMeta; error?: string } {
+  try {
+    const value: unknown = JSON.parse(text);
+    const unresolved = unresolvedMetaKeys(value);
+    if (unresolved.length > 0) {
+      return { error: `${metaFileOf(path)}: unresolved metadata conflict in ${unresolved.join(", ")} (replace each "${CONFLICT_KEY}" object with the value you want)` };
+    }
+    return { meta: parseObjectMeta(value, metaFileOf(path)) };
   } catch (error) {
     return { error: `${metaFileOf(path)}: ${(error as Error).message}` };
   }
+}
+
+/** The key that marks an unresolved metadata conflict inside a `@@meta` file. */
+export const CONFLICT_KEY = "@@conflict";
+
+type Versions = { base?: ObjectMeta; mine?: ObjectMeta; theirs?: ObjectMeta };
+
+function valueAt(meta: ObjectMeta | undefined, key: string): unknown {
+  if (!meta) return undefined;
+  if (key === "contentType") return meta.contentType;
+  const [group, ...rest] = key.split(".");
+  return (meta[group as "extra" | "annotations"] as Record<string, unknown> | undefined)?.[rest.join(".")];
+}
+
+/**
+ * The editable conflict form of a metadata file: the merged metadata where each conflicting key
+ * holds `{"@@conflict": {"mine": …, "base": …, "theirs": …}}` (absent values are left out), so
+ * the file stays JSON and shows every version in place. The user replaces each such object with
+ * the value they want.
+ */
+export function formatMetaConflict(merged: ObjectMeta | undefined, versions: Versions, keys: string[]): string {
+  const form: Record<string, unknown> = JSON.parse(JSON.stringify(merged ?? {}));
+  for (const key of keys) {
+    const choice: Record<string, unknown> = {};
+    for (const side of ["mine", "base", "theirs"] as const) {
+      const value = valueAt(versions[side], key);
+      if (value !== undefined) choice[side] = value;
+    }
+    const marker = { [CONFLICT_KEY]: choice };
+    if (key === "contentType") form.contentType = marker;
+    else {
+      const [group, ...rest] = key.split(".");
+      const bucket = (form[group] ??= {}) as Record<string, unknown>;
+      bucket[rest.join(".")] = marker;
+    }
+  }
+  return formatMeta(form as ObjectMeta);
+}
+
+/** Keys of a parsed metadata file that still hold a conflict form (`contentType`, `extra.title`, …). */
+export function unresolvedMetaKeys(value: unknown): string[] {
+  const keys: string[] = [];
+  const isMarker = (v: unknown) => typeof v === "object" && v !== null && CONFLICT_KEY in v;
+  if (typeof value !== "object" || value === null) return keys;
+  const meta = value as Record<string, unknown>;
+  if (isMarker(meta.contentType)) keys.push("contentType");
+  for (const group of ["extra", "annotations"]) {
+    const bucket = meta[group];
+    if (typeof bucket === "object" && bucket !== null) {
+      for (const [key, v] of Object.entries(bucket)) if (isMarker(v)) keys.push(`${group}.${key}`);
+    }
+  }
+  return keys;
 }

@@ -3,11 +3,11 @@
  * (zsync's "Original" files). Written atomically; never modified once written.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, type ReadStream } from "node:fs";
-import { access, mkdir, rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { once } from "node:events";
+import { createReadStream, createWriteStream, type ReadStream } from "node:fs";
+import { access, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { adminPaths, WcError } from "./admin.js";
-import { writeStreamAtomic } from "./atomic.js";
 
 /** Where the pristine copy of `hash` lives. */
 export function pristinePath(root: string, hash: string): string {
@@ -28,32 +28,60 @@ export async function openPristine(root: string, hash: string): Promise<ReadStre
   return createReadStream(path, { highWaterMark: 1 << 20 });
 }
 
+/** Folders known to exist (the pristine fan-out, the temp folder): saves a mkdir per file. */
+const knownDirs = new Set<string>();
+
+async function ensureDir(dir: string): Promise<void> {
+  if (knownDirs.has(dir)) return;
+  await mkdir(dir, { recursive: true });
+  knownDirs.add(dir);
+}
+
+/** Bodies up to this size are gathered in memory and written at once. */
+const SMALL_BODY = 1 << 20;
+
 /**
  * Stores bytes as a pristine copy, hashing on the way, and returns their hash and size.
  * When `expectHash` is given and the bytes differ, nothing is stored and an error is thrown.
+ * `sizeHint` (the announced size) lets small bodies skip the streaming machinery.
  */
-export async function storePristine(root: string, chunks: AsyncIterable<Uint8Array>, expectHash?: string): Promise<{ hash: string; size: number }> {
+export async function storePristine(
+  root: string,
+  chunks: AsyncIterable<Uint8Array>,
+  expectHash?: string,
+  sizeHint?: number,
+): Promise<{ hash: string; size: number }> {
   const { tmp } = adminPaths(root);
-  await mkdir(tmp, { recursive: true });
+  await ensureDir(tmp);
   const temp = join(tmp, `in-${randomBytes(8).toString("hex")}`);
   const hasher = createHash("sha256");
-  async function* hashing() {
-    for await (const chunk of chunks) {
-      hasher.update(chunk);
-      yield chunk;
-    }
-  }
   try {
-    const size = await writeStreamAtomic(temp, hashing(), { fsync: false });
+    let size = 0;
+    if (sizeHint !== undefined && sizeHint <= SMALL_BODY) {
+      const parts: Uint8Array[] = [];
+      for await (const chunk of chunks) {
+        hasher.update(chunk);
+        parts.push(chunk);
+        size += chunk.length;
+      }
+      await writeFile(temp, Buffer.concat(parts));
+    } else {
+      const out = createWriteStream(temp);
+      await once(out, "open");
+      for await (const chunk of chunks) {
+        hasher.update(chunk);
+        size += chunk.length;
+        if (!out.write(chunk)) await once(out, "drain");
+      }
+      out.end();
+      await once(out, "close");
+    }
     const hash = hasher.digest("hex");
     if (expectHash && hash !== expectHash) throw new WcError("bad-content", `received content does not match its announced hash ${expectHash}`);
     const target = pristinePath(root, hash);
-    if (await hasPristine(root, hash)) {
-      await rm(temp, { force: true });
-    } else {
-      await mkdir(join(target, ".."), { recursive: true });
-      await rename(temp, target);
-    }
+    await ensureDir(dirname(target));
+    // Content-addressed: renaming over an existing copy replaces it with identical bytes.
+    await rename(temp, target);
     return { hash, size };
   } catch (error) {
     await rm(temp, { force: true });

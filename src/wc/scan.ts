@@ -2,20 +2,22 @@
  * Scans a checkout and classifies every path (DESIGN.md §3 letters). Files whose stat matches
  * the stat cache are not read (git's index idea); the others are hashed, a few at a time.
  */
-import { lstatSync, readdirSync, type BigIntStats } from "node:fs";
+import { createHash } from "node:crypto";
+import { lstatSync, readdirSync, readFileSync, type BigIntStats } from "node:fs";
 import { join } from "node:path";
+import { parentPath } from "../protocol/paths.js";
 import type { ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ADMIN_DIR } from "./admin.js";
 import type { Entry, StatCache } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
-import { statCache } from "./journal.js";
-import { META_DIR, readWorkingMeta, sameMeta } from "./meta-files.js";
+import { cacheFromStats, statCache } from "./journal.js";
+import { META_DIR, objectOfMetaFile, readWorkingMetaSync, sameMeta } from "./meta-files.js";
 import { hashFile } from "./pristine.js";
 
 /** Content column: `?` unversioned, `A` added, `R` removed, `M` modified, `C` conflict, `!` missing, `~` obstructed, `=` unchanged. */
 export type ContentState = "?" | "A" | "R" | "M" | "C" | "!" | "~" | "=";
-/** Metadata column: ` ` unchanged, `M` modified (or unreadable, see `metaError`). */
-export type MetaState = " " | "M";
+/** Metadata column: ` ` unchanged, `M` modified (or unreadable, see `metaError`), `C` metadata conflict. */
+export type MetaState = " " | "M" | "C";
 
 /** The state of one path in the checkout. */
 export interface PathStatus {
@@ -45,10 +47,51 @@ interface DiskNode {
   stats: BigIntStats;
 }
 
-/** Scans the checkout at `root` against its entries. `within` limits the result to those subtrees. */
+/** Files up to this size are hashed synchronously: for many small files that is far faster. */
+const SYNC_HASH_LIMIT = 1 << 20;
+
+/**
+ * Scans the checkout at `root` against its entries. `within` limits the scan (and the result)
+ * to those subtrees; only they are walked.
+ */
 export async function scanWorkingCopy(root: string, entries: Map<string, Entry>, opts: { within?: string[] } = {}): Promise<ScanResult> {
   const ignored = createIgnoreMatcher(root);
   const disk = new Map<string, DiskNode>();
+  /** Objects whose `@@meta/<name>.json` (or the root's `@@root.json`) exists. */
+  const metaFiles = new Set<string>();
+  const listedMetaDirs = new Set<string>();
+
+  const listMetaDir = (dir: string) => {
+    if (listedMetaDirs.has(dir)) return;
+    listedMetaDirs.add(dir);
+    let names: string[];
+    try {
+      names = readdirSync(join(root, dir, META_DIR));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const object = objectOfMetaFile(`${dir === "" ? "" : dir + "/"}${META_DIR}/${name}`);
+      if (object !== undefined) metaFiles.add(object);
+    }
+  };
+
+  const visit = (path: string): DiskNode | undefined => {
+    let stats: BigIntStats;
+    try {
+      stats = lstatSync(join(root, path), { bigint: true });
+    } catch {
+      return undefined;
+    }
+    const isDir = stats.isDirectory();
+    if (!isDir && !stats.isFile()) return undefined; // symlinks and devices are never followed or tracked
+    const versioned = entries.has(path);
+    if (!versioned && ignored(path, isDir)) return undefined;
+    const node: DiskNode = { kind: isDir ? "folder" : "file", stats };
+    disk.set(path, node);
+    if (isDir && versioned) walk(path); // an unversioned folder is reported once, as a whole
+    return node;
+  };
 
   // Sync walk: measured fastest for many small directories (toolchain.md §6).
   const walk = (dir: string) => {
@@ -59,29 +102,28 @@ export async function scanWorkingCopy(root: string, entries: Map<string, Entry>,
       return;
     }
     for (const name of names) {
-      if (name === META_DIR) continue;
-      const path = dir === "" ? name : `${dir}/${name}`;
-      if (dir === "" && name === ADMIN_DIR) continue;
-      let stats: BigIntStats;
-      try {
-        stats = lstatSync(join(root, path), { bigint: true });
-      } catch {
+      if (name === META_DIR) {
+        listMetaDir(dir);
         continue;
       }
-      const isDir = stats.isDirectory();
-      if (!isDir && !stats.isFile()) continue; // symlinks and devices are never followed or tracked
-      const versioned = entries.has(path);
-      if (!versioned && ignored(path, isDir)) continue;
-      disk.set(path, { kind: isDir ? "folder" : "file", stats });
-      if (isDir) {
-        if (versioned) walk(path); // an unversioned folder is reported once, as a whole
-      }
+      if (dir === "" && name === ADMIN_DIR) continue;
+      visit(dir === "" ? name : `${dir}/${name}`);
     }
   };
-  walk("");
 
-  const inScope = (path: string) =>
-    !opts.within || opts.within.some((w) => w === "" || path === w || path.startsWith(w + "/"));
+  const scopes = opts.within && !opts.within.includes("") ? opts.within : undefined;
+  if (scopes) {
+    listMetaDir("");
+    for (const scope of scopes) {
+      listMetaDir(parentPath(scope));
+      visit(scope);
+    }
+  } else {
+    walk("");
+  }
+  listMetaDir("");
+
+  const inScope = (path: string) => !scopes || scopes.some((w) => path === w || path.startsWith(w + "/"));
   const items: PathStatus[] = [];
   const toHash: PathStatus[] = [];
   const refreshedCaches = new Map<string, StatCache>();
@@ -95,13 +137,16 @@ export async function scanWorkingCopy(root: string, entries: Map<string, Entry>,
     const node = path === "" ? ({ kind: "folder" } as DiskNode) : disk.get(path);
     const item: PathStatus = { path, kind: node?.kind ?? entry.kind, content: "=", meta: " ", entry };
     items.push(item);
-    const working = await readWorkingMeta(root, path);
-    item.workingMeta = working.meta;
-    item.metaError = working.error;
-    if (entry.schedule !== "removed" && (working.error || !sameMeta(working.meta, entry.schedule === "added" ? undefined : entry.meta))) {
+    if (metaFiles.has(path)) {
+      const working = readWorkingMetaSync(root, path);
+      item.workingMeta = working.meta;
+      item.metaError = working.error;
+    }
+    if (entry.schedule !== "removed" && (item.metaError || !sameMeta(item.workingMeta, entry.schedule === "added" ? undefined : entry.meta))) {
       item.meta = entry.schedule === "added" ? " " : "M";
     }
-    if (entry.conflict) item.content = "C";
+    if (entry.conflict?.kind === "meta") item.meta = "C";
+    if (entry.conflict && entry.conflict.kind !== "meta") item.content = "C";
     else if (entry.schedule === "removed") item.content = "R";
     else if (!node) item.content = "!";
     else if (node.kind !== entry.kind) item.content = "~";
@@ -112,16 +157,22 @@ export async function scanWorkingCopy(root: string, entries: Map<string, Entry>,
       if (cache && cache.size === Number(s.size) && cache.ino === Number(s.ino) && cache.mtimeNs === String(s.mtimeNs)) {
         item.workingHash = cache.hash;
         item.workingSize = cache.size;
+      } else if (s.size <= SYNC_HASH_LIMIT) {
+        const bytes = readFileSync(join(root, path));
+        item.workingHash = createHash("sha256").update(bytes).digest("hex");
+        item.workingSize = bytes.length;
+        const fresh = cacheFromStats(s, item.workingHash);
+        if (fresh) refreshedCaches.set(path, fresh);
       } else {
         toHash.push(item);
       }
     }
   }
 
-  // Hash what the cache could not vouch for, a few files at a time.
+  // Large files are streamed, a few at a time.
   let next = 0;
   await Promise.all(
-    Array.from({ length: 8 }, async () => {
+    Array.from({ length: 4 }, async () => {
       while (next < toHash.length) {
         const item = toHash[next++];
         const absolute = join(root, item.path);

@@ -5,7 +5,7 @@
 import { relative, resolve, sep } from "node:path";
 import { findWorkingCopy, readConfig, WcError, type WcConfig } from "./admin.js";
 import { loadEntries, type Entries } from "./entries.js";
-import { replayJournal, type JournalReport } from "./journal.js";
+import { hasJournal, replayJournal, type JournalReport } from "./journal.js";
 import { acquireLock } from "./lock.js";
 
 /** An open checkout. */
@@ -33,6 +33,18 @@ export async function openWorkingCopy(start: string, opts: { lock?: string } = {
   }
   try {
     if (opts.lock) recovered = await replayJournal(root);
+    else if (await hasJournal(root)) {
+      // An interrupted command: finish it first (unless another command is at work right now),
+      // or the entries would not match the files and every status letter would be off.
+      const unlock = await acquireLock(root, "recover").catch(() => undefined);
+      if (unlock) {
+        try {
+          recovered = await replayJournal(root);
+        } finally {
+          await unlock();
+        }
+      }
+    }
     const entries = await loadEntries(root);
     return { root, config, entries, recovered, release };
   } catch (error) {

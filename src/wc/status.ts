@@ -2,7 +2,8 @@
  * `status`: the state of every path, and which are out of date on the server (`-u`).
  */
 import type { ZsyncClient } from "../transport/http/client.js";
-import { saveEntries } from "./entries.js";
+import { loadEntries, saveEntries, type StatCache } from "./entries.js";
+import { hasJournal } from "./journal.js";
 import { acquireLock } from "./lock.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
@@ -26,20 +27,6 @@ export interface StatusReport {
 /** Computes the status of a checkout; saves refreshed stat caches when the lock is free. */
 export async function status(wc: WorkingCopy, opts: StatusOptions = {}): Promise<StatusReport> {
   const scan = await scanWorkingCopy(wc.root, wc.entries.entries, { within: opts.paths });
-  if (scan.refreshedCaches.size > 0) {
-    const release = await acquireLock(wc.root, "status").catch(() => undefined);
-    if (release) {
-      try {
-        for (const [path, cache] of scan.refreshedCaches) {
-          const entry = wc.entries.entries.get(path);
-          if (entry) entry.cache = cache;
-        }
-        await saveEntries(wc.root, wc.entries);
-      } finally {
-        await release();
-      }
-    }
-  }
   const report: StatusReport = { revision: wc.entries.revision, items: scan.items };
   if (opts.server) {
     const { manifest, records } = await opts.server.snapshot(wc.config.path, { since: wc.entries.revision });
@@ -59,6 +46,30 @@ export async function status(wc: WorkingCopy, opts: StatusOptions = {}): Promise
     }
     report.items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
+  // Only now (a failed `-u` changes nothing), and only when no other command holds the lock.
+  if (scan.refreshedCaches.size > 0) await saveCaches(wc.root, scan.refreshedCaches);
   if (!opts.verbose) report.items = report.items.filter((i) => i.content !== "=" || i.meta !== " " || i.outOfDate);
   return report;
+}
+
+/**
+ * Records fresh stat caches. The entries are re-read under the lock: the ones loaded for the
+ * scan may have been replaced meanwhile by a command that held the lock (an update), and
+ * saving those would undo its work. A cache says only "a file with this stat has this hash",
+ * so it is valid on any version of the entries.
+ */
+async function saveCaches(root: string, caches: Map<string, StatCache>): Promise<void> {
+  const release = await acquireLock(root, "status").catch(() => undefined);
+  if (!release) return;
+  try {
+    if (await hasJournal(root)) return; // an interrupted command is pending: leave the entries to it
+    const fresh = await loadEntries(root);
+    for (const [path, cache] of caches) {
+      const entry = fresh.entries.get(path);
+      if (entry) entry.cache = cache;
+    }
+    await saveEntries(root, fresh);
+  } finally {
+    await release();
+  }
 }

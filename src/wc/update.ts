@@ -2,7 +2,7 @@
  * `update`: brings the server's changes since the checkout's revision into the checkout,
  * three-way merging local modifications; never destroys them.
  */
-import type { ZsyncClient } from "../transport/http/client.js";
+import { ProtocolError, type Snapshot, type ZsyncClient } from "../transport/http/client.js";
 import { WcError } from "./admin.js";
 import { applyRemote, type ApplyResult } from "./apply-remote.js";
 import type { WorkingCopy } from "./session.js";
@@ -16,17 +16,25 @@ export interface UpdateOptions {
   progress?: (received: number, total: number) => void;
 }
 
-/** Updates an open (locked) checkout. */
+/** Updates an open (locked) checkout, in one round trip. */
 export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<ApplyResult> {
-  const info = await opts.client.info();
-  if (info.repository.uuid !== wc.config.repository) {
-    throw new WcError("wrong-repository", `the server at ${wc.config.origin} holds another repository (uuid ${info.repository.uuid}, this checkout has ${wc.config.repository})`);
-  }
-  if (opts.revision !== undefined && opts.revision > info.repository.revision) {
-    throw new WcError("no-such-revision", `revision ${opts.revision} does not exist yet (head is ${info.repository.revision})`, 2);
-  }
   // Going back in time needs the whole state at that revision; forward, the delta suffices.
   const backwards = opts.revision !== undefined && opts.revision < wc.entries.revision;
-  const snapshot = await opts.client.snapshot(wc.config.path, backwards ? { rev: opts.revision } : { since: wc.entries.revision, rev: opts.revision });
+  let snapshot: Snapshot;
+  try {
+    snapshot = await opts.client.snapshot(wc.config.path, backwards ? { rev: opts.revision } : { since: wc.entries.revision, rev: opts.revision });
+  } catch (error) {
+    if (error instanceof ProtocolError && error.code === "bad-request" && opts.revision !== undefined) {
+      throw new WcError("no-such-revision", `revision ${opts.revision} does not exist (${error.message})`, 2);
+    }
+    if (error instanceof ProtocolError && error.status === 404) {
+      throw new WcError("not-found", `/${wc.config.path} no longer exists on the server at that revision`);
+    }
+    throw error;
+  }
+  if (snapshot.repository !== wc.config.repository) {
+    await snapshot.records.return(undefined);
+    throw new WcError("wrong-repository", `the server at ${wc.config.origin} holds another repository (uuid ${snapshot.repository}, this checkout has ${wc.config.repository})`);
+  }
   return applyRemote(wc, snapshot, { full: backwards, paths: opts.paths, command: "update", progress: opts.progress });
 }

@@ -9,7 +9,9 @@
  *
  * Cases covered: 14–30, 32, 34–51 (several share a test where §7.2 lists the same situation
  * twice, once for the file merger and once for the tree merger: 14/34, 15/35, 16/36, 17/37,
- * 18/39, 19/42, 20/43, 21/44, 23/45, 24/46, 25/47).
+ * 18/39, 19/42, 20/43, 21/44, 23/45, 24/46, 25/47), each of 48–51 in its local, remote and
+ * both-sides forms, plus variants where our behaviour is the fixed one (zsync rule 5c,
+ * obstructions, metadata edits, a binary conflict, `--keep-local` removals).
  *
  * Skipped, and why:
  * - 31: an invariant of zsync's library objects (the remote entry dict never carries a `flag`,
@@ -49,7 +51,11 @@ before(async () => {
   server = await startServer({ demo: true });
   remote = new Remote(server);
 });
-after(() => server.stop());
+const made: string[] = [];
+after(async () => {
+  await server.stop();
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 interface Scenario {
   folder: string;
@@ -61,8 +67,13 @@ interface Scenario {
   remove(path: string): void;
   /** Changes the folder on the server; returns the new revision. */
   serverChange(edit: RemoteEdit): Promise<number>;
-  /** Every local write is still somewhere: in its file, or in one of `elsewhere`'s files. */
+  /** Every local write is still in its file, or in the file `elsewhere` names for it. */
   assertKept(elsewhere?: Record<string, string>): void;
+  /**
+   * `zsync update --json`, then the check every case makes: each local write survives
+   * byte for byte — in its file, in its `.mine` artifact, or moved aside (reported).
+   */
+  update(): ReturnType<typeof updateOf>;
   bytes(path: string): string | undefined;
 }
 
@@ -73,6 +84,7 @@ async function scenario(tree: Record<string, Content | null>, meta: Parameters<R
   const base = await remote.createFolder(folder, { "other.txt": "other\n", ...tree }, meta);
   // The first checkout goes through the binary; the others are made in-process to save time.
   const dir = n === 1 ? await checkoutFresh(remote.url(folder), "zsync-ndl-") : await checkoutInProcess(remote, folder, "zsync-ndl-");
+  made.push(join(dir, ".."));
   const written = new Map<string, Buffer>();
   return {
     folder,
@@ -88,6 +100,27 @@ async function scenario(tree: Record<string, Content | null>, meta: Parameters<R
     },
     serverChange: (edit) => remote.change(folder, edit),
     bytes: (path) => fileAt(dir, path)?.toString("utf8"),
+    async update() {
+      const result = await updateOf(dir);
+      for (const [path, bytes] of written) {
+        if (result.byPath.get(path)?.content === "G" && typeof tree[path] === "string") {
+          // A clean merge transforms the file; what must survive are the lines the user wrote.
+          const baseLines = new Set((tree[path] as string).split("\n"));
+          const merged = fileAt(dir, path)!.toString("utf8").split("\n");
+          for (const line of bytes.toString("utf8").split("\n")) {
+            if (!baseLines.has(line)) assert.ok(merged.includes(line), `the line ${JSON.stringify(line)} written to ${path} is missing from the merge`);
+          }
+          continue;
+        }
+        const saved = result.report.savedAside?.filter((a) => a.path === path).map((a) => a.savedAs) ?? [];
+        const places = [path, `${path}.mine`, ...saved];
+        assert.ok(
+          places.some((p) => fileAt(dir, p)?.equals(bytes)),
+          `the bytes written to ${path} before the update are gone (looked in ${places.join(", ")}); update said: ${JSON.stringify(result.report)} ${result.stderr}`,
+        );
+      }
+      return result;
+    },
     assertKept(elsewhere = {}) {
       for (const [path, bytes] of written) {
         const where = elsewhere[path] ?? path;
@@ -106,7 +139,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
   test("case 14/34: unchanged everywhere → nothing reported, file untouched", async () => {
     const s = await scenario({ "f.txt": "a\n" });
     const rev = await touchOther(s);
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.ok(up.report.revision >= rev, "the checkout moved to the server's head");
     assert.equal(up.byPath.get("f.txt"), undefined);
@@ -121,7 +154,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     s.write("f.txt", "a\nb\n");
     await touchOther(s);
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("f.txt"), undefined, "nothing to say about a local-only edit");
     s.assertKept();
@@ -132,7 +165,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
   test("case 16/36: changed on the server only → U, file and BASE updated", async () => {
     const s = await scenario({ "f.txt": "a\n" });
     const rev = await s.serverChange({ modify: { "f.txt": "a\nb\n" } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.ok(up.report.revision >= rev, "the checkout moved to the server's head");
     assert.deepEqual(up.byPath.get("f.txt"), { path: "f.txt", displayPath: "f.txt", kind: "file", content: "U", meta: null });
@@ -144,7 +177,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     s.write("f.txt", "l\na\n");
     await s.serverChange({ modify: { "f.txt": "a\nr\n" } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("f.txt")?.content, "G");
     assert.equal(up.report.conflicts, 0);
@@ -160,7 +193,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     s.write("f.txt", "l\n");
     const rev = await s.serverChange({ modify: { "f.txt": "r\n" } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 1, "conflicts remain → exit 1");
     assert.equal(up.report.conflicts, 1);
     assert.equal(up.byPath.get("f.txt")?.content, "C");
@@ -187,7 +220,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "logo.png": png("base") }, { "logo.png": { contentType: "image/png" } });
     s.write("logo.png", png("mine"));
     const rev = await s.serverChange({ modify: { "logo.png": png("theirs") } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 1);
     assert.equal(up.byPath.get("logo.png")?.content, "C");
     s.assertKept();
@@ -203,7 +236,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     s.write("new.txt", "mine\n");
     await run(["add", "new.txt"], s.dir);
     await touchOther(s);
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("new.txt"), undefined);
     s.assertKept();
@@ -213,7 +246,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
   test("case 20/43: added on the server only → U, file and its metadata created", async () => {
     const s = await scenario({});
     const rev = await s.serverChange({ add: { "new.txt": "theirs\n" } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.ok(up.report.revision >= rev, "the checkout moved to the server's head");
     assert.equal(up.byPath.get("new.txt")?.content, "U");
@@ -225,7 +258,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({});
     s.write("new.txt", "same\n");
     await s.serverChange({ add: { "new.txt": "same\n" } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("new.txt")?.content, "U");
     s.assertKept();
@@ -236,7 +269,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({});
     s.write("new.txt", "mine, not yet added\n");
     const rev = await s.serverChange({ add: { "new.txt": "theirs\n" } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 1);
     const line = up.byPath.get("new.txt")!;
     assert.equal(line.content, "C");
@@ -255,7 +288,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     await run(["add", "new.txt"], s.dir);
     // `add` recorded the content type guessed from the extension; the other user sent the same.
     await s.serverChange({ add: { "new.txt": "same\n" }, meta: { "new.txt": { contentType: "text/plain" } } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("new.txt")?.content, "U");
     s.assertKept();
@@ -269,7 +302,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     s.write("new.txt", "mine\n");
     await run(["add", "new.txt"], s.dir);
     const rev = await s.serverChange({ add: { "new.txt": "theirs\n" } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 1);
     assert.equal(up.byPath.get("new.txt")?.content, "C");
     assert.equal(s.bytes("new.txt.mine"), "mine\n");
@@ -287,7 +320,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     await run(["rm", "f.txt"], s.dir);
     await touchOther(s);
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("f.txt"), undefined);
     assert.equal(s.bytes("f.txt"), undefined);
@@ -298,7 +331,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     await run(["rm", "--keep-local", "f.txt"], s.dir);
     await touchOther(s);
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(s.bytes("f.txt"), "a\n");
     assert.equal((await statusOf(s.dir)).byPath.get("f.txt")?.status, "R");
@@ -308,7 +341,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" }, { "f.txt": { contentType: "text/plain", extra: { title: "F" } } });
     assert.ok(s.bytes("@@meta/f.txt.json"));
     await s.serverChange({ remove: ["f.txt"] });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("f.txt")?.content, "D");
     assert.equal(s.bytes("f.txt"), undefined);
@@ -320,7 +353,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     s.write("f.txt", "a\nmy edit\n");
     await s.serverChange({ remove: ["f.txt"] });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 1);
     const line = up.byPath.get("f.txt")!;
     assert.equal(line.content, "C");
@@ -336,7 +369,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" }, { "f.txt": { contentType: "text/plain", extra: { title: "F" } } });
     s.write("@@meta/f.txt.json", JSON.stringify({ contentType: "text/plain", extra: { title: "My title" } }, null, 2) + "\n");
     await s.serverChange({ remove: ["f.txt"] });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     s.assertKept();
     assert.equal(s.bytes("f.txt"), "a\n", "the file whose metadata was edited stays");
     assert.equal(up.byPath.get("f.txt")?.content, "C");
@@ -347,7 +380,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     await run(["rm", "f.txt"], s.dir);
     await s.serverChange({ remove: ["f.txt"] });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("f.txt")?.content, "D");
     assert.equal(s.bytes("f.txt"), undefined);
@@ -358,19 +391,19 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     await run(["rm", "--keep-local", "f.txt"], s.dir);
     await s.serverChange({ remove: ["f.txt"] });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("f.txt")?.content, "D");
     assert.equal(s.bytes("f.txt"), "a\n");
     assert.equal((await statusOf(s.dir)).byPath.get("f.txt")?.status, "?");
   });
 
-  test("case 5c differs from zsync: removed locally (--keep-local, then edited), changed on the server → recorded tree conflict, both versions kept", async () => {
+  test("case 23 variant (zsync rule 5c) differs from zsync: removed locally (--keep-local, then edited), changed on the server → recorded tree conflict, both versions kept", async () => {
     const s = await scenario({ "f.txt": "a\n" });
     await run(["rm", "--keep-local", "f.txt"], s.dir);
     s.write("f.txt", "a\nstill mine\n");
     const rev = await s.serverChange({ modify: { "f.txt": "a\ntheirs\n" } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 1);
     const line = up.byPath.get("f.txt")!;
     assert.equal(line.content, "C");
@@ -381,16 +414,16 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     assert.equal(item.status, "C");
     assert.equal(item.conflict?.kind, "tree");
     // Recorded, so it is reported once and then stays in status until resolved (zsync re-reported C forever, bug §8-19).
-    const again = await updateOf(s.dir);
+    const again = await s.update();
     assert.equal(again.byPath.get("f.txt"), undefined);
     assert.equal((await statusOf(s.dir)).byPath.get("f.txt")?.status, "C");
   });
 
-  test("case 5c differs from zsync: removed locally (file deleted), changed on the server → recorded tree conflict with the server's copy beside", async () => {
+  test("case 23 variant (zsync rule 5c) differs from zsync: removed locally (file deleted), changed on the server → recorded tree conflict with the server's copy beside", async () => {
     const s = await scenario({ "f.txt": "a\n" });
     await run(["rm", "f.txt"], s.dir);
     const rev = await s.serverChange({ modify: { "f.txt": "a\ntheirs\n" } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 1);
     assert.equal(up.byPath.get("f.txt")?.content, "C");
     assert.equal(s.bytes(`f.txt.r${rev}`), "a\ntheirs\n");
@@ -399,14 +432,18 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     assert.equal(item.conflict?.kind, "tree");
   });
 
-  test("case 26: lost locally, unchanged on the server → restored from BASE", async () => {
+  test("case 26 differs from zsync: lost locally, unchanged on the server → stays missing (!), BASE intact; `zsync revert` restores it", async () => {
+    // update looks only at what the server changed (DESIGN.md §2 principle 3), so a file the user
+    // deleted by hand is not brought back behind their back, as zsync's Copy did; nothing is lost.
     const s = await scenario({ "f.txt": "a\n" });
     s.remove("f.txt");
     await touchOther(s);
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
-    assert.equal(up.byPath.get("f.txt")?.content, "U");
-    assert.equal(up.byPath.get("f.txt")?.reason, "restored");
+    assert.equal(up.byPath.get("f.txt"), undefined);
+    assert.equal(s.bytes("f.txt"), undefined);
+    assert.deepEqual((await statusOf(s.dir)).items.map((i) => [i.path, i.status]), [["f.txt", "!"]]);
+    await run(["revert", "f.txt"], s.dir);
     assert.equal(s.bytes("f.txt"), "a\n");
     assert.deepEqual((await statusOf(s.dir)).items, []);
   });
@@ -415,7 +452,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     s.remove("f.txt");
     await s.serverChange({ modify: { "f.txt": "b\n" } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("f.txt")?.content, "U");
     assert.equal(s.bytes("f.txt"), "b\n");
@@ -426,7 +463,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     s.remove("f.txt");
     await s.serverChange({ remove: ["f.txt"] });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("f.txt")?.content, "D");
     assert.equal(s.bytes("f.txt"), undefined);
@@ -437,7 +474,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({});
     s.write("scratch.txt", "my notes\n");
     await touchOther(s);
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("scratch.txt"), undefined);
     s.assertKept();
@@ -448,11 +485,11 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     s.write("f.txt", "l\n");
     const rev1 = await s.serverChange({ modify: { "f.txt": "r\n" } });
-    assert.equal((await updateOf(s.dir)).code, 1);
+    assert.equal((await s.update()).code, 1);
     const conflicted = s.bytes("f.txt");
     const before = (await statusOf(s.dir)).byPath.get("f.txt")!.conflict;
     const rev2 = await s.serverChange({ modify: { "f.txt": "r2\n" } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 1, "a conflict still blocks this file");
     assert.equal(up.byPath.get("f.txt")?.content, "C");
     assert.ok(up.report.skipped.includes("f.txt"));
@@ -470,7 +507,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     s.write("f.txt~", "backup\n");
     await s.serverChange({ modify: { "f.txt": "b\n" } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("f.txt~"), undefined);
     s.assertKept();
@@ -481,7 +518,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     s.write("f.txt", "a\nb\n");
     await s.serverChange({ modify: { "f.txt": "a\nb\n" } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("f.txt")?.content, "G");
     s.assertKept();
@@ -492,10 +529,10 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     s.write("f.txt", "l\n");
     await s.serverChange({ modify: { "f.txt": "r\n" } });
-    await updateOf(s.dir);
+    await s.update();
     const conflicted = s.bytes("f.txt");
     await touchOther(s);
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.byPath.get("f.txt"), undefined);
     assert.equal(s.bytes("f.txt"), conflicted);
     assert.equal((await statusOf(s.dir)).byPath.get("f.txt")?.status, "C");
@@ -505,10 +542,10 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     s.write("f.txt", "l\n");
     await s.serverChange({ modify: { "f.txt": "r\n" } });
-    await updateOf(s.dir);
+    await s.update();
     s.write("f.txt", "r\n");
     await s.serverChange({ modify: { "f.txt": "r\nmore\n" } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.byPath.get("f.txt")?.content, "C");
     s.assertKept();
     const item = (await statusOf(s.dir)).byPath.get("f.txt")!;
@@ -520,10 +557,10 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ "f.txt": "a\n" });
     s.write("f.txt", "l\n");
     await s.serverChange({ modify: { "f.txt": "r\n" } });
-    await updateOf(s.dir);
+    await s.update();
     s.remove("f.txt");
     await s.serverChange({ modify: { "f.txt": "r\nmore\n" } });
-    await updateOf(s.dir);
+    await s.update();
     assert.equal(s.bytes("f.txt.mine"), "l\n");
     assert.equal((await statusOf(s.dir)).byPath.get("f.txt")?.status, "C");
   });
@@ -533,7 +570,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
   test("case 48 (remote): empty folder added on the server → N, folder created", async () => {
     const s = await scenario({});
     await s.serverChange({ add: { empty: null } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("empty")?.content, "N");
     assert.ok(listAll(s.dir).includes("empty/"));
@@ -544,7 +581,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({});
     await run(["mkdir", "empty"], s.dir);
     await touchOther(s);
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("empty"), undefined);
     assert.equal((await statusOf(s.dir)).byPath.get("empty")?.status, "A");
@@ -554,7 +591,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({});
     await run(["mkdir", "empty"], s.dir);
     await s.serverChange({ add: { empty: null } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.ok(["U", "E"].includes(up.byPath.get("empty")?.content ?? ""), JSON.stringify(up.byPath.get("empty")));
     assert.deepEqual((await statusOf(s.dir)).items, []);
@@ -563,7 +600,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
   test("case 49 (remote): folder with a file added on the server → N folder, U file", async () => {
     const s = await scenario({});
     await s.serverChange({ add: { d: null, "d/x.txt": "x\n" } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("d")?.content, "N");
     assert.equal(up.byPath.get("d/x.txt")?.content, "U");
@@ -576,7 +613,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     s.write("d/x.txt", "x\n");
     await run(["add", "d"], s.dir);
     await touchOther(s);
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     s.assertKept();
     const st = await statusOf(s.dir);
@@ -589,7 +626,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     s.write("d/x.txt", "x\n");
     await run(["add", "d"], s.dir);
     await s.serverChange({ add: { d: null, "d/x.txt": "x\n" }, meta: { "d/x.txt": { contentType: "text/plain" } } });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("d/x.txt")?.content, "U");
     s.assertKept();
@@ -600,7 +637,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ empty: null });
     await run(["rm", "empty"], s.dir);
     await touchOther(s);
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal((await statusOf(s.dir)).byPath.get("empty")?.status, "R");
   });
@@ -608,7 +645,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
   test("case 50 (remote): empty folder removed on the server → D, folder gone", async () => {
     const s = await scenario({ empty: null });
     await s.serverChange({ remove: ["empty"] });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("empty")?.content, "D");
     assert.ok(!listAll(s.dir).includes("empty/"));
@@ -619,7 +656,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ empty: null });
     await run(["rm", "empty"], s.dir);
     await s.serverChange({ remove: ["empty"] });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("empty")?.content, "D");
     assert.ok(!listAll(s.dir).includes("empty/"));
@@ -629,7 +666,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
   test("case 51 (remote): folder with an unmodified file removed on the server → D, everything gone", async () => {
     const s = await scenario({ d: null, "d/x.txt": "x\n", "d/sub/y.txt": "y\n" }, { "d/x.txt": { contentType: "text/plain" } });
     await s.serverChange({ remove: ["d"] });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("d")?.content, "D");
     assert.deepEqual(listAll(s.dir).filter((p) => p === "d/" || p.startsWith("d/")), []);
@@ -640,7 +677,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ d: null, "d/x.txt": "x\n" });
     await run(["rm", "d"], s.dir);
     await touchOther(s);
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal((await statusOf(s.dir)).byPath.get("d")?.status, "R");
   });
@@ -649,7 +686,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ d: null, "d/x.txt": "x\n" });
     await run(["rm", "d"], s.dir);
     await s.serverChange({ remove: ["d"] });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.byPath.get("d")?.content, "D");
     assert.deepEqual((await statusOf(s.dir)).items, []);
@@ -659,7 +696,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ d: null, "d/x.txt": "x\n", "d/y.txt": "y\n", "d/sub/z.txt": "z\n" });
     s.write("d/sub/z.txt", "z\nmy edit\n");
     await s.serverChange({ remove: ["d"] });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 1);
     assert.equal(up.byPath.get("d")?.content, "C");
     s.assertKept();
@@ -675,7 +712,7 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     const s = await scenario({ d: null, "d/x.txt": "x\n" });
     s.write("d/mine.txt", "unversioned\n");
     await s.serverChange({ remove: ["d"] });
-    const up = await updateOf(s.dir);
+    const up = await s.update();
     assert.equal(up.code, 1);
     assert.equal(up.byPath.get("d")?.content, "C");
     s.assertKept();

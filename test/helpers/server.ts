@@ -42,6 +42,7 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; dem
       stdout += chunk;
       const match = /listening on (http:\/\/[^\s]+)/.exec(stdout);
       if (match) {
+        clearTimeout(timer);
         child.stdout!.off("data", onData);
         child.stdout!.resume();
         resolve(match[1]);
@@ -50,7 +51,7 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; dem
     child.stdout!.on("data", onData);
     child.once("exit", (code) => reject(new Error(`zsync-server exited with ${code} before listening:\n${stderr}`)));
     // A server that never says it listens must fail the test, not hang the run.
-    setTimeout(() => {
+    const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`zsync-server did not start listening within 30 s:\n${stderr}`));
     }, 30_000).unref();

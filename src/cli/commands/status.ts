@@ -34,7 +34,7 @@ export const statusCommand = defineCommand<Args>({
           displayPath: displayPath(wc.root, i.path),
           kind: i.kind,
           status: i.content,
-          meta: i.meta === "M" ? "modified" : "unchanged",
+          meta: i.meta === "M" ? "modified" : i.meta === "C" ? "conflict" : "unchanged",
           ...(i.metaError ? { metaError: i.metaError } : {}),
           ...(i.entry?.conflict ? { conflict: i.entry.conflict } : {}),
           ...(i.outOfDate ? { outOfDate: true } : {}),
@@ -45,6 +45,9 @@ export const statusCommand = defineCommand<Args>({
         const star = args.showUpdates ? (i.outOfDate ? " *" : "  ") : "";
         const shown = displayPath(wc.root, i.path) + (i.kind === "folder" && i.path !== "" ? "/" : "");
         out.line(`${letter}${i.meta}${star} ${shown}`);
+        const conflict = i.entry?.conflict;
+        if (conflict?.kind === "tree") out.line(`      > tree conflict: ${conflict.reason ?? "see zsync info"}`);
+        else if (conflict?.kind === "meta") out.line(`      > metadata conflict: ${conflict.reason ?? ""}`);
         if (i.metaError) out.warn(i.metaError);
       }
       if (report.head !== undefined) out.line(`Status against revision ${report.head}`);

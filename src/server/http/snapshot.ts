@@ -8,6 +8,7 @@ import { encodeSnarf, type SnarfInput } from "../../protocol/snarf.js";
 import {
   MANIFEST_RECORD,
   PROTOCOL_VERSION,
+  REPOSITORY_HEADER,
   REVISION_HEADER,
   SNARF_MEDIA_TYPE,
   type EntryInfo,
@@ -48,7 +49,8 @@ export async function handleSnapshot(ctx: RequestContext): Promise<void> {
     deleted,
   };
 
-  ctx.res.writeHead(200, { "content-type": SNARF_MEDIA_TYPE, [REVISION_HEADER]: String(revision) });
+  const { uuid } = await store.info();
+  ctx.res.writeHead(200, { "content-type": SNARF_MEDIA_TYPE, [REVISION_HEADER]: String(revision), [REPOSITORY_HEADER]: uuid });
   await pipeline(encodeSnarf(snapshotRecords(ctx, manifest, objects)), ctx.res);
 }
 

@@ -9,6 +9,7 @@ import { viewUrlPath } from "../../protocol/request-path.js";
 import { decodeSnarf, encodeSnarf, readRecordBody, type SnarfInput, type SnarfRecord } from "../../protocol/snarf.js";
 import {
   MANIFEST_RECORD,
+  REPOSITORY_HEADER,
   REVISION_HEADER,
   SNARF_MEDIA_TYPE,
   type CommitManifest,
@@ -46,6 +47,8 @@ export interface ClientOptions {
 
 /** A snapshot as received: its manifest, then the remaining records, streamed. */
 export interface Snapshot {
+  /** Repository uuid the server sent with the snapshot. */
+  repository?: string;
   manifest: SnapshotManifest;
   records: AsyncGenerator<SnarfRecord>;
 }
@@ -117,7 +120,8 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
       const manifest = parseSnapshotManifest(JSON.parse((await readRecordBody(first.value, maxManifestBytes)).toString("utf8")));
       const header = Number(response.headers[REVISION_HEADER]);
       if (header !== manifest.revision) throw new ProtocolError(200, "bad-archive", "snapshot revision header and manifest disagree");
-      return { manifest, records };
+      const repository = response.headers[REPOSITORY_HEADER];
+      return { manifest, records, repository: typeof repository === "string" ? repository : undefined };
     },
 
     async commit(path, manifest, bodies) {
