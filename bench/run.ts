@@ -13,6 +13,7 @@ import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSy
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Agent } from "undici";
 import { treeRecords } from "../src/protocol/snarf-tree.js";
 import { createZsyncClient } from "../src/transport/http/client.js";
 import {
@@ -155,7 +156,10 @@ async function main(): Promise<void> {
   });
   const zsyncOrigin = /listening on (http:\/\/[^\s/]+)/.exec(readFileSync(zsyncServer.log, "utf8"))![1];
   const zsyncHostPort = zsyncOrigin.replace(/^http:\/\//, "");
-  const client = createZsyncClient({ origin: zsyncOrigin, user: "zsync", password: "zsync" });
+  // No request timeouts for the import (setup, not measured): the server may take minutes to
+  // answer a 100k-file checkin on a loaded machine, past undici's default 300 s headersTimeout.
+  const importAgent = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+  const client = createZsyncClient({ origin: zsyncOrigin, user: "zsync", password: "zsync", dispatcher: importAgent });
   await client.info();
 
   let svnRepo = "";
@@ -393,6 +397,7 @@ async function main(): Promise<void> {
   }
 
   // --- report ----------------------------------------------------------------------------------
+  await importAgent.close();
   for (const server of [zsyncServer, svnServer, gitServer]) await server?.stop();
   const targets = evaluateTargets();
   printReport(versions, targets);

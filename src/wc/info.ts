@@ -37,7 +37,7 @@ export interface PathInfo {
   metaFile?: string;
   /** Status letters, as `zsync status` shows them. */
   status: ContentState;
-  metaStatus: "modified" | "unchanged";
+  metaStatus: "modified" | "unchanged" | "conflict";
   conflict?: ConflictRecord;
   depth: string;
 }
@@ -87,7 +87,7 @@ export async function info(wc: WorkingCopy, opts: InfoOptions): Promise<InfoResu
       ...(contentType !== undefined ? { contentType } : {}),
       ...(exists ? { metaFile: metaFileOf(path) } : {}),
       status: item?.content ?? "=",
-      metaStatus: item?.meta === "M" ? "modified" : "unchanged",
+      metaStatus: item?.meta === "M" ? "modified" : item?.meta === "C" ? "conflict" : "unchanged",
       ...(entry.conflict ? { conflict: entry.conflict } : {}),
       depth: wc.config.depth,
     });

@@ -7,9 +7,9 @@
  * `zsync update` or `zsync commit` finishes the job.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, readFileSync, watch, writeFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CLIENT_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
@@ -42,15 +42,31 @@ const conflictTheirs = lines(5, " theirs");
 let server: TestServer;
 let remote: Remote;
 const cleanups: string[] = [];
+/**
+ * Where the checkouts and the server's data live: a tmpfs when one can be mounted (we may be root), else the temp
+ * directory. A SIGKILL does not lose the page cache, so the disk's fsync speed only costs time
+ * here without changing what is tested.
+ */
+let work: string;
+let mounted = false;
 
 before(async () => {
-  server = await startServer({ demo: true });
+  work = await tempDir("zsync-crash-");
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1g", "tmpfs", work], { stdio: "ignore" });
+    mounted = true;
+  } catch {
+    // not root: use the disk
+  }
+  server = await startServer({ demo: true, dataDir: await mkdtemp(join(work, "server-")) });
   remote = new Remote(server);
 });
 after(async () => {
   assert.equal(server.process.exitCode, null, `the server must survive killed clients:\n${server.stderr().slice(-3000)}`);
   await server.stop();
   await Promise.all(cleanups.map((d) => rm(d, { recursive: true, force: true })));
+  if (mounted) execFileSync("umount", [work]);
+  await rm(work, { recursive: true, force: true });
 });
 
 /** Spawns `zsync ARGS` in `cwd` and SIGKILLs it when `when` resolves (or lets it finish). */
@@ -116,7 +132,7 @@ describe("SIGKILL during a large update", { concurrency: 1 }, () => {
     for (let j = 0; j < MERGES; j++) tree[`merge/m${j}.txt`] = mergeBase;
     tree["conflict.txt"] = mergeBase;
     await remote.createFolder(folder, tree);
-    template = await checkoutInProcess(remote, folder, "zsync-crash-tpl-");
+    template = await checkoutInProcess(remote, folder, "tpl-", work);
     cleanups.push(join(template, ".."));
     // Local edits in the template (copied into every run).
     for (let j = 0; j < MERGES; j++) writeFileSync(join(template, `merge/m${j}.txt`), mergeMine);
@@ -135,7 +151,7 @@ describe("SIGKILL during a large update", { concurrency: 1 }, () => {
   });
 
   async function freshCopy(): Promise<string> {
-    const parent = await tempDir("zsync-crash-up-");
+    const parent = await mkdtemp(join(work, "up-"));
     cleanups.push(parent);
     cpSync(template, join(parent, "wc"), { recursive: true, preserveTimestamps: true });
     return join(parent, "wc");
@@ -199,7 +215,7 @@ describe("SIGKILL during a large update", { concurrency: 1 }, () => {
     const again = await zsync(["update"], { cwd: root });
     assert.ok(again.code === 0 || again.code === 1, `${label}: the next update failed: ${again.stderr}`);
     assert.equal(classify(root, `${label} (after the next update)`), "new");
-    await assertStatus(root, "new", `${label} (after the next update)`);
+    if (state === "old") await assertStatus(root, "new", `${label} (after the next update)`);
     assertNoTempFiles(root);
     return { killed: outcome.killed, state, elapsed };
   }
@@ -266,7 +282,7 @@ describe("SIGKILL during a large commit", { concurrency: 1 }, () => {
     const tree: Record<string, Buffer> = {};
     for (let i = 0; i < FILES; i++) tree[bigPath(i)] = bigContent(i, "c0");
     await remote.createFolder(folder, tree);
-    root = await checkoutInProcess(remote, folder, "zsync-crash-ci-");
+    root = await checkoutInProcess(remote, folder, "ci-", work);
     cleanups.push(join(root, ".."));
   });
 

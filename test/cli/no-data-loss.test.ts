@@ -23,7 +23,12 @@
  * - 52: `overwrite_local`, which only applies to the answer of a commit/checkin (the server's
  *   version silently wins after a commit) — about commit, not update.
  *
- * Where our fixed behaviour differs from zsync the test name says "differs from zsync: …".
+ * Where our fixed behaviour differs from zsync the test name says "differs from zsync: …": an
+ * edited file deleted on the server (24), a folder deleted on the server that holds local edits
+ * or unversioned files (51), an unversioned file in the way of a server add (20), a file removed
+ * locally but changed on the server (zsync rule 5c), and — by design, not for data safety — a
+ * file deleted by hand that the server did not change (26: update looks only at what the server
+ * changed, DESIGN.md §2 principle 3, so it stays `!` until `zsync revert`).
  */
 import assert from "node:assert/strict";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -77,7 +82,7 @@ interface Scenario {
   bytes(path: string): string | undefined;
 }
 
-/** A server folder holding `tree`, checked out through the binary. */
+/** A new server folder holding `tree` (plus `other.txt`) and a checkout of it. */
 async function scenario(tree: Record<string, Content | null>, meta: Parameters<Remote["createFolder"]>[2] = {}): Promise<Scenario> {
   const n = ++counter;
   const folder = `case${n}`;

@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
 import { join } from "node:path";
 import type { ObjectMeta } from "../../src/protocol/types.js";
 import type { SnarfInput } from "../../src/protocol/snarf.js";
@@ -109,8 +110,8 @@ export async function checkoutFresh(url: string, prefix = "zsync-wc-"): Promise<
  * Checks out `folder` into a fresh directory in-process (the same code as `zsync checkout`,
  * without the cost of starting the binary — for tests whose subject is what comes after).
  */
-export async function checkoutInProcess(remote: Remote, folder: string, prefix = "zsync-wc-"): Promise<string> {
-  const parent = await tempDir(prefix);
+export async function checkoutInProcess(remote: Remote, folder: string, prefix = "zsync-wc-", under?: string): Promise<string> {
+  const parent = under ? await mkdtemp(join(under, prefix)) : await tempDir(prefix);
   const dir = join(parent, "wc");
   await checkout({ client: remote.client, origin: remote.server.url, path: folder, user: "zsync", dir });
   return dir;

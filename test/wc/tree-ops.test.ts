@@ -558,7 +558,9 @@ describe("info", () => {
     assert.equal(r.items[0].lastChangedRevision, undefined);
     assert.equal(r.items[0].contentType, "text/plain");
     assert.deepEqual(r.items[1].conflict, { kind: "meta", artifacts: [], reason: "title changed on both sides" });
-    assert.equal(r.items[1].status, "C");
+    // A metadata conflict shows in the metadata column; the content is untouched.
+    assert.equal(r.items[1].status, "=");
+    assert.equal(r.items[1].metaStatus, "conflict");
   });
 });
 

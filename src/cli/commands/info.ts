@@ -33,7 +33,7 @@ export const infoCommand = defineCommand<Args>({
         out.line(`Revision: ${i.revision}`);
         out.line(`Node Kind: ${i.kind === "folder" ? "directory" : "file"}`);
         out.line(`Schedule: ${schedules[i.schedule]}`);
-        out.line(`Status: ${i.status}${i.metaStatus === "modified" ? "M" : " "}`);
+        out.line(`Status: ${i.status}${i.metaStatus === "modified" ? "M" : i.metaStatus === "conflict" ? "C" : " "}`);
         if (i.lastChangedRevision !== undefined) out.line(`Last Changed Rev: ${i.lastChangedRevision}`);
         if (i.checksum) out.line(`Checksum (SHA-256): ${i.checksum}`);
         if (i.size !== undefined) out.line(`Size: ${i.size}`);

@@ -6,6 +6,7 @@ import { copyCommand } from "./copy.js";
 import { infoCommand } from "./info.js";
 import { mkdirCommand } from "./mkdir.js";
 import { removeCommand } from "./remove.js";
+import { resolveCommand } from "./resolve.js";
 import { revertCommand } from "./revert.js";
 
-export const TREE_COMMANDS: CommandModule[] = [addCommand, mkdirCommand, removeCommand, copyCommand, revertCommand, cleanupCommand, infoCommand];
+export const TREE_COMMANDS: CommandModule[] = [addCommand, mkdirCommand, removeCommand, copyCommand, revertCommand, resolveCommand, cleanupCommand, infoCommand];

@@ -6,10 +6,12 @@ import { transferProgress } from "../../ui/progress.js";
 import { defineCommand } from "../command.js";
 import { clientFor } from "../connect.js";
 import { createOutput, type GlobalArgs, type Output } from "../output.js";
+import { ACCEPT_OPTION_CHOICES, acceptAfterUpdate } from "./resolve.js";
 
 interface Args extends GlobalArgs {
   paths: string[];
   revision?: number;
+  accept?: string;
 }
 
 /** The `--json` document of checkout and update (documented in docs/CLI.md). */
@@ -56,7 +58,8 @@ export const updateCommand = defineCommand<Args>({
   builder: (y) =>
     y
       .positional("paths", { type: "string", array: true, default: [] as string[] })
-      .option("revision", { alias: "r", type: "number", describe: "update to this revision (default: head)" }),
+      .option("revision", { alias: "r", type: "number", describe: "update to this revision (default: head)" })
+      .option("accept", { type: "string", choices: ACCEPT_OPTION_CHOICES, describe: "resolve new conflicts this way (see zsync resolve); default postpone, or the interactive resolver on a terminal" }),
   handler: async (args) => {
     const out = createOutput(args);
     await withWorkingCopy(".", { lock: "update" }, async (wc) => {
@@ -65,8 +68,10 @@ export const updateCommand = defineCommand<Args>({
       const before = wc.entries.revision;
       const bar = transferProgress("Updating", { enabled: !args.json && !args.quiet });
       const result = await update(wc, { client, paths, revision: args.revision, progress: bar.update }).finally(bar.stop);
-      out.result(updateJson(result, wc.root));
-      printUpdateLines(out, result, wc.root);
+      const accepted = await acceptAfterUpdate(wc, result, args);
+      out.result({ ...updateJson(result, wc.root), ...accepted.json });
+      printUpdateLines(out, accepted.result, wc.root);
+      await accepted.finish(out);
       out.line(result.lines.length === 0 && result.target === before ? `At revision ${result.target}.` : `Updated to revision ${result.target}.`);
     });
   },
