@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import mime from "mime-types";
+import { createRequire } from "node:module";
 import { parseObjectMeta } from "../protocol/manifest.js";
 import { ArchivePathError, baseName, checkArchivePath, parentPath } from "../protocol/paths.js";
 import type { ObjectKind, ObjectMeta } from "../protocol/types.js";
@@ -244,7 +244,7 @@ export async function add(wc: WorkingCopy, opts: AddOptions): Promise<AddResult>
     } else if (existing) {
       if (existingMeta?.contentType) item.contentType = existingMeta.contentType;
     } else {
-      const guess = mime.lookup(baseName(item.path));
+      const guess = mimeTypes().lookup(baseName(item.path));
       if (typeof guess === "string") {
         steps.push({ do: "write-text", path: metaFile, text: formatMeta({ contentType: guess }), expect: "absent" });
         item.contentType = guess;
@@ -262,4 +262,9 @@ export async function add(wc: WorkingCopy, opts: AddOptions): Promise<AddResult>
     wc.entries = await loadEntries(wc.root);
   }
   return { added, skipped, savedAside };
+}
+
+/** The MIME database, loaded on first use: it is large, and most commands never need it. */
+function mimeTypes(): typeof import("mime-types") {
+  return createRequire(import.meta.url)("mime-types");
 }

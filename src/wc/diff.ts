@@ -8,7 +8,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { structuredPatch } from "diff";
+import { createRequire } from "node:module";
 import { decodeUtf8Exactly, isTextContentType, looksBinary } from "../merge/binary.js";
 import type { ObjectKind } from "../protocol/types.js";
 import { WcError } from "./admin.js";
@@ -209,6 +209,8 @@ async function readPristine(root: string, hash: string): Promise<Buffer> {
 /** jsdiff's hunks, with the start numbers as a unified diff header shows them. */
 function hunksOf(before: string, after: string, context: number): DiffHunk[] {
   if (before === after) return [];
+  // jsdiff is loaded on first use, so commands that never diff do not pay for it.
+  const { structuredPatch } = createRequire(import.meta.url)("diff") as typeof import("diff");
   const patch = structuredPatch("a", "b", before, after, undefined, undefined, { context });
   return patch.hunks.map((h) => ({
     // An empty range is shown starting at the line before it (0 for "nothing").

@@ -104,7 +104,8 @@ function valueAt(meta: ObjectMeta | undefined, key: string): unknown {
 
 /**
  * The editable conflict form of a metadata file: the merged metadata where each conflicting key
- * holds `{"@@conflict": {"mine": …, "base": …, "theirs": …}}` (absent values are left out), so
+ * holds `{"@@conflict": {"base": …, "mine": …, "theirs": …}}` (keys sorted, as in every metadata
+ * file; absent values are left out), so
  * the file stays JSON and shows every version in place. The user replaces each such object with
  * the value they want.
  */

@@ -215,7 +215,7 @@ describe("the interactive resolver", () => {
     assert.equal((await loadEntries(root)).entries.get("f.txt")!.conflict, undefined);
   });
 
-  test("arrow keys move through the menu (down, down, enter = the third choice: edit)", async (t) => {
+  test("arrow keys move through the menu (the first ↓ selects d, two more reach e, Enter takes it)", async (t) => {
     const root = await textConflict(t);
     const editor = await script(t, `printf 'via arrows\\n' > "$1"`);
     const term = new Terminal();
@@ -316,7 +316,7 @@ describe("the interactive resolver", () => {
     assert.equal(existsSync(join(root, "f.txt")), false);
   });
 
-  test("a closed input (Ctrl-D, Ctrl-C) postpones what is left", async (t) => {
+  test("Ctrl-C postpones what is left", async (t) => {
     const root = await textConflict(t);
     const term = new Terminal();
     const run = resolver(root, ["f.txt"], term);

@@ -555,6 +555,21 @@ describe("tree conflicts: keep yours, or take the server's with your bytes saved
     assert.equal((await loadEntries(root)).entries.get("x")!.kind, "folder");
   });
 
+  test("a folder the server replaced by a file: theirs-full moves it to DIR.orig/, the next update brings the file", async (t) => {
+    const root = await makeCheckout(t, { d: { content: null }, "d/a.txt": { content: "a\n" } });
+    await writeFile(join(root, "d/a.txt"), "a mine\n");
+    const up = await serverUpdate(root, { files: { d: "now a file\n" } });
+    assert.equal(up.lines[0].content, "C");
+    assert.match((await loadEntries(root)).entries.get("d")!.conflict?.reason ?? "", /replaced on the server by a file/);
+    const r = await run(root, { paths: ["d"], accept: "theirs-full" });
+    assert.equal(r.resolved[0].savedAs, "d.orig");
+    assert.equal(read(root, "d.orig/a.txt"), "a mine\n");
+    assert.equal((await loadEntries(root)).entries.has("d/a.txt"), false);
+    const again = await serverUpdate(root, { files: { d: "now a file\n" } }, 3);
+    assert.equal(again.conflicts, 0);
+    assert.equal(read(root, "d"), "now a file\n");
+  });
+
   test("--accept base does not apply to a tree conflict", async (t) => {
     const root = await makeCheckout(t, { "f.txt": { content: "a\n" } });
     await writeFile(join(root, "f.txt"), "a\nmine\n");

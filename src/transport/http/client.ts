@@ -3,7 +3,7 @@
  * client runs over an ssh channel (see DESIGN.md principle 4) or against a test double.
  */
 import { Readable } from "node:stream";
-import { request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { parseSnapshotManifest } from "../../protocol/manifest.js";
 import { viewUrlPath } from "../../protocol/request-path.js";
 import { decodeSnarf, encodeSnarf, readRecordBody, type SnarfInput, type SnarfRecord } from "../../protocol/snarf.js";
@@ -76,6 +76,8 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
     for (const [key, value] of Object.entries(extra.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     let response: Dispatcher.ResponseData;
     try {
+      // undici is loaded on the first request: offline commands (status, diff, …) never need it.
+      const { request } = await import("undici");
       response = await request(url, {
         method,
         headers: { ...headers, ...(extra.contentType ? { "content-type": extra.contentType } : {}) },
