@@ -50,6 +50,9 @@ export function run(cmd: string, args: string[], opts: { cwd: string; env?: Node
     input: opts.input,
     stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   };
+  if (!existsSync(opts.cwd)) {
+    throw new CommandError([cmd, ...args].join(" "), opts.cwd, { seconds: 0, code: -1, stdout: "", stderr: `not run: ${opts.cwd} does not exist (an earlier step failed)` });
+  }
   const start = process.hrtime.bigint();
   const result = spawnSync(cmd, args, spawnOpts);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;

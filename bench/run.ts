@@ -156,11 +156,20 @@ async function main(): Promise<void> {
   });
   const zsyncOrigin = /listening on (http:\/\/[^\s/]+)/.exec(readFileSync(zsyncServer.log, "utf8"))![1];
   const zsyncHostPort = zsyncOrigin.replace(/^http:\/\//, "");
-  // No request timeouts for the import (setup, not measured): the server may take minutes to
-  // answer a 100k-file checkin on a loaded machine, past undici's default 300 s headersTimeout.
-  const importAgent = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
-  const client = createZsyncClient({ origin: zsyncOrigin, user: "zsync", password: "zsync", dispatcher: importAgent });
-  await client.info();
+  /**
+   * A protocol client for the imports (setup, not measured), on its own connection pool with no
+   * request timeouts: the server may take minutes to answer a 100k-file checkin on a loaded
+   * machine, past undici's default 300 s headersTimeout.
+   */
+  const importClient = () => {
+    const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+    return { client: createZsyncClient({ origin: zsyncOrigin, user: "zsync", password: "zsync", dispatcher }), close: () => dispatcher.close() };
+  };
+  {
+    const probe = importClient();
+    await probe.client.info();
+    await probe.close();
+  }
 
   let svnRepo = "";
   let svnUrl = "";
@@ -207,14 +216,30 @@ async function main(): Promise<void> {
     setup[`generate ${size.label} (${stats.files} files, ${(stats.bytes / 1048576).toFixed(0)} MiB, ${stats.dirs} folders)`] = secondsSince(start);
 
     progress(`importing ${size.label} into zsync (protocol checkin)`);
-    start = process.hrtime.bigint();
-    try {
-      const result = await client.checkin("", `bench${size.label}`, treeRecords(src, { prefix: `bench${size.label}` }), { note: "bench import" });
-      setup[`zsync import ${size.label} (checkin through the protocol, in-process client)`] = secondsSince(start);
-      progress(`  revision ${JSON.stringify(result).slice(0, 120)}`);
-    } catch (error) {
-      problems.push(`zsync import of ${size.label} failed: ${(error as Error).message}`);
-      progress(`  FAILED: ${(error as Error).message}`);
+    // One retry on a fresh connection: a failed import is reported as a problem, but the
+    // rest of the bench still needs the tree on the server.
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      start = process.hrtime.bigint();
+      const { client, close } = importClient();
+      try {
+        const result = await client.checkin("", `bench${size.label}`, treeRecords(src, { prefix: `bench${size.label}` }), { note: "bench import" });
+        setup[`zsync import ${size.label} (checkin through the protocol, in-process client)`] = secondsSince(start);
+        progress(`  revision ${result.revision}`);
+        break;
+      } catch (error) {
+        const message = `zsync import of ${size.label} (attempt ${attempt}) failed after ${secondsSince(start).toFixed(1)} s: ${(error as Error).message}`;
+        problems.push(message + `\n  zsync-server log (tail):\n  ${tailOf(zsyncServer.log, 10).replace(/\n/g, "\n  ")}`);
+        progress(`  FAILED: ${message}`);
+        const check = importClient();
+        const exists = await check.client.log(`bench${size.label}`, { limit: 1 }).then(() => true, () => false);
+        await check.close();
+        if (exists) {
+          problems.push(`  … but /bench${size.label} exists on the server afterwards (the server committed it anyway)`);
+          break;
+        }
+      } finally {
+        await close();
+      }
     }
 
     if (hasSvn) {
@@ -397,7 +422,6 @@ async function main(): Promise<void> {
   }
 
   // --- report ----------------------------------------------------------------------------------
-  await importAgent.close();
   for (const server of [zsyncServer, svnServer, gitServer]) await server?.stop();
   const targets = evaluateTargets();
   printReport(versions, targets);
@@ -440,6 +464,14 @@ function snapshotBuild(app: string): void {
   symlinkSync(join(REPO_ROOT, "node_modules"), join(app, "node_modules"), "dir");
   ZSYNC_BIN = join(app, "bin", "zsync.js");
   SERVER_BIN = join(app, "bin", "zsync-server.js");
+}
+
+function tailOf(file: string, lines: number): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
 }
 
 function secondsSince(start: bigint): number {

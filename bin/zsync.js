@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import "../dist/cli/main.js";
+// The client runs from one bundled file (see scripts/bundle-cli.js): it starts twice as fast.
+import "../dist/bundle/zsync.mjs";

@@ -18,6 +18,16 @@
  *   drops local bytes, those are first saved as `FILE.orig` (a folder as `DIR.orig/`), through
  *   the pristine store and the journal as `revert` does.
  *
+ * No choice loses a user's bytes (as `revert`): before the artifacts go, a local version that
+ * would be left nowhere is written beside the file as `FILE.orig` (`FILE.orig.1`, … when taken):
+ * - `mine` (the file before the update, else only in `FILE.mine`), unless the result holds every
+ *   line mine added to BASE — so `mine-full`, `mine-conflict` and a hand merge that kept mine's
+ *   lines save nothing, while `base` and `theirs-*` (and a binary file's other choices) do;
+ * - the working file when the user edited it by hand (it is neither the marked-up text the update
+ *   wrote, rebuilt from the record, nor mine, BASE or theirs) and the choice replaces it;
+ * - metadata: mine's metadata as `@@meta/NAME.json.orig` when a conflicting key loses mine's
+ *   value, and a hand-edited (or unreadable) metadata file that the choice replaces.
+ *
  * Everything is planned first (a refusal changes nothing), then carried out by one journal.
  */
 import { createReadStream } from "node:fs";
@@ -26,15 +36,15 @@ import { join } from "node:path";
 import { diff3Merge } from "node-diff3";
 import { DIR_CONFLICT_REASONS } from "../merge/dir-decision.js";
 import { FILE_CONFLICT_REASONS } from "../merge/file-decision.js";
-import { mergeMeta } from "../merge/meta.js";
-import { dominantLineEnding, splitLinesKeepingTerminators } from "../merge/text.js";
+import { canonicalJson, mergeMeta } from "../merge/meta.js";
+import { dominantLineEnding, mergeText, splitLinesKeepingTerminators } from "../merge/text.js";
 import { parseObjectMeta } from "../protocol/manifest.js";
 import type { ObjectMeta } from "../protocol/types.js";
 import { WcError } from "./admin.js";
 import { lstatOrNone, sha256 } from "./add.js";
 import { entriesUnder, loadEntries, type ConflictRecord, type Entry } from "./entries.js";
 import { runJournal, type JournalReport, type JournalStep } from "./journal.js";
-import { CONFLICT_KEY, formatMeta, metaFileOf, objectOfMetaFile, unresolvedMetaKeys } from "./meta-files.js";
+import { CONFLICT_KEY, formatMeta, formatMetaConflict, metaFileOf, objectOfMetaFile, unresolvedMetaKeys } from "./meta-files.js";
 import { hashFile, hasPristine, pristinePath, storePristine } from "./pristine.js";
 import type { WorkingCopy } from "./session.js";
 
@@ -67,9 +77,9 @@ export interface ResolvedPath {
   accept: Accept | "hunks";
   /** Artifact files deleted. */
   removedArtifacts: string[];
-  /** Where local content that the choice replaced was saved (tree conflicts). */
+  /** Where local content that the choice replaced was saved (mine first; a second copy is named in `note`). */
   savedAs?: string;
-  /** Where a local metadata file that the choice replaced was saved (tree conflicts). */
+  /** Where local metadata that the choice replaced was saved. */
   metaSavedAs?: string;
   /** Metadata keys that were resolved. */
   metaKeys?: string[];
@@ -524,7 +534,13 @@ class Planner {
       switch (conflict.kind) {
         case "text":
         case "binary": {
-          await this.content(path, conflict, choice, next);
+          const target = await this.content(path, conflict, choice);
+          const saved = await this.keepLocalContent(path, conflict, target);
+          if (saved.length > 0) {
+            rec.savedAs = saved[0];
+            if (saved.length > 1) rec.note = `your hand edits saved as ${saved[1]}`;
+          }
+          if (target !== undefined && (await this.writeContent(path, target))) delete next.cache;
           // Per-hunk choices list the text regions first, then the metadata keys.
           const textHunks = "hunks" in choice && conflict.kind === "text" ? (await textRegions(this.root, path, conflict)).conflicts : 0;
           await this.meta(path, conflict, choice, rec, "hunks" in choice ? choice.hunks.slice(textHunks) : undefined);
@@ -548,14 +564,17 @@ class Planner {
     this.resolved.push(rec);
   }
 
-  private async content(path: string, conflict: ConflictRecord, choice: Choice, next: Entry): Promise<void> {
+  /**
+   * What the working file is to hold after the choice: a pristine hash (stored by now), or
+   * undefined when the file stays as it is (`working`). Plans nothing; a Refusal when impossible.
+   */
+  private async content(path: string, conflict: ConflictRecord, choice: Choice): Promise<string | undefined> {
     const versions = conflict.versions ?? {};
     if ("hunks" in choice) {
       if (conflict.kind !== "text") throw new Refusal(`'${path}' is binary: choose a whole version`);
       const merge = await textRegions(this.root, path, conflict);
       if (choice.hunks.length < merge.conflicts) throw new Refusal(`'${path}': ${merge.conflicts} conflicting regions need a choice each, ${choice.hunks.length} given`);
-      await this.writeText(path, assemble(merge, (i) => choice.hunks[i]), next);
-      return;
+      return this.storeText(assemble(merge, (i) => choice.hunks[i]));
     }
     const { accept, force } = choice;
     if (accept === "working") {
@@ -566,29 +585,87 @@ class Planner {
           throw new Refusal(`'${path}' still contains conflict markers (line ${line}); edit it until they are gone, choose another --accept, or mark it resolved anyway with --force`);
         }
       }
-      return;
+      return undefined;
     }
     if (conflict.kind === "text" && (accept === "mine-conflict" || accept === "theirs-conflict")) {
       const merge = await textRegions(this.root, path, conflict);
-      await this.writeText(path, assemble(merge, () => (accept === "mine-conflict" ? "mine" : "theirs")), next);
-      return;
+      return this.storeText(assemble(merge, () => (accept === "mine-conflict" ? "mine" : "theirs")));
     }
     const side = sideOf(accept)!;
     const hash = versions[side];
     if (hash === undefined) {
-      if (side === "base") {
-        // Added on both sides: there was no BASE, so "base" is the empty file.
-        await this.writeText(path, "", next);
-        return;
-      }
+      // Added on both sides: there was no BASE, so "base" is the empty file.
+      if (side === "base") return this.storeText("");
       throw new Refusal(`'${path}': the conflict record does not say what ${side} was; use --accept working or zsync revert`);
     }
-    if (await this.writeContent(path, hash)) delete next.cache;
+    if (!(await hasPristine(this.root, hash))) throw new Refusal(`'${path}': the saved version ${pristinePath(this.root, hash)} is missing; nothing was changed`);
+    return hash;
   }
 
-  private async writeText(path: string, text: string, next: Entry): Promise<void> {
-    const stored = await storePristine(this.root, once(Buffer.from(text, "utf8")));
-    if (await this.writeContent(path, stored.hash)) delete next.cache;
+  private async storeText(text: string): Promise<string> {
+    return (await storePristine(this.root, once(Buffer.from(text, "utf8")))).hash;
+  }
+
+  /**
+   * Keeps the local versions a content choice would leave nowhere (the policy of the module
+   * comment): `mine` (the file before the update, otherwise only in the `.mine` artifact that
+   * resolving deletes) unless the result holds it or all of its changes, and the working file as
+   * the user edited it by hand when the choice replaces it. Each is written as `FILE.orig`
+   * (`.orig.1`, … when taken) from the pristine store. Returns where they went, mine first.
+   */
+  private async keepLocalContent(path: string, conflict: ConflictRecord, target: string | undefined): Promise<string[]> {
+    const versions = conflict.versions ?? {};
+    const now = await this.current(path);
+    const working = now === "absent" || now === "other" ? undefined : now.hash;
+    const result = target ?? working;
+    const saved: string[] = [];
+    const mine = versions.mine;
+    const resultBytes = async () =>
+      target !== undefined ? readFile(pristinePath(this.root, target)) : working !== undefined ? readFile(join(this.root, path)).catch(() => undefined) : undefined;
+    if (mine !== undefined && mine !== result && (await hasPristine(this.root, mine)) && !(await this.holdsChanges(conflict, mine, await resultBytes()))) {
+      const savedAs = await this.pickOrig(path);
+      this.steps.push({ do: "write", path: savedAs, hash: mine, expect: "absent" });
+      saved.push(savedAs);
+    }
+    if (working !== undefined && target !== undefined && working !== target && working !== mine && working !== versions.base && working !== versions.theirs) {
+      if (working !== (await this.markedHash(conflict))) {
+        const savedAs = await this.saveAside(path, { remove: false });
+        if (savedAs) saved.push(savedAs);
+      }
+    }
+    return saved;
+  }
+
+  /**
+   * True when the content `result` (undefined: no file) holds every line `mine` added to BASE
+   * (each as often as mine has it): then nothing mine wrote is lost with the `.mine` artifact.
+   */
+  private async holdsChanges(conflict: ConflictRecord, mine: string, result: Buffer | undefined): Promise<boolean> {
+    if (result === undefined || conflict.kind !== "text") return false;
+    const base = conflict.versions?.base;
+    if (base !== undefined && !(await hasPristine(this.root, base))) return false;
+    const read = async (hash: string | undefined) => (hash === undefined ? Buffer.alloc(0) : readFile(pristinePath(this.root, hash)));
+    const counts = (bytes: Buffer) => {
+      const n = new Map<string, number>();
+      for (const line of splitLinesKeepingTerminators(bytes.toString("utf8"))) {
+        const key = line.replace(/\r?\n$/, "");
+        n.set(key, (n.get(key) ?? 0) + 1);
+      }
+      return n;
+    };
+    const [baseLines, mineLines, resultLines] = [counts(await read(base)), counts(await read(mine)), counts(result)];
+    for (const [line, n] of mineLines) if (n > (baseLines.get(line) ?? 0) && (resultLines.get(line) ?? 0) < n) return false;
+    return true;
+  }
+
+  /** Hash of the text with conflict markers the update (or merge) wrote, rebuilt from the record; undefined when it cannot be. */
+  private async markedHash(conflict: ConflictRecord): Promise<string | undefined> {
+    const { versions, labels } = conflict;
+    if (conflict.kind !== "text" || !versions?.mine || !versions.theirs || !labels) return undefined;
+    const hashes = [versions.base, versions.mine, versions.theirs];
+    for (const hash of hashes) if (hash !== undefined && !(await hasPristine(this.root, hash))) return undefined;
+    const [base, mine, theirs] = await Promise.all(hashes.map(async (h) => (h === undefined ? "" : (await readFile(pristinePath(this.root, h))).toString("utf8"))));
+    return sha256(mergeText(base, mine, theirs, { mine: ".mine", base: labels.base, theirs: labels.theirs }).text);
   }
 
   /** Resolves the metadata file's conflicting keys (metadata conflicts, or `@@conflict` objects left beside a content conflict). */
@@ -600,7 +677,8 @@ class Planner {
       const side = accept ? sideOf(accept) : undefined;
       if (side === "theirs") {
         const entry = this.wc.entries.entries.get(path)!;
-        await this.replaceMetaFile(path, entry.meta ? metaText(entry.meta as Record<string, unknown>) : null, { save: false });
+        // The unreadable file is the user's own: kept as .orig when it goes.
+        rec.metaSavedAs = await this.replaceMetaFile(path, entry.meta ? metaText(entry.meta as Record<string, unknown>) : null, { save: true });
         return;
       }
       if (side === "base" || hunks) throw new Refusal(`'${path}': only your metadata file (--accept working or mine-full) or the server's (theirs-full) can be chosen here: its metadata file was unreadable when the update ran`);
@@ -622,6 +700,10 @@ class Planner {
         const problem = metaProblem(path, source.bytes?.toString("utf8"));
         if (problem) throw new Refusal(`'${path}': ${problem}`);
         rec.metaKeys = source.keys;
+        if (conflict.kind === "meta" && conflict.meta) {
+          const text = source.bytes?.toString("utf8");
+          rec.metaSavedAs = await this.keepMineMeta(file, conflict.meta, text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>), text ?? null);
+        }
         return;
       }
       pick = () => side;
@@ -634,8 +716,48 @@ class Planner {
     const text = metaText(result);
     const problem = metaProblem(path, text ?? undefined);
     if (problem) throw new Refusal(`'${path}': ${problem}`);
+    const saved: string[] = [];
+    const working = source.bytes?.toString("utf8");
+    if (conflict.kind === "meta" && conflict.meta) {
+      const recorded = conflict.meta;
+      const mineSaved = await this.keepMineMeta(file, recorded, result, text);
+      if (mineSaved) saved.push(mineSaved);
+      // Edited by hand (not the conflict form the update wrote, nor mine) and replaced: kept too.
+      const form = formatMetaConflict(mergeMeta(recorded.base, recorded.mine, recorded.theirs).meta, recorded, recorded.keys);
+      if (working !== undefined && working !== text && working !== form && (!recorded.mine || working !== formatMeta(recorded.mine))) {
+        saved.push(await this.saveTextAside(file, source.bytes!));
+      }
+    } else if (working !== undefined && working !== text && source.keys.some((key) => canonicalJson(source.value(key, "mine")) !== canonicalJson(getKey(result, key)))) {
+      // The @@conflict objects in the file are the only record of mine's values: the file is kept.
+      saved.push(await this.saveTextAside(file, source.bytes!));
+    }
+    if (saved.length > 0) {
+      rec.metaSavedAs = saved[0];
+      if (saved.length > 1) rec.note = [rec.note, `your hand-edited metadata saved as ${saved[1]}`].filter(Boolean).join("; ");
+    }
     await this.replaceMetaFile(path, text, { save: false });
     rec.metaKeys = source.keys;
+  }
+
+  /**
+   * Saves mine's metadata as `@@meta/NAME.json.orig` when the result (`undefined`: no metadata)
+   * drops mine's value of a conflicting key and is not mine's text anyway; returns where.
+   */
+  private async keepMineMeta(file: string, recorded: NonNullable<ConflictRecord["meta"]>, result: Record<string, unknown> | undefined, resultText: string | null): Promise<string | undefined> {
+    const mine = recorded.mine;
+    if (!mine || Object.keys(mine).length === 0) return undefined;
+    const dropped = recorded.keys.some((key) => canonicalJson(getKey(mine as Record<string, unknown>, key)) !== canonicalJson(getKey(result, key)));
+    const mineText = formatMeta(mine);
+    if (!dropped || mineText === resultText) return undefined;
+    return this.saveTextAside(file, Buffer.from(mineText, "utf8"));
+  }
+
+  /** Plans writing `bytes` (through the pristine store) to the next free `.orig` name of `file`. */
+  private async saveTextAside(file: string, bytes: Buffer): Promise<string> {
+    const stored = await storePristine(this.root, once(bytes));
+    const savedAs = await this.pickOrig(file);
+    this.steps.push({ do: "write", path: savedAs, hash: stored.hash, expect: "absent" });
+    return savedAs;
   }
 
   /** Plans a tree conflict's choice; returns the entry changes it leads to. */

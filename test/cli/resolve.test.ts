@@ -41,6 +41,8 @@ const EXPECTED = {
   "mine-conflict": "a\nB-mine\nc\nd\nE-theirs\nf\nG-mine\n",
   "theirs-conflict": "a\nB-theirs\nc\nd\nE-theirs\nf\nG-mine\n",
 } as const;
+/** The choices whose result drops some of MINE's lines: MINE is then kept as f.txt.orig. */
+const KEEPS_MINE = new Set(["base", "theirs-full", "theirs-conflict"]);
 
 interface Case {
   folder: string;
@@ -115,11 +117,15 @@ describe("zsync resolve --accept: each choice gives the expected file, and the c
       assert.deepEqual(r.json.remaining, []);
       assert.equal(c.read("f.txt"), expected);
       for (const a of artifacts(c)) assert.equal(existsSync(join(c.dir, a)), false, `${a} removed`);
-      assert.deepEqual(await letters(c.dir), expected === THEIRS ? {} : { "f.txt": "M " });
+      // Never a lost byte: when the result drops some of mine's lines, mine stays as f.txt.orig.
+      const orig: Record<string, string> = KEEPS_MINE.has(accept) ? { "f.txt.orig": "? " } : {};
+      assert.equal(r.json.resolved[0].savedAs, KEEPS_MINE.has(accept) ? "f.txt.orig" : null);
+      assert.equal(c.read("f.txt.orig"), KEEPS_MINE.has(accept) ? MINE : undefined);
+      assert.deepEqual(await letters(c.dir), expected === THEIRS ? orig : { "f.txt": "M ", ...orig });
       const ci = await zsync(["commit", "-m", `resolved with ${accept}`], { cwd: c.dir });
       assert.equal(ci.code, 0, ci.stderr);
       assert.equal(await c.serverFile("f.txt"), expected);
-      assert.deepEqual(await letters(c.dir), {});
+      assert.deepEqual(await letters(c.dir), orig);
     });
   }
 
@@ -140,6 +146,7 @@ describe("zsync resolve --accept: each choice gives the expected file, and the c
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(c.read("f.txt"), "a\nmerged by hand\n");
     for (const a of artifacts(c)) assert.equal(existsSync(join(c.dir, a)), false);
+    assert.equal(c.read("f.txt.orig"), MINE, "the hand merge dropped mine's lines: mine is kept");
     await run(["commit", "-m", "by hand"], c.dir);
     assert.equal(await c.serverFile("f.txt"), "a\nmerged by hand\n");
   });
@@ -151,7 +158,7 @@ describe("zsync resolve --accept: each choice gives the expected file, and the c
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Resolved conflicted state of 'f\.txt'/);
     assert.equal(c.read("f.txt"), conflicted);
-    assert.deepEqual(await letters(c.dir), { "f.txt": "M " });
+    assert.deepEqual(await letters(c.dir), { "f.txt": "M " }, "the markers hold every line of mine: no .orig");
   });
 });
 
@@ -217,6 +224,7 @@ describe("zsync update --accept", { concurrency: 3 }, () => {
       assert.deepEqual(up.json.resolved.map((x) => [x.path, x.accept]), [["f.txt", accept]]);
       assert.equal(c.read("f.txt"), EXPECTED[accept]);
       for (const a of artifacts(c)) assert.equal(existsSync(join(c.dir, a)), false);
+      assert.equal(c.read("f.txt.orig"), KEEPS_MINE.has(accept) ? MINE : undefined);
       const ci = await zsync(["commit", "-m", accept], { cwd: c.dir });
       assert.equal(ci.code, 0, ci.stderr);
       assert.equal(await c.serverFile("f.txt"), EXPECTED[accept]);
@@ -227,7 +235,7 @@ describe("zsync update --accept", { concurrency: 3 }, () => {
     const c = await beforeUpdate();
     const up = await zsync(["update", "--accept", "theirs-conflict"], { cwd: c.dir });
     assert.equal(up.code, 0, up.stderr);
-    assert.match(up.stdout, /^C  f\.txt.*\n(.*\n)*Resolved conflicted state of 'f\.txt'\n/m);
+    assert.match(up.stdout, /^C  f\.txt.*\n(.*\n)*Resolved conflicted state of 'f\.txt' \(your version saved as f\.txt\.orig\)\n/m);
     assert.doesNotMatch(up.stdout, /Conflicts:/);
   });
 
@@ -273,6 +281,9 @@ describe("metadata conflicts, resolved key by key", { concurrency: 3 }, () => {
       await run(["resolve", "--accept", accept, "f.txt"], c.dir);
       const meta = JSON.parse(c.read("@@meta/f.txt.json")!);
       assert.deepEqual(meta, { contentType: "text/plain", extra: { title, color: "blue" } });
+      // Mine's title dropped: mine's metadata is kept beside it (not an object's metadata file).
+      const orig = c.read("@@meta/f.txt.json.orig");
+      assert.deepEqual(orig === undefined ? undefined : JSON.parse(orig), title === "Mine" ? undefined : { contentType: "text/plain", extra: { title: "Mine", color: "red" } });
       await run(["commit", "-m", accept], c.dir);
       const server = (await remote.entries(c.folder)).get("f.txt")!;
       assert.deepEqual(server.meta, { contentType: "text/plain", extra: { title, color: "blue" } });

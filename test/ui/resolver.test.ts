@@ -197,6 +197,7 @@ describe("the interactive resolver", () => {
     assert.deepEqual(result.resolved.map((r) => [r.path, r.accept]), [["f.txt", "hunks"]]);
     assert.deepEqual(result.postponed, []);
     assert.equal(existsSync(join(root, "f.txt.mine")), false);
+    assert.equal(existsSync(join(root, "f.txt.orig")), false, "every line of mine is in the result: nothing to keep");
     assert.match(term.text, /Resolved conflicted state of 'f\.txt'/);
   });
 
@@ -212,6 +213,8 @@ describe("the interactive resolver", () => {
     const result = await run;
     assert.deepEqual(result.resolved.map((r) => [r.path, r.accept]), [["f.txt", "working"]]);
     assert.equal(read(root, "f.txt"), "merged by hand\n");
+    assert.equal(read(root, "f.txt.orig"), MINE, "the edit dropped mine's lines: mine is kept as .orig");
+    assert.match(term.text, /Resolved conflicted state of 'f\.txt' \(your version saved as f\.txt\.orig\)/);
     assert.equal((await loadEntries(root)).entries.get("f.txt")!.conflict, undefined);
   });
 
@@ -238,6 +241,7 @@ describe("the interactive resolver", () => {
     await term.answer(/The merge tool finished\. Mark 'f\.txt' resolved\?/, "y\r");
     const result = await run;
     assert.equal(read(root, "f.txt"), THEIRS);
+    assert.equal(read(root, "f.txt.orig"), MINE, "the tool's result dropped mine's lines: mine is kept");
     assert.equal(readFileSync(log, "utf8"), BASE + MINE + THEIRS, "BASE, MINE and THEIRS were given in that order");
     assert.deepEqual(result.resolved.map((r) => r.accept), ["working"]);
     assert.deepEqual(readdirSync(join(root, ".zsync/tmp")).filter((n) => n.startsWith("merge-")), [], "temp files cleaned");
@@ -267,7 +271,9 @@ describe("the interactive resolver", () => {
     await term.answer(/Select for 'h\.txt':/, "q\r");
     const result = await run;
     assert.equal(read(root, "f.txt"), THEIRS);
+    assert.equal(read(root, "f.txt.orig"), MINE, "theirs for every conflict: mine kept as .orig");
     assert.equal(read(root, "g.txt"), "g.txt mine\n");
+    assert.equal(existsSync(join(root, "g.txt.orig")), false);
     assert.deepEqual(result.resolved.map((r) => [r.path, r.accept]), [["f.txt", "theirs-conflict"], ["g.txt", "mine-full"]]);
     assert.deepEqual(result.postponed, ["h.txt"]);
   });
@@ -283,6 +289,7 @@ describe("the interactive resolver", () => {
     assert.doesNotMatch(menu, /\bh\)|\be\)|show diff/);
     await run;
     assert.deepEqual(readFileSync(join(root, "b.bin")), Buffer.from([0, 1, 4]));
+    assert.deepEqual(readFileSync(join(root, "b.bin.orig")), Buffer.from([0, 1, 3]), "mine kept as .orig");
   });
 
   test("metadata conflicts: the conflicting keys are shown and chosen per key", async (t) => {
@@ -299,6 +306,7 @@ describe("the interactive resolver", () => {
     await term.answer(/Keep which side of extra\.title\?/, "m\r");
     await run;
     assert.deepEqual(JSON.parse(read(root, "@@meta/f.txt.json")), { contentType: "text/markdown", extra: { title: "Mine" } });
+    assert.deepEqual(JSON.parse(read(root, "@@meta/f.txt.json.orig")), { contentType: "text/html", extra: { title: "Mine" } }, "mine's contentType was dropped: mine kept");
   });
 
   test("tree conflicts: the menu names both sides; theirs saves your file as .orig", async (t) => {

@@ -150,23 +150,66 @@ async function assertResolved(root: string, expected: string, letter: string) {
 }
 
 describe("text conflicts: each --accept choice", () => {
-  const cases: [Accept, string, string][] = [
-    ["base", BASE_TEXT, "M "],
-    ["mine-full", MINE_TEXT, "M "],
-    ["theirs-full", THEIRS_TEXT, "= "],
+  // The last column: whether mine (the file before the update) is kept as f.txt.orig — whenever
+  // the result drops some of mine's changes, since the .mine artifact goes.
+  const cases: [Accept, string, string, boolean][] = [
+    ["base", BASE_TEXT, "M ", true],
+    ["mine-full", MINE_TEXT, "M ", false],
+    ["theirs-full", THEIRS_TEXT, "= ", true],
     // Region 1 (line 1 mine vs line 2 theirs) and region 2 (line 5) conflict; nothing merges cleanly here.
-    ["mine-conflict", "ONE-mine\ntwo\nthree\nfour\nFIVE-mine\n", "M "],
-    ["theirs-conflict", "one\ntwo-theirs\nthree\nfour\nFIVE-theirs\n", "= "],
+    ["mine-conflict", "ONE-mine\ntwo\nthree\nfour\nFIVE-mine\n", "M ", false],
+    ["theirs-conflict", "one\ntwo-theirs\nthree\nfour\nFIVE-theirs\n", "= ", true],
   ];
-  for (const [accept, expected, letter] of cases) {
-    test(`--accept ${accept}`, async (t) => {
+  for (const [accept, expected, letter, keepsMine] of cases) {
+    test(`--accept ${accept}${keepsMine ? " (mine kept as f.txt.orig)" : ""}`, async (t) => {
       const root = await textConflict(t);
       const r = await run(root, { paths: ["f.txt"], accept });
       assert.deepEqual(r.resolved.map((x) => [x.path, x.accept, x.removedArtifacts.sort()]), [["f.txt", accept, ARTIFACTS]]);
       assert.deepEqual(r.remaining, []);
       await assertResolved(root, expected, letter);
+      assert.equal(r.resolved[0].savedAs, keepsMine ? "f.txt.orig" : undefined);
+      if (keepsMine) {
+        assert.equal(read(root, "f.txt.orig"), MINE_TEXT, "no byte of mine lost");
+        assert.equal((await letters(root))["f.txt.orig"], "? ");
+      } else assert.equal(exists(root, "f.txt.orig"), false, "mine is in the result: nothing to keep");
     });
   }
+
+  test("a hand-edited conflicted file that the choice replaces is kept too (mine first, then the edits)", async (t) => {
+    const root = await textConflict(t);
+    await writeFile(join(root, "f.txt.orig"), "taken\n");
+    await writeFile(join(root, "f.txt"), "my hand edits\n");
+    const r = await run(root, { paths: ["f.txt"], accept: "theirs-full" });
+    await assertResolved(root, THEIRS_TEXT, "= ");
+    assert.equal(r.resolved[0].savedAs, "f.txt.orig.1");
+    assert.match(r.resolved[0].note ?? "", /hand edits saved as f\.txt\.orig\.2/);
+    assert.equal(read(root, "f.txt.orig"), "taken\n", "an existing .orig is never overwritten");
+    assert.equal(read(root, "f.txt.orig.1"), MINE_TEXT);
+    assert.equal(read(root, "f.txt.orig.2"), "my hand edits\n");
+
+    // mine-full keeps mine in the file; only the hand edits need saving.
+    const root2 = await textConflict(t);
+    await writeFile(join(root2, "f.txt"), "other edits\n");
+    const r2 = await run(root2, { paths: ["f.txt"], accept: "mine-full" });
+    assert.equal(read(root2, "f.txt"), MINE_TEXT);
+    assert.equal(r2.resolved[0].savedAs, "f.txt.orig");
+    assert.equal(read(root2, "f.txt.orig"), "other edits\n");
+  });
+
+  test("--accept working after a hand merge: mine is kept only when the merge dropped some of its changes", async (t) => {
+    const root = await textConflict(t);
+    await writeFile(join(root, "f.txt"), "ONE-mine\ntwo-theirs\nthree\nfour\nFIVE-mine\n");
+    const kept = await run(root, { paths: ["f.txt"], accept: "working" });
+    assert.equal(kept.resolved[0].savedAs, undefined);
+    assert.equal(exists(root, "f.txt.orig"), false, "every change of mine is in the file");
+
+    const root2 = await textConflict(t);
+    await writeFile(join(root2, "f.txt"), "one\ntwo-theirs\nthree\nfour\nFIVE-theirs and more\n");
+    const dropped = await run(root2, { paths: ["f.txt"], accept: "working" });
+    assert.equal(dropped.resolved[0].savedAs, "f.txt.orig");
+    assert.equal(read(root2, "f.txt.orig"), MINE_TEXT);
+    assert.equal(read(root2, "f.txt"), "one\ntwo-theirs\nthree\nfour\nFIVE-theirs and more\n");
+  });
 
   test("mine-conflict/theirs-conflict keep the clean merges and take one side only where it conflicts", async (t) => {
     const base = "a\nb\nc\nd\ne\nf\ng\n";
@@ -310,6 +353,9 @@ describe("binary conflicts", () => {
       assert.deepEqual(readFileSync(join(root, "b.bin")), expected);
       for (const a of entry.conflict!.artifacts) assert.equal(exists(root, a), false);
       assert.equal((await letters(root))["b.bin"], expected.equals(theirs) ? "= " : "M ");
+      // Whenever the result is not mine, mine (the file before the update) is kept as b.bin.orig.
+      if (expected.equals(mine)) assert.equal(exists(root, "b.bin.orig"), false);
+      else assert.deepEqual(readFileSync(join(root, "b.bin.orig")), mine, "no byte of mine lost");
     });
   }
 
@@ -352,8 +398,25 @@ describe("metadata conflicts, key by key", () => {
       assert.deepEqual(metaOf(root), expected);
       assert.equal((await loadEntries(root)).entries.get("f.txt")!.conflict, undefined);
       assert.equal((await letters(root))["f.txt"], "=M");
+      // A choice that drops mine's value of a conflicting key keeps mine's metadata as .orig.
+      if (accept.startsWith("mine")) assert.equal(exists(root, "@@meta/f.txt.json.orig"), false);
+      else {
+        assert.equal(r.resolved[0].metaSavedAs, "@@meta/f.txt.json.orig");
+        assert.equal(read(root, "@@meta/f.txt.json.orig"), formatMeta(mineMeta));
+      }
     });
   }
+
+  test("a hand-edited metadata file that the choice replaces is kept too", async (t) => {
+    const root = await metaConflict(t);
+    const edited = metaOf(root);
+    edited.extra.title = { "@@conflict": { mine: "Mine, edited" } };
+    await writeFile(join(root, "@@meta/f.txt.json"), JSON.stringify(edited));
+    const r = await run(root, { paths: ["f.txt"], accept: "mine-full" });
+    assert.equal(metaOf(root).extra.title, "Mine");
+    assert.equal(r.resolved[0].metaSavedAs, "@@meta/f.txt.json.orig");
+    assert.equal(read(root, "@@meta/f.txt.json.orig"), JSON.stringify(edited));
+  });
 
   test("--accept working is refused while an @@conflict object remains, even with --force; after editing it is accepted", async (t) => {
     const root = await metaConflict(t);
@@ -361,9 +424,11 @@ describe("metadata conflicts, key by key", () => {
     const edited = metaOf(root);
     edited.extra.title = "By hand";
     await writeFile(join(root, "@@meta/f.txt.json"), JSON.stringify(edited));
-    await run(root, { paths: ["f.txt"], accept: "working" });
+    const r = await run(root, { paths: ["f.txt"], accept: "working" });
     assert.equal(metaOf(root).extra.title, "By hand");
     assert.equal((await letters(root))["f.txt"], "=M");
+    assert.equal(r.resolved[0].metaSavedAs, "@@meta/f.txt.json.orig", "mine's title is in no file any more: kept");
+    assert.equal(read(root, "@@meta/f.txt.json.orig"), formatMeta(mineMeta));
   });
 
   test("per key: conflictHunks lists the keys with their JSON values; resolveHunks picks per key", async (t) => {
@@ -389,6 +454,7 @@ describe("metadata conflicts, key by key", () => {
     await serverUpdate(root, { meta: { "f.txt": {} } });
     await run(root, { paths: ["f.txt"], accept: "theirs-full" });
     assert.equal(exists(root, "@@meta/f.txt.json"), false, "no metadata left: no metadata file");
+    assert.equal(read(root, "@@meta/f.txt.json.orig"), formatMeta({ extra: { title: "Mine" } }));
   });
 
   test("content and metadata in conflict together: the choice applies to both; working is refused for the metadata", async (t) => {
@@ -401,9 +467,16 @@ describe("metadata conflicts, key by key", () => {
     await assert.rejects(run(root, { paths: ["f.txt"], accept: "working" }), /@@conflict/);
     const hunks = await conflictHunks(await openWorkingCopy(root), "f.txt");
     assert.deepEqual(hunks.map((h) => `${h.type}:${h.label}`), ["text:1", "text:2", "meta:extra.title"]);
-    await run(root, { paths: ["f.txt"], accept: "theirs-conflict" });
+    const conflictForm = read(root, "@@meta/f.txt.json");
+    const r = await run(root, { paths: ["f.txt"], accept: "theirs-conflict" });
     assert.equal(read(root, "f.txt"), THEIRS_TEXT);
     assert.equal(metaOf(root).extra.title, "Theirs");
+    // Mine, the hand edits and the metadata file holding mine's values are all kept.
+    assert.equal(r.resolved[0].savedAs, "f.txt.orig");
+    assert.equal(read(root, "f.txt.orig"), MINE_TEXT);
+    assert.equal(read(root, "f.txt.orig.1"), "fixed by hand\n");
+    assert.equal(r.resolved[0].metaSavedAs, "@@meta/f.txt.json.orig");
+    assert.equal(read(root, "@@meta/f.txt.json.orig"), conflictForm);
     assert.deepEqual(await letters(root).then((l) => l["f.txt"]), "=M");
   });
 
@@ -415,8 +488,10 @@ describe("metadata conflicts, key by key", () => {
     assert.equal(conflict.kind, "meta");
     await assert.rejects(run(root, { paths: ["f.txt"], accept: "working" }), /not valid JSON/);
     await assert.rejects(run(root, { paths: ["f.txt"], accept: "base" }), /only your metadata file/);
-    await run(root, { paths: ["f.txt"], accept: "theirs-full" });
+    const r = await run(root, { paths: ["f.txt"], accept: "theirs-full" });
     assert.deepEqual(metaOf(root), theirsMeta);
+    assert.equal(r.resolved[0].metaSavedAs, "@@meta/f.txt.json.orig");
+    assert.equal(read(root, "@@meta/f.txt.json.orig"), "{ not json", "the unreadable file was the user's: kept");
     for (const a of conflict.artifacts) assert.equal(exists(root, a), false);
     assert.equal((await letters(root))["f.txt"], "= ");
   });
