@@ -25,6 +25,8 @@
  *   lines save nothing, while `base` and `theirs-*` (and a binary file's other choices) do;
  * - the working file when the user edited it by hand (it is neither the marked-up text the update
  *   wrote, rebuilt from the record, nor mine, BASE or theirs) and the choice replaces it;
+ * - after `zsync merge`, SOURCE's version (`FILE.source`: another checkout's uncommitted bytes,
+ *   which may have changed there since) when the result does not hold every line it added;
  * - metadata: mine's metadata as `@@meta/NAME.json.orig` when a conflicting key loses mine's
  *   value, and a hand-edited (or unreadable) metadata file that the choice replaces.
  *
@@ -42,6 +44,7 @@ import { parseObjectMeta } from "../protocol/manifest.js";
 import type { ObjectMeta } from "../protocol/types.js";
 import { WcError } from "./admin.js";
 import { lstatOrNone, sha256 } from "./add.js";
+import { SOURCE_LABEL } from "./merge.js";
 import { entriesUnder, loadEntries, type ConflictRecord, type Entry } from "./entries.js";
 import { runJournal, type JournalReport, type JournalStep } from "./journal.js";
 import { CONFLICT_KEY, formatMeta, formatMetaConflict, metaFileOf, objectOfMetaFile, unresolvedMetaKeys } from "./meta-files.js";
@@ -307,6 +310,24 @@ function assemble({ regions, eol }: Regions, pick: (i: number) => HunkChoice): s
   return joinPieces(pieces, eol);
 }
 
+/**
+ * True when `result` holds every line that `version` added to `base`, each at least as often as
+ * `version` has it (line endings aside): then no line written in `version` is lost without it.
+ */
+export function holdsAddedLines(base: Buffer | string, version: Buffer | string, result: Buffer | string): boolean {
+  const counts = (text: Buffer | string) => {
+    const n = new Map<string, number>();
+    for (const line of splitLinesKeepingTerminators(text.toString())) {
+      const key = line.replace(/\r?\n$/, "");
+      n.set(key, (n.get(key) ?? 0) + 1);
+    }
+    return n;
+  };
+  const [baseLines, versionLines, resultLines] = [counts(base), counts(version), counts(result)];
+  for (const [line, n] of versionLines) if (n > (baseLines.get(line) ?? 0) && (resultLines.get(line) ?? 0) < n) return false;
+  return true;
+}
+
 function refusalToError(error: unknown): never {
   if (error instanceof Refusal) throw new WcError("resolve-refused", error.message);
   throw error;
@@ -537,8 +558,8 @@ class Planner {
           const target = await this.content(path, conflict, choice);
           const saved = await this.keepLocalContent(path, conflict, target);
           if (saved.length > 0) {
-            rec.savedAs = saved[0];
-            if (saved.length > 1) rec.note = `your hand edits saved as ${saved[1]}`;
+            rec.savedAs = saved[0].savedAs;
+            if (saved.length > 1) rec.note = saved.slice(1).map((x) => `${x.what} saved as ${x.savedAs}`).join("; ");
           }
           if (target !== undefined && (await this.writeContent(path, target))) delete next.cache;
           // Per-hunk choices list the text regions first, then the metadata keys.
@@ -609,53 +630,62 @@ class Planner {
   /**
    * Keeps the local versions a content choice would leave nowhere (the policy of the module
    * comment): `mine` (the file before the update, otherwise only in the `.mine` artifact that
-   * resolving deletes) unless the result holds it or all of its changes, and the working file as
-   * the user edited it by hand when the choice replaces it. Each is written as `FILE.orig`
-   * (`.orig.1`, … when taken) from the pristine store. Returns where they went, mine first.
+   * resolving deletes) unless the result holds every line it added, the working file as the user
+   * edited it by hand when the choice replaces it, and after a merge between checkouts SOURCE's
+   * version (`.source`: another checkout's uncommitted bytes, which may have changed there since)
+   * unless the result holds its lines. Each is written as `FILE.orig` (`.orig.1`, … when taken)
+   * from the pristine store.
    */
-  private async keepLocalContent(path: string, conflict: ConflictRecord, target: string | undefined): Promise<string[]> {
+  private async keepLocalContent(path: string, conflict: ConflictRecord, target: string | undefined): Promise<{ what: string; savedAs: string }[]> {
     const versions = conflict.versions ?? {};
     const now = await this.current(path);
     const working = now === "absent" || now === "other" ? undefined : now.hash;
     const result = target ?? working;
-    const saved: string[] = [];
-    const mine = versions.mine;
-    const resultBytes = async () =>
-      target !== undefined ? readFile(pristinePath(this.root, target)) : working !== undefined ? readFile(join(this.root, path)).catch(() => undefined) : undefined;
-    if (mine !== undefined && mine !== result && (await hasPristine(this.root, mine)) && !(await this.holdsChanges(conflict, mine, await resultBytes()))) {
+    const saved: { what: string; savedAs: string }[] = [];
+    const { mine, theirs } = versions;
+    const resultBytes =
+      target !== undefined ? await readFile(pristinePath(this.root, target)) : working !== undefined ? await readFile(join(this.root, path)).catch(() => undefined) : undefined;
+    const keep = async (what: string, hash: string) => {
       const savedAs = await this.pickOrig(path);
-      this.steps.push({ do: "write", path: savedAs, hash: mine, expect: "absent" });
-      saved.push(savedAs);
+      this.steps.push({ do: "write", path: savedAs, hash, expect: "absent" });
+      saved.push({ what, savedAs });
+    };
+    if (mine !== undefined && mine !== result && (await hasPristine(this.root, mine)) && !(await this.holdsChanges(conflict, mine, resultBytes))) {
+      await keep("your version", mine);
     }
-    if (working !== undefined && target !== undefined && working !== target && working !== mine && working !== versions.base && working !== versions.theirs) {
+    if (working !== undefined && target !== undefined && working !== target && working !== mine && working !== versions.base && working !== theirs) {
       if (working !== (await this.markedHash(conflict))) {
         const savedAs = await this.saveAside(path, { remove: false });
-        if (savedAs) saved.push(savedAs);
+        if (savedAs) saved.push({ what: "your hand edits", savedAs });
       }
+    }
+    if (conflict.labels?.theirs === SOURCE_LABEL && theirs !== undefined && theirs !== result && theirs !== mine && (await hasPristine(this.root, theirs))) {
+      if (!(await this.holdsChanges(conflict, theirs, resultBytes))) await keep("SOURCE's version", theirs);
     }
     return saved;
   }
 
+  /** After a merge between checkouts, a choice that keeps the local side drops SOURCE's version (`FILE.source`): kept as `.orig` unless the file holds it. */
+  private async keepSourceVersion(path: string, conflict: ConflictRecord, rec: ResolvedPath): Promise<void> {
+    const theirs = conflict.versions?.theirs;
+    if (conflict.labels?.theirs !== SOURCE_LABEL || theirs === undefined || !(await hasPristine(this.root, theirs))) return;
+    const now = await this.current(path);
+    if (now !== "absent" && now !== "other" && now.hash === theirs) return;
+    const savedAs = await this.pickOrig(path);
+    this.steps.push({ do: "write", path: savedAs, hash: theirs, expect: "absent" });
+    rec.savedAs ??= savedAs;
+    if (rec.savedAs !== savedAs) rec.note = [rec.note, `SOURCE's version saved as ${savedAs}`].filter(Boolean).join("; ");
+  }
+
   /**
-   * True when the content `result` (undefined: no file) holds every line `mine` added to BASE
-   * (each as often as mine has it): then nothing mine wrote is lost with the `.mine` artifact.
+   * True when the content `result` (undefined: no file) holds every line `version` added to
+   * BASE (text conflicts only): then nothing `version` wrote is lost with its artifact.
    */
-  private async holdsChanges(conflict: ConflictRecord, mine: string, result: Buffer | undefined): Promise<boolean> {
+  private async holdsChanges(conflict: ConflictRecord, version: string, result: Buffer | undefined): Promise<boolean> {
     if (result === undefined || conflict.kind !== "text") return false;
     const base = conflict.versions?.base;
     if (base !== undefined && !(await hasPristine(this.root, base))) return false;
-    const read = async (hash: string | undefined) => (hash === undefined ? Buffer.alloc(0) : readFile(pristinePath(this.root, hash)));
-    const counts = (bytes: Buffer) => {
-      const n = new Map<string, number>();
-      for (const line of splitLinesKeepingTerminators(bytes.toString("utf8"))) {
-        const key = line.replace(/\r?\n$/, "");
-        n.set(key, (n.get(key) ?? 0) + 1);
-      }
-      return n;
-    };
-    const [baseLines, mineLines, resultLines] = [counts(await read(base)), counts(await read(mine)), counts(result)];
-    for (const [line, n] of mineLines) if (n > (baseLines.get(line) ?? 0) && (resultLines.get(line) ?? 0) < n) return false;
-    return true;
+    return holdsAddedLines(base === undefined ? "" : await readFile(pristinePath(this.root, base)), await readFile(pristinePath(this.root, version)), result);
   }
 
   /** Hash of the text with conflict markers the update (or merge) wrote, rebuilt from the record; undefined when it cannot be. */
@@ -768,8 +798,9 @@ class Planner {
       throw new Refusal(`'${path}' is in a tree conflict (${reason}): --accept base does not apply; keep your side (working) or take the server's (theirs-full)`);
     }
     if (accept !== "theirs-full" && accept !== "theirs-conflict") {
-      // Keep the local state as it is: only the record goes.
+      // Keep the local state as it is: only the record goes (and a merge's SOURCE version is kept).
       if (replaced) rec.note = "the next update reports this conflict again while the local object differs from BASE";
+      if (entry.kind === "file") await this.keepSourceVersion(path, conflict, rec);
       return { [path]: next };
     }
     const changes: Record<string, Entry | null> = { [path]: next };

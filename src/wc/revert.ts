@@ -6,7 +6,8 @@
  * Never destroys bytes silently: a working file (or metadata file) that differs from BASE is
  * first stored in the pristine store and written beside itself as `FILE.orig` (`FILE.orig.1`,
  * … when taken); the journal then writes BASE over the working file only if it still holds what
- * was saved.
+ * was saved. A conflict artifact that holds the only copy of a version (`FILE.mine` when the
+ * file no longer holds mine's lines, `FILE.source` after a merge) is left in place, unversioned.
  *
  * A folder without `recursive` reverts only the folder's own metadata and schedule — except that
  * reverting the addition of a folder also un-adds everything inside it, and reverting the removal
@@ -22,7 +23,9 @@ import { lstatOrNone, sha256 } from "./add.js";
 import { entriesUnder, loadEntries, type Entry } from "./entries.js";
 import { runJournal, type JournalReport, type JournalStep } from "./journal.js";
 import { formatMeta, metaFileOf, sameMeta } from "./meta-files.js";
-import { hashFile, storePristine } from "./pristine.js";
+import { SOURCE_LABEL } from "./merge.js";
+import { hashFile, pristinePath, storePristine } from "./pristine.js";
+import { holdsAddedLines } from "./resolve.js";
 import { scanWorkingCopy, type ContentState } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
 
@@ -63,6 +66,29 @@ export interface RevertResult {
 
 async function* once(bytes: Uint8Array) {
   yield bytes;
+}
+
+/**
+ * The versions of a conflict that only its artifacts still hold once the file is reverted: mine
+ * (the file before the update, in `FILE.mine`) and, after a merge, SOURCE's (`FILE.source`) —
+ * unless it is BASE, or the working file (which revert keeps, in place or as `.orig`) is it or
+ * holds every line it added.
+ */
+async function versionsOnlyInArtifacts(root: string, entry: Entry, workingHash: string | undefined): Promise<Set<string>> {
+  const conflict = entry.conflict!;
+  const { versions, labels } = conflict;
+  const candidates = [versions?.mine, labels?.theirs === SOURCE_LABEL ? versions?.theirs : undefined];
+  const only = new Set<string>();
+  const read = (hash: string) => readFile(pristinePath(root, hash)).catch(() => undefined);
+  for (const hash of candidates) {
+    if (hash === undefined || hash === entry.hash || hash === workingHash) continue;
+    if (conflict.kind === "text" && workingHash !== undefined) {
+      const [base, version, working] = [versions?.base === undefined ? Buffer.alloc(0) : await read(versions.base), await read(hash), await read(workingHash)];
+      if (base && version && working && holdsAddedLines(base, version, working)) continue;
+    }
+    only.add(hash);
+  }
+  return only;
 }
 
 /** Reverts `opts.paths` (see the module comment). Plans everything before changing anything. */
@@ -110,10 +136,14 @@ export async function revert(wc: WorkingCopy, opts: RevertOptions): Promise<Reve
 
     if (entry.conflict) {
       rec.conflictCleared = true;
+      const onlyCopies = await versionsOnlyInArtifacts(wc.root, entry, item?.workingHash);
       for (const artifact of entry.conflict.artifacts) {
         const s = await lstatOrNone(join(wc.root, artifact));
         if (!s?.isFile()) continue;
-        steps.push({ do: "delete", path: artifact, expect: { hash: (await hashFile(join(wc.root, artifact))).hash } });
+        const hash = (await hashFile(join(wc.root, artifact))).hash;
+        // The only copy of mine (or of SOURCE's version after a merge): left in place, unversioned.
+        if (onlyCopies.has(hash)) continue;
+        steps.push({ do: "delete", path: artifact, expect: { hash } });
         rec.removedArtifacts.push(artifact);
       }
     }

@@ -54,7 +54,11 @@ const SYNC_HASH_LIMIT = 1 << 20;
  * Scans the checkout at `root` against its entries. `within` limits the scan (and the result)
  * to those subtrees; only they are walked.
  */
-export async function scanWorkingCopy(root: string, entries: Map<string, Entry>, opts: { within?: string[] } = {}): Promise<ScanResult> {
+export async function scanWorkingCopy(
+  root: string,
+  entries: Map<string, Entry>,
+  opts: { within?: string[]; /** Leave unchanged paths out of the result (plain `status`). */ changedOnly?: boolean } = {},
+): Promise<ScanResult> {
   const ignored = createIgnoreMatcher(root);
   const disk = new Map<string, DiskNode>();
   /** Objects whose `@@meta/<name>.json` (or the root's `@@root.json`) exists. */
@@ -136,7 +140,7 @@ export async function scanWorkingCopy(root: string, entries: Map<string, Entry>,
     if (!inScope(path)) continue;
     const node = path === "" ? ({ kind: "folder" } as DiskNode) : disk.get(path);
     const item: PathStatus = { path, kind: node?.kind ?? entry.kind, content: "=", meta: " ", entry };
-    items.push(item);
+    let pending = false;
     if (metaFiles.has(path)) {
       const working = readWorkingMetaSync(root, path);
       item.workingMeta = working.meta;
@@ -165,8 +169,11 @@ export async function scanWorkingCopy(root: string, entries: Map<string, Entry>,
         if (fresh) refreshedCaches.set(path, fresh);
       } else {
         toHash.push(item);
+        pending = true;
       }
     }
+    const unchanged = item.content === "=" && item.meta === " " && (item.workingHash === undefined || item.workingHash === entry.hash);
+    if (!opts.changedOnly || pending || !unchanged) items.push(item);
   }
 
   // Large files are streamed, a few at a time.

@@ -26,7 +26,7 @@ export interface StatusReport {
 
 /** Computes the status of a checkout; saves refreshed stat caches when the lock is free. */
 export async function status(wc: WorkingCopy, opts: StatusOptions = {}): Promise<StatusReport> {
-  const scan = await scanWorkingCopy(wc.root, wc.entries.entries, { within: opts.paths });
+  const scan = await scanWorkingCopy(wc.root, wc.entries.entries, { within: opts.paths, changedOnly: !opts.verbose && !opts.server });
   const report: StatusReport = { revision: wc.entries.revision, items: scan.items };
   if (opts.server) {
     const { manifest, records } = await opts.server.snapshot(wc.config.path, { since: wc.entries.revision });

@@ -161,6 +161,12 @@ describe("scanner", () => {
       "d/c.txt": "~ ",
       "new.txt": "? ",
     });
+    // Plain status asks only for changes: the same items, minus the unchanged ones.
+    const changed = await scanWorkingCopy(root, entries, { changedOnly: true });
+    assert.deepEqual(
+      changed.items.map((i) => i.path),
+      items.filter((i) => i.content !== "=" || i.meta !== " ").map((i) => i.path),
+    );
   });
 
   test("an unreadable metadata file is reported with the reason", async () => {
