@@ -643,8 +643,15 @@ class Planner {
     const result = target ?? working;
     const saved: { what: string; savedAs: string }[] = [];
     const { mine, theirs } = versions;
+    // Only text results are compared line by line (binary ones only by hash): read them only then.
     const resultBytes =
-      target !== undefined ? await readFile(pristinePath(this.root, target)) : working !== undefined ? await readFile(join(this.root, path)).catch(() => undefined) : undefined;
+      conflict.kind !== "text"
+        ? undefined
+        : target !== undefined
+          ? await readFile(pristinePath(this.root, target))
+          : working !== undefined
+            ? await readFile(join(this.root, path)).catch(() => undefined)
+            : undefined;
     const keep = async (what: string, hash: string) => {
       const savedAs = await this.pickOrig(path);
       this.steps.push({ do: "write", path: savedAs, hash, expect: "absent" });

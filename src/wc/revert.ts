@@ -74,7 +74,7 @@ async function* once(bytes: Uint8Array) {
  * unless it is BASE, or the working file (which revert keeps, in place or as `.orig`) is it or
  * holds every line it added.
  */
-async function versionsOnlyInArtifacts(root: string, entry: Entry, workingHash: string | undefined): Promise<Set<string>> {
+async function versionsOnlyInArtifacts(root: string, path: string, entry: Entry, workingHash: string | undefined): Promise<Set<string>> {
   const conflict = entry.conflict!;
   const { versions, labels } = conflict;
   const candidates = [versions?.mine, labels?.theirs === SOURCE_LABEL ? versions?.theirs : undefined];
@@ -83,7 +83,8 @@ async function versionsOnlyInArtifacts(root: string, entry: Entry, workingHash: 
   for (const hash of candidates) {
     if (hash === undefined || hash === entry.hash || hash === workingHash) continue;
     if (conflict.kind === "text" && workingHash !== undefined) {
-      const [base, version, working] = [versions?.base === undefined ? Buffer.alloc(0) : await read(versions.base), await read(hash), await read(workingHash)];
+      const working = await readFile(join(root, path)).catch(() => undefined);
+      const [base, version] = [versions?.base === undefined ? Buffer.alloc(0) : await read(versions.base), await read(hash)];
       if (base && version && working && holdsAddedLines(base, version, working)) continue;
     }
     only.add(hash);
@@ -136,7 +137,7 @@ export async function revert(wc: WorkingCopy, opts: RevertOptions): Promise<Reve
 
     if (entry.conflict) {
       rec.conflictCleared = true;
-      const onlyCopies = await versionsOnlyInArtifacts(wc.root, entry, item?.workingHash);
+      const onlyCopies = await versionsOnlyInArtifacts(wc.root, path, entry, item?.workingHash);
       for (const artifact of entry.conflict.artifacts) {
         const s = await lstatOrNone(join(wc.root, artifact));
         if (!s?.isFile()) continue;
