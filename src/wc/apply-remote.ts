@@ -189,12 +189,16 @@ export async function applyRemote(
 
   // 3. Apply. The checkout's revision moves only if nothing had to be left behind.
   const advance = skipped.length === 0 && blocked.length === 0 && !scopes;
-  const report = await runJournal(root, {
-    command: opts.command,
-    steps,
-    entries: entryChanges,
-    revision: advance ? manifest.revision : undefined,
-  });
+  // Nothing to write (a no-op update): do not rewrite the entries for nothing.
+  const nothingToDo = steps.length === 0 && Object.keys(entryChanges).length === 0 && (!advance || manifest.revision === wc.entries.revision);
+  const report = nothingToDo
+    ? { savedAside: [] }
+    : await runJournal(root, {
+        command: opts.command,
+        steps,
+        entries: entryChanges,
+        revision: advance ? manifest.revision : undefined,
+      });
   lines.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return {
     revision: advance ? manifest.revision : wc.entries.revision,
