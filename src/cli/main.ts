@@ -57,6 +57,12 @@ export async function main(argv: string[]): Promise<void> {
   await parser.parseAsync();
 }
 
+// `zsync status | head`: a reader that stops early is not an error (git and svn exit quietly too).
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 main(hideBin(process.argv)).then(
   () => {
     if (process.exitCode === undefined) process.exitCode = 0;

@@ -44,16 +44,17 @@ async function withStore<T>(args: StoreArgs, work: (store: Store) => Promise<T>)
 export async function main(argv: string[]): Promise<void> {
   await yargs(argv)
     .scriptName("zsync-server")
-    .env("ZSYNC")
-    .option("data-dir", { type: "string", default: "zsync-data", describe: "data directory (store, upload staging, keys); env ZSYNC_DATA_DIR" })
+    // Only these variables, read explicitly: yargs' .env("ZSYNC") turned every ZSYNC_* variable
+    // (the client's ZSYNC_PASSWORD too) into an unknown option that strict mode refused.
+    .option("data-dir", { type: "string", default: process.env.ZSYNC_DATA_DIR ?? "zsync-data", describe: "data directory (store, upload staging, keys); env ZSYNC_DATA_DIR" })
     .option("store", { type: "string", describe: "store: sqlite:PATH (default: sqlite:DATA_DIR/repository.sqlite)" })
     .command(
       "serve",
       "serve the repository over HTTP",
       (y) =>
         y
-          .option("host", { type: "string", default: "127.0.0.1", describe: "address to listen on" })
-          .option("port", { type: "number", default: 8080, describe: "port (0: any free port)" })
+          .option("host", { type: "string", default: process.env.ZSYNC_HOST ?? "127.0.0.1", describe: "address to listen on; env ZSYNC_HOST" })
+          .option("port", { type: "number", default: Number(process.env.ZSYNC_PORT ?? 8080), describe: "port (0: any free port); env ZSYNC_PORT" })
           .option("demo", { type: "boolean", default: false, describe: "create the demo account and /demo content if missing" })
           .option("max-body-bytes", { type: "number", describe: "largest request body accepted" })
           .option("quiet", { type: "boolean", default: false, describe: "no request log" }),

@@ -29,10 +29,10 @@ export function tempDir(prefix = "zsync-test-"): Promise<string> {
 }
 
 /** Starts `zsync-server serve --demo --port 0` on a data directory (fresh unless given). */
-export async function startServer(opts: { dataDir?: string; args?: string[]; demo?: boolean } = {}): Promise<TestServer> {
+export async function startServer(opts: { dataDir?: string; args?: string[]; demo?: boolean; env?: Record<string, string> } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await tempDir("zsync-server-"));
   const args = [SERVER_BIN, "--data-dir", dataDir, "serve", "--host", "127.0.0.1", "--port", "0", ...(opts.demo === false ? [] : ["--demo"]), ...(opts.args ?? [])];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
   let stderr = "";
   child.stderr!.on("data", (chunk) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

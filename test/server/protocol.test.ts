@@ -206,3 +206,13 @@ describe("protocol over HTTP", () => {
     }
   });
 });
+
+test("the server starts with the client's ZSYNC_* variables (ZSYNC_PASSWORD) in its environment", async () => {
+  const server = await startServer({ env: { ZSYNC_PASSWORD: "zsync", ZSYNC_NON_INTERACTIVE: "1" } });
+  try {
+    const client = createZsyncClient({ origin: server.url, user: "zsync", password: "zsync" });
+    assert.equal((await client.info()).server, "zsync-server");
+  } finally {
+    await server.stop();
+  }
+});
