@@ -26,6 +26,9 @@ export interface AppOptions {
 
 type Handler = (ctx: RequestContext) => Promise<void>;
 
+/** Unread request bodies up to this size are drained before an early error answer. */
+const SMALL_UNREAD_BODY = 1024 * 1024;
+
 const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   "toFS.snarf": { GET: handleSnapshot },
   "fromFS.snarf": { POST: handleCommit },
@@ -44,9 +47,19 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
     res.on("finish", () => log(`${req.method} ${req.url?.split("?")[0]} ${res.statusCode} ${caller.name} ${Date.now() - started}ms`));
     route(req, res, caller).catch((error: unknown) => {
         if (error instanceof HttpError) {
-          // An early answer to an unread upload: close the connection instead of reading the rest.
+          const auth: Record<string, string> = error.status === 401 ? { "www-authenticate": 'Basic realm="zsync", charset="UTF-8"' } : {};
+          const declared = Number(req.headers["content-length"] ?? NaN);
+          if (!req.complete && !req.destroyed && declared <= SMALL_UNREAD_BODY) {
+            // A small upload not read yet: read and drop it first, so the client, still sending,
+            // gets this answer instead of a broken pipe.
+            req.resume();
+            req.once("end", () => sendError(res, error, auth));
+            req.once("error", () => res.destroy());
+            return;
+          }
+          // A large or half-read upload: answer and close rather than read the rest.
           const close: Record<string, string> = req.complete ? {} : { connection: "close" };
-          sendError(res, error, error.status === 401 ? { "www-authenticate": 'Basic realm="zsync", charset="UTF-8"', ...close } : close);
+          sendError(res, error, { ...auth, ...close });
         } else if (!res.headersSent) {
           log(`internal error on ${req.method} ${req.url?.split("?")[0]}: ${(error as Error)?.stack ?? error}`);
           sendError(res, new HttpError(500, "internal", "internal server error"), req.complete ? {} : { connection: "close" } as Record<string, string>);
