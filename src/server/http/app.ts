@@ -48,12 +48,21 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
     route(req, res, caller).catch((error: unknown) => {
         if (error instanceof HttpError) {
           const auth: Record<string, string> = error.status === 401 ? { "www-authenticate": 'Basic realm="zsync", charset="UTF-8"' } : {};
-          const declared = Number(req.headers["content-length"] ?? NaN);
+          const declared = Number(req.headers["content-length"] ?? 0);
           if (!req.complete && !req.destroyed && declared <= SMALL_UNREAD_BODY) {
-            // A small upload not read yet: read and drop it first, so the client, still sending,
-            // gets this answer instead of a broken pipe.
-            req.resume();
-            req.once("end", () => sendError(res, error, auth));
+            // A small (or chunked) upload not read yet: read and drop up to SMALL_UNREAD_BODY
+            // first, so the client, still sending, gets this answer instead of a broken pipe.
+            let drained = 0;
+            req.on("data", (chunk: Buffer) => {
+              drained += chunk.length;
+              if (drained > SMALL_UNREAD_BODY) {
+                req.removeAllListeners("data");
+                sendError(res, error, { ...auth, connection: "close" });
+              }
+            });
+            req.once("end", () => {
+              if (!res.headersSent) sendError(res, error, auth);
+            });
             req.once("error", () => res.destroy());
             return;
           }
