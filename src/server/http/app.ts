@@ -7,6 +7,7 @@ import { ArchivePathError } from "../../protocol/paths.js";
 import { parseRequestTarget, type RequestTarget } from "../../protocol/request-path.js";
 import { PROTOCOL_FEATURES, PROTOCOL_VERSION, REVISION_HEADER, type ServerInfo } from "../../protocol/types.js";
 import { createAuthenticator } from "../auth.js";
+import { transportPrincipal } from "../transport-principal.js";
 import type { Store } from "../store/types.js";
 import { handleCheckin } from "./checkin.js";
 import { handleCommit } from "./commit.js";
@@ -80,7 +81,7 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
   };
 
   async function route(req: IncomingMessage, res: ServerResponse, caller: { name: string }): Promise<void> {
-    const principal = await authenticate(req.headers.authorization);
+    const principal = transportPrincipal(req.socket) ?? (await authenticate(req.headers.authorization));
     if (!principal) throw new HttpError(401, "unauthorized", "valid credentials are required");
     caller.name = principal.name;
     if (req.url?.split("?")[0] === "/.well-known/zsync") {

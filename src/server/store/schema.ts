@@ -20,7 +20,11 @@
  *  - `blobs(hash, size)`: content-addressed file contents; the row marks a blob complete.
  *  - `blob_chunks(hash, seq, data)`: blob bytes in 1 MiB pieces, seq 0, 1, …; chunks without
  *    a `blobs` row are leftovers of an interrupted upload and are deleted at startup.
- *  - `accounts`: users.
+ *  - `accounts`: users (name, scrypt password hash, role manager|editor|reader).
+ *  - `account_keys`: ssh public keys that authenticate an account (issue 5), by SHA256 fingerprint.
+ *  - `grants`: per-path roles: an account's role on a subtree (the nearest grant above a path wins
+ *    over the account's role).
+ *  - `tokens`: bearer tokens from `zsync login`; only a SHA-256 of the secret is kept.
  */
 
 export type Dialect = "sqlite" | "postgres";
@@ -100,9 +104,40 @@ function initialSchema(dialect: Dialect): string[] {
   ];
 }
 
+function accountsSchema(dialect: Dialect): string[] {
+  const t = columnTypes(dialect);
+  return [
+    `CREATE TABLE account_keys (
+      account TEXT NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,
+      fingerprint TEXT NOT NULL,
+      key_type TEXT NOT NULL,
+      key_data TEXT NOT NULL,
+      comment TEXT NOT NULL DEFAULT '',
+      PRIMARY KEY (account, fingerprint)
+    )`,
+    `CREATE TABLE grants (
+      account TEXT NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,
+      path ${t.path} NOT NULL,
+      role TEXT NOT NULL,
+      PRIMARY KEY (account, path)
+    )`,
+    `CREATE TABLE tokens (
+      id TEXT PRIMARY KEY,
+      secret_hash TEXT NOT NULL,
+      account TEXT NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,
+      label TEXT NOT NULL DEFAULT '',
+      created_at TEXT NOT NULL,
+      expires_at TEXT,
+      revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))
+    )`,
+    `CREATE INDEX tokens_account ON tokens (account)`,
+  ];
+}
+
 /** All migrations, oldest first. Append new ones; never edit one that has shipped. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: "initial schema", statements: initialSchema },
+  { version: 2, description: "ssh keys, grants, tokens", statements: accountsSchema },
 ];
 
 /** The schema version this code expects. */

@@ -24,6 +24,9 @@ import {
   InvalidChangeError,
   OutOfDateError,
   type Account,
+  type AccountKey,
+  type Grant,
+  type TokenRecord,
   type CommitInput,
   type RevisionInfo,
   type StoreChange,
@@ -125,6 +128,28 @@ function deleteOrphanChunks(db: Db): void {
          WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.hash = c.hash))`,
     ).run();
   }).immediate();
+}
+
+interface TokenRow {
+  id: string;
+  secret_hash: string;
+  account: string;
+  label: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked: number;
+}
+
+function toToken(row: TokenRow): TokenRecord {
+  return {
+    id: row.id,
+    secretHash: row.secret_hash,
+    account: row.account,
+    label: row.label,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revoked: row.revoked === 1,
+  };
 }
 
 function toStored(row: ObjectRow): StoredObject {
@@ -618,6 +643,118 @@ class SqliteStore implements Store {
 
   async countAccounts(): Promise<number> {
     return (this.stmt("SELECT COUNT(*) AS n FROM accounts").get() as { n: number }).n;
+  }
+
+  async listAccounts(): Promise<Account[]> {
+    return this.stmt("SELECT name, role FROM accounts ORDER BY name").all() as Account[];
+  }
+
+  async updateAccount(name: string, change: { passwordHash?: string; role?: string }): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.requireAccount(name);
+        if (change.passwordHash !== undefined) this.stmt("UPDATE accounts SET password_hash = ? WHERE name = ?").run(change.passwordHash, name);
+        if (change.role !== undefined) this.stmt("UPDATE accounts SET role = ? WHERE name = ?").run(change.role, name);
+      })
+      .immediate();
+  }
+
+  async removeAccount(name: string): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.requireAccount(name);
+        // Explicit deletes rather than relying on ON DELETE CASCADE: older databases may lack it.
+        for (const table of ["account_keys", "grants", "tokens"]) this.stmt(`DELETE FROM ${table} WHERE account = ?`).run(name);
+        this.stmt("DELETE FROM accounts WHERE name = ?").run(name);
+      })
+      .immediate();
+  }
+
+  async addAccountKey(key: AccountKey): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.requireAccount(key.account);
+        if (this.stmt("SELECT 1 FROM account_keys WHERE account = ? AND fingerprint = ?").get(key.account, key.fingerprint)) {
+          throw new InvalidChangeError(`account ${key.account} has key ${key.fingerprint} already`, []);
+        }
+        this.stmt("INSERT INTO account_keys (account, fingerprint, key_type, key_data, comment) VALUES (?, ?, ?, ?, ?)").run(
+          key.account,
+          key.fingerprint,
+          key.type,
+          key.data,
+          key.comment,
+        );
+      })
+      .immediate();
+  }
+
+  async removeAccountKey(account: string, fingerprint: string): Promise<boolean> {
+    return this.stmt("DELETE FROM account_keys WHERE account = ? AND fingerprint = ?").run(account, fingerprint).changes > 0;
+  }
+
+  async listAccountKeys(account?: string): Promise<AccountKey[]> {
+    const rows = (
+      account === undefined
+        ? this.stmt("SELECT * FROM account_keys ORDER BY account, fingerprint").all()
+        : this.stmt("SELECT * FROM account_keys WHERE account = ? ORDER BY fingerprint").all(account)
+    ) as { account: string; fingerprint: string; key_type: string; key_data: string; comment: string }[];
+    return rows.map((r) => ({ account: r.account, fingerprint: r.fingerprint, type: r.key_type, data: r.key_data, comment: r.comment }));
+  }
+
+  async setGrant(grant: Grant): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.requireAccount(grant.account);
+        this.stmt("DELETE FROM grants WHERE account = ? AND path = ?").run(grant.account, grant.path);
+        this.stmt("INSERT INTO grants (account, path, role) VALUES (?, ?, ?)").run(grant.account, grant.path, grant.role);
+      })
+      .immediate();
+  }
+
+  async removeGrant(account: string, path: string): Promise<boolean> {
+    return this.stmt("DELETE FROM grants WHERE account = ? AND path = ?").run(account, path).changes > 0;
+  }
+
+  async listGrants(account?: string): Promise<Grant[]> {
+    return (
+      account === undefined
+        ? this.stmt("SELECT account, path, role FROM grants ORDER BY account, path").all()
+        : this.stmt("SELECT account, path, role FROM grants WHERE account = ? ORDER BY path").all(account)
+    ) as Grant[];
+  }
+
+  async addToken(token: TokenRecord): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.requireAccount(token.account);
+        if (this.stmt("SELECT 1 FROM tokens WHERE id = ?").get(token.id)) throw new InvalidChangeError(`token ${token.id} exists already`, []);
+        this.stmt(
+          "INSERT INTO tokens (id, secret_hash, account, label, created_at, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ).run(token.id, token.secretHash, token.account, token.label, token.createdAt, token.expiresAt, token.revoked ? 1 : 0);
+      })
+      .immediate();
+  }
+
+  async getToken(id: string): Promise<TokenRecord | undefined> {
+    const row = this.stmt("SELECT * FROM tokens WHERE id = ?").get(id) as TokenRow | undefined;
+    return row && toToken(row);
+  }
+
+  async listTokens(account?: string): Promise<TokenRecord[]> {
+    const rows = (
+      account === undefined
+        ? this.stmt("SELECT * FROM tokens ORDER BY created_at, id").all()
+        : this.stmt("SELECT * FROM tokens WHERE account = ? ORDER BY created_at, id").all(account)
+    ) as TokenRow[];
+    return rows.map(toToken);
+  }
+
+  async revokeToken(id: string): Promise<boolean> {
+    return this.stmt("UPDATE tokens SET revoked = 1 WHERE id = ?").run(id).changes > 0;
+  }
+
+  private requireAccount(name: string): void {
+    if (!this.stmt("SELECT 1 FROM accounts WHERE name = ?").get(name)) throw new InvalidChangeError(`no account ${name}`, []);
   }
 
   async close(): Promise<void> {

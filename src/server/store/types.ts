@@ -85,7 +85,39 @@ export class InvalidChangeError extends Error {
 
 export interface Account {
   name: string;
+  /** manager | editor | reader */
   role: string;
+}
+
+/** An ssh public key that authenticates an account. */
+export interface AccountKey {
+  account: string;
+  /** `SHA256:…` as `ssh-keygen -lf` prints it; unique per account. */
+  fingerprint: string;
+  /** e.g. ssh-ed25519 */
+  type: string;
+  /** The public key blob, base64 (the second field of an authorized_keys line). */
+  data: string;
+  comment: string;
+}
+
+/** A role granted to an account on a subtree ("" is the whole repository). */
+export interface Grant {
+  account: string;
+  path: string;
+  role: string;
+}
+
+/** A bearer token; the secret itself is never stored, only its SHA-256 (hex). */
+export interface TokenRecord {
+  id: string;
+  secretHash: string;
+  account: string;
+  label: string;
+  /** ISO dates. */
+  createdAt: string;
+  expiresAt: string | null;
+  revoked: boolean;
 }
 
 export interface Store {
@@ -143,9 +175,34 @@ export interface Store {
    * change `{ path: "", action: "A" }`). Each entry lists all changes of its revision, in tree order.
    */
   log(path: string, opts?: { limit?: number; from?: number }): Promise<RevisionInfo[]>;
-  /** Accounts (issue 6 extends roles and grants). InvalidChangeError when the name is taken. */
+  /** Adds an account. InvalidChangeError when the name is taken. */
   addAccount(name: string, passwordHash: string, role: string): Promise<void>;
   getAccount(name: string): Promise<(Account & { passwordHash: string }) | undefined>;
   countAccounts(): Promise<number>;
+  /** All accounts, by name. */
+  listAccounts(): Promise<Account[]>;
+  /** Changes an account's password hash and/or role. InvalidChangeError for an unknown account. */
+  updateAccount(name: string, change: { passwordHash?: string; role?: string }): Promise<void>;
+  /** Removes an account with its keys, grants and tokens. InvalidChangeError for an unknown account. */
+  removeAccount(name: string): Promise<void>;
+  /** Adds an ssh key. InvalidChangeError for an unknown account or a key the account has already. */
+  addAccountKey(key: AccountKey): Promise<void>;
+  /** Removes a key by fingerprint; false when the account has no such key. */
+  removeAccountKey(account: string, fingerprint: string): Promise<boolean>;
+  /** One account's keys, or every account's when `account` is undefined. */
+  listAccountKeys(account?: string): Promise<AccountKey[]>;
+  /** Sets (adds or replaces) the role of `account` on `path`. InvalidChangeError for an unknown account. */
+  setGrant(grant: Grant): Promise<void>;
+  /** False when there was no such grant. */
+  removeGrant(account: string, path: string): Promise<boolean>;
+  /** One account's grants, or all, ordered by account then path. */
+  listGrants(account?: string): Promise<Grant[]>;
+  /** Stores a new token. InvalidChangeError for an unknown account or a duplicate id. */
+  addToken(token: TokenRecord): Promise<void>;
+  getToken(id: string): Promise<TokenRecord | undefined>;
+  /** One account's tokens, or all, oldest first. */
+  listTokens(account?: string): Promise<TokenRecord[]>;
+  /** Marks a token revoked; false when unknown. */
+  revokeToken(id: string): Promise<boolean>;
   close(): Promise<void>;
 }

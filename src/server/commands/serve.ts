@@ -1,0 +1,52 @@
+/** `zsync-server serve`: serve the repository over HTTP. */
+import { resolve } from "node:path";
+import { seedDemo } from "../demo.js";
+import { serve } from "../serve.js";
+import { openStore } from "../store/open.js";
+import { VERSION } from "../version.js";
+import { storeSpec, type ServerArgv } from "./common.js";
+
+/** Registers the command. */
+export function serveCommand(y: ServerArgv): ServerArgv {
+  return y.command(
+    "serve",
+    "serve the repository over HTTP",
+    (y) =>
+      y
+        .option("host", { type: "string", default: process.env.ZSYNC_HOST ?? "127.0.0.1", describe: "address to listen on; env ZSYNC_HOST" })
+        .option("port", { type: "number", default: Number(process.env.ZSYNC_PORT ?? 8080), describe: "port (0: any free port); env ZSYNC_PORT" })
+        .option("demo", { type: "boolean", default: false, describe: "create the demo account and /demo content if missing" })
+        .option("max-body-bytes", { type: "number", describe: "largest request body accepted" })
+        .option("quiet", { type: "boolean", default: false, describe: "no request log" }),
+    async (args) => {
+      const store = await openStore(storeSpec(args));
+      if (args.demo) for (const line of await seedDemo(store)) console.log(line);
+      if ((await store.countAccounts()) === 0) {
+        console.error("warning: no accounts configured, so every request is anonymous; add one with `zsync-server user add NAME`");
+      }
+      const running = await serve({
+        store,
+        dataDir: resolve(args.dataDir),
+        host: args.host,
+        port: args.port,
+        limits: args.maxBodyBytes === undefined ? {} : { maxBodyBytes: args.maxBodyBytes },
+        log: args.quiet ? undefined : (line) => console.error(line),
+      });
+      console.log(`zsync-server ${VERSION} listening on ${running.url}`);
+      if (args.demo) {
+        console.log(`
+Try:
+  curl -u zsync:zsync ${running.url}/demo/@@toFS.snarf
+  zsync checkout ${running.url.replace("://", "://zsync@")}/demo work     (password: zsync)
+Stop with Ctrl-C.`);
+      }
+      const stop = async () => {
+        await running.close();
+        await store.close();
+        process.exit(0);
+      };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    },
+  );
+}
