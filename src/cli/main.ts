@@ -34,7 +34,11 @@ export async function main(argv: string[]): Promise<void> {
     .option("color", { type: "boolean", default: true, global: true, describe: "colour output on a terminal (--no-color)" })
     .option("non-interactive", { type: "boolean", default: false, global: true, describe: "never prompt" })
     .option("username", { alias: "user", type: "string", global: true, describe: "user name on the server" })
-    .option("password", { type: "string", global: true, describe: "password (or ZSYNC_PASSWORD; never stored)" });
+    .option("password", { type: "string", global: true, describe: "password (or ZSYNC_PASSWORD; never stored)" })
+    .option("identity", { alias: "i", type: "string", global: true, describe: "ssh private key file for zsync+ssh:// URLs" })
+    .option("known-hosts", { type: "string", global: true, describe: "ssh known_hosts file to use (or ZSYNC_KNOWN_HOSTS)" })
+    .option("accept-new-host-key", { type: "boolean", default: process.env.ZSYNC_SSH_ACCEPT_NEW === "1", global: true, describe: "trust and store an unknown ssh host key (or ZSYNC_SSH_ACCEPT_NEW=1); a changed key is still refused" })
+    .option("ca", { type: "string", global: true, describe: "CA certificate (PEM) to trust for https:// servers (or ZSYNC_CA)" });
   for (const command of COMMANDS) parser = parser.command(command);
   parser = parser
     .command("help [cmd]", "show help for a command", (y) => y.positional("cmd", { type: "string" }), async (args) => {

@@ -12,6 +12,14 @@ export interface GlobalArgs {
   nonInteractive: boolean;
   username?: string;
   password?: string;
+  /** ssh private key to offer first (zsync+ssh:// URLs). */
+  identity?: string;
+  /** known_hosts file to read and write instead of ~/.ssh/known_hosts + ~/.ssh/zsync_known_hosts. */
+  knownHosts?: string;
+  /** Trust and store an unknown ssh host key without asking. */
+  acceptNewHostKey: boolean;
+  /** CA certificate file (PEM) to trust for https:// servers, besides the system store. */
+  ca?: string;
 }
 
 /** The output channel of one command run. */
