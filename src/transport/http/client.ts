@@ -20,6 +20,9 @@ import {
   type SnapshotManifest,
 } from "../../protocol/types.js";
 
+/** Errors that mean no request reached the server. */
+const NEVER_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+
 /** A non-success answer, or a server that does not speak the protocol. */
 export class ProtocolError extends Error {
   readonly status: number;
@@ -83,10 +86,17 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
         headers: { ...headers, ...(extra.contentType ? { "content-type": extra.contentType } : {}) },
         body: extra.body,
         dispatcher: options.dispatcher,
+        // The server answers an upload only once it has stored it, which for gigabytes takes
+        // longer than undici's default 300 s: wait as long as the connection lives.
+        headersTimeout: method === "POST" ? 0 : undefined,
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code ?? "";
-      throw new ProtocolError(0, "unreachable", `cannot reach ${options.origin}: ${(error as Error).message}${cause ? ` (${cause})` : ""}`);
+      const detail = `${(error as Error).message}${cause ? ` (${cause})` : ""}`;
+      if (method === "POST" && !NEVER_CONNECTED.has(cause)) {
+        throw new ProtocolError(0, "connection-lost", `lost the connection to ${options.origin} during the upload: ${detail}. The server may have applied it: run \`zsync update\`, then \`zsync status\``);
+      }
+      throw new ProtocolError(0, "unreachable", `cannot reach ${options.origin}: ${detail}`);
     }
     if (response.statusCode >= 400) throw await errorFrom(response);
     return response;
