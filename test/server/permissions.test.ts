@@ -321,6 +321,24 @@ describe("permissions", () => {
     assert.ok(!rootLog.body.includes("/demo/secret"));
   });
 
+  test("commit changes naming hidden paths are 404, a folder delete over a restricting grant 403", async () => {
+    const nina = PRINCIPALS.find((p) => p.key === "nina")!.auth;
+    const before = await storeState(server.url);
+    const post = (changes: object[], records: [string, string][] = []) =>
+      call(`${server.url}/demo/@@fromFS.snarf`, { auth: nina, method: "POST", body: snarf([[MANIFEST_RECORD, JSON.stringify({ protocol: 1, note: "x", changes })], ...records]) });
+    const hidden = await post([{ path: "secret/new.txt", kind: "file", schedule: "added", content: true }], [["secret/new.txt", "sneaky"]]);
+    assert.equal(hidden.status, 404);
+    assert.deepEqual(JSON.parse(hidden.body), { error: { code: "not-found", message: "no object at /demo/secret/new.txt" } });
+    const deleteDemo = await call(`${server.url}/@@fromFS.snarf`, {
+      auth: nina,
+      method: "POST",
+      body: snarf([[MANIFEST_RECORD, JSON.stringify({ protocol: 1, note: "x", changes: [{ path: "demo", kind: "folder", schedule: "removed", baseRevision: before.head }] })]]),
+    });
+    assert.equal(deleteDemo.status, 403, deleteDemo.body);
+    assert.match(JSON.parse(deleteDemo.body).error.message, /may not delete \/demo/);
+    assert.deepEqual(await storeState(server.url), before);
+  });
+
   test("a reader's `zsync commit` gets a clear message and changes nothing", async () => {
     const url = `${server.url.replace("://", "://rita@")}/demo`;
     const env = { ZSYNC_PASSWORD: PASSWORDS.rita, HOME: work };
