@@ -56,23 +56,26 @@ const CACHE_TTL_MS = 5 * 60_000;
 /**
  * Builds the authenticator of one server process. Returns the principal, or undefined when
  * credentials are missing or wrong. Without any account configured every request is anonymous.
+ * The account is read on every request (cheap), and only the scrypt verification is cached, tied
+ * to the stored hash: a removed account, a new password or a new role applies to the next request.
  */
 export function createAuthenticator(store: Store): (authorization: string | undefined) => Promise<Principal | undefined> {
   const cacheKey = randomBytes(32);
-  const verified = new Map<string, { principal: Principal; until: number }>();
+  const verified = new Map<string, { passwordHash: string; until: number }>();
   return async function authenticate(authorization) {
     if ((await store.countAccounts()) === 0) return { name: "anonymous", role: "manager" };
     const credentials = parseBasicAuth(authorization);
     if (!credentials) return undefined;
+    const account = await store.getAccount(credentials.user);
+    if (!account) return undefined;
     // The cache key is an HMAC, so the cache never holds a password or a replayable header.
     const key = createHmac("sha256", cacheKey).update(authorization!).digest("base64");
     const hit = verified.get(key);
-    if (hit && hit.until > Date.now()) return hit.principal;
-    const account = await store.getAccount(credentials.user);
-    if (!account || !(await verifyPassword(credentials.password, account.passwordHash))) return undefined;
-    const principal = { name: account.name, role: account.role };
-    if (verified.size > 1000) verified.clear();
-    verified.set(key, { principal, until: Date.now() + CACHE_TTL_MS });
-    return principal;
+    if (!(hit && hit.until > Date.now() && hit.passwordHash === account.passwordHash)) {
+      if (!(await verifyPassword(credentials.password, account.passwordHash))) return undefined;
+      if (verified.size > 1000) verified.clear();
+      verified.set(key, { passwordHash: account.passwordHash, until: Date.now() + CACHE_TTL_MS });
+    }
+    return { name: account.name, role: account.role };
   };
 }

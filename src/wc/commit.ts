@@ -121,6 +121,10 @@ export async function commit(wc: WorkingCopy, opts: CommitOptions): Promise<Comm
     result = await opts.client.commit(wc.config.path, { protocol: 1, note: opts.message, changes }, records);
   } catch (error) {
     if (error instanceof ProtocolError && error.code === "out-of-date") throw new OutOfDateError(error.paths ?? []);
+    if (error instanceof ProtocolError && error.status === 403) throw new WcError("forbidden", `${error.message}; nothing was committed`);
+    if (error instanceof ProtocolError && error.status === 404) {
+      throw new WcError("not-found", `${error.message} on the server (or you may not see it); nothing was committed`);
+    }
     throw error;
   }
 

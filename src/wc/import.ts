@@ -136,6 +136,7 @@ export async function importTree(opts: ImportOptions): Promise<ImportResult> {
     ({ revision } = await opts.client.checkin(parent, name, records(), { note: opts.note, meta: plan.meta }));
   } catch (error) {
     if (error instanceof ProtocolError) {
+      if (error.status === 403) throw new WcError("forbidden", `${error.message}; nothing was imported`);
       if (error.code === "exists") throw new WcError("exists", `/${repoPath} already exists on the server; nothing was imported`);
       if (error.status === 404) throw new WcError("not-found", `there is no folder /${parent} on the server to import into; nothing was imported`);
       if (error.code === "not-a-folder") throw new WcError("not-a-folder", `/${parent} is not a folder; nothing was imported`);

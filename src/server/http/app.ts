@@ -7,6 +7,8 @@ import { ArchivePathError } from "../../protocol/paths.js";
 import { parseRequestTarget, type RequestTarget } from "../../protocol/request-path.js";
 import { PROTOCOL_FEATURES, PROTOCOL_VERSION, REVISION_HEADER, type ServerInfo } from "../../protocol/types.js";
 import { createAuthenticator } from "../auth.js";
+import { ForbiddenError, HiddenPathError, resolveAccess } from "../authz/access.js";
+import { contentViewFor } from "../authz/content-view.js";
 import { transportPrincipal } from "../transport-principal.js";
 import type { Store } from "../store/types.js";
 import { handleCheckin } from "./checkin.js";
@@ -46,7 +48,8 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
     const started = Date.now();
     const caller = { name: "-" };
     res.on("finish", () => log(`${req.method} ${req.url?.split("?")[0]} ${res.statusCode} ${caller.name} ${Date.now() - started}ms`));
-    route(req, res, caller).catch((error: unknown) => {
+    route(req, res, caller).catch((thrown: unknown) => {
+        const error = asHttpError(thrown);
         if (error instanceof HttpError) {
           const auth: Record<string, string> = error.status === 401 ? { "www-authenticate": 'Basic realm="zsync", charset="UTF-8"' } : {};
           const declared = Number(req.headers["content-length"] ?? 0);
@@ -82,7 +85,9 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
 
   async function route(req: IncomingMessage, res: ServerResponse, caller: { name: string }): Promise<void> {
     const principal = transportPrincipal(req.socket) ?? (await authenticate(req.headers.authorization));
-    if (!principal) throw new HttpError(401, "unauthorized", "valid credentials are required");
+    // Roles and grants are read per request: a change by `zsync-server user|grant` applies at once.
+    const access = principal && (await resolveAccess(options.store, principal));
+    if (!principal || !access) throw new HttpError(401, "unauthorized", "valid credentials are required");
     caller.name = principal.name;
     if (req.url?.split("?")[0] === "/.well-known/zsync") {
       if (req.method !== "GET") throw new HttpError(405, "method-not-allowed", "use GET");
@@ -109,6 +114,14 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
     if (!methods) throw new HttpError(404, "unknown-view", `unknown view @@${target.view}`);
     const handler = methods[req.method ?? ""];
     if (!handler) throw new HttpError(405, "method-not-allowed", `@@${target.view} accepts ${Object.keys(methods).join(", ")}`);
-    await handler({ req, res, target, principal, store: options.store, limits: options.limits, tempDir: options.tempDir });
+    const store = contentViewFor(options.store, access);
+    await handler({ req, res, target, principal, access, store, limits: options.limits, tempDir: options.tempDir });
   }
+}
+
+/** Permission refusals from the authz module, as HTTP answers. */
+function asHttpError(error: unknown): unknown {
+  if (error instanceof ForbiddenError) return new HttpError(403, "forbidden", error.message);
+  if (error instanceof HiddenPathError) return new HttpError(404, "not-found", error.message);
+  return error;
 }

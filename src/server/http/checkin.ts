@@ -28,6 +28,8 @@ export async function handleCheckin(ctx: RequestContext): Promise<void> {
   if (!parent) throw new HttpError(404, "not-found", `no object at /${target.objectPath}`);
   if (parent.kind !== "folder") throw new HttpError(409, "not-a-folder", `/${target.objectPath} is not a folder`);
   const newPath = absoluteFrom(target.objectPath, name);
+  // Refuse before reading the body; a hidden name is answered as a missing object, whatever is there.
+  ctx.access.checkChange("add", newPath);
   if (await store.getObject(newPath)) throw new HttpError(409, "exists", `/${newPath} already exists`);
 
   const received = await receiveArchive(ctx);

@@ -4,7 +4,7 @@
  * or malformed upload.
  */
 import { parseCommitManifest } from "../../protocol/manifest.js";
-import type { CommitChange, CommitResult } from "../../protocol/types.js";
+import type { CommitChange, CommitManifest, CommitResult } from "../../protocol/types.js";
 import { InvalidChangeError, OutOfDateError, type StoreChange } from "../store/types.js";
 import type { RequestContext } from "./context.js";
 import { HttpError, sendJson } from "./errors.js";
@@ -17,20 +17,26 @@ export async function handleCommit(ctx: RequestContext): Promise<void> {
   const { store, target } = ctx;
   const object = await store.getObject(target.objectPath);
   if (!object) throw new HttpError(404, "not-found", `no object at /${target.objectPath}`);
-  const received = await receiveArchive(ctx);
-  try {
-    if (received.manifest === undefined) throw new HttpError(400, "bad-manifest", "commit archive must start with the manifest record");
-    const manifest = (() => {
+  // Refuse before reading the body: a reader's commit costs the server nothing.
+  ctx.access.checkMayCommitTo(target.objectPath);
+  let manifest: CommitManifest | undefined;
+  const received = await receiveArchive(ctx, {
+    onManifest(value) {
       try {
-        return parseCommitManifest(received.manifest, ctx.limits);
+        manifest = parseCommitManifest(value, ctx.limits);
       } catch (error) {
         throw asClientError(error);
       }
-    })();
-    if (manifest.changes.length === 0) throw new HttpError(400, "bad-manifest", "commit has no changes");
-    if (object.kind === "file" && manifest.changes.some((change) => change.path !== "")) {
-      throw new HttpError(400, "bad-manifest", "a commit posted to a file can only modify that file (path \"\")");
-    }
+      if (manifest.changes.length === 0) throw new HttpError(400, "bad-manifest", "commit has no changes");
+      if (object.kind === "file" && manifest.changes.some((change) => change.path !== "")) {
+        throw new HttpError(400, "bad-manifest", "a commit posted to a file can only modify that file (path \"\")");
+      }
+      // Permissions of every change before any file body is staged.
+      for (const change of manifest.changes) ctx.access.checkChange(SCHEDULE_OP[change.schedule], absoluteFrom(target.objectPath, change.path));
+    },
+  });
+  try {
+    if (manifest === undefined) throw new HttpError(400, "bad-manifest", "commit archive must start with the manifest record");
     checkBodiesMatch(manifest.changes, received);
     const changes = toStoreChanges(target.objectPath, manifest.changes, received);
     for (const staged of received.files.values()) await store.putBlobFromFile(staged.hash, staged.size, staged.file);
@@ -41,6 +47,8 @@ export async function handleCommit(ctx: RequestContext): Promise<void> {
     await received.cleanup();
   }
 }
+
+const SCHEDULE_OP = { added: "add", modified: "modify", removed: "delete" } as const;
 
 /** Runs a store commit, turning store verdicts into HTTP answers with paths relative to the target. */
 export async function commitOrExplain(

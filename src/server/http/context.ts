@@ -2,7 +2,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RequestTarget } from "../../protocol/request-path.js";
 import type { Principal } from "../auth.js";
-import type { Store } from "../store/types.js";
+import type { Access } from "../authz/access.js";
+import type { ContentStore } from "../authz/content-view.js";
 
 /** Size limits applied to requests. */
 export interface ServerLimits {
@@ -28,7 +29,10 @@ export interface RequestContext {
   res: ServerResponse;
   target: RequestTarget;
   principal: Principal;
-  store: Store;
+  /** What the principal may do (roles and grants as of this request). */
+  access: Access;
+  /** The repository as the principal may see and change it (never the bare store). */
+  store: ContentStore;
   limits: ServerLimits;
   /** Directory for staging uploaded bodies (same file system as nothing in particular). */
   tempDir: string;

@@ -32,8 +32,12 @@ export interface ReceivedArchive {
   cleanup(): Promise<void>;
 }
 
-/** Reads and stages a SNARF request body, enforcing the configured limits. */
-export async function receiveArchive(ctx: RequestContext): Promise<ReceivedArchive> {
+/**
+ * Reads and stages a SNARF request body, enforcing the configured limits. `onManifest` sees the
+ * manifest before any file body is read, so a refused request (bad manifest, no permission)
+ * stages nothing.
+ */
+export async function receiveArchive(ctx: RequestContext, opts: { onManifest?: (manifest: unknown) => void } = {}): Promise<ReceivedArchive> {
   const { req, limits } = ctx;
   const contentType = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
   if (contentType !== SNARF_MEDIA_TYPE) {
@@ -61,6 +65,7 @@ export async function receiveArchive(ctx: RequestContext): Promise<ReceivedArchi
         } catch {
           throw new HttpError(400, "bad-manifest", "manifest record is not valid JSON");
         }
+        opts.onManifest?.(received.manifest);
       } else if (record.path.startsWith("@@")) {
         throw new HttpError(400, "bad-archive", `unexpected protocol record ${record.path}`);
       } else if (record.kind === "dir") {
