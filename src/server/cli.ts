@@ -3,6 +3,7 @@
  */
 import yargs from "yargs";
 import { serveCommand } from "./commands/serve.js";
+import { tokenCommand } from "./commands/token.js";
 import { userCommand } from "./commands/user.js";
 import { VERSION } from "./version.js";
 
@@ -16,6 +17,7 @@ export async function main(argv: string[]): Promise<void> {
     .option("store", { type: "string", describe: "store: sqlite:PATH (default: sqlite:DATA_DIR/repository.sqlite)" });
   y = serveCommand(y);
   y = userCommand(y);
+  y = tokenCommand(y);
   await y
     .demandCommand(1, "name a command, e.g. zsync-server serve")
     .strict()
