@@ -10,21 +10,9 @@ import { existsSync, readFileSync, statSync, writeFileSync, chmodSync } from "no
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { addAccount, PASSWORD } from "../helpers/accounts.js";
 import { zsync, zsyncJson } from "../helpers/cli.js";
 import { SERVER_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
-
-export const PASSWORD = "Sesame-7f3a9c-open";
-
-/** Adds an account with a password through `zsync-server user add --password-stdin`. */
-export function addAccount(dataDir: string, name: string, password: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER_BIN, "--data-dir", dataDir, "user", "add", name, "--password-stdin"], { stdio: ["pipe", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (c) => (stderr += c));
-    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`user add failed: ${stderr}`))));
-    child.stdin.end(password + "\n");
-  });
-}
 
 /** A client environment of its own: HOME and config directory in temp dirs, no password variable. */
 async function clientEnv(): Promise<{ env: Record<string, string | undefined>; configDir: string; home: string }> {
