@@ -10,9 +10,10 @@ import { existsSync, readFileSync, statSync, writeFileSync, chmodSync } from "no
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import * as pty from "node-pty";
 import { addAccount, PASSWORD } from "../helpers/accounts.js";
 import { zsync, zsyncJson } from "../helpers/cli.js";
-import { SERVER_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
+import { CLIENT_BIN, SERVER_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
 
 /** A client environment of its own: HOME and config directory in temp dirs, no password variable. */
 async function clientEnv(): Promise<{ env: Record<string, string | undefined>; configDir: string; home: string }> {
@@ -151,6 +152,30 @@ describe("zsync login and logout", () => {
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /refused the credentials/);
     assert.ok(!existsSync(join(configDir, "credentials")));
+  });
+
+  test("on a terminal, login asks for the password (masked) and stores only the token", async () => {
+    const { env, configDir } = await clientEnv();
+    const cwd = await tempDir();
+    const ptyEnv = Object.fromEntries(Object.entries({ ...process.env, ...env, NO_COLOR: "1", TERM: "xterm" }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const term = pty.spawn(process.execPath, [CLIENT_BIN, "login", origin, "-u", "ann"], { cwd, cols: 120, rows: 30, env: ptyEnv });
+    let shown = "";
+    term.onData((d) => (shown += d));
+    const exited = new Promise<number>((resolve) => term.onExit((e) => resolve(e.exitCode)));
+    const deadline = Date.now() + 30_000;
+    while (!shown.includes("Password for ann")) {
+      if (Date.now() > deadline) {
+        term.kill();
+        throw new Error(`no password prompt on the terminal:\n${shown}`);
+      }
+      await sleep(50);
+    }
+    term.write(PASSWORD + "\r");
+    assert.equal(await exited, 0, shown);
+    assert.ok(!shown.includes(PASSWORD), "the password is not echoed");
+    assert.match(shown, /Logged in to/);
+    assert.equal(storedLogins(configDir).length, 1);
+    assert.ok(!readFileSync(join(configDir, "credentials"), "utf8").includes(PASSWORD));
   });
 
   test("a URL password works for one command and is never written", async () => {
