@@ -18,7 +18,7 @@ export async function clientForUrl(url: string, args: GlobalArgs): Promise<{ cli
   return { client: createZsyncClient({ origin: parsed.origin, ...auth }), origin: parsed.origin, path: parsed.path, user: auth.user };
 }
 
-/** A protocol client with credentials chosen by the caller (`zsync login` / `logout`). */
-export function clientWithCredentials(origin: string, credentials: { user?: string; password?: string; token?: string }, _args: GlobalArgs): ZsyncClient {
-  return createZsyncClient({ origin, ...credentials });
+/** A protocol client with credentials chosen by the caller (`zsync login` / `logout`); `args` for transport options. */
+export function clientWithCredentials(origin: string, options: { user?: string; password?: string; token?: string; args: GlobalArgs }): ZsyncClient {
+  return createZsyncClient({ origin, user: options.user, password: options.password, token: options.token });
 }
