@@ -13,7 +13,7 @@ import { VERSION } from "../server/version.js";
 export function describeFailure(error: unknown): { code: number; message: string } {
   if (error instanceof WcError) return { code: error.exitCode, message: error.message };
   if (error instanceof ProtocolError) {
-    if (error.status === 401) return { code: 1, message: `the server refused the credentials (${error.message}); check the user name and password` };
+    if (error.status === 401) return { code: 1, message: `the server refused the credentials (${error.message}); check the user name and password, or run \`zsync login\`` };
     if (error.status === 403) return { code: 1, message: `permission denied: ${error.message}` };
     return { code: 1, message: error.message };
   }

@@ -5,7 +5,11 @@
  */
 import { createHmac, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
+import { authenticateBearer } from "./bearer-auth.js";
+import { createLoginGuard } from "./login-guard.js";
+import type { FailureLimits } from "./rate-limit.js";
 import type { Store } from "./store/types.js";
+import { parseBearerAuth } from "./tokens.js";
 
 const scryptAsync = promisify(scrypt) as (
   password: string,
@@ -49,33 +53,58 @@ export function parseBasicAuth(header: string | undefined): { user: string; pass
 export interface Principal {
   name: string;
   role: string;
+  /** How the request proved it: a password (Basic) or a token (Bearer); unset for transport or anonymous principals. */
+  via?: "password" | "token";
+  /** The token a Bearer request used. */
+  tokenId?: string;
+}
+
+/** Options of {@link createAuthenticator}. */
+export interface AuthenticatorOptions {
+  /** Failed-login limits (see login-guard.ts). */
+  failureLimits?: Partial<FailureLimits>;
+  /** Log lines (rate limiting); never credentials. */
+  log?: (line: string) => void;
 }
 
 const CACHE_TTL_MS = 5 * 60_000;
 
 /**
  * Builds the authenticator of one server process. Returns the principal, or undefined when
- * credentials are missing or wrong. Without any account configured every request is anonymous.
+ * credentials are missing or wrong; throws HttpError for an expired token (401) or a remote
+ * address cooling down after failed logins (429). Without any account every request is anonymous.
  * The account is read on every request (cheap), and only the scrypt verification is cached, tied
  * to the stored hash: a removed account, a new password or a new role applies to the next request.
  */
-export function createAuthenticator(store: Store): (authorization: string | undefined) => Promise<Principal | undefined> {
+export function createAuthenticator(
+  store: Store,
+  options: AuthenticatorOptions = {},
+): (authorization: string | undefined, context?: { remoteAddress?: string }) => Promise<Principal | undefined> {
   const cacheKey = randomBytes(32);
   const verified = new Map<string, { passwordHash: string; until: number }>();
-  return async function authenticate(authorization) {
+  const guard = createLoginGuard({ limits: options.failureLimits, log: options.log });
+  return async function authenticate(authorization, context = {}) {
     if ((await store.countAccounts()) === 0) return { name: "anonymous", role: "manager" };
+    const remoteAddress = context.remoteAddress ?? "-";
+    const bearer = parseBearerAuth(authorization);
+    if (bearer) return authenticateBearer(store, bearer.token, { guard, remoteAddress });
     const credentials = parseBasicAuth(authorization);
     if (!credentials) return undefined;
+    const attempt = { remoteAddress, scheme: "basic" as const, user: credentials.user };
+    guard.assertAllowed(attempt);
     const account = await store.getAccount(credentials.user);
-    if (!account) return undefined;
     // The cache key is an HMAC, so the cache never holds a password or a replayable header.
     const key = createHmac("sha256", cacheKey).update(authorization!).digest("base64");
     const hit = verified.get(key);
-    if (!(hit && hit.until > Date.now() && hit.passwordHash === account.passwordHash)) {
-      if (!(await verifyPassword(credentials.password, account.passwordHash))) return undefined;
+    if (!(account && hit && hit.until > Date.now() && hit.passwordHash === account.passwordHash)) {
+      if (!account || !(await verifyPassword(credentials.password, account.passwordHash))) {
+        guard.failed(attempt);
+        return undefined;
+      }
+      guard.succeeded(attempt);
       if (verified.size > 1000) verified.clear();
       verified.set(key, { passwordHash: account.passwordHash, until: Date.now() + CACHE_TTL_MS });
     }
-    return { name: account.name, role: account.role };
+    return { name: account.name, role: account.role, via: "password" };
   };
 }

@@ -4,6 +4,7 @@
 import yargs from "yargs";
 import { grantCommand } from "./commands/grant.js";
 import { serveCommand } from "./commands/serve.js";
+import { tokenCommand } from "./commands/token.js";
 import { userCommand } from "./commands/user.js";
 import { VERSION } from "./version.js";
 
@@ -18,6 +19,7 @@ export async function main(argv: string[]): Promise<void> {
   y = serveCommand(y);
   y = userCommand(y);
   y = grantCommand(y);
+  y = tokenCommand(y);
   await y
     .demandCommand(1, "name a command, e.g. zsync-server serve")
     .strict()

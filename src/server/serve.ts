@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { createApp } from "./http/app.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "./http/context.js";
+import type { FailureLimits } from "./rate-limit.js";
 import type { Store } from "./store/types.js";
 import { VERSION } from "./version.js";
 
@@ -18,6 +19,10 @@ export interface ServeOptions {
   port: number;
   limits?: Partial<ServerLimits>;
   log?: (line: string) => void;
+  /** Lifetime of new login tokens (default 90 days). */
+  tokenTtlMs?: number;
+  /** Failed-login limits (default: rate-limit.ts). */
+  failureLimits?: Partial<FailureLimits>;
 }
 
 export interface RunningServer {
@@ -38,6 +43,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     tempDir,
     version: VERSION,
     log: options.log,
+    tokenTtlMs: options.tokenTtlMs,
+    failureLimits: options.failureLimits,
   });
   const server = createServer({ requestTimeout: 0 }, app);
   await new Promise<void>((resolve, reject) => {

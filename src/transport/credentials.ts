@@ -1,7 +1,7 @@
 /**
  * Where a command's password comes from: the URL given on this command line, `--password`,
- * `ZSYNC_PASSWORD`, or a prompt on a TTY. Passwords are never written to disk (issue 6 brings
- * `zsync login` tokens).
+ * `ZSYNC_PASSWORD`, or a prompt on a TTY. Passwords are never written to disk (stored login
+ * tokens: client-auth.ts).
  */
 import { WcError } from "../wc/admin.js";
 
@@ -43,5 +43,5 @@ export async function resolvePassword(opts: { user?: string; password?: string; 
     const { password } = await import("@inquirer/prompts");
     return password({ message: `Password for ${opts.user}:`, mask: "*" }, { output: process.stderr });
   }
-  throw new WcError("no-password", `a password for ${opts.user} is needed: pass --password, set ZSYNC_PASSWORD, or run on a terminal to be asked`);
+  throw new WcError("no-password", `a password for ${opts.user} is needed: run \`zsync login\`, pass --password, set ZSYNC_PASSWORD, or run on a terminal to be asked`);
 }

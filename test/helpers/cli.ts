@@ -2,7 +2,12 @@
  * Runs the built `zsync` binary as a user would, for end-to-end tests.
  */
 import { spawn } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CLIENT_BIN } from "./server.js";
+
+/** Stored logins of tests go here unless a test names its own directory: never the user's ~/.config. */
+const TEST_CONFIG_DIR = join(tmpdir(), `zsync-test-config-${process.pid}`);
 
 export interface CliResult {
   code: number;
@@ -13,7 +18,7 @@ export interface CliResult {
 /** Runs `zsync ARGS` in `cwd`; the demo password comes from ZSYNC_PASSWORD unless `env` says otherwise. */
 export function zsync(args: string[], opts: { cwd: string; env?: Record<string, string | undefined>; input?: string } = { cwd: process.cwd() }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ZSYNC_PASSWORD: "zsync", NO_COLOR: "1", ...opts.env };
+    const env: NodeJS.ProcessEnv = { ...process.env, ZSYNC_PASSWORD: "zsync", ZSYNC_CONFIG_DIR: TEST_CONFIG_DIR, NO_COLOR: "1", ...opts.env };
     for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
     const child = spawn(process.execPath, [CLIENT_BIN, ...args], { cwd: opts.cwd, env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";

@@ -201,7 +201,8 @@ describe("permissions", () => {
       const out = await serverCli(dataDir, ["grant", ...grant]);
       cliOutput.push(out.stdout, out.stderr);
     }
-    server = await startServer({ dataDir });
+    // The matrix sends dozens of wrong passwords from one address on purpose: lift the failed-login limit.
+    server = await startServer({ dataDir, args: ["--max-login-failures", "1000"] });
 
     // Revision 2: /demo/secret; revision 3: changes in both /demo/secret and /demo/docs.
     const perPrincipal = (prefix: string) => PRINCIPALS.flatMap((p) => [`${prefix}mod-${p.key}.txt`, `${prefix}del-${p.key}.txt`]);

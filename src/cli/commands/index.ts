@@ -1,7 +1,8 @@
 /** Every command module, in the order `zsync --help` lists them. */
 import type { CommandModule } from "yargs";
+import { AUTH_COMMANDS } from "./auth.js";
 import { CORE_COMMANDS } from "./core.js";
 import { HISTORY_COMMANDS } from "./history.js";
 import { TREE_COMMANDS } from "./tree.js";
 
-export const COMMANDS: CommandModule[] = [...CORE_COMMANDS, ...TREE_COMMANDS, ...HISTORY_COMMANDS];
+export const COMMANDS: CommandModule[] = [...CORE_COMMANDS, ...TREE_COMMANDS, ...HISTORY_COMMANDS, ...AUTH_COMMANDS];

@@ -2,7 +2,9 @@
 import { resolve } from "node:path";
 import { seedDemo } from "../demo.js";
 import { serve } from "../serve.js";
+import { DEFAULT_FAILURE_LIMITS } from "../rate-limit.js";
 import { openStore } from "../store/open.js";
+import { DEFAULT_TOKEN_TTL_DAYS } from "../tokens.js";
 import { VERSION } from "../version.js";
 import { storeSpec, type ServerArgv } from "./common.js";
 
@@ -17,8 +19,14 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         .option("port", { type: "number", default: Number(process.env.ZSYNC_PORT ?? 8080), describe: "port (0: any free port); env ZSYNC_PORT" })
         .option("demo", { type: "boolean", default: false, describe: "create the demo account and /demo content if missing" })
         .option("max-body-bytes", { type: "number", describe: "largest request body accepted" })
-        .option("quiet", { type: "boolean", default: false, describe: "no request log" }),
+        .option("quiet", { type: "boolean", default: false, describe: "no request log" })
+        .option("token-ttl-days", { type: "number", default: DEFAULT_TOKEN_TTL_DAYS, describe: "lifetime of login tokens in days (fractions allowed: 0.0001 ≈ 9 s, for tests)" })
+        .option("max-login-failures", { type: "number", default: DEFAULT_FAILURE_LIMITS.perUser, describe: "failed logins per minute of one address and user before a cool-down (per address: 3×)" })
+        .option("login-cool-down", { type: "number", default: DEFAULT_FAILURE_LIMITS.coolDownMs / 1000, describe: "seconds failed logins are refused (429) once over the limit" }),
     async (args) => {
+      if (!(args.tokenTtlDays > 0)) throw new Error("--token-ttl-days must be a positive number");
+      if (!Number.isInteger(args.maxLoginFailures) || args.maxLoginFailures < 1) throw new Error("--max-login-failures must be a positive integer");
+      if (!(args.loginCoolDown > 0)) throw new Error("--login-cool-down must be a positive number of seconds");
       const store = await openStore(storeSpec(args));
       if (args.demo) for (const line of await seedDemo(store)) console.log(line);
       if ((await store.countAccounts()) === 0) {
@@ -31,6 +39,8 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         port: args.port,
         limits: args.maxBodyBytes === undefined ? {} : { maxBodyBytes: args.maxBodyBytes },
         log: args.quiet ? undefined : (line) => console.error(line),
+        tokenTtlMs: args.tokenTtlDays * 86_400_000,
+        failureLimits: { perUser: args.maxLoginFailures, perAddress: 3 * args.maxLoginFailures, coolDownMs: args.loginCoolDown * 1000 },
       });
       console.log(`zsync-server ${VERSION} listening on ${running.url}`);
       if (args.demo) {

@@ -17,6 +17,9 @@ import type { RequestContext, ServerLimits } from "./context.js";
 import { HttpError, sendError, sendJson } from "./errors.js";
 import { handleCat, handleLog } from "./history.js";
 import { handleSnapshot } from "./snapshot.js";
+import { handleTokens, TOKENS_PATH } from "./tokens.js";
+import type { FailureLimits } from "../rate-limit.js";
+import { DEFAULT_TOKEN_TTL_DAYS } from "../tokens.js";
 
 export interface AppOptions {
   store: Store;
@@ -25,6 +28,10 @@ export interface AppOptions {
   version: string;
   /** One line per request (never credentials). */
   log?: (line: string) => void;
+  /** Lifetime of tokens made by `POST /.well-known/zsync/tokens` (default 90 days). */
+  tokenTtlMs?: number;
+  /** Failed-login limits (default: rate-limit.ts). */
+  failureLimits?: Partial<FailureLimits>;
 }
 
 type Handler = (ctx: RequestContext) => Promise<void>;
@@ -42,8 +49,8 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
 
 /** Builds the request handler of one server. */
 export function createApp(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const authenticate = createAuthenticator(options.store);
   const log = options.log ?? (() => {});
+  const authenticate = createAuthenticator(options.store, { failureLimits: options.failureLimits, log });
   return function app(req, res) {
     const started = Date.now();
     const caller = { name: "-" };
@@ -51,7 +58,7 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
     route(req, res, caller).catch((thrown: unknown) => {
         const error = asHttpError(thrown);
         if (error instanceof HttpError) {
-          const auth: Record<string, string> = error.status === 401 ? { "www-authenticate": 'Basic realm="zsync", charset="UTF-8"' } : {};
+          const auth: Record<string, string> = error.status === 401 ? { "www-authenticate": 'Basic realm="zsync", charset="UTF-8", Bearer realm="zsync"' } : {};
           const declared = Number(req.headers["content-length"] ?? 0);
           if (!req.complete && !req.destroyed && declared <= SMALL_UNREAD_BODY) {
             // A small (or chunked) upload not read yet: read and drop up to SMALL_UNREAD_BODY
@@ -84,12 +91,17 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
   };
 
   async function route(req: IncomingMessage, res: ServerResponse, caller: { name: string }): Promise<void> {
-    const principal = transportPrincipal(req.socket) ?? (await authenticate(req.headers.authorization));
+    const principal = transportPrincipal(req.socket) ?? (await authenticate(req.headers.authorization, { remoteAddress: req.socket.remoteAddress }));
     // Roles and grants are read per request: a change by `zsync-server user|grant` applies at once.
     const access = principal && (await resolveAccess(options.store, principal));
     if (!principal || !access) throw new HttpError(401, "unauthorized", "valid credentials are required");
     caller.name = principal.name;
-    if (req.url?.split("?")[0] === "/.well-known/zsync") {
+    const urlPath = req.url?.split("?")[0] ?? "/";
+    if (urlPath === TOKENS_PATH || urlPath.startsWith(`${TOKENS_PATH}/`)) {
+      await handleTokens(req, res, { store: options.store, principal, path: urlPath, ttlMs: options.tokenTtlMs ?? DEFAULT_TOKEN_TTL_DAYS * 86_400_000 });
+      return;
+    }
+    if (urlPath === "/.well-known/zsync") {
       if (req.method !== "GET") throw new HttpError(405, "method-not-allowed", "use GET");
       const { uuid, head } = await options.store.info();
       const info: ServerInfo = {
@@ -97,7 +109,7 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
         version: options.version,
         protocol: { versions: [PROTOCOL_VERSION], features: [...PROTOCOL_FEATURES] },
         repository: { uuid, revision: head },
-        auth: ["basic"],
+        auth: ["basic", "bearer"],
       };
       sendJson(res, 200, info, { [REVISION_HEADER]: String(head) });
       return;

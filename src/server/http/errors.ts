@@ -10,8 +10,11 @@ export class HttpError extends Error {
   readonly status: number;
   readonly code: string;
   readonly paths?: string[];
-  constructor(status: number, code: string, message: string, paths?: string[]) {
+  /** Extra answer headers, e.g. `Retry-After`. */
+  readonly headers?: Record<string, string>;
+  constructor(status: number, code: string, message: string, paths?: string[], headers?: Record<string, string>) {
     super(message);
+    this.headers = headers;
     this.name = "HttpError";
     this.status = status;
     this.code = code;
@@ -23,7 +26,7 @@ export class HttpError extends Error {
 export function sendError(res: ServerResponse, error: HttpError, headers: Record<string, string> = {}): void {
   const body: ErrorBody = { error: { code: error.code, message: error.message } };
   if (error.paths) body.error.paths = error.paths;
-  sendJson(res, error.status, body, headers);
+  sendJson(res, error.status, body, { ...error.headers, ...headers });
 }
 
 /** Writes a JSON answer. */

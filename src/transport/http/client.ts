@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { parseSnapshotManifest } from "../../protocol/manifest.js";
 import { viewUrlPath } from "../../protocol/request-path.js";
+import { authorizationHeader } from "../auth-header.js";
 import { decodeSnarf, encodeSnarf, readRecordBody, type SnarfInput, type SnarfRecord } from "../../protocol/snarf.js";
 import {
   MANIFEST_RECORD,
@@ -42,6 +43,10 @@ export interface ClientOptions {
   origin: string;
   user?: string;
   password?: string;
+  /** Login token: sent as `Authorization: Bearer`, and then no password is sent. */
+  token?: string;
+  /** Replaces a server's error answer (e.g. a 401 to a stored token becomes "run zsync login"). */
+  mapError?: (error: ProtocolError) => Error;
   /** undici dispatcher (connection pool, ssh connector, …). */
   dispatcher?: Dispatcher;
   /** Largest manifest accepted from the server. */
@@ -64,17 +69,28 @@ export interface ZsyncClient {
   checkin(parent: string, name: string, records: AsyncIterable<SnarfInput>, opts?: { note?: string; meta?: Record<string, ObjectMeta> }): Promise<CommitResult>;
   log(path: string, opts?: { limit?: number }): Promise<LogEntry[]>;
   cat(path: string, opts?: { rev?: number }): Promise<Readable>;
+  /** Exchanges the client's password (Basic) for a login token. */
+  createToken(opts?: { label?: string }): Promise<CreatedToken>;
+  /** Revokes the token this client authenticates with. */
+  revokeCurrentToken(): Promise<void>;
+}
+
+/** The answer to `POST /.well-known/zsync/tokens`: the only time the token is shown. */
+export interface CreatedToken {
+  token: string;
+  id: string;
+  account: string;
+  expiresAt: string | null;
 }
 
 /** Creates a protocol client for one server. */
 export function createZsyncClient(options: ClientOptions): ZsyncClient {
   const headers: Record<string, string> = { "user-agent": "zsync" };
-  if (options.user !== undefined) {
-    headers.authorization = "Basic " + Buffer.from(`${options.user}:${options.password ?? ""}`).toString("base64");
-  }
+  const authorization = authorizationHeader(options);
+  if (authorization !== undefined) headers.authorization = authorization;
   const maxManifestBytes = options.maxManifestBytes ?? 256 * 1024 * 1024;
 
-  async function send(method: "GET" | "POST", path: string, extra: { query?: Record<string, string | number | undefined>; body?: Readable; contentType?: string } = {}) {
+  async function send(method: "GET" | "POST" | "DELETE", path: string, extra: { query?: Record<string, string | number | undefined>; body?: Readable | string; contentType?: string } = {}) {
     const url = new URL(path, options.origin);
     for (const [key, value] of Object.entries(extra.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     let response: Dispatcher.ResponseData;
@@ -98,7 +114,10 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
       }
       throw new ProtocolError(0, "unreachable", `cannot reach ${options.origin}: ${detail}`);
     }
-    if (response.statusCode >= 400) throw await errorFrom(response);
+    if (response.statusCode >= 400) {
+      const error = await errorFrom(response);
+      throw options.mapError ? options.mapError(error) : error;
+    }
     return response;
   }
 
@@ -167,6 +186,18 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
     async cat(path, opts = {}) {
       const response = await send("GET", viewUrlPath(path, "cat"), { query: { rev: opts.rev } });
       return Readable.from(response.body);
+    },
+
+    async createToken(opts = {}) {
+      const body = JSON.stringify({ label: opts.label ?? "" });
+      const created = await json<CreatedToken>(await send("POST", "/.well-known/zsync/tokens", { body, contentType: "application/json" }));
+      if (typeof created?.token !== "string" || typeof created.id !== "string") throw new ProtocolError(201, "not-zsync", `${options.origin} answered the login without a token`);
+      return created;
+    },
+
+    async revokeCurrentToken() {
+      const response = await send("DELETE", "/.well-known/zsync/tokens/current");
+      await response.body.dump();
     },
   };
 }

@@ -1,0 +1,46 @@
+/** `zsync login [URL] [-u USER] [--label TEXT]`: exchange a password for a stored login token. */
+import { hostname } from "node:os";
+import { resolvePassword } from "../../transport/credentials.js";
+import { findLogin, loginOrigin, saveLogin } from "../../transport/token-store.js";
+import { WcError } from "../../wc/admin.js";
+import { defineCommand } from "../command.js";
+import { clientWithCredentials } from "../connect.js";
+import { loginTarget } from "../login-target.js";
+import { createOutput, type GlobalArgs } from "../output.js";
+
+interface Args extends GlobalArgs {
+  url?: string;
+  label?: string;
+}
+
+export const loginCommand = defineCommand<Args>({
+  command: "login [url]",
+  describe: "log in to a server: exchange a password for a revocable token kept in ~/.config/zsync/credentials",
+  builder: (y) =>
+    y
+      .positional("url", { type: "string", describe: "http(s)://[user@]host[:port] (default: the current checkout's server and user)" })
+      .alias("u", "username")
+      .option("label", { type: "string", describe: "a note on the token, shown by zsync-server token list (default: zsync on HOSTNAME)" }),
+  handler: async (args) => {
+    const out = createOutput(args);
+    const target = await loginTarget(args.url, args);
+    const origin = loginOrigin(target.origin);
+    const user = target.user ?? (await findLogin(target.origin))?.user;
+    if (user === undefined) throw new WcError("no-user", `name the user: zsync login ${origin} -u USER`, 2);
+    let password: string | undefined;
+    try {
+      password = target.urlPassword ?? (await resolvePassword({ user, password: args.password, interactive: !args.nonInteractive }));
+    } catch (error) {
+      if ((error as WcError).code !== "no-password") throw error;
+      throw new WcError("no-password", `a password for ${user} is needed to log in: pass --password, set ZSYNC_PASSWORD, or run on a terminal to be asked`);
+    }
+    const client = clientWithCredentials(target.origin, { user, password, args });
+    const created = await client.createToken({ label: args.label ?? `zsync on ${hostname()}` });
+    const replaced = await findLogin(target.origin, user);
+    const file = await saveLogin({ origin, user, token: created.token, id: created.id, expiresAt: created.expiresAt, createdAt: new Date().toISOString() });
+    // The login this one replaces would otherwise stay valid on the server until it expires.
+    if (replaced) await clientWithCredentials(target.origin, { token: replaced.token, args }).revokeCurrentToken().catch(() => {});
+    out.result({ origin, user, id: created.id, expiresAt: created.expiresAt, credentialsFile: file });
+    out.line(`Logged in to ${origin} as ${user} (token ${created.id}${created.expiresAt ? `, expires ${created.expiresAt}` : ""}); stored in ${file}.`);
+  },
+});
