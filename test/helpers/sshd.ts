@@ -52,8 +52,8 @@ export async function makeKey(path: string, opts: { type?: "ed25519" | "ecdsa" |
   return path;
 }
 
-/** Starts sshd; `authorize` lists public key files allowed to log in (as any user, root included). */
-export async function startSshd(opts: { subsystem: string; authorize?: string[]; hostKeyType?: "ed25519" | "ecdsa" | "rsa" }): Promise<TestSshd> {
+/** Starts sshd (`subsystem: null`: no zsync subsystem at all); `authorize` lists public key files allowed to log in (as any user, root included). */
+export async function startSshd(opts: { subsystem: string | null; authorize?: string[]; hostKeyType?: "ed25519" | "ecdsa" | "rsa" }): Promise<TestSshd> {
   await mkdir("/run/sshd", { recursive: true, mode: 0o755 });
   const dir = await tempDir("zsync-sshd-");
   const hostKey = await makeKey(join(dir, "host_key"), { type: opts.hostKeyType ?? "ed25519", comment: "test-host" });
@@ -81,7 +81,7 @@ export async function startSshd(opts: { subsystem: string; authorize?: string[];
         "StrictModes no",
         "PermitRootLogin prohibit-password",
         "LogLevel VERBOSE",
-        `Subsystem zsync ${opts.subsystem}`,
+        ...(opts.subsystem === null ? [] : [`Subsystem zsync ${opts.subsystem}`]),
         "",
       ].join("\n"),
     );
