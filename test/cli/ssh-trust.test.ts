@@ -46,7 +46,7 @@ describe("ssh host key trust", () => {
     server = await startServer({ demo: false });
     work = await tempDir("zsync-ssh-trust-");
     key = await makeKey(join(work, "user_key"));
-    sshd = await startSshd({ subsystem: bridgeSubsystem(server.port), authorize: [`${key}.pub`] });
+    sshd = await startSshd({ subsystem: bridgeSubsystem(server.port), authorize: [`${key}.pub`], extraHostKeyTypes: ["rsa"] });
     url = `zsync+ssh://root@127.0.0.1:${sshd.port}/`;
     hostFingerprint = (await run("ssh-keygen", ["-lf", `${sshd.hostKey}.pub`])).stdout.split(/\s+/)[1];
   });
@@ -147,6 +147,17 @@ describe("ssh host key trust", () => {
     assert.doesNotMatch(onTerminal.output, /continue connecting/, "no question is asked about a changed key");
     assert.equal(await readFile(knownHosts, "utf8"), content);
     await assert.rejects(stat(join(home, ".ssh", "zsync_known_hosts")), { code: "ENOENT" });
+  });
+
+  test("a host whose key of another type is on file shows that key (asked for first) and connects silently", async () => {
+    const { home, env } = await freshHome();
+    await mkdir(join(home, ".ssh"));
+    const rsaLine = (await readFile(`${sshd.extraHostKeys[0]}.pub`, "utf8")).trim().split(/\s+/).slice(0, 2).join(" ");
+    assert.match(rsaLine, /^ssh-rsa /);
+    await writeFile(join(home, ".ssh", "known_hosts"), `[127.0.0.1]:${sshd.port} ${rsaLine}\n`);
+    const result = await zsync(["log", url, "-i", key], { cwd: home, env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, "");
   });
 
   test("a key marked @revoked is refused", async () => {

@@ -22,6 +22,8 @@ export interface TestSshd {
   hostKey: string;
   /** `type base64` of the host key. */
   hostKeyLine: string;
+  /** Further host keys (`extraHostKeyTypes`), private key paths. */
+  extraHostKeys: string[];
   authorizedKeys: string;
   logFile: string;
   /** The sshd log so far. */
@@ -53,11 +55,12 @@ export async function makeKey(path: string, opts: { type?: "ed25519" | "ecdsa" |
 }
 
 /** Starts sshd (`subsystem: null`: no zsync subsystem at all); `authorize` lists public key files allowed to log in (as any user, root included). */
-export async function startSshd(opts: { subsystem: string | null; authorize?: string[]; hostKeyType?: "ed25519" | "ecdsa" | "rsa" }): Promise<TestSshd> {
+export async function startSshd(opts: { subsystem: string | null; authorize?: string[]; hostKeyType?: "ed25519" | "ecdsa" | "rsa"; extraHostKeyTypes?: ("ed25519" | "ecdsa" | "rsa")[] }): Promise<TestSshd> {
   await mkdir("/run/sshd", { recursive: true, mode: 0o755 });
   const dir = await tempDir("zsync-sshd-");
   const hostKey = await makeKey(join(dir, "host_key"), { type: opts.hostKeyType ?? "ed25519", comment: "test-host" });
   const hostKeyLine = (await readFile(`${hostKey}.pub`, "utf8")).trim().split(/\s+/).slice(0, 2).join(" ");
+  const extraHostKeys = await Promise.all((opts.extraHostKeyTypes ?? []).map((type) => makeKey(join(dir, `host_key_${type}`), { type, comment: "test-host" })));
   const authorizedKeys = join(dir, "authorized_keys");
   const keys = await Promise.all((opts.authorize ?? []).map((file) => readFile(file, "utf8")));
   await writeFile(authorizedKeys, keys.join(""), { mode: 0o600 });
@@ -73,6 +76,7 @@ export async function startSshd(opts: { subsystem: string | null; authorize?: st
         `Port ${port}`,
         "ListenAddress 127.0.0.1",
         `HostKey ${hostKey}`,
+        ...extraHostKeys.map((file) => `HostKey ${file}`),
         `PidFile ${join(dir, "sshd.pid")}`,
         `AuthorizedKeysFile ${authorizedKeys}`,
         "PasswordAuthentication no",
@@ -117,6 +121,7 @@ export async function startSshd(opts: { subsystem: string | null; authorize?: st
     dir,
     hostKey,
     hostKeyLine,
+    extraHostKeys,
     authorizedKeys,
     logFile,
     log: () => readFile(logFile, "utf8"),

@@ -19,10 +19,16 @@ export interface SshConnectOptions {
   timeoutMs?: number;
 }
 
-/** Host key algorithms to ask for, per key type on file (the server then shows the known key). */
-function algorithmsFor(keyType: string): string[] {
-  if (keyType === "ssh-rsa") return ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
-  return [keyType];
+/** ssh2's default host key algorithms, in its order. */
+const HOST_KEY_ALGORITHMS = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+
+/**
+ * Host key algorithms with those of the key types on file first, so the server shows the key we
+ * know (as OpenSSH does). A full list: ssh2's `prepend` does not move algorithms already listed.
+ */
+function hostKeyAlgorithms(knownTypes: string[]): string[] {
+  const preferred = knownTypes.flatMap((type) => (type === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [type])).filter((a) => HOST_KEY_ALGORITHMS.includes(a));
+  return [...new Set([...preferred, ...HOST_KEY_ALGORITHMS])];
 }
 
 /** Connects and authenticates; throws a WcError that says what to do on any failure. */
@@ -105,7 +111,7 @@ export async function openSshConnection(target: SshTarget, opts: SshConnectOptio
         );
       },
       authHandler: identities.authHandler,
-      ...(trust.preferredKeyTypes.length ? { algorithms: { serverHostKey: { prepend: trust.preferredKeyTypes.flatMap(algorithmsFor) } } } : {}),
+      algorithms: { serverHostKey: hostKeyAlgorithms(trust.preferredKeyTypes) },
     } as never);
   });
 }
