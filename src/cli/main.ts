@@ -8,6 +8,7 @@ import { WcError } from "../wc/admin.js";
 import { ProtocolError } from "../transport/http/client.js";
 import { COMMANDS } from "./commands/index.js";
 import { VERSION } from "../server/version.js";
+import { endCommand } from "../transport/command-end.js";
 
 /** Exit code for a failure, and the message for it. */
 export function describeFailure(error: unknown): { code: number; message: string } {
@@ -68,7 +69,9 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-main(hideBin(process.argv)).then(
+main(hideBin(process.argv))
+  .finally(endCommand)
+  .then(
   () => {
     if (process.exitCode === undefined) process.exitCode = 0;
   },

@@ -22,7 +22,7 @@ export function parseServerUrl(url: string): ParsedUrl {
     throw new WcError("bad-url", `not a URL: ${url}`, 2);
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new WcError("bad-url", `unsupported URL scheme ${parsed.protocol} (use http:// or https://)`, 2);
+    throw new WcError("bad-url", `unsupported URL scheme ${parsed.protocol} (use http://, https:// or zsync+ssh://)`, 2);
   }
   const segments = parsed.pathname.split("/").filter(Boolean).map(decodeURIComponent);
   if (segments.some((s) => s === "." || s === ".." || s.startsWith("@@"))) throw new WcError("bad-url", `bad repository path in ${url}`, 2);

@@ -14,7 +14,7 @@ export type Depth = "empty" | "files" | "immediates" | "infinity";
 
 /** `.zsync/config.json`: where the checkout comes from. Never credentials. */
 export interface WcConfig {
-  /** Server origin, e.g. `http://127.0.0.1:8080` (no user, no password). */
+  /** Server origin, e.g. `http://127.0.0.1:8080` (no user, no password) or `zsync+ssh://alice@host:22`. */
   origin: string;
   /** Repository path of the checked-out folder, e.g. `demo` ("" for the root). */
   path: string;
@@ -79,7 +79,7 @@ export async function readConfig(root: string): Promise<WcConfig> {
   }
   const ok =
     typeof config?.origin === "string" &&
-    /^https?:\/\/[^/@]+$/.test(config.origin) &&
+    (/^https?:\/\/[^/@]+$/.test(config.origin) || /^zsync\+ssh:\/\/[^/@:]+@[^/@]+$/.test(config.origin)) &&
     typeof config.path === "string" &&
     typeof config.repository === "string" &&
     ["empty", "files", "immediates", "infinity"].includes(config.depth);

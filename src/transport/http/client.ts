@@ -49,6 +49,8 @@ export interface ClientOptions {
   mapError?: (error: ProtocolError) => Error;
   /** undici dispatcher (connection pool, ssh connector, …). */
   dispatcher?: Dispatcher;
+  /** http origin requests are built on when `origin` is not one (`zsync+ssh://…` over an ssh dispatcher). */
+  requestOrigin?: string;
   /** Largest manifest accepted from the server. */
   maxManifestBytes?: number;
 }
@@ -91,7 +93,7 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
   const maxManifestBytes = options.maxManifestBytes ?? 256 * 1024 * 1024;
 
   async function send(method: "GET" | "POST" | "DELETE", path: string, extra: { query?: Record<string, string | number | undefined>; body?: Readable | string; contentType?: string } = {}) {
-    const url = new URL(path, options.origin);
+    const url = new URL(path, options.requestOrigin ?? options.origin);
     for (const [key, value] of Object.entries(extra.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     let response: Dispatcher.ResponseData;
     try {
