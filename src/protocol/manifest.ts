@@ -141,14 +141,16 @@ export function parseSnapshotManifest(value: unknown): SnapshotManifest {
 export function parseCheckinManifest(value: unknown, opts: { maxMetaBytes?: number } = {}): { note?: string; meta: Record<string, ObjectMeta> } {
   if (!isPlainObject(value)) fail("manifest must be a JSON object");
   if (value.protocol !== 1) fail(`unsupported protocol version ${JSON.stringify(value.protocol)}`);
-  const meta: Record<string, ObjectMeta> = {};
+  const pairs: [string, ObjectMeta][] = [];
   if (value.meta !== undefined) {
     if (!isPlainObject(value.meta)) fail("meta must be an object keyed by path");
     for (const [path, objectMeta] of Object.entries(value.meta)) {
       checkPath(path, `meta[${JSON.stringify(path)}]`);
-      meta[path] = parseObjectMeta(objectMeta, `meta[${JSON.stringify(path)}]`, opts.maxMetaBytes);
+      pairs.push([path, parseObjectMeta(objectMeta, `meta[${JSON.stringify(path)}]`, opts.maxMetaBytes)]);
     }
   }
+  // fromEntries defines own keys: `meta["__proto__"] = …` would replace the prototype instead.
+  const meta: Record<string, ObjectMeta> = Object.fromEntries(pairs);
   if (value.note !== undefined && typeof value.note !== "string") fail("note must be a string");
   return { ...(value.note === undefined ? {} : { note: value.note as string }), meta };
 }
