@@ -56,7 +56,8 @@ export function fuzzTest<Ts>(
     }
     if (details.failed) {
       const replay = `ZSYNC_FUZZ_SEED=${details.seed} ZSYNC_FUZZ_PATH=${details.counterexamplePath ?? ""}`;
-      throw new Error(`${fc.defaultReportMessage(details)}\nReplay: ${replay} node --import tsx --test <this file>`, {
+      const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+      throw new Error(`${fc.defaultReportMessage(details)}\nFailure: ${cause}\nReplay: ${replay} node --import tsx --test <this file>`, {
         cause: details.errorInstance,
       });
     }
