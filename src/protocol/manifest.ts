@@ -2,7 +2,7 @@
  * Validation of the JSON manifests carried in the `@@zsync/manifest.json` record.
  * Both sides parse with these, so a malformed manifest is rejected with the same words everywhere.
  */
-import { ArchivePathError, checkArchivePath } from "./paths.js";
+import { ArchivePathError, checkArchivePath, isProtocolPath } from "./paths.js";
 import type {
   CommitChange,
   CommitManifest,
@@ -76,6 +76,7 @@ export function parseCommitManifest(value: unknown, opts: { maxChanges?: number;
     const where = `changes[${index}]`;
     if (!isPlainObject(raw)) fail(`${where} must be an object`);
     const path = checkPath(raw.path, where);
+    if (isProtocolPath(path)) fail(`${where}: ${JSON.stringify(path)} is a protocol path, not an object`);
     if (seen.has(path)) fail(`${where}: path ${JSON.stringify(path)} appears twice`);
     seen.add(path);
     if (raw.kind !== "file" && raw.kind !== "folder") fail(`${where}: kind must be "file" or "folder"`);

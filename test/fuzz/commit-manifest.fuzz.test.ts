@@ -117,6 +117,10 @@ fuzzTest(
       assert.deepEqual(parse(viaJson(result), limits), result);
     },
   ),
+  {
+    // Fixed: a commit could add the protocol's own `@@zsync` path as a folder.
+    examples: [[{ protocol: 1, changes: [{ path: "@@zsync", kind: "folder", schedule: "added" }] }, {}], [{ protocol: 1, changes: [{ path: "@@zsync/x", kind: "folder", schedule: "added" }] }, {}]],
+  },
 );
 
 fuzzTest(
