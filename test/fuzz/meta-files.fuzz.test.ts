@@ -146,7 +146,7 @@ fuzzTest(
     examples: [
       // Fixed: a conflicting key `extra.__proto__` absent from the merged metadata replaced the
       // bucket's prototype, so the conflict form silently lost it.
-      [{}, { mine: { extra: JSON.parse('{"__proto__":1}') as Record<string, unknown> } }, ["extra.__proto__"], "mine"],
+      [{}, { mine: { extra: JSON.parse('{"__proto__":1}') as Record<string, fc.JsonValue> } }, ["extra.__proto__"], "mine"],
     ],
   },
 );
