@@ -39,5 +39,5 @@ export function parseRequestTarget(url: string): RequestTarget {
 /** Builds the URL path for an object and a view: `("demo/a b", "toFS.snarf")` → `/demo/a%20b/@@toFS.snarf`. */
 export function viewUrlPath(objectPath: string, view?: string): string {
   const encoded = objectPath === "" ? "" : "/" + objectPath.split("/").map(encodeURIComponent).join("/");
-  return view ? `${encoded}/@@${view}` : encoded || "/";
+  return view ? `${encoded}/@@${encodeURIComponent(view)}` : encoded || "/";
 }

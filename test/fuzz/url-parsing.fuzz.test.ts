@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ArchivePathError } from "../../src/protocol/paths.js";
+import { ArchivePathError, isProtocolPath } from "../../src/protocol/paths.js";
 import { parseRequestTarget, viewUrlPath } from "../../src/protocol/request-path.js";
 import { parseServerUrl, type ParsedUrl } from "../../src/transport/credentials.js";
 import { WcError } from "../../src/wc/admin.js";
@@ -64,7 +64,7 @@ fuzzTextParser<ParsedUrl>({
     assert.ok(!parsed.path.split("/").some((name) => name.startsWith("@@")), "a view or protocol path as repository path");
     // The origin is what .zsync/config.json stores (readConfig's rule): scheme, host, port only.
     assert.match(parsed.origin, /^https?:\/\/[^/@]+$/);
-    for (const secret of [parsed.user, parsed.password]) if (secret) assert.ok(!parsed.origin.includes(encodeURIComponent(secret)) || parsed.origin.endsWith(secret) === false);
+    assert.equal(parsed.origin, new URL(text).origin);
     // Not re-aimed: the path is what was typed (when what was typed decodes at all).
     const typed = typedPath(text.replace(/^[\0-\x20]+|[\0-\x20]+$/g, ""));
     if (typed !== undefined && !/[\t\n\r\\]/.test(text)) assert.deepEqual(parsed.path.split("/").filter(Boolean), typed);
@@ -100,7 +100,9 @@ fuzzTextParser<ReturnType<typeof parseRequestTarget>>({
   noiseArb: requestArb,
   invariant(target, text) {
     assertSafeArchivePath(target.objectPath, "object path");
-    // What a client builds from a parsed target reaches the same object and view.
+    // What a client builds from a parsed target reaches the same object and view (protocol
+    // paths and the empty view are no objects or views a client asks for: 404 at the server).
+    if (isProtocolPath(target.objectPath) || target.view === "") return;
     const again = parseRequestTarget(viewUrlPath(target.objectPath, target.view));
     assert.equal(again.objectPath, target.objectPath);
     assert.equal(again.view, target.view || undefined);
@@ -110,5 +112,7 @@ fuzzTextParser<ReturnType<typeof parseRequestTarget>>({
     "/a%2Fb/@@info",
     "/demo/@@x%2Fy",
     "/%2F..%2Fetc",
+    // Fixed: viewUrlPath wrote the view unescaped, so a view "%" made a URL that does not parse.
+    "/x/@@%25",
   ],
 });
