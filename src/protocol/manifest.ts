@@ -2,7 +2,7 @@
  * Validation of the JSON manifests carried in the `@@zsync/manifest.json` record.
  * Both sides parse with these, so a malformed manifest is rejected with the same words everywhere.
  */
-import { ArchivePathError, checkArchivePath } from "./paths.js";
+import { ArchivePathError, checkArchivePath, isProtocolPath } from "./paths.js";
 import type {
   CommitChange,
   CommitManifest,
@@ -76,6 +76,7 @@ export function parseCommitManifest(value: unknown, opts: { maxChanges?: number;
     const where = `changes[${index}]`;
     if (!isPlainObject(raw)) fail(`${where} must be an object`);
     const path = checkPath(raw.path, where);
+    if (isProtocolPath(path)) fail(`${where}: ${JSON.stringify(path)} is a protocol path, not an object`);
     if (seen.has(path)) fail(`${where}: path ${JSON.stringify(path)} appears twice`);
     seen.add(path);
     if (raw.kind !== "file" && raw.kind !== "folder") fail(`${where}: kind must be "file" or "folder"`);
@@ -141,14 +142,16 @@ export function parseSnapshotManifest(value: unknown): SnapshotManifest {
 export function parseCheckinManifest(value: unknown, opts: { maxMetaBytes?: number } = {}): { note?: string; meta: Record<string, ObjectMeta> } {
   if (!isPlainObject(value)) fail("manifest must be a JSON object");
   if (value.protocol !== 1) fail(`unsupported protocol version ${JSON.stringify(value.protocol)}`);
-  const meta: Record<string, ObjectMeta> = {};
+  const pairs: [string, ObjectMeta][] = [];
   if (value.meta !== undefined) {
     if (!isPlainObject(value.meta)) fail("meta must be an object keyed by path");
     for (const [path, objectMeta] of Object.entries(value.meta)) {
       checkPath(path, `meta[${JSON.stringify(path)}]`);
-      meta[path] = parseObjectMeta(objectMeta, `meta[${JSON.stringify(path)}]`, opts.maxMetaBytes);
+      pairs.push([path, parseObjectMeta(objectMeta, `meta[${JSON.stringify(path)}]`, opts.maxMetaBytes)]);
     }
   }
+  // fromEntries defines own keys: `meta["__proto__"] = …` would replace the prototype instead.
+  const meta: Record<string, ObjectMeta> = Object.fromEntries(pairs);
   if (value.note !== undefined && typeof value.note !== "string") fail("note must be a string");
   return { ...(value.note === undefined ? {} : { note: value.note as string }), meta };
 }

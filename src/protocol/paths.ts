@@ -9,6 +9,9 @@
 /** First component of the paths the protocol reserves for itself (`@@zsync/manifest.json`). */
 const PROTOCOL_COMPONENT = "@@zsync";
 
+/** The client's admin directory (`ADMIN_DIR` in src/wc/admin.ts), never an object name. */
+const ADMIN_NAME = ".zsync";
+
 const MAX_COMPONENT_BYTES = 255;
 const MAX_PATH_BYTES = 4096;
 
@@ -32,7 +35,8 @@ export class ArchivePathError extends Error {
  * Throws {@link ArchivePathError} unless `path` is a valid archive path:
  * relative (no leading `/`), `/`-separated, without empty (`a//b`, trailing `/`), `.` or
  * `..` components, without backslash, NUL, LF or lone surrogates, each component at most
- * 255 UTF-8 bytes and the whole at most 4096, and no component starting with `@@` — except
+ * 255 UTF-8 bytes and the whole at most 4096, no `.zsync` component (any case: it would land in
+ * or fake a checkout's admin area), and no component starting with `@@` — except
  * that the first component may be the protocol's own `@@zsync` (e.g. `@@zsync/manifest.json`),
  * whose remainder follows the same rules.
  *
@@ -55,6 +59,7 @@ export function checkArchivePath(path: string): void {
   components.forEach((component, index) => {
     if (component === "") fail("empty path component (leading, trailing or doubled '/')");
     if (component === "." || component === "..") fail(`'${component}' components are not allowed`);
+    if (component.toLowerCase() === ADMIN_NAME) fail(`'${component}' is reserved for the checkout's admin area`);
     if (Buffer.byteLength(component, "utf8") > MAX_COMPONENT_BYTES) {
       fail(`component longer than ${MAX_COMPONENT_BYTES} UTF-8 bytes`);
     }

@@ -1,7 +1,7 @@
 /**
  * Object paths and view names in request URLs: `/demo/index.html/@@toFS.snarf?since=3`.
  */
-import { checkArchivePath } from "./paths.js";
+import { ArchivePathError, checkArchivePath } from "./paths.js";
 
 /** A parsed request target: the repository object path (no leading slash) and the view. */
 export interface RequestTarget {
@@ -12,8 +12,9 @@ export interface RequestTarget {
 }
 
 /**
- * Splits a request URL into object path and view. Throws on malformed percent-encoding or
- * a path that breaks the archive path rules (`..`, `@@` names, …).
+ * Splits a request URL into object path and view. Throws URIError on malformed
+ * percent-encoding, ArchivePathError on an encoded `/` or a path that breaks the archive path
+ * rules (`..`, `@@` names, …).
  */
 export function parseRequestTarget(url: string): RequestTarget {
   // Not `new URL`: it resolves `..` and `%2e%2e`, and a request must never be silently re-aimed.
@@ -21,6 +22,9 @@ export function parseRequestTarget(url: string): RequestTarget {
   const pathname = question < 0 ? url : url.slice(0, question);
   const raw = pathname.split("/").filter((segment) => segment !== "");
   let segments = raw.map((segment) => decodeURIComponent(segment));
+  // An encoded `/` would re-split the path (or name a view "x/y"); clients never send one.
+  const slashed = segments.find((segment) => segment.includes("/"));
+  if (slashed !== undefined) throw new ArchivePathError(slashed, "encoded '/' in a path segment");
   let view: string | undefined;
   const last = segments[segments.length - 1];
   if (last !== undefined && last.startsWith("@@")) {
@@ -35,5 +39,5 @@ export function parseRequestTarget(url: string): RequestTarget {
 /** Builds the URL path for an object and a view: `("demo/a b", "toFS.snarf")` → `/demo/a%20b/@@toFS.snarf`. */
 export function viewUrlPath(objectPath: string, view?: string): string {
   const encoded = objectPath === "" ? "" : "/" + objectPath.split("/").map(encodeURIComponent).join("/");
-  return view ? `${encoded}/@@${view}` : encoded || "/";
+  return view ? `${encoded}/@@${encodeURIComponent(view)}` : encoded || "/";
 }

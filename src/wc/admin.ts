@@ -3,6 +3,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { checkArchivePath } from "../protocol/paths.js";
 import { writeFileAtomic } from "./atomic.js";
 
 /** Name of the admin directory (fixed by DESIGN.md §3). */
@@ -81,10 +82,20 @@ export async function readConfig(root: string): Promise<WcConfig> {
     typeof config?.origin === "string" &&
     (/^https?:\/\/[^/@]+$/.test(config.origin) || /^zsync\+ssh:\/\/[^/@:]+@[^/@]+$/.test(config.origin)) &&
     typeof config.path === "string" &&
+    isArchivePath(config.path) &&
     typeof config.repository === "string" &&
     ["empty", "files", "immediates", "infinity"].includes(config.depth);
   if (!ok) throw new WcError("corrupt-admin", `${paths.config} does not have the expected fields; check out again`);
   return config;
+}
+
+function isArchivePath(path: string): boolean {
+  try {
+    checkArchivePath(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Writes the config atomically. */

@@ -90,7 +90,7 @@ export async function loadEntries(root: string): Promise<Entries> {
       (e.revision === undefined || Number.isSafeInteger(e.revision)) &&
       (e.hash === undefined || (typeof e.hash === "string" && SHA256.test(e.hash))) &&
       (e.schedule === undefined || e.schedule === "added" || e.schedule === "removed") &&
-      (e.cache === undefined || (typeof e.cache.hash === "string" && SHA256.test(e.cache.hash))) &&
+      (e.cache === undefined || (typeof e.cache === "object" && e.cache !== null && typeof e.cache.hash === "string" && SHA256.test(e.cache.hash))) &&
       (e.schedule === "added" || e.revision !== undefined) &&
       (e.kind === "folder" || e.schedule === "added" || e.hash !== undefined);
     if (!valid) corrupt(file, `bad entry for ${JSON.stringify(path)}`);
@@ -103,8 +103,8 @@ export async function loadEntries(root: string): Promise<Entries> {
 /** Writes the entries atomically (sorted, so the file diffs well). */
 export async function saveEntries(root: string, entries: Entries): Promise<void> {
   const sorted = [...entries.entries.keys()].sort();
-  const object: Record<string, Entry> = {};
-  for (const path of sorted) object[path] = entries.entries.get(path)!;
+  // fromEntries defines own keys: `object["__proto__"] = …` would drop a file named `__proto__`.
+  const object: Record<string, Entry> = Object.fromEntries(sorted.map((path) => [path, entries.entries.get(path)!]));
   await writeFileAtomic(adminPaths(root).entries, JSON.stringify({ format: 1, revision: entries.revision, entries: object }));
 }
 

@@ -99,7 +99,9 @@ function valueAt(meta: ObjectMeta | undefined, key: string): unknown {
   if (!meta) return undefined;
   if (key === "contentType") return meta.contentType;
   const [group, ...rest] = key.split(".");
-  return (meta[group as "extra" | "annotations"] as Record<string, unknown> | undefined)?.[rest.join(".")];
+  const bucket = meta[group as "extra" | "annotations"] as Record<string, unknown> | undefined;
+  // Own keys only: `extra.__proto__` or `extra.constructor` must not read Object.prototype.
+  return bucket && Object.hasOwn(bucket, rest.join(".")) ? bucket[rest.join(".")] : undefined;
 }
 
 /**
@@ -122,7 +124,8 @@ export function formatMetaConflict(merged: ObjectMeta | undefined, versions: Ver
     else {
       const [group, ...rest] = key.split(".");
       const bucket = (form[group] ??= {}) as Record<string, unknown>;
-      bucket[rest.join(".")] = marker;
+      // Defined, not assigned: assigning `__proto__` would replace the prototype and lose the marker.
+      Object.defineProperty(bucket, rest.join("."), { value: marker, enumerable: true, writable: true, configurable: true });
     }
   }
   return formatMeta(form as ObjectMeta);
