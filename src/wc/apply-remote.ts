@@ -27,6 +27,7 @@ import { runJournal, type Expectation, type JournalReport, type JournalStep } fr
 import { formatMeta, formatMetaConflict, metaFileOf, readWorkingMetaSync, sameMeta } from "./meta-files.js";
 import { hashFile, hasPristine, pristinePath, storePristine } from "./pristine.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
+import { assertSafeCheckoutPath } from "./safe-path.js";
 import type { WorkingCopy } from "./session.js";
 
 /** One line of an update report: `U  path`, ` U path` (metadata), `C  path`… */
@@ -80,6 +81,14 @@ export async function applyRemote(
   const scopes = opts.paths;
   const wanted = (path: string, kind: "file" | "folder") => withinDepth(path, kind, config.depth) && under(path, scopes);
 
+  // 0. Every path the server names must stay inside the checkout, and not through a symlink
+  // the user has (`link -> /elsewhere`, then `link/x` from the server): refuse the whole
+  // update before anything is received or written.
+  for (const path of [...manifest.entries.map((e) => e.path), ...manifest.deleted]) {
+    if (!under(path, scopes)) continue;
+    assertSafeCheckoutPath(root, path, `the server sent the path ${JSON.stringify(path)}`);
+  }
+
   // 1. Receive every body we will need into the pristine store.
   const remoteByPath = new Map(manifest.entries.map((e) => [e.path, e]));
   const total = manifest.entries.filter((e) => e.kind === "file" && wanted(e.path, "file")).length;
@@ -90,6 +99,13 @@ export async function applyRemote(
     if (!wanted(remote.path, "file")) continue;
     await storePristine(root, record.body, remote.hash, record.size);
     opts.progress?.(++received, total);
+  }
+
+  // A body the manifest promised but the archive lacked must fail here, not halfway through the journal.
+  for (const remote of manifest.entries) {
+    if (remote.kind === "file" && wanted(remote.path, "file") && !(await hasPristine(root, remote.hash!))) {
+      throw new WcError("bad-archive", `the server's archive lacks the content of ${remote.path} (or sent other bytes); nothing was changed`);
+    }
   }
 
   // 2. Plan. Only what the server touched is scanned, so the cost follows the change, not the tree.
