@@ -5,6 +5,7 @@ import { serve } from "../serve.js";
 import { openStore } from "../store/open.js";
 import { VERSION } from "../version.js";
 import { storeSpec, type ServerArgv } from "./common.js";
+import { readTlsFiles } from "./tls-files.js";
 
 /** Registers the command. */
 export function serveCommand(y: ServerArgv): ServerArgv {
@@ -17,8 +18,12 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         .option("port", { type: "number", default: Number(process.env.ZSYNC_PORT ?? 8080), describe: "port (0: any free port); env ZSYNC_PORT" })
         .option("demo", { type: "boolean", default: false, describe: "create the demo account and /demo content if missing" })
         .option("max-body-bytes", { type: "number", describe: "largest request body accepted" })
+        .option("tls-cert", { type: "string", describe: "serve HTTPS with this certificate chain (PEM file); needs --tls-key" })
+        .option("tls-key", { type: "string", describe: "private key (PEM file) of --tls-cert" })
         .option("quiet", { type: "boolean", default: false, describe: "no request log" }),
     async (args) => {
+      // Read before opening the store: a bad certificate must not leave anything half started.
+      const tls = await readTlsFiles(args.tlsCert, args.tlsKey);
       const store = await openStore(storeSpec(args));
       if (args.demo) for (const line of await seedDemo(store)) console.log(line);
       if ((await store.countAccounts()) === 0) {
@@ -30,6 +35,7 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         host: args.host,
         port: args.port,
         limits: args.maxBodyBytes === undefined ? {} : { maxBodyBytes: args.maxBodyBytes },
+        ...(tls ? { tls } : {}),
         log: args.quiet ? undefined : (line) => console.error(line),
       });
       console.log(`zsync-server ${VERSION} listening on ${running.url}`);

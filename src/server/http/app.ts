@@ -81,6 +81,9 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
   };
 
   async function route(req: IncomingMessage, res: ServerResponse, caller: { name: string }): Promise<void> {
+    if ((req.url ?? "").length > options.limits.maxUrlBytes) {
+      throw new HttpError(414, "uri-too-long", `request URL longer than ${options.limits.maxUrlBytes} bytes`);
+    }
     const principal = transportPrincipal(req.socket) ?? (await authenticate(req.headers.authorization));
     if (!principal) throw new HttpError(401, "unauthorized", "valid credentials are required");
     caller.name = principal.name;

@@ -19,6 +19,7 @@ import {
   type ServerInfo,
   type SnapshotManifest,
 } from "../../protocol/types.js";
+import { describeTlsFailure } from "./tls.js";
 
 /** A non-success answer, or a server that does not speak the protocol. */
 export class ProtocolError extends Error {
@@ -85,6 +86,8 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
         dispatcher: options.dispatcher,
       });
     } catch (error) {
+      const tlsFailure = describeTlsFailure(error, options.origin);
+      if (tlsFailure) throw new ProtocolError(0, "tls-verify-failed", tlsFailure);
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code ?? "";
       throw new ProtocolError(0, "unreachable", `cannot reach ${options.origin}: ${(error as Error).message}${cause ? ` (${cause})` : ""}`);
     }
