@@ -19,7 +19,7 @@ import { decideDir } from "../merge/dir-decision.js";
 import { decideFile, type FileAction } from "../merge/file-decision.js";
 import { mergeMeta } from "../merge/meta.js";
 import { mergeText } from "../merge/text.js";
-import type { SnarfRecord } from "../protocol/snarf.js";
+import { SnarfError, type SnarfRecord } from "../protocol/snarf.js";
 import type { EntryInfo, ObjectMeta, SnapshotManifest } from "../protocol/types.js";
 import { WcError, type Depth } from "./admin.js";
 import { entryFromRemote, type ConflictRecord, type Entry } from "./entries.js";
@@ -93,12 +93,22 @@ export async function applyRemote(
   const remoteByPath = new Map(manifest.entries.map((e) => [e.path, e]));
   const total = manifest.entries.filter((e) => e.kind === "file" && wanted(e.path, "file")).length;
   let received = 0;
-  for await (const record of snapshot.records) {
-    const remote = remoteByPath.get(record.path);
-    if (record.kind !== "file" || !remote || remote.kind !== "file") continue;
-    if (!wanted(remote.path, "file")) continue;
-    await storePristine(root, record.body, remote.hash, record.size);
-    opts.progress?.(++received, total);
+  try {
+    for await (const record of snapshot.records) {
+      const remote = remoteByPath.get(record.path);
+      if (record.kind !== "file" || !remote || remote.kind !== "file") continue; // records the manifest does not list are never written
+      if (!wanted(remote.path, "file")) continue;
+      await storePristine(root, record.body, remote.hash, record.size).catch((error: unknown) => {
+        if (error instanceof WcError && error.code === "bad-content") {
+          throw new WcError("bad-archive", `the server sent other bytes for ${remote.path} than its manifest announced; nothing in the checkout was changed`);
+        }
+        throw error;
+      });
+      opts.progress?.(++received, total);
+    }
+  } catch (error) {
+    if (error instanceof SnarfError) throw new WcError("bad-archive", `the server sent a malformed archive (${error.message}); nothing in the checkout was changed`);
+    throw error;
   }
 
   // A body the manifest promised but the archive lacked must fail here, not halfway through the journal.
