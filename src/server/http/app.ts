@@ -45,7 +45,7 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
   return function app(req, res) {
     const started = Date.now();
     const caller = { name: "-" };
-    res.on("finish", () => log(`${req.method} ${req.url?.split("?")[0]} ${res.statusCode} ${caller.name} ${Date.now() - started}ms`));
+    res.on("finish", () => log(`${req.method} ${logUrl(req)} ${res.statusCode} ${caller.name} ${Date.now() - started}ms`));
     route(req, res, caller).catch((error: unknown) => {
         if (error instanceof HttpError) {
           const auth: Record<string, string> = error.status === 401 ? { "www-authenticate": 'Basic realm="zsync", charset="UTF-8"' } : {};
@@ -70,8 +70,12 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
           // A large or half-read upload: answer and close rather than read the rest.
           const close: Record<string, string> = req.complete ? {} : { connection: "close" };
           sendError(res, error, { ...auth, ...close });
+        } else if ((error as NodeJS.ErrnoException)?.code === "ECONNRESET" && req.destroyed) {
+          // The client went away (or sent a body the parser refused, answered by client-errors.ts).
+          log(`${req.method} ${logUrl(req)} aborted by the client`);
+          res.destroy();
         } else if (!res.headersSent) {
-          log(`internal error on ${req.method} ${req.url?.split("?")[0]}: ${(error as Error)?.stack ?? error}`);
+          log(`internal error on ${req.method} ${logUrl(req)}: ${(error as Error)?.stack ?? error}`);
           sendError(res, new HttpError(500, "internal", "internal server error"), req.complete ? {} : { connection: "close" } as Record<string, string>);
         } else {
           // Mid-stream failure: cut the connection so the client sees a truncated archive, never a short one.
@@ -114,4 +118,10 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
     if (!handler) throw new HttpError(405, "method-not-allowed", `@@${target.view} accepts ${Object.keys(methods).join(", ")}`);
     await handler({ req, res, target, principal, store: options.store, limits: options.limits, tempDir: options.tempDir });
   }
+}
+
+/** The request path for the log: no query (it may carry tokens), at most 200 characters. */
+function logUrl(req: IncomingMessage): string {
+  const path = req.url?.split("?")[0] ?? "";
+  return path.length > 200 ? `${path.slice(0, 200)}…(${path.length} chars)` : path;
 }
