@@ -2,6 +2,7 @@
 import { resolveClientAuth } from "../transport/client-auth.js";
 import { parseServerUrl } from "../transport/credentials.js";
 import { createZsyncClient, type ZsyncClient } from "../transport/http/client.js";
+import { caFileFor, httpOptions } from "../transport/http/connect-options.js";
 import type { WcConfig } from "../wc/admin.js";
 import type { GlobalArgs } from "./output.js";
 import { isSshUrl } from "../transport/ssh/url.js";
@@ -16,18 +17,21 @@ async function sshSession(url: string, args: GlobalArgs, user?: string) {
 export async function clientFor(config: WcConfig, args: GlobalArgs): Promise<ZsyncClient> {
   if (isSshUrl(config.origin)) return (await sshSession(config.origin, args)).client;
   const auth = await resolveClientAuth(config.origin, { user: args.username ?? config.user, password: args.password, interactive: !args.nonInteractive });
-  return createZsyncClient({ origin: config.origin, ...auth });
+  return createZsyncClient({ origin: config.origin, ...auth, ...(await httpOptions(config.origin, { user: auth.user, caFile: caFileFor(args, config) })) });
 }
 
 /** A protocol client for a URL given on the command line; returns the repository path too. */
-export async function clientForUrl(url: string, args: GlobalArgs): Promise<{ client: ZsyncClient; origin: string; path: string; user?: string }> {
+export async function clientForUrl(url: string, args: GlobalArgs): Promise<{ client: ZsyncClient; origin: string; path: string; user?: string; ca?: string }> {
   if (isSshUrl(url)) return sshSession(url, args, args.username);
   const parsed = parseServerUrl(url);
   const auth = await resolveClientAuth(parsed.origin, { user: args.username ?? parsed.user, urlPassword: parsed.password, password: args.password, interactive: !args.nonInteractive });
-  return { client: createZsyncClient({ origin: parsed.origin, ...auth }), origin: parsed.origin, path: parsed.path, user: auth.user };
+  const ca = caFileFor(args);
+  const client = createZsyncClient({ origin: parsed.origin, ...auth, ...(await httpOptions(parsed.origin, { user: auth.user, caFile: ca })) });
+  return { client, origin: parsed.origin, path: parsed.path, user: auth.user, ca };
 }
 
 /** A protocol client with credentials chosen by the caller (`zsync login` / `logout`); `args` for transport options. */
-export function clientWithCredentials(origin: string, options: { user?: string; password?: string; token?: string; args: GlobalArgs }): ZsyncClient {
-  return createZsyncClient({ origin, user: options.user, password: options.password, token: options.token });
+export async function clientWithCredentials(origin: string, options: { user?: string; password?: string; token?: string; args: GlobalArgs }): Promise<ZsyncClient> {
+  const transport = await httpOptions(origin, { user: options.user, caFile: caFileFor(options.args) });
+  return createZsyncClient({ origin, user: options.user, password: options.password, token: options.token, ...transport });
 }

@@ -45,12 +45,48 @@ function checkRevision(value: unknown, where: string): number {
   return value;
 }
 
+/** Limits on one object's metadata, besides its size (see docs/PROTOCOL.md, "Limits"). */
+export const META_LIMITS = {
+  /** Default largest metadata object, as JSON (bytes). */
+  maxBytes: 256 * 1024,
+  /** Deepest nesting of objects and arrays, the metadata object itself being level 1. */
+  maxDepth: 16,
+  /** Most keys and array items in all, at every level. */
+  maxMembers: 4096,
+  /** Longest key (UTF-16 code units). */
+  maxKeyLength: 1024,
+};
+
+/**
+ * Checks depth, member count and key length of a JSON value without recursion (a hostile
+ * document nested 100 000 deep must not overflow the stack) and before anything serializes it.
+ */
+function checkJsonShape(value: unknown, where: string): void {
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 1 }];
+  let members = 0;
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop()!;
+    if (typeof current !== "object" || current === null) continue;
+    if (depth > META_LIMITS.maxDepth) fail(`${where}: metadata nested deeper than ${META_LIMITS.maxDepth} levels`);
+    const children = Array.isArray(current) ? current : Object.values(current);
+    if (!Array.isArray(current)) {
+      for (const key of Object.keys(current)) {
+        if (key.length > META_LIMITS.maxKeyLength) fail(`${where}: metadata key longer than ${META_LIMITS.maxKeyLength} characters`);
+      }
+    }
+    members += children.length;
+    if (members > META_LIMITS.maxMembers) fail(`${where}: metadata with more than ${META_LIMITS.maxMembers} keys and items`);
+    for (const child of children) stack.push({ value: child, depth: depth + 1 });
+  }
+}
+
 /**
  * Validates editable metadata: an object with optional `contentType` (string), `extra` and
- * `annotations` (objects), nothing else, at most `maxBytes` as JSON.
+ * `annotations` (objects), nothing else, at most `maxBytes` as JSON, within {@link META_LIMITS}.
  */
-export function parseObjectMeta(value: unknown, where: string, maxBytes = 256 * 1024): ObjectMeta {
+export function parseObjectMeta(value: unknown, where: string, maxBytes = META_LIMITS.maxBytes): ObjectMeta {
   if (!isPlainObject(value)) fail(`${where}: metadata must be a JSON object`);
+  checkJsonShape(value, where);
   for (const key of Object.keys(value)) {
     if (!["contentType", "extra", "annotations"].includes(key)) fail(`${where}: unknown metadata key ${JSON.stringify(key)}`);
   }
@@ -128,12 +164,26 @@ export function parseSnapshotManifest(value: unknown): SnapshotManifest {
   if (typeof value.root !== "string") fail("root must be a string");
   if (!Array.isArray(value.entries)) fail("entries must be an array");
   if (!Array.isArray(value.deleted)) fail("deleted must be an array");
+  const entries = value.entries.map((entry, i) => parseEntry(entry, `entries[${i}]`));
+  // One record per path, and no path below a file: a client must never be asked to put a file
+  // where a folder goes (or the other way round) by the archive itself.
+  const kinds = new Map<string, EntryInfo["kind"]>();
+  for (const entry of entries) {
+    if (kinds.has(entry.path)) fail(`entries: path ${JSON.stringify(entry.path)} appears twice`);
+    kinds.set(entry.path, entry.kind);
+  }
+  for (const entry of entries) {
+    for (let slash = entry.path.indexOf("/"); slash >= 0; slash = entry.path.indexOf("/", slash + 1)) {
+      if (kinds.get(entry.path.slice(0, slash)) === "file") fail(`entries: ${JSON.stringify(entry.path)} lies below the file ${JSON.stringify(entry.path.slice(0, slash))}`);
+    }
+  }
+  if (kinds.get("") === "file") fail(`entries: the root "" must be a folder`);
   return {
     protocol: 1,
     root: value.root,
     revision: checkRevision(value.revision, "revision"),
     ...(value.since === undefined ? {} : { since: checkRevision(value.since, "since") }),
-    entries: value.entries.map((entry, i) => parseEntry(entry, `entries[${i}]`)),
+    entries,
     deleted: value.deleted.map((path, i) => checkPath(path, `deleted[${i}]`)),
   };
 }

@@ -9,11 +9,13 @@
 /** First component of the paths the protocol reserves for itself (`@@zsync/manifest.json`). */
 const PROTOCOL_COMPONENT = "@@zsync";
 
-/** The client's admin directory (`ADMIN_DIR` in src/wc/admin.ts), never an object name. */
-const ADMIN_NAME = ".zsync";
+/** Name of a checkout's admin folder (DESIGN.md §3): no object may be called that. */
+const ADMIN_COMPONENT = ".zsync";
 
-const MAX_COMPONENT_BYTES = 255;
-const MAX_PATH_BYTES = 4096;
+/** Longest object name, in UTF-8 bytes (the usual file system limit). */
+export const MAX_COMPONENT_BYTES = 255;
+/** Longest object path, in UTF-8 bytes (Linux PATH_MAX). */
+export const MAX_PATH_BYTES = 4096;
 
 /** Thrown by {@link checkArchivePath} for a path that may not appear in an archive. */
 export class ArchivePathError extends Error {
@@ -35,8 +37,9 @@ export class ArchivePathError extends Error {
  * Throws {@link ArchivePathError} unless `path` is a valid archive path:
  * relative (no leading `/`), `/`-separated, without empty (`a//b`, trailing `/`), `.` or
  * `..` components, without backslash, NUL, LF or lone surrogates, each component at most
- * 255 UTF-8 bytes and the whole at most 4096, no `.zsync` component (any case: it would land in
- * or fake a checkout's admin area), and no component starting with `@@` — except
+ * 255 UTF-8 bytes and the whole at most 4096, no component that a file system may take for
+ * the checkout's admin folder `.zsync` (any case; see {@link isAdminName}: it would land in or
+ * fake a checkout's admin area), and no component starting with `@@` — except
  * that the first component may be the protocol's own `@@zsync` (e.g. `@@zsync/manifest.json`),
  * whose remainder follows the same rules.
  *
@@ -59,10 +62,10 @@ export function checkArchivePath(path: string): void {
   components.forEach((component, index) => {
     if (component === "") fail("empty path component (leading, trailing or doubled '/')");
     if (component === "." || component === "..") fail(`'${component}' components are not allowed`);
-    if (component.toLowerCase() === ADMIN_NAME) fail(`'${component}' is reserved for the checkout's admin area`);
     if (Buffer.byteLength(component, "utf8") > MAX_COMPONENT_BYTES) {
       fail(`component longer than ${MAX_COMPONENT_BYTES} UTF-8 bytes`);
     }
+    if (isAdminName(component)) fail(`component ${JSON.stringify(component)} is reserved for the checkout's admin folder`);
     if (isReservedName(component) && !(index === 0 && component === PROTOCOL_COMPONENT)) {
       fail(`component ${JSON.stringify(component)} starts with the reserved '@@'`);
     }
@@ -95,4 +98,17 @@ export function baseName(p: string): string {
 /** True for a single object name starting with `@@`, which the protocol reserves. */
 export function isReservedName(name: string): boolean {
   return name.startsWith("@@");
+}
+
+/**
+ * True for a name a file system may treat as `.zsync`, the checkout's admin folder: any case
+ * (case-insensitive volumes), any Unicode normalization, and with default-ignorable code points
+ * (zero-width joiners…) removed, which HFS+ ignores — git's CVE-2014-9390 lesson.
+ */
+export function isAdminName(name: string): boolean {
+  // Fast path: most names are ASCII, and only ASCII names of 6+ characters can fold to `.zsync`.
+  const ascii = /^[\x20-\x7e]*$/.test(name);
+  if (ascii && name.length < ADMIN_COMPONENT.length) return false;
+  const folded = (ascii ? name : name.normalize("NFKC").replace(/\p{Default_Ignorable_Code_Point}/gu, "")).toLowerCase();
+  return folded === ADMIN_COMPONENT || folded.replace(/[. ]+$/, "") === ADMIN_COMPONENT;
 }

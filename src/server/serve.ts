@@ -2,10 +2,12 @@
  * Starts zsync-server's HTTP endpoint on a store kept in a data directory.
  */
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { createApp } from "./http/app.js";
+import { answerMalformedRequests } from "./http/client-errors.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "./http/context.js";
 import type { FailureLimits } from "./rate-limit.js";
 import type { Store } from "./store/types.js";
@@ -18,6 +20,8 @@ export interface ServeOptions {
   host: string;
   port: number;
   limits?: Partial<ServerLimits>;
+  /** Serve HTTPS with this certificate chain and private key (PEM); plain HTTP without. */
+  tls?: { cert: Buffer | string; key: Buffer | string };
   log?: (line: string) => void;
   /** Lifetime of new login tokens (default 90 days). */
   tokenTtlMs?: number;
@@ -37,16 +41,28 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   await mkdir(tempDir, { recursive: true });
   // Uploads staged by a process that was killed are garbage: the store never saw them.
   for (const name of await readdir(tempDir)) await rm(join(tempDir, name), { force: true, recursive: true });
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const app = createApp({
     store: options.store,
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    limits,
     tempDir,
     version: VERSION,
     log: options.log,
     tokenTtlMs: options.tokenTtlMs,
     failureLimits: options.failureLimits,
   });
-  const server = createServer({ requestTimeout: 0 }, app);
+  const httpOptions = { requestTimeout: 0, maxHeaderSize: limits.maxHeaderBytes };
+  let server: Server;
+  if (options.tls) {
+    try {
+      server = createHttpsServer({ ...httpOptions, cert: options.tls.cert, key: options.tls.key }, app) as unknown as Server;
+    } catch (error) {
+      throw new Error(`cannot use the TLS certificate and key: ${describeTlsSetupError(error)}`);
+    }
+  } else {
+    server = createServer(httpOptions, app);
+  }
+  answerMalformedRequests(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => resolve());
@@ -55,10 +71,18 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     server,
-    url: `http://${host}:${address.port}`,
+    url: `${options.tls ? "https" : "http"}://${host}:${address.port}`,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** OpenSSL's words for a bad certificate or key, made readable. */
+function describeTlsSetupError(error: unknown): string {
+  const message = (error as Error).message ?? String(error);
+  if (/key values mismatch/i.test(message)) return "the private key does not belong to the certificate";
+  if (/no start line|bad base64|PEM/i.test(message)) return `not a PEM certificate and key (${message})`;
+  return message;
 }

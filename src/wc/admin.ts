@@ -2,7 +2,7 @@
  * The admin area `.zsync/` of a checkout: where it is, its layout, its config.
  */
 import { readFile, stat } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { checkArchivePath } from "../protocol/paths.js";
 import { writeFileAtomic } from "./atomic.js";
 
@@ -24,6 +24,12 @@ export interface WcConfig {
   /** Repository uuid, to refuse talking to another repository at the same URL. */
   repository: string;
   depth: Depth;
+  /**
+   * Absolute path of the CA certificate file (PEM) given with `--ca` at checkout, trusted for
+   * this checkout's https:// server besides the system store. A path, never the certificate:
+   * replacing the file (a renewed CA) needs no new checkout.
+   */
+  ca?: string;
 }
 
 /** A user-facing error about the working copy, with the exit code it should cause. */
@@ -74,28 +80,49 @@ export async function readConfig(root: string): Promise<WcConfig> {
   }
   let config: WcConfig;
   try {
-    config = JSON.parse(await readFile(paths.config, "utf8")) as WcConfig;
+    const text = await readFile(paths.config, "utf8");
+    if (text.length > MAX_CONFIG_CHARS) throw new Error(`larger than ${MAX_CONFIG_CHARS} characters`);
+    config = JSON.parse(text) as WcConfig;
   } catch (error) {
     throw new WcError("corrupt-admin", `${paths.config} is unreadable or not JSON (${(error as Error).message}); check out again`);
   }
-  const ok =
-    typeof config?.origin === "string" &&
-    (/^https?:\/\/[^/@]+$/.test(config.origin) || /^zsync\+ssh:\/\/[^/@:]+@[^/@]+$/.test(config.origin)) &&
-    typeof config.path === "string" &&
-    isArchivePath(config.path) &&
-    typeof config.repository === "string" &&
-    ["empty", "files", "immediates", "infinity"].includes(config.depth);
-  if (!ok) throw new WcError("corrupt-admin", `${paths.config} does not have the expected fields; check out again`);
+  const problem = configProblem(config);
+  if (problem) throw new WcError("corrupt-admin", `${paths.config} is not valid (${problem}); nothing was done. Check out again`);
   return config;
 }
 
-function isArchivePath(path: string): boolean {
+const MAX_CONFIG_CHARS = 64 * 1024;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * What is wrong with a config read from disk, or undefined. The origin must be a bare
+ * `http(s)://host[:port]` or `zsync+ssh://[user@]host[:port]` origin: no password, no path, no
+ * query — a crafted config must not smuggle credentials or aim requests elsewhere.
+ */
+export function configProblem(config: unknown): string | undefined {
+  if (typeof config !== "object" || config === null || Array.isArray(config)) return "not a JSON object";
+  const c = config as Partial<Record<keyof WcConfig, unknown>>;
+  if (typeof c.origin !== "string" || c.origin.length > 2048 || CONTROL.test(c.origin)) return "origin must be a URL";
+  let url: URL;
   try {
-    checkArchivePath(path);
-    return true;
+    url = new URL(c.origin);
   } catch {
-    return false;
+    return `origin ${JSON.stringify(c.origin)} is not a URL`;
   }
+  if (!["http:", "https:", "zsync+ssh:"].includes(url.protocol)) return `origin ${JSON.stringify(c.origin)}: only http, https and zsync+ssh servers`;
+  if (url.password || (url.username && url.protocol !== "zsync+ssh:")) return "origin must not carry credentials";
+  if ((url.pathname !== "" && url.pathname !== "/") || url.search || url.hash) return "origin must not have a path, query or fragment";
+  if (typeof c.path !== "string") return "path must be a string";
+  try {
+    checkArchivePath(c.path);
+  } catch (error) {
+    return `path: ${(error as Error).message}`;
+  }
+  if (c.user !== undefined && (typeof c.user !== "string" || c.user.length > 256 || CONTROL.test(c.user))) return "user must be a short string";
+  if (typeof c.repository !== "string" || c.repository.length > 256 || CONTROL.test(c.repository)) return "repository must be the repository uuid";
+  if (!["empty", "files", "immediates", "infinity"].includes(c.depth as string)) return "depth must be empty, files, immediates or infinity";
+  if (c.ca !== undefined && (typeof c.ca !== "string" || !isAbsolute(c.ca) || c.ca.length > 4096 || CONTROL.test(c.ca))) return "ca must be an absolute file path";
+  return undefined;
 }
 
 /** Writes the config atomically. */

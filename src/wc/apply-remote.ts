@@ -19,7 +19,7 @@ import { decideDir } from "../merge/dir-decision.js";
 import { decideFile, type FileAction } from "../merge/file-decision.js";
 import { mergeMeta } from "../merge/meta.js";
 import { mergeText } from "../merge/text.js";
-import type { SnarfRecord } from "../protocol/snarf.js";
+import { SnarfError, type SnarfRecord } from "../protocol/snarf.js";
 import type { EntryInfo, ObjectMeta, SnapshotManifest } from "../protocol/types.js";
 import { WcError, type Depth } from "./admin.js";
 import { entryFromRemote, type ConflictRecord, type Entry } from "./entries.js";
@@ -27,6 +27,7 @@ import { runJournal, type Expectation, type JournalReport, type JournalStep } fr
 import { formatMeta, formatMetaConflict, metaFileOf, readWorkingMetaSync, sameMeta } from "./meta-files.js";
 import { hashFile, hasPristine, pristinePath, storePristine } from "./pristine.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
+import { assertSafeCheckoutPath } from "./safe-path.js";
 import type { WorkingCopy } from "./session.js";
 
 /** One line of an update report: `U  path`, ` U path` (metadata), `C  path`… */
@@ -80,16 +81,41 @@ export async function applyRemote(
   const scopes = opts.paths;
   const wanted = (path: string, kind: "file" | "folder") => withinDepth(path, kind, config.depth) && under(path, scopes);
 
+  // 0. Every path the server names must stay inside the checkout, and not through a symlink
+  // the user has (`link -> /elsewhere`, then `link/x` from the server): refuse the whole
+  // update before anything is received or written.
+  for (const path of [...manifest.entries.map((e) => e.path), ...manifest.deleted]) {
+    if (!under(path, scopes)) continue;
+    assertSafeCheckoutPath(root, path, `the server sent the path ${JSON.stringify(path)}`);
+  }
+
   // 1. Receive every body we will need into the pristine store.
   const remoteByPath = new Map(manifest.entries.map((e) => [e.path, e]));
   const total = manifest.entries.filter((e) => e.kind === "file" && wanted(e.path, "file")).length;
   let received = 0;
-  for await (const record of snapshot.records) {
-    const remote = remoteByPath.get(record.path);
-    if (record.kind !== "file" || !remote || remote.kind !== "file") continue;
-    if (!wanted(remote.path, "file")) continue;
-    await storePristine(root, record.body, remote.hash, record.size);
-    opts.progress?.(++received, total);
+  try {
+    for await (const record of snapshot.records) {
+      const remote = remoteByPath.get(record.path);
+      if (record.kind !== "file" || !remote || remote.kind !== "file") continue; // records the manifest does not list are never written
+      if (!wanted(remote.path, "file")) continue;
+      await storePristine(root, record.body, remote.hash, record.size).catch((error: unknown) => {
+        if (error instanceof WcError && error.code === "bad-content") {
+          throw new WcError("bad-archive", `the server sent other bytes for ${remote.path} than its manifest announced; nothing in the checkout was changed`);
+        }
+        throw error;
+      });
+      opts.progress?.(++received, total);
+    }
+  } catch (error) {
+    if (error instanceof SnarfError) throw new WcError("bad-archive", `the server sent a malformed archive (${error.message}); nothing in the checkout was changed`);
+    throw error;
+  }
+
+  // A body the manifest promised but the archive lacked must fail here, not halfway through the journal.
+  for (const remote of manifest.entries) {
+    if (remote.kind === "file" && wanted(remote.path, "file") && !(await hasPristine(root, remote.hash!))) {
+      throw new WcError("bad-archive", `the server's archive lacks the content of ${remote.path} (or sent other bytes); nothing was changed`);
+    }
   }
 
   // 2. Plan. Only what the server touched is scanned, so the cost follows the change, not the tree.

@@ -19,6 +19,8 @@ export interface CheckoutOptions {
   /** Repository path of the folder to check out ("" for the root). */
   path: string;
   user?: string;
+  /** Absolute path of the CA file used for an https:// origin, remembered for later commands. */
+  ca?: string;
   dir: string;
   depth?: Depth;
   /** Check out this revision instead of head. */
@@ -58,7 +60,7 @@ export async function checkout(opts: CheckoutOptions): Promise<ApplyResult & { r
   try {
     await mkdir(paths.pristine, { recursive: true });
     await writeFile(paths.format, `${FORMAT_VERSION}\n`);
-    await writeConfig(root, { origin: opts.origin, path: opts.path, user: opts.user, repository: info.repository.uuid, depth: opts.depth ?? "infinity" });
+    await writeConfig(root, { origin: opts.origin, path: opts.path, user: opts.user, repository: info.repository.uuid, depth: opts.depth ?? "infinity", ...(opts.ca && opts.origin.startsWith("https:") ? { ca: opts.ca } : {}) });
     await saveEntries(root, { revision: 0, entries: new Map([["", { kind: "folder", revision: 0 }]]) });
   } catch (error) {
     await snapshot.records.return(undefined);

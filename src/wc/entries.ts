@@ -6,8 +6,10 @@
 import { readFile } from "node:fs/promises";
 import { ArchivePathError, checkArchivePath } from "../protocol/paths.js";
 import type { EntryInfo, ObjectKind, ObjectMeta } from "../protocol/types.js";
+import { ManifestError, parseObjectMeta } from "../protocol/manifest.js";
 import { adminPaths, WcError } from "./admin.js";
 import { writeFileAtomic } from "./atomic.js";
+import { checkoutPathProblem } from "./safe-path.js";
 
 /** What an unresolved conflict left behind. */
 export interface ConflictRecord {
@@ -85,6 +87,24 @@ export async function loadEntries(root: string): Promise<Entries> {
       throw error;
     }
     const e = value;
+    const conflict = e?.conflict as ConflictRecord | undefined;
+    if (conflict !== undefined) {
+      const ok =
+        typeof conflict === "object" && conflict !== null && ["text", "binary", "meta", "tree"].includes(conflict.kind) && Array.isArray(conflict.artifacts);
+      if (!ok) corrupt(file, `bad conflict record for ${JSON.stringify(path)}`);
+      for (const artifact of conflict.artifacts) {
+        const problem = checkoutPathProblem(artifact);
+        if (problem || artifact === "") corrupt(file, `bad conflict artifact of ${JSON.stringify(path)}: ${problem ?? "empty"}`);
+      }
+    }
+    if (e?.meta !== undefined) {
+      try {
+        parseObjectMeta(e.meta, `metadata of ${JSON.stringify(path)}`);
+      } catch (error) {
+        if (error instanceof ManifestError) corrupt(file, error.message);
+        throw error;
+      }
+    }
     const valid =
       (e?.kind === "file" || e?.kind === "folder") &&
       (e.revision === undefined || Number.isSafeInteger(e.revision)) &&

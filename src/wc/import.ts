@@ -38,6 +38,8 @@ export interface ImportOptions {
   path: string;
   /** User name recorded in the checkout when attaching. */
   user?: string;
+  /** CA file (absolute path) recorded in the checkout when attaching. */
+  ca?: string;
   /** The local directory (or single file) to import. */
   dir: string;
   /** Log message (the server's default is `import NAME`). */
@@ -268,7 +270,7 @@ async function attach(opts: ImportOptions, root: string, repoPath: string, plan:
   }
   try {
     const co = join(temp, "checkout");
-    await checkout({ client: opts.client, origin: opts.origin, path: repoPath, user: opts.user, dir: co });
+    await checkout({ client: opts.client, origin: opts.origin, path: repoPath, user: opts.user, ca: opts.ca, dir: co });
     const caches = new Map<string, string>();
     const difference = await compareWithCheckout(co, root, plan, caches);
     if (difference) return `${difference}; ${opts.dir} was left as it is (check the object out elsewhere to work on it)`;

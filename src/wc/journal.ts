@@ -13,6 +13,7 @@ import { adminPaths, WcError } from "./admin.js";
 import { copyFileAtomic, writeFileAtomic } from "./atomic.js";
 import { loadEntries, saveEntries, type Entry } from "./entries.js";
 import { hashFile, hasPristine, pristinePath } from "./pristine.js";
+import { assertSafeCheckoutPath, unsafeCheckoutPath } from "./safe-path.js";
 
 /** What a file is expected to hold before a step touches it. */
 export type Expectation = { hash: string } | "absent" | "any";
@@ -45,6 +46,8 @@ export interface JournalReport {
 
 /** Writes the journal, carries it out, and removes it. */
 export async function runJournal(root: string, journal: Journal): Promise<JournalReport> {
+  // Refuse before the journal exists, so a refused command leaves the checkout as it was.
+  for (const step of journal.steps) assertSafeCheckoutPath(root, step.path, `cannot ${step.do} ${step.path}`);
   await writeFileAtomic(adminPaths(root).journal, JSON.stringify(journal));
   return replayJournal(root);
 }
@@ -70,6 +73,8 @@ export async function replayJournal(root: string): Promise<JournalReport> {
     // Written atomically, so a torn journal cannot happen; refuse rather than guess.
     throw new WcError("corrupt-admin", `${file} is unreadable; move it away and run \`zsync status\` to inspect the checkout`);
   }
+  const problem = journalProblem(root, journal);
+  if (problem) throw new WcError("corrupt-admin", `${file} is not a valid journal (${problem}); nothing was done. Move it away and run \`zsync status\` to inspect the checkout`);
   const report: JournalReport = { savedAside: [] };
   const written = new Map<string, string>();
   const madeDirs = new Set<string>();
@@ -157,7 +162,30 @@ async function moveAside(root: string, path: string, report: JournalReport): Pro
   }
 }
 
+const STEP_KINDS = new Set(["write", "write-text", "mkdir", "delete", "rmdir"]);
+
+/** What is wrong with a journal read from disk (a crafted one must not aim outside the checkout). */
+function journalProblem(root: string, journal: Journal): string | undefined {
+  if (typeof journal !== "object" || journal === null || !Array.isArray(journal.steps)) return "no steps";
+  if (typeof journal.entries !== "object" || journal.entries === null || Array.isArray(journal.entries)) return "no entries";
+  if (journal.revision !== undefined && !Number.isSafeInteger(journal.revision)) return "bad revision";
+  for (const step of journal.steps) {
+    if (typeof step !== "object" || step === null || !STEP_KINDS.has(step.do) || typeof step.path !== "string" || step.path === "") return "a malformed step";
+    if (step.do === "write" && !/^[0-9a-f]{64}$/.test(String(step.hash))) return `a bad hash for ${JSON.stringify(step.path)}`;
+    if (step.do === "write-text" && step.text !== null && typeof step.text !== "string") return `bad text for ${JSON.stringify(step.path)}`;
+    const unsafe = unsafeCheckoutPath(root, step.path);
+    if (unsafe) return unsafe;
+  }
+  for (const path of Object.keys(journal.entries)) {
+    const unsafe = unsafeCheckoutPath(root, path);
+    if (unsafe) return unsafe;
+  }
+  return undefined;
+}
+
 async function applyStep(root: string, step: JournalStep, report: JournalReport, written: Map<string, string>, madeDirs: Set<string>): Promise<void> {
+  // Checked again right before touching the disk: a symlink may have appeared since planning.
+  assertSafeCheckoutPath(root, step.path, `cannot ${step.do} ${step.path}`);
   const absolute = join(root, step.path);
   switch (step.do) {
     case "mkdir": {

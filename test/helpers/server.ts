@@ -28,10 +28,13 @@ export function tempDir(prefix = "zsync-test-"): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
 
-/** Starts `zsync-server serve --demo --port 0` on a data directory (fresh unless given). */
-export async function startServer(opts: { dataDir?: string; args?: string[]; demo?: boolean; env?: Record<string, string> } = {}): Promise<TestServer> {
+/**
+ * Starts `zsync-server serve --demo --port 0` on a data directory (fresh unless given), on
+ * 127.0.0.1 unless `host` says otherwise; `--tls-cert`/`--tls-key` in `args` make it https://.
+ */
+export async function startServer(opts: { dataDir?: string; args?: string[]; demo?: boolean; env?: Record<string, string>; host?: string } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await tempDir("zsync-server-"));
-  const args = [SERVER_BIN, "--data-dir", dataDir, "serve", "--host", "127.0.0.1", "--port", "0", ...(opts.demo === false ? [] : ["--demo"]), ...(opts.args ?? [])];
+  const args = [SERVER_BIN, "--data-dir", dataDir, "serve", "--host", opts.host ?? "127.0.0.1", "--port", "0", ...(opts.demo === false ? [] : ["--demo"]), ...(opts.args ?? [])];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
   let stderr = "";
   child.stderr!.on("data", (chunk) => (stderr += chunk));
@@ -40,7 +43,7 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; dem
     let stdout = "";
     const onData = (chunk: Buffer) => {
       stdout += chunk;
-      const match = /listening on (http:\/\/[^\s]+)/.exec(stdout);
+      const match = /listening on (https?:\/\/[^\s]+)/.exec(stdout);
       if (match) {
         clearTimeout(timer);
         child.stdout!.off("data", onData);

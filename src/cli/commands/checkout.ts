@@ -28,10 +28,10 @@ export const checkoutCommand = defineCommand<Args>({
       .option("revision", { alias: "r", type: "number", describe: "check out this revision" }),
   handler: async (args) => {
     const out = createOutput(args);
-    const { client, origin, path, user } = await clientForUrl(args.url, args);
+    const { client, origin, path, user, ca } = await clientForUrl(args.url, args);
     const dir = args.dir ?? (basename(path) || "root");
     const bar = transferProgress("Checking out", { enabled: !args.json && !args.quiet });
-    const result = await checkout({ client, origin, path, user, dir, depth: args.depth, revision: args.revision, progress: bar.update }).finally(bar.stop);
+    const result = await checkout({ client, origin, path, user, ca, dir, depth: args.depth, revision: args.revision, progress: bar.update }).finally(bar.stop);
     out.result({ ...updateJson(result, result.root), root: result.root });
     printUpdateLines(out, result, result.root, true);
     out.line(`Checked out revision ${result.target} into ${displayPath(result.root, "")}.`);

@@ -40,8 +40,8 @@ export const importCommand = defineCommand<Args>({
     const name = lastSegment(args.url);
     if (name !== undefined && name.startsWith("@@")) throw new WcError("reserved-name", `cannot import as ${name}: names starting with @@ are reserved; nothing was imported`);
     if (!(await stat(args.dir).then(() => true, () => false))) throw new WcError("not-found", `${args.dir} does not exist; nothing was imported`);
-    const { client, origin, path, user } = await clientForUrl(args.url, args);
-    const result = await importTree({ client, origin, path, user, dir: args.dir, note: args.message, attach: args.attach });
+    const { client, origin, path, user, ca } = await clientForUrl(args.url, args);
+    const result = await importTree({ client, origin, path, user, ca, dir: args.dir, note: args.message, attach: args.attach });
     const url = `${origin}${result.path}`;
     out.result({
       revision: result.revision,

@@ -34,12 +34,12 @@ export const loginCommand = defineCommand<Args>({
       if ((error as WcError).code !== "no-password") throw error;
       throw new WcError("no-password", `a password for ${user} is needed to log in: pass --password, set ZSYNC_PASSWORD, or run on a terminal to be asked`);
     }
-    const client = clientWithCredentials(target.origin, { user, password, args });
+    const client = await clientWithCredentials(target.origin, { user, password, args });
     const created = await client.createToken({ label: args.label ?? `zsync on ${hostname()}` });
     const replaced = await findLogin(target.origin, user);
     const file = await saveLogin({ origin, user, token: created.token, id: created.id, expiresAt: created.expiresAt, createdAt: new Date().toISOString() });
     // The login this one replaces would otherwise stay valid on the server until it expires.
-    if (replaced) await clientWithCredentials(target.origin, { token: replaced.token, args }).revokeCurrentToken().catch(() => {});
+    if (replaced) await (await clientWithCredentials(target.origin, { token: replaced.token, args })).revokeCurrentToken().catch(() => {});
     out.result({ origin, user, id: created.id, expiresAt: created.expiresAt, credentialsFile: file });
     out.line(`Logged in to ${origin} as ${user} (token ${created.id}${created.expiresAt ? `, expires ${created.expiresAt}` : ""}); stored in ${file}.`);
   },

@@ -27,7 +27,7 @@ export const logoutCommand = defineCommand<Args>({
     let revokeError: Error | undefined;
     let alreadyInvalid = false;
     try {
-      await clientWithCredentials(target.origin, { token: login.token, args }).revokeCurrentToken();
+      await (await clientWithCredentials(target.origin, { token: login.token, args })).revokeCurrentToken();
     } catch (error) {
       if (error instanceof ProtocolError && error.status === 401) alreadyInvalid = true;
       else revokeError = error as Error;

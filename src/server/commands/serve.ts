@@ -7,6 +7,7 @@ import { openStore } from "../store/open.js";
 import { DEFAULT_TOKEN_TTL_DAYS } from "../tokens.js";
 import { VERSION } from "../version.js";
 import { storeSpec, type ServerArgv } from "./common.js";
+import { readTlsFiles } from "./tls-files.js";
 
 /** Registers the command. */
 export function serveCommand(y: ServerArgv): ServerArgv {
@@ -19,6 +20,8 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         .option("port", { type: "number", default: Number(process.env.ZSYNC_PORT ?? 8080), describe: "port (0: any free port); env ZSYNC_PORT" })
         .option("demo", { type: "boolean", default: false, describe: "create the demo account and /demo content if missing" })
         .option("max-body-bytes", { type: "number", describe: "largest request body accepted" })
+        .option("tls-cert", { type: "string", describe: "serve HTTPS with this certificate chain (PEM file); needs --tls-key" })
+        .option("tls-key", { type: "string", describe: "private key (PEM file) of --tls-cert" })
         .option("quiet", { type: "boolean", default: false, describe: "no request log" })
         .option("token-ttl-days", { type: "number", default: DEFAULT_TOKEN_TTL_DAYS, describe: "lifetime of login tokens in days (fractions allowed: 0.0001 ≈ 9 s, for tests)" })
         .option("max-login-failures", { type: "number", default: DEFAULT_FAILURE_LIMITS.perUser, describe: "failed logins per minute of one address and user before a cool-down (per address: 3×)" })
@@ -27,6 +30,8 @@ export function serveCommand(y: ServerArgv): ServerArgv {
       if (!(args.tokenTtlDays > 0)) throw new Error("--token-ttl-days must be a positive number");
       if (!Number.isInteger(args.maxLoginFailures) || args.maxLoginFailures < 1) throw new Error("--max-login-failures must be a positive integer");
       if (!(args.loginCoolDown > 0)) throw new Error("--login-cool-down must be a positive number of seconds");
+      // Read before opening the store: a bad certificate must not leave anything half started.
+      const tls = await readTlsFiles(args.tlsCert, args.tlsKey);
       const store = await openStore(storeSpec(args));
       if (args.demo) for (const line of await seedDemo(store)) console.log(line);
       if ((await store.countAccounts()) === 0) {
@@ -38,6 +43,7 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         host: args.host,
         port: args.port,
         limits: args.maxBodyBytes === undefined ? {} : { maxBodyBytes: args.maxBodyBytes },
+        ...(tls ? { tls } : {}),
         log: args.quiet ? undefined : (line) => console.error(line),
         tokenTtlMs: args.tokenTtlDays * 86_400_000,
         failureLimits: { perUser: args.maxLoginFailures, perAddress: 3 * args.maxLoginFailures, coolDownMs: args.loginCoolDown * 1000 },

@@ -54,7 +54,7 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
   return function app(req, res) {
     const started = Date.now();
     const caller = { name: "-" };
-    res.on("finish", () => log(`${req.method} ${req.url?.split("?")[0]} ${res.statusCode} ${caller.name} ${Date.now() - started}ms`));
+    res.on("finish", () => log(`${req.method} ${logUrl(req)} ${res.statusCode} ${caller.name} ${Date.now() - started}ms`));
     route(req, res, caller).catch((thrown: unknown) => {
         const error = asHttpError(thrown);
         if (error instanceof HttpError) {
@@ -80,8 +80,12 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
           // A large or half-read upload: answer and close rather than read the rest.
           const close: Record<string, string> = req.complete ? {} : { connection: "close" };
           sendError(res, error, { ...auth, ...close });
+        } else if ((error as NodeJS.ErrnoException)?.code === "ECONNRESET" && req.destroyed) {
+          // The client went away (or sent a body the parser refused, answered by client-errors.ts).
+          log(`${req.method} ${logUrl(req)} aborted by the client`);
+          res.destroy();
         } else if (!res.headersSent) {
-          log(`internal error on ${req.method} ${req.url?.split("?")[0]}: ${(error as Error)?.stack ?? error}`);
+          log(`internal error on ${req.method} ${logUrl(req)}: ${(error as Error)?.stack ?? error}`);
           sendError(res, new HttpError(500, "internal", "internal server error"), req.complete ? {} : { connection: "close" } as Record<string, string>);
         } else {
           // Mid-stream failure: cut the connection so the client sees a truncated archive, never a short one.
@@ -91,6 +95,9 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
   };
 
   async function route(req: IncomingMessage, res: ServerResponse, caller: { name: string }): Promise<void> {
+    if ((req.url ?? "").length > options.limits.maxUrlBytes) {
+      throw new HttpError(414, "uri-too-long", `request URL longer than ${options.limits.maxUrlBytes} bytes`);
+    }
     const principal = transportPrincipal(req.socket) ?? (await authenticate(req.headers.authorization, { remoteAddress: req.socket.remoteAddress }));
     // Roles and grants are read per request: a change by `zsync-server user|grant` applies at once.
     const access = principal && (await resolveAccess(options.store, principal));
@@ -136,4 +143,10 @@ function asHttpError(error: unknown): unknown {
   if (error instanceof ForbiddenError) return new HttpError(403, "forbidden", error.message);
   if (error instanceof HiddenPathError) return new HttpError(404, "not-found", error.message);
   return error;
+}
+
+/** The request path for the log: no query (it may carry tokens), at most 200 characters. */
+function logUrl(req: IncomingMessage): string {
+  const path = req.url?.split("?")[0] ?? "";
+  return path.length > 200 ? `${path.slice(0, 200)}…(${path.length} chars)` : path;
 }

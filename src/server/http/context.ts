@@ -15,6 +15,10 @@ export interface ServerLimits {
   maxMetaBytes: number;
   /** Most changes in one commit. */
   maxChanges: number;
+  /** Longest request target (path and query, percent-encoded) before 414. */
+  maxUrlBytes: number;
+  /** Largest request line plus headers (Node's `maxHeaderSize`) before 431. */
+  maxHeaderBytes: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -22,6 +26,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxManifestBytes: 64 * 1024 ** 2,
   maxMetaBytes: 256 * 1024,
   maxChanges: 1_000_000,
+  maxUrlBytes: 8 * 1024,
+  maxHeaderBytes: 16 * 1024,
 };
 
 export interface RequestContext {

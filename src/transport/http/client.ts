@@ -20,6 +20,7 @@ import {
   type ServerInfo,
   type SnapshotManifest,
 } from "../../protocol/types.js";
+import { describeTlsFailure } from "./tls.js";
 
 /** Errors that mean no request reached the server. */
 const NEVER_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
@@ -109,6 +110,8 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
         headersTimeout: method === "POST" ? 0 : undefined,
       });
     } catch (error) {
+      const tlsFailure = describeTlsFailure(error, options.origin);
+      if (tlsFailure) throw new ProtocolError(0, "tls-verify-failed", tlsFailure);
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code ?? "";
       const detail = `${(error as Error).message}${cause ? ` (${cause})` : ""}`;
       if (method === "POST" && !NEVER_CONNECTED.has(cause)) {
@@ -148,9 +151,16 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
         throw new ProtocolError(response.statusCode, "not-zsync", `${options.origin} did not answer with a SNARF archive`);
       }
       const records = decodeSnarf(response.body);
-      const first = await records.next();
-      if (first.done || first.value.path !== MANIFEST_RECORD) throw new ProtocolError(200, "bad-archive", "snapshot does not start with its manifest");
-      const manifest = parseSnapshotManifest(JSON.parse((await readRecordBody(first.value, maxManifestBytes)).toString("utf8")));
+      let manifest: SnapshotManifest;
+      try {
+        const first = await records.next();
+        if (first.done || first.value.path !== MANIFEST_RECORD) throw new Error("the snapshot does not start with its manifest");
+        manifest = parseSnapshotManifest(JSON.parse((await readRecordBody(first.value, maxManifestBytes)).toString("utf8")));
+      } catch (error) {
+        // A hostile or broken server: say so, and write nothing (no caller has seen a path yet).
+        response.body.destroy();
+        throw new ProtocolError(200, "bad-archive", `${options.origin} sent an invalid snapshot, refused before anything was written: ${(error as Error).message}`);
+      }
       const header = Number(response.headers[REVISION_HEADER]);
       if (header !== manifest.revision) throw new ProtocolError(200, "bad-archive", "snapshot revision header and manifest disagree");
       const repository = response.headers[REPOSITORY_HEADER];
