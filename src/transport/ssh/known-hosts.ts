@@ -71,15 +71,41 @@ export function parseKnownHosts(text: string, file: string): KnownHostEntry[] {
     if (fields.length < 3) return;
     const [hosts, keyType, base64] = fields;
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) return;
-    entries.push({ file, line: index + 1, marker, hosts, keyType, key: Buffer.from(base64, "base64") });
+    const key = Buffer.from(base64, "base64");
+    if (key.length === 0) return;
+    entries.push({ file, line: index + 1, marker, hosts, keyType, key });
   });
   return entries;
 }
 
-/** OpenSSH's wildcard match (`*`, `?`), case-insensitive. */
+/**
+ * OpenSSH's wildcard match (`*`, `?`), case-insensitive. Greedy with one backtrack point, so
+ * O(pattern × name) at worst — a regular expression built from `*a*a*a…b` backtracks
+ * exponentially and would hang on a crafted known_hosts line.
+ */
 function globMatch(pattern: string, name: string): boolean {
-  const regex = new RegExp("^" + pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$", "i");
-  return regex.test(name);
+  const p = pattern.toLowerCase();
+  const n = name.toLowerCase();
+  let pi = 0;
+  let ni = 0;
+  let star = -1;
+  let resume = 0;
+  while (ni < n.length) {
+    if (pi < p.length && (p[pi] === "?" || p[pi] === n[ni])) {
+      pi++;
+      ni++;
+    } else if (pi < p.length && p[pi] === "*") {
+      star = pi++;
+      resume = ni;
+    } else if (star >= 0) {
+      pi = star + 1;
+      ni = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.length && p[pi] === "*") pi++;
+  return pi === p.length;
 }
 
 /** Whether a known_hosts host field matches `name` (already in `[host]:port` form when needed). */
