@@ -1,6 +1,7 @@
 /** `zsync-server user …`: manage accounts. */
 import { hashPassword } from "../auth.js";
 import { readPassword, withStore, type ServerArgv } from "./common.js";
+import { userKeyCommands } from "./user-key.js";
 
 /** Registers the command and its subcommands. */
 export function userCommand(y: ServerArgv): ServerArgv {
@@ -20,6 +21,7 @@ export function userCommand(y: ServerArgv): ServerArgv {
           console.log(`added ${args.name} (${args.role})`);
         },
       )
+      .command("key", "manage an account's ssh public keys", userKeyCommands)
       .demandCommand(1, "name a user subcommand"),
   );
 }
