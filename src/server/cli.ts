@@ -1,8 +1,10 @@
 /**
- * `zsync-server`: serve a repository, manage its accounts. Each command lives in `commands/`.
+ * `zsync-server`: serve a repository (`serve`, or `--stdio` under sshd), manage its accounts.
+ * Each command lives in `commands/`.
  */
 import yargs from "yargs";
 import { serveCommand } from "./commands/serve.js";
+import { stdioCommand } from "./commands/stdio.js";
 import { userCommand } from "./commands/user.js";
 import { VERSION } from "./version.js";
 
@@ -16,8 +18,9 @@ export async function main(argv: string[]): Promise<void> {
     .option("store", { type: "string", describe: "store: sqlite:PATH (default: sqlite:DATA_DIR/repository.sqlite)" });
   y = serveCommand(y);
   y = userCommand(y);
+  // The default command: `--stdio`, or "name a command" (usage error) without it.
+  y = stdioCommand(y);
   await y
-    .demandCommand(1, "name a command, e.g. zsync-server serve")
     .strict()
     .version(VERSION)
     .help()
