@@ -16,7 +16,7 @@ export function stdioCommand(y: ServerArgv): ServerArgv {
       y2
         .option("stdio", { type: "boolean", describe: "serve one HTTP connection on stdin/stdout (as an sshd subsystem) and exit" })
         .option("as", { type: "string", implies: "stdio", describe: "with --stdio: the account requests act as (default: $USER, else $LOGNAME)" })
-        .option("log", { type: "boolean", default: false, implies: "stdio", describe: "with --stdio: request log on stderr" }),
+        .option("log", { type: "boolean", implies: "stdio", describe: "with --stdio: request log on stderr" }),
     async (args) => {
       if (!args.stdio) {
         y.showHelp();
