@@ -48,6 +48,8 @@ export async function serveStdio(options: StdioOptions): Promise<void> {
     });
     channels.adopt(socket, { remoteAddress: "stdio" });
     await done;
+    // The response's own 'finish' handlers (the request log line) run after the socket's.
+    await new Promise((resolve) => setImmediate(resolve));
     await channels.close();
   } finally {
     await rm(tempDir, { recursive: true, force: true });

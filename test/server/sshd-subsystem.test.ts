@@ -29,6 +29,7 @@ describe("stock sshd with Subsystem zsync → zsync-server --stdio", () => {
   let dir: string;
   let dataDir: string;
   let key: string;
+  let mappedKey: string;
   let knownHosts: string;
   let port: number;
   let sshd: ChildProcess;
@@ -40,7 +41,10 @@ describe("stock sshd with Subsystem zsync → zsync-server --stdio", () => {
     dataDir = join(dir, "data");
     key = await sshKeygen(dir, "user");
     const hostKey = await sshKeygen(dir, "host");
-    await writeFile(join(dir, "authorized_keys"), await readFile(key + ".pub"));
+    mappedKey = await sshKeygen(dir, "mapped");
+    // The shared-unix-user setup of docs/SSH.md: a forced command maps this key to alice.
+    const forced = `restrict,command="${process.execPath} ${SERVER_BIN} --stdio --data-dir ${join(dir, "data")} --as alice --log-file ${join(dir, "stdio.log")}"`;
+    await writeFile(join(dir, "authorized_keys"), (await readFile(key + ".pub", "utf8")) + `${forced} ${await readFile(mappedKey + ".pub", "utf8")}`);
     await mkdir("/run/sshd", { recursive: true }).catch(() => {});
     assert.equal((await serverCli(dataDir, ["user", "add", "alice", "--password-stdin"], { input: "pw\n" })).code, 0);
     port = await freePort();
@@ -95,5 +99,13 @@ describe("stock sshd with Subsystem zsync → zsync-server --stdio", () => {
     const response = parseHttpResponse(result.stdout);
     assert.equal(response.status, 200);
     assert.equal(JSON.parse(response.body).server, "zsync-server");
+  });
+
+  test("a forced command in authorized_keys maps a key to an account with --as", async () => {
+    const result = await openSsh({ port, key: mappedKey, knownHosts, user: unixUser, subsystem: "zsync", input: httpGet("/.well-known/zsync"), home: dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(parseHttpResponse(result.stdout).status, 200);
+    // sshd discards a subsystem's stderr, hence --log-file.
+    assert.match(await readFile(join(dir, "stdio.log"), "utf8"), /^\S+ GET \/\.well-known\/zsync 200 alice \d+ms$/m);
   });
 });
