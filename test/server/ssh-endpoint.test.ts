@@ -176,10 +176,15 @@ describe("ssh endpoint: passwords, restarts, removed accounts", () => {
       assert.equal((await serverCli(dataDir, ["user", "key", "add", "bob", bobKey + ".pub"])).code, 0);
       const hostKey = await hostPublicKey(dataDir);
       const ssh = await connectSsh2({ port: sshPort(first), username: "bob", password: "bob-pw-123", hostPublicKey: hostKey });
-      ssh.end();
+      ssh.on("error", () => {});
+      const sshClosed = new Promise((resolve) => ssh.once("close", resolve));
       await assert.rejects(connectSsh2({ port: sshPort(first), username: "bob", password: "wrong-pw-456", hostPublicKey: hostKey }), /authentication methods failed/);
       assert.match(first.stderr(), /ssh: refused password for "bob" from 127\.0\.0\.1:\d+: wrong password/);
       assert.doesNotMatch(first.stderr(), /wrong-pw-456|bob-pw-123/);
+      // SIGTERM with an ssh connection open: the server ends it and exits cleanly.
+      await first.stop();
+      assert.equal(first.process.exitCode, 0, first.stderr());
+      await sshClosed;
     } finally {
       await first.stop();
     }

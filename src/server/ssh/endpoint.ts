@@ -55,18 +55,22 @@ export async function startSshEndpoint(options: SshEndpointOptions): Promise<Run
     let principal: Principal | undefined;
     let failures = 0;
     client.on("authentication", (ctx) => {
-      authenticateSsh(ctx, { store: options.store, passwordAuth: options.passwordAuth === true, remote, log }).then(
-        (result) => {
+      authenticateSsh(ctx, { store: options.store, passwordAuth: options.passwordAuth === true, remote, log })
+        .then((result) => {
           if (result.outcome === "accepted") {
             principal = result.principal;
             ctx.accept();
           } else if (result.outcome === "refused" && ++failures >= MAX_AUTH_FAILURES) client.end();
-        },
-        (error: unknown) => {
+        })
+        .catch((error: unknown) => {
+          // A store failure, or a client gone while scrypt ran: refuse, never crash the server.
           log(`ssh: authentication of ${JSON.stringify(ctx.username)} from ${remote} failed: ${(error as Error)?.message ?? error}`);
-          ctx.reject();
-        },
-      );
+          try {
+            ctx.reject();
+          } catch {
+            client.end();
+          }
+        });
     });
     client.on("ready", () => {
       const who = principal!;
