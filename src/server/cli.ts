@@ -1,10 +1,12 @@
 /**
- * `zsync-server`: serve a repository, manage its accounts. Each command lives in `commands/`.
+ * `zsync-server`: serve a repository (`serve`, or `--stdio` under sshd), manage its accounts.
+ * Each command lives in `commands/`.
  */
 import yargs from "yargs";
 import { grantCommand } from "./commands/grant.js";
 import { serveCommand } from "./commands/serve.js";
 import { tokenCommand } from "./commands/token.js";
+import { stdioCommand } from "./commands/stdio.js";
 import { userCommand } from "./commands/user.js";
 import { VERSION } from "./version.js";
 
@@ -20,8 +22,9 @@ export async function main(argv: string[]): Promise<void> {
   y = userCommand(y);
   y = grantCommand(y);
   y = tokenCommand(y);
+  // The default command: `--stdio`, or "name a command" (usage error) without it.
+  y = stdioCommand(y);
   await y
-    .demandCommand(1, "name a command, e.g. zsync-server serve")
     .strict()
     .version(VERSION)
     .help()

@@ -1,15 +1,19 @@
 /**
- * Starts zsync-server's HTTP endpoint on a store kept in a data directory.
+ * Starts zsync-server's endpoints on a store kept in a data directory: HTTP on TCP, and when asked
+ * ssh, whose `zsync` subsystem channels reach the same request handler.
  */
 import { createServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
+import { createChannelServer } from "./channel-server.js";
 import { createApp } from "./http/app.js";
 import { answerMalformedRequests } from "./http/client-errors.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "./http/context.js";
 import type { FailureLimits } from "./rate-limit.js";
+import { startSshEndpoint, type RunningSshEndpoint } from "./ssh/endpoint.js";
+import type { HostKey } from "./ssh/host-key.js";
 import type { Store } from "./store/types.js";
 import { VERSION } from "./version.js";
 
@@ -27,11 +31,15 @@ export interface ServeOptions {
   tokenTtlMs?: number;
   /** Failed-login limits (default: rate-limit.ts). */
   failureLimits?: Partial<FailureLimits>;
+  /** Also listen for ssh (`zsync` subsystem) on this address. */
+  ssh?: { host: string; port: number; hostKey: HostKey; passwordAuth?: boolean };
 }
 
 export interface RunningServer {
   server: Server;
   url: string;
+  /** The ssh endpoint, when `ssh` was given. */
+  ssh?: RunningSshEndpoint;
   close(): Promise<void>;
 }
 
@@ -69,12 +77,27 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   });
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const channels = options.ssh ? createChannelServer(app) : undefined;
+  let ssh: RunningSshEndpoint | undefined;
+  if (options.ssh && channels) {
+    try {
+      ssh = await startSshEndpoint({ ...options.ssh, store: options.store, http: channels, log: options.log });
+    } catch (error) {
+      server.close();
+      throw new Error(`cannot listen for ssh on ${options.ssh.host}:${options.ssh.port}: ${(error as Error).message}`);
+    }
+  }
   return {
     server,
     url: `${options.tls ? "https" : "http"}://${host}:${address.port}`,
+    ssh,
     async close() {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([
+        new Promise<void>((resolve) => server.close(() => resolve())),
+        ssh?.close(),
+        channels?.close(),
+      ]);
     },
   };
 }

@@ -43,6 +43,14 @@ function assertValidSnapshot(manifest: SnapshotManifest): void {
     if (entry.meta !== undefined) assertValidMeta(entry.meta);
   }
   for (const path of manifest.deleted) assertSafeArchivePath(path);
+  // A tree: each path once, nothing below a file, the root (when listed) a folder.
+  const kinds = new Map(manifest.entries.map((e) => [e.path, e.kind]));
+  assert.equal(kinds.size, manifest.entries.length, "a path listed twice");
+  assert.notEqual(kinds.get(""), "file", "the root listed as a file");
+  for (const entry of manifest.entries) {
+    const names = entry.path.split("/");
+    for (let i = 1; i < names.length; i++) assert.notEqual(kinds.get(names.slice(0, i).join("/")), "file", `${entry.path} below a file`);
+  }
 }
 
 function assertValidCheckin(manifest: Checkin, maxMetaBytes?: number): void {
@@ -76,10 +84,20 @@ const snapshotArb: fc.Arbitrary<SnapshotManifest> = fc
     root: fc.string({ maxLength: 10 }),
     revision: fc.nat(),
     since: fc.option(fc.nat(), { nil: undefined }),
-    entries: fc.array(entryArb, { maxLength: 5 }),
+    entries: fc.uniqueArray(entryArb, { maxLength: 5, selector: (e) => e.path }).map(asTree),
     deleted: fc.array(validPathArb, { maxLength: 3 }),
   })
   .map(({ since, ...rest }) => ({ protocol: 1 as const, ...rest, ...(since === undefined ? {} : { since }) }));
+
+/** Makes entries a possible tree: the root and every entry with something below it become folders. */
+function asTree(entries: EntryInfo[]): EntryInfo[] {
+  const hasChildren = (path: string) => entries.some((e) => e.path !== path && (path === "" || e.path.startsWith(path + "/")));
+  return entries.map((e) => {
+    if (e.kind === "folder" || (e.path !== "" && !hasChildren(e.path))) return e;
+    const { hash: _hash, size: _size, ...folder } = e;
+    return { ...folder, kind: "folder" as const };
+  });
+}
 
 const checkinArb: fc.Arbitrary<Checkin & { protocol: 1 }> = fc
   .record({

@@ -12,11 +12,17 @@ export const CLIENT_BIN = fileURLToPath(new URL("../../bin/zsync.js", import.met
 
 export interface TestServer {
   url: string;
+  /** `zsync+ssh://HOST:PORT` when started with `--ssh-port`. */
+  sshUrl?: string;
   port: number;
   dataDir: string;
   process: ChildProcess;
   /** Everything the server wrote to stderr so far. */
   stderr(): string;
+  /** Waits (up to 5 s) until stderr matches: the request log line is written after the answer is sent. */
+  waitForStderr(pattern: RegExp): Promise<string>;
+  /** Everything the server wrote to stdout so far. */
+  stdout(): string;
   /** SIGTERM and wait. */
   stop(): Promise<void>;
   /** SIGKILL and wait: a crash. */
@@ -39,15 +45,14 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; dem
   let stderr = "";
   child.stderr!.on("data", (chunk) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let stdout = "";
+  child.stdout!.on("data", (chunk) => (stdout += chunk));
   const url = await new Promise<string>((resolve, reject) => {
-    let stdout = "";
-    const onData = (chunk: Buffer) => {
-      stdout += chunk;
+    const onData = () => {
       const match = /listening on (https?:\/\/[^\s]+)/.exec(stdout);
       if (match) {
         clearTimeout(timer);
         child.stdout!.off("data", onData);
-        child.stdout!.resume();
         resolve(match[1]);
       }
     };
@@ -61,10 +66,16 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; dem
   });
   return {
     url,
+    sshUrl: /ssh listening on (zsync\+ssh:\/\/[^\s]+)/.exec(stdout)?.[1],
     port: Number(new URL(url).port),
     dataDir,
     process: child,
     stderr: () => stderr,
+    async waitForStderr(pattern: RegExp) {
+      for (const until = Date.now() + 5000; !pattern.test(stderr) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+      return stderr;
+    },
+    stdout: () => stdout,
     async stop() {
       if (child.exitCode === null) child.kill("SIGTERM");
       await exited;

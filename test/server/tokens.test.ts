@@ -67,7 +67,7 @@ describe("login tokens", () => {
     const log = await call(server, "/demo/@@log", { authorization: bearer(minted.token) });
     assert.equal(log.status, 200);
     assert.ok(Array.isArray(log.json.revisions));
-    assert.match(server.stderr(), /GET \/demo\/@@log 200 zsync/);
+    assert.match(await server.waitForStderr(/GET \/demo\/@@log 200 zsync/), /GET \/demo\/@@log 200 zsync/);
   });
 
   test("a token cannot mint tokens; bad token requests are refused", async () => {
@@ -191,7 +191,7 @@ describe("failed-login limiting", () => {
     assert.equal(refused.json.error.code, "too-many-failures");
     const retryAfter = Number(refused.headers.get("retry-after"));
     assert.ok(retryAfter >= 1, `Retry-After: ${refused.headers.get("retry-after")}`);
-    const lines = server.stderr().split("\n").filter((l) => l.includes("too many failed basic logins"));
+    const lines = (await server.waitForStderr(/too many failed basic logins/)).split("\n").filter((l) => l.includes("too many failed basic logins"));
     assert.equal(lines.length, 1, server.stderr());
     assert.match(lines[0], /from 127\.0\.0\.1 for user "zsync"/);
     assert.ok(!server.stderr().includes("wrong-password-123"));
@@ -213,7 +213,7 @@ describe("failed-login limiting", () => {
     }
     assert.equal(status, 429);
     assert.equal(attempts, 10, "the per-address limit is 3 × --max-login-failures");
-    assert.match(server.stderr(), /too many failed bearer logins from 127\.0\.0\.1: refusing them for 1 s/);
+    assert.match(await server.waitForStderr(/too many failed bearer logins/), /too many failed bearer logins from 127\.0\.0\.1: refusing them for 1 s/);
     // Basic logins are counted apart, so a password still works.
     assert.equal((await call(server, "/demo/@@log", { authorization: DEMO_AUTH })).status, 200);
   });

@@ -1,8 +1,10 @@
-/** `zsync-server serve`: serve the repository over HTTP. */
+/** `zsync-server serve`: serve the repository over HTTP, and over ssh when `--ssh-port` is given. */
 import { resolve } from "node:path";
 import { seedDemo } from "../demo.js";
+import { authorizeDemoKeys } from "../demo-ssh-keys.js";
 import { serve } from "../serve.js";
 import { DEFAULT_FAILURE_LIMITS } from "../rate-limit.js";
+import { loadHostKey } from "../ssh/host-key.js";
 import { openStore } from "../store/open.js";
 import { DEFAULT_TOKEN_TTL_DAYS } from "../tokens.js";
 import { VERSION } from "../version.js";
@@ -13,11 +15,15 @@ import { readTlsFiles } from "./tls-files.js";
 export function serveCommand(y: ServerArgv): ServerArgv {
   return y.command(
     "serve",
-    "serve the repository over HTTP",
+    "serve the repository over HTTP (and ssh with --ssh-port)",
     (y) =>
       y
         .option("host", { type: "string", default: process.env.ZSYNC_HOST ?? "127.0.0.1", describe: "address to listen on; env ZSYNC_HOST" })
         .option("port", { type: "number", default: Number(process.env.ZSYNC_PORT ?? 8080), describe: "port (0: any free port); env ZSYNC_PORT" })
+        .option("ssh-port", { type: "number", describe: "also serve the ssh subsystem `zsync` on this port (0: any free port)" })
+        .option("ssh-host", { type: "string", describe: "address for ssh (default: --host)" })
+        .option("ssh-host-key", { type: "string", describe: "ssh host private key file (default: DATA_DIR/ssh_host_ed25519_key, generated when absent)" })
+        .option("ssh-password-auth", { type: "boolean", default: false, describe: "also accept account passwords over ssh (default: public keys only)" })
         .option("demo", { type: "boolean", default: false, describe: "create the demo account and /demo content if missing" })
         .option("max-body-bytes", { type: "number", describe: "largest request body accepted" })
         .option("tls-cert", { type: "string", describe: "serve HTTPS with this certificate chain (PEM file); needs --tls-key" })
@@ -32,14 +38,21 @@ export function serveCommand(y: ServerArgv): ServerArgv {
       if (!(args.loginCoolDown > 0)) throw new Error("--login-cool-down must be a positive number of seconds");
       // Read before opening the store: a bad certificate must not leave anything half started.
       const tls = await readTlsFiles(args.tlsCert, args.tlsKey);
+      const dataDir = resolve(args.dataDir);
+      const sshWanted = args.sshPort !== undefined;
+      if (sshWanted && (!Number.isInteger(args.sshPort) || args.sshPort! < 0 || args.sshPort! > 65535)) {
+        throw new Error("--ssh-port must be a port number (0-65535)");
+      }
       const store = await openStore(storeSpec(args));
       if (args.demo) for (const line of await seedDemo(store)) console.log(line);
+      if (args.demo && sshWanted) for (const line of await authorizeDemoKeys(store, "zsync")) console.log(line);
       if ((await store.countAccounts()) === 0) {
         console.error("warning: no accounts configured, so every request is anonymous; add one with `zsync-server user add NAME`");
       }
+      const hostKey = sshWanted ? await loadHostKey(dataDir, { file: args.sshHostKey }) : undefined;
       const running = await serve({
         store,
-        dataDir: resolve(args.dataDir),
+        dataDir,
         host: args.host,
         port: args.port,
         limits: args.maxBodyBytes === undefined ? {} : { maxBodyBytes: args.maxBodyBytes },
@@ -47,13 +60,19 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         log: args.quiet ? undefined : (line) => console.error(line),
         tokenTtlMs: args.tokenTtlDays * 86_400_000,
         failureLimits: { perUser: args.maxLoginFailures, perAddress: 3 * args.maxLoginFailures, coolDownMs: args.loginCoolDown * 1000 },
+        ssh: hostKey && { host: args.sshHost ?? args.host, port: args.sshPort!, hostKey, passwordAuth: args.sshPasswordAuth },
       });
+      if (running.ssh && hostKey) {
+        console.log(`ssh host key ${hostKey.fingerprint} (${hostKey.file}${hostKey.generated ? ", generated now" : ""})`);
+        console.log(`ssh listening on ${running.ssh.url}${args.sshPasswordAuth ? " (public keys and passwords)" : " (public keys)"}`);
+      }
       console.log(`zsync-server ${VERSION} listening on ${running.url}`);
       if (args.demo) {
+        const sshTry = running.ssh ? `\n  zsync checkout ${running.ssh.url.replace("://", "://zsync@")}/demo work     (your ssh key)` : "";
         console.log(`
 Try:
   curl -u zsync:zsync ${running.url}/demo/@@toFS.snarf
-  zsync checkout ${running.url.replace("://", "://zsync@")}/demo work     (password: zsync)
+  zsync checkout ${running.url.replace("://", "://zsync@")}/demo work     (password: zsync)${sshTry}
 Stop with Ctrl-C.`);
       }
       const stop = async () => {

@@ -2,6 +2,7 @@
 import { hashPassword } from "../auth.js";
 import { ACCOUNT_ROLES } from "../authz/access.js";
 import { readPassword, withStore, type ServerArgv } from "./common.js";
+import { userKeyCommands } from "./user-key.js";
 
 /** Registers the command and its subcommands. */
 export function userCommand(y: ServerArgv): ServerArgv {
@@ -90,6 +91,7 @@ export function userCommand(y: ServerArgv): ServerArgv {
           }
         },
       )
+      .command("key", "manage an account's ssh public keys", userKeyCommands)
       .demandCommand(1, "name a user subcommand"),
   );
 }
