@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { zsync } from "../helpers/cli.js";
 import { zsyncInPty } from "../helpers/pty.js";
 import { startServer, tempDir, type TestServer } from "../helpers/server.js";
-import { bridgeSubsystem, makeKey, startAgent, startSshd, type TestSshd } from "../helpers/sshd.js";
+import { stdioSubsystem, makeKey, startAgent, startSshd, type TestSshd } from "../helpers/sshd.js";
 
 const run = promisify(execFile);
 const fingerprintOf = async (file: string) => (await run("ssh-keygen", ["-lf", file])).stdout.split(/\s+/)[1];
@@ -40,7 +40,7 @@ describe("ssh client authentication", () => {
     agentKey = await makeKey(join(work, "agent_key"));
     encryptedKey = await makeKey(join(work, "encrypted_key"), { passphrase: "correct horse" });
     strangerKey = await makeKey(join(work, "stranger_key"));
-    sshd = await startSshd({ subsystem: bridgeSubsystem(server.port), authorize: [`${agentKey}.pub`, `${encryptedKey}.pub`] });
+    sshd = await startSshd({ subsystem: stdioSubsystem(server.dataDir), authorize: [`${agentKey}.pub`, `${encryptedKey}.pub`] });
     url = `zsync+ssh://root@127.0.0.1:${sshd.port}/`;
     knownHosts = join(work, "known_hosts");
     await writeFile(knownHosts, `[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`);

@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { zsync } from "../helpers/cli.js";
 import { zsyncInPty } from "../helpers/pty.js";
 import { startServer, tempDir, type TestServer } from "../helpers/server.js";
-import { bridgeSubsystem, makeKey, startSshd, type TestSshd } from "../helpers/sshd.js";
+import { stdioSubsystem, makeKey, startSshd, type TestSshd } from "../helpers/sshd.js";
 
 const run = promisify(execFile);
 const AUTH_LINE = /publickey|Accepted|Failed|Postponed|userauth|Invalid user|Authentication/i;
@@ -46,7 +46,7 @@ describe("ssh host key trust", () => {
     server = await startServer({ demo: false });
     work = await tempDir("zsync-ssh-trust-");
     key = await makeKey(join(work, "user_key"));
-    sshd = await startSshd({ subsystem: bridgeSubsystem(server.port), authorize: [`${key}.pub`], extraHostKeyTypes: ["rsa"] });
+    sshd = await startSshd({ subsystem: stdioSubsystem(server.dataDir), authorize: [`${key}.pub`], extraHostKeyTypes: ["rsa"] });
     url = `zsync+ssh://root@127.0.0.1:${sshd.port}/`;
     hostFingerprint = (await run("ssh-keygen", ["-lf", `${sshd.hostKey}.pub`])).stdout.split(/\s+/)[1];
   });

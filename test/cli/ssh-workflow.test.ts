@@ -1,9 +1,7 @@
 /**
  * The svn-like workflow over zsync+ssh://, end to end: import, two checkouts, edit, commit,
  * update, log — each command one ssh connection to a real OpenSSH sshd whose `zsync`
- * subsystem reaches a real zsync-server. The subsystem command is a parameter
- * (ZSYNC_TEST_SSH_SUBSYSTEM, `%PORT%` replaced by the server's HTTP port) so the same scenario
- * can run against `zsync-server --stdio`.
+ * subsystem runs `zsync-server --stdio` on the data directory of a running zsync-server.
  */
 import assert from "node:assert/strict";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -11,7 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { zsync, zsyncJson } from "../helpers/cli.js";
 import { startServer, tempDir, type TestServer } from "../helpers/server.js";
-import { bridgeSubsystem, makeKey, startSshd, type TestSshd } from "../helpers/sshd.js";
+import { stdioSubsystem, makeKey, startSshd, type TestSshd } from "../helpers/sshd.js";
 
 describe("the workflow over zsync+ssh://", () => {
   let server: TestServer;
@@ -35,9 +33,8 @@ describe("the workflow over zsync+ssh://", () => {
     home = join(work, "home");
     await mkdir(join(home, ".ssh"), { recursive: true });
     await makeKey(join(home, ".ssh", "id_ed25519"));
-    const custom = process.env.ZSYNC_TEST_SSH_SUBSYSTEM;
     sshd = await startSshd({
-      subsystem: custom ? custom.replaceAll("%PORT%", String(server.port)) : bridgeSubsystem(server.port),
+      subsystem: stdioSubsystem(server.dataDir),
       authorize: [join(home, ".ssh", "id_ed25519.pub")],
     });
     env = { HOME: home, SSH_AUTH_SOCK: undefined, ZSYNC_KNOWN_HOSTS: undefined, ZSYNC_SSH_ACCEPT_NEW: undefined, ZSYNC_PASSWORD: undefined };

@@ -1,19 +1,17 @@
 /**
  * A real OpenSSH sshd for tests, with its own config, host key, authorized_keys and log in a
- * temporary directory, on a free loopback port. The `zsync` subsystem command is a parameter:
- * the TCP bridge to a running zsync-server (bridgeSubsystem) or `zsync-server --stdio`.
+ * temporary directory, on a free loopback port. The `zsync` subsystem command is a parameter,
+ * normally `zsync-server --stdio` on a data directory (stdioSubsystem), as docs/SSH.md configures it.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { tempDir } from "./server.js";
+import { SERVER_BIN, tempDir } from "./server.js";
 
 const run = promisify(execFile);
 export const SSHD = "/usr/sbin/sshd";
-export const TCP_BRIDGE = fileURLToPath(new URL("./tcp-bridge.mjs", import.meta.url));
 
 export interface TestSshd {
   port: number;
@@ -32,9 +30,12 @@ export interface TestSshd {
   stop(): Promise<void>;
 }
 
-/** The subsystem command that bridges to a zsync-server HTTP port. */
-export function bridgeSubsystem(serverPort: number): string {
-  return `${process.execPath} ${TCP_BRIDGE} 127.0.0.1 ${serverPort}`;
+/**
+ * The subsystem command serving the repository in `dataDir` with `zsync-server --stdio` (one process
+ * per ssh channel, beside any running `zsync-server serve` on the same data directory).
+ */
+export function stdioSubsystem(dataDir: string, opts: { as?: string } = {}): string {
+  return `${process.execPath} ${SERVER_BIN} --data-dir ${dataDir} --stdio${opts.as ? ` --as ${opts.as}` : ""}`;
 }
 
 function freePort(): Promise<number> {
