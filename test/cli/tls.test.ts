@@ -5,8 +5,8 @@
  * fails closed with a message naming the host and the reason; nothing is written.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
@@ -14,24 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { cleartextCredentialsWarning, isLoopbackHost } from "../../src/transport/http/tls.js";
 import { zsync, zsyncJson } from "../helpers/cli.js";
 import { SERVER_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
-
-function openssl(args: string[], cwd: string): void {
-  execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
-}
-
-/** A self-signed CA certificate `NAME.pem` with its key `NAME.key`. */
-function makeCa(dir: string, name: string): void {
-  openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.pem`, "-days", "2", "-subj", `/CN=${name}`], dir);
-}
-
-/** A server certificate signed by `ca` for `altNames` (`DNS:…,IP:…`); `expired` makes one past its end. */
-function makeServerCert(dir: string, name: string, ca: string, altNames: string, opts: { expired?: boolean } = {}): void {
-  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`], dir);
-  writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${altNames}\nbasicConstraints=CA:FALSE\n`);
-  // openssl 3.0 `x509 -req` has no -not_before; `-days -1` puts notAfter a day before issue: expired.
-  const validity = ["-days", opts.expired ? "-1" : "2"];
-  openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-out", `${name}.pem`, ...validity, "-extfile", `${name}.ext`], dir);
-}
+import { makeCa, makeServerCert, openssl } from "../helpers/tls.js";
 
 describe("HTTPS with a test CA", () => {
   let pki: string;
