@@ -9,9 +9,10 @@
  *
  * Also exports the small path checks that `mkdir` and `copy` share.
  */
+import { readCheckoutFile } from "./safe-path.js";
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
-import { lstat, readdir, readFile } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { parseObjectMeta } from "../protocol/manifest.js";
@@ -225,7 +226,7 @@ export async function add(wc: WorkingCopy, opts: AddOptions): Promise<AddResult>
   for (const item of planned.values()) {
     if (item.kind !== "file") continue;
     const metaFile = metaFileOf(item.path);
-    const existing = await readFile(join(wc.root, metaFile)).catch(() => undefined);
+    const existing = await readCheckoutFile(wc.root, metaFile).catch(() => undefined);
     let existingMeta: ObjectMeta | undefined;
     let existingError: string | undefined;
     if (existing) {

@@ -27,7 +27,7 @@ import { runJournal, type Expectation, type JournalReport, type JournalStep } fr
 import { formatMeta, formatMetaConflict, metaFileOf, readWorkingMetaSync, sameMeta } from "./meta-files.js";
 import { hashFile, hasPristine, pristinePath, storePristine } from "./pristine.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
-import { assertSafeCheckoutPath } from "./safe-path.js";
+import { assertSafeCheckoutPath, readCheckoutFile } from "./safe-path.js";
 import type { WorkingCopy } from "./session.js";
 
 /** One line of an update report: `U  path`, ` U path` (metadata), `C  path`… */
@@ -375,7 +375,7 @@ export async function applyRemote(
 
   /** Merges working content with the server's over BASE; returns the conflict, if any. */
   async function planContentMerge(path: string, entry: Entry | undefined, status: PathStatus, remote: EntryInfo): Promise<ConflictRecord | undefined> {
-    const mineBytes = await readFile(join(root, path));
+    const mineBytes = await readCheckoutFile(root, path);
     const mine = await storePristine(root, Readable.from([mineBytes]));
     if (entry?.hash && !(await hasPristine(root, entry.hash))) {
       throw new WcError(

@@ -6,8 +6,7 @@
  * (content, and metadata as the text of `@@meta/<name>.json`), detects binary content, and
  * formats the result the way `svn diff` does.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { readCheckoutFile } from "./safe-path.js";
 import { createRequire } from "node:module";
 import { decodeUtf8Exactly, isTextContentType, looksBinary } from "../merge/binary.js";
 import type { ObjectKind } from "../protocol/types.js";
@@ -127,13 +126,13 @@ async function contentDiff(
     if (item.kind !== "file" || item.workingHash === undefined) return undefined; // missing or obstructed
     change = "added";
     before = Buffer.alloc(0);
-    after = await readFile(join(wc.root, item.path));
+    after = await readCheckoutFile(wc.root, item.path);
   } else {
     // Modified (or in conflict): only a file that is there and differs has a diff to show.
     if (item.kind !== "file" || item.workingHash === undefined || item.workingHash === entry.hash) return undefined;
     change = "modified";
     before = await readPristine(wc.root, entry.hash);
-    after = await readFile(join(wc.root, item.path));
+    after = await readCheckoutFile(wc.root, item.path);
   }
   const contentType = (item.workingMeta ?? entry.meta)?.contentType;
   const declared = isTextContentType(contentType);
@@ -176,7 +175,7 @@ async function metaDiff(
     before = baseText;
     after = "";
   } else {
-    const working = await readFile(join(wc.root, file)).catch(() => undefined);
+    const working = await readCheckoutFile(wc.root, file).catch(() => undefined);
     if (how.added) {
       if (working === undefined) return undefined;
       change = "added";

@@ -29,6 +29,7 @@
  * Paths that cannot be merged (TARGET lacks them, holds a conflict there, …) are reported with a
  * reason and left alone; everything written goes through one journal, like every other command.
  */
+import { readCheckoutFile } from "./safe-path.js";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile, realpath } from "node:fs/promises";
@@ -528,8 +529,8 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
     contentType: string | undefined,
     theirsType: string | undefined,
   ): Promise<ConflictRecord | undefined | "unchanged"> {
-    const mineBytes = await readFile(join(target.root, path));
-    const theirsBytes = await readFile(join(source.root, path));
+    const mineBytes = await readCheckoutFile(target.root, path);
+    const theirsBytes = await readCheckoutFile(source.root, path);
     const baseBytes = base?.hash ? await sourceBase(path, base) : Buffer.alloc(0);
     const mine = await keepBytes(mineBytes);
     const theirs = await keepBytes(theirsBytes);
@@ -603,7 +604,7 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
 
   /** TARGET's metadata file of `path`: parsed, and what a step replacing it must expect. */
   async function targetMeta(path: string): Promise<{ meta?: ObjectMeta; error?: string; expect: Expectation }> {
-    const raw = await readFile(join(target.root, metaFileOf(path))).catch(() => undefined);
+    const raw = await readCheckoutFile(target.root, metaFileOf(path)).catch(() => undefined);
     if (!raw) return { expect: "absent" };
     return { ...(await readWorkingMeta(target.root, path)), expect: { hash: sha256(raw) } };
   }

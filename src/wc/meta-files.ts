@@ -3,8 +3,9 @@
  * checkout root's own in `@@meta/@@root.json` (object names never start with `@@`, so this
  * cannot collide with an object's file).
  */
+import { readCheckoutFile } from "./safe-path.js";
 import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+
 import { join } from "node:path";
 import { parseObjectMeta } from "../protocol/manifest.js";
 import { baseName, parentPath } from "../protocol/paths.js";
@@ -59,7 +60,7 @@ export function sameMeta(a: ObjectMeta | undefined, b: ObjectMeta | undefined): 
 export async function readWorkingMeta(root: string, path: string): Promise<{ meta?: ObjectMeta; error?: string }> {
   let text: string;
   try {
-    text = await readFile(join(root, metaFileOf(path)), "utf8");
+    text = await readCheckoutFile(root, metaFileOf(path), "utf8");
   } catch {
     return {};
   }

@@ -9,7 +9,8 @@
  * Files zsync does not track (ignored files, stray metadata files, symlinks) are never deleted
  * without `force`; a folder still holding some stays on disk and is reported as `kept`.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { readCheckoutFile } from "./safe-path.js";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { ObjectKind } from "../protocol/types.js";
 import { WcError } from "./admin.js";
@@ -174,7 +175,7 @@ export async function remove(wc: WorkingCopy, opts: RemoveOptions): Promise<Remo
       const owner = objectOfMetaFile(file);
       const isTracked = (tracked.has(file) && entries.get(file)!.kind === "file") || (owner !== undefined && tracked.has(owner));
       if (!isTracked && !force) continue;
-      const hash = hashes.get(file) ?? (owner !== undefined ? sha256(await readFile(join(wc.root, file))) : (await hashFile(join(wc.root, file))).hash);
+      const hash = hashes.get(file) ?? (owner !== undefined ? sha256(await readCheckoutFile(wc.root, file)) : (await hashFile(join(wc.root, file))).hash);
       steps.push({ do: "delete", path: file, expect: { hash } });
     }
     for (const dir of [...tree.dirs].sort((a, b) => depth(b) - depth(a))) steps.push({ do: "rmdir", path: dir });

@@ -32,6 +32,7 @@
  *
  * Everything is planned first (a refusal changes nothing), then carried out by one journal.
  */
+import { readCheckoutFile } from "./safe-path.js";
 import { createReadStream } from "node:fs";
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -219,7 +220,7 @@ export async function resolveHunks(wc: WorkingCopy, path: string, choices: HunkC
 /** The bytes of one version of a conflicted file (`working` = the file now); undefined when there is none. */
 export async function conflictVersion(wc: WorkingCopy, path: string, which: "base" | "mine" | "theirs" | "working"): Promise<Buffer | undefined> {
   const conflict = wc.entries.entries.get(path)?.conflict;
-  if (which === "working") return readFile(join(wc.root, path)).catch(() => undefined);
+  if (which === "working") return readCheckoutFile(wc.root, path).catch(() => undefined);
   const hash = conflict?.versions?.[which];
   if (!hash || !(await hasPristine(wc.root, hash))) return undefined;
   return readFile(pristinePath(wc.root, hash));
@@ -379,7 +380,7 @@ function setKey(meta: Record<string, unknown>, key: string, value: unknown): voi
  * Undefined when the metadata has nothing to resolve.
  */
 async function metaSource(root: string, path: string, conflict: ConflictRecord): Promise<MetaSource | undefined> {
-  const bytes = await readFile(join(root, metaFileOf(path))).catch(() => undefined);
+  const bytes = await readCheckoutFile(root, metaFileOf(path)).catch(() => undefined);
   let parsed: Record<string, unknown> | undefined;
   let error: string | undefined;
   if (bytes !== undefined) {
@@ -526,7 +527,7 @@ class Planner {
   /** Makes the metadata file hold `text` (null: no file), saving a differing local file as `.orig` first. */
   private async replaceMetaFile(path: string, text: string | null, opts: { save: boolean }): Promise<string | undefined> {
     const file = metaFileOf(path);
-    const bytes = await readFile(join(this.root, file)).catch(() => undefined);
+    const bytes = await readCheckoutFile(this.root, file).catch(() => undefined);
     if (bytes === undefined) {
       if (text !== null) this.steps.push({ do: "write-text", path: file, text, expect: "absent" });
       return undefined;
@@ -600,7 +601,7 @@ class Planner {
     const { accept, force } = choice;
     if (accept === "working") {
       if (conflict.kind === "text" && !force) {
-        const bytes = await readFile(join(this.root, path)).catch(() => undefined);
+        const bytes = await readCheckoutFile(this.root, path).catch(() => undefined);
         const line = bytes && markerLine(bytes.toString("utf8"));
         if (line !== undefined) {
           throw new Refusal(`'${path}' still contains conflict markers (line ${line}); edit it until they are gone, choose another --accept, or mark it resolved anyway with --force`);
@@ -650,7 +651,7 @@ class Planner {
         : target !== undefined
           ? await readFile(pristinePath(this.root, target))
           : working !== undefined
-            ? await readFile(join(this.root, path)).catch(() => undefined)
+            ? await readCheckoutFile(this.root, path).catch(() => undefined)
             : undefined;
     const keep = async (what: string, hash: string) => {
       const savedAs = await this.pickOrig(path);
@@ -719,7 +720,7 @@ class Planner {
         return;
       }
       if (side === "base" || hunks) throw new Refusal(`'${path}': only your metadata file (--accept working or mine-full) or the server's (theirs-full) can be chosen here: its metadata file was unreadable when the update ran`);
-      const problem = metaProblem(path, await readFile(join(this.root, file), "utf8").catch(() => undefined));
+      const problem = metaProblem(path, await readCheckoutFile(this.root, file, "utf8").catch(() => undefined));
       if (problem) throw new Refusal(`'${path}': ${problem}; fix it or choose theirs-full`);
       return;
     }
@@ -845,7 +846,7 @@ class Planner {
         if (now !== "absent" && now !== "other" && now.hash !== entry.hash) rec.savedAs = await this.saveAside(path, { remove: false });
         await this.writeContent(path, entry.hash!);
         const wanted = entry.meta ? metaText(entry.meta as Record<string, unknown>) : null;
-        const bytes = await readFile(join(this.root, metaFileOf(path))).catch(() => undefined);
+        const bytes = await readCheckoutFile(this.root, metaFileOf(path)).catch(() => undefined);
         if (bytes === undefined ? wanted !== null : !sameJson(bytes.toString("utf8"), entry.meta)) {
           rec.metaSavedAs = await this.replaceMetaFile(path, wanted, { save: true });
         }

@@ -13,6 +13,7 @@
  * reverting the addition of a folder also un-adds everything inside it, and reverting the removal
  * of a folder also brings back everything that was removed with it.
  */
+import { readCheckoutFile } from "./safe-path.js";
 import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -83,7 +84,7 @@ async function versionsOnlyInArtifacts(root: string, path: string, entry: Entry,
   for (const hash of candidates) {
     if (hash === undefined || hash === entry.hash || hash === workingHash) continue;
     if (conflict.kind === "text" && workingHash !== undefined) {
-      const working = await readFile(join(root, path)).catch(() => undefined);
+      const working = await readCheckoutFile(root, path).catch(() => undefined);
       const [base, version] = [versions?.base === undefined ? Buffer.alloc(0) : await read(versions.base), await read(hash)];
       if (base && version && working && holdsAddedLines(base, version, working)) continue;
     }
@@ -190,7 +191,7 @@ export async function revert(wc: WorkingCopy, opts: RevertOptions): Promise<Reve
 
     // Metadata.
     const metaFile = metaFileOf(path);
-    const bytes = await readFile(join(wc.root, metaFile)).catch(() => undefined);
+    const bytes = await readCheckoutFile(wc.root, metaFile).catch(() => undefined);
     const baseText = entry.meta && Object.keys(entry.meta).length > 0 ? formatMeta(entry.meta) : null;
     let same: boolean;
     if (bytes === undefined) same = baseText === null;

@@ -9,6 +9,7 @@
  * replacement over it, or moves it aside), and reads use lstat / O_NOFOLLOW.
  */
 import { lstatSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isAdminName } from "../protocol/paths.js";
 import { WcError } from "./admin.js";
@@ -55,4 +56,17 @@ export function unsafeCheckoutPath(root: string, path: string): string | undefin
 export function assertSafeCheckoutPath(root: string, path: string, what: string): void {
   const problem = unsafeCheckoutPath(root, path);
   if (problem) throw new WcError("unsafe-path", `${what}: ${problem}; refused, nothing was written`);
+}
+
+/**
+ * Reads a file of the checkout, refusing (synchronously, so a `.catch()` meant for a missing
+ * file cannot swallow it) a path that lies beyond a symbolic link: a link made inside a checkout
+ * must not make zsync read, and then show, diff or copy, a file from outside it.
+ */
+export function readCheckoutFile(root: string, path: string): Promise<Buffer>;
+export function readCheckoutFile(root: string, path: string, encoding: "utf8"): Promise<string>;
+export function readCheckoutFile(root: string, path: string, encoding?: "utf8"): Promise<Buffer | string> {
+  const problem = unsafeCheckoutPath(root, path);
+  if (problem) throw new WcError("unsafe-path", `${problem}; refused, nothing was read`);
+  return encoding ? readFile(join(root, path), encoding) : readFile(join(root, path));
 }

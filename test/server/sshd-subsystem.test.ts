@@ -4,26 +4,13 @@
  * the account requests act as.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { SERVER_BIN, tempDir } from "../helpers/server.js";
+import { tempDir } from "../helpers/server.js";
 import { httpGet, openSsh, parseHttpResponse, serverCli, sshKeygen, writeKnownHosts } from "../helpers/ssh.js";
-
-/** A port that was free a moment ago (sshd cannot be told to pick one and report it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
+import { startSshd, stdioSubsystem, type TestSshd } from "../helpers/sshd.js";
 
 describe("stock sshd with Subsystem zsync → zsync-server --stdio", () => {
   let dir: string;
@@ -32,61 +19,31 @@ describe("stock sshd with Subsystem zsync → zsync-server --stdio", () => {
   let mappedKey: string;
   let knownHosts: string;
   let port: number;
-  let sshd: ChildProcess;
-  let sshdLog = "";
+  let sshd: TestSshd;
+  const sshdLog = () => sshd.log();
   const unixUser = userInfo().username;
 
   before(async () => {
     dir = await tempDir("zsync-sshd-");
     dataDir = join(dir, "data");
     key = await sshKeygen(dir, "user");
-    const hostKey = await sshKeygen(dir, "host");
     mappedKey = await sshKeygen(dir, "mapped");
-    // The shared-unix-user setup of docs/SSH.md: a forced command maps this key to alice.
-    const forced = `restrict,command="${process.execPath} ${SERVER_BIN} --stdio --data-dir ${join(dir, "data")} --as alice --log-file ${join(dir, "stdio.log")}"`;
-    await writeFile(join(dir, "authorized_keys"), (await readFile(key + ".pub", "utf8")) + `${forced} ${await readFile(mappedKey + ".pub", "utf8")}`);
-    await mkdir("/run/sshd", { recursive: true }).catch(() => {});
     assert.equal((await serverCli(dataDir, ["user", "add", "alice", "--password-stdin"], { input: "pw\n" })).code, 0);
-    port = await freePort();
-    const config = join(dir, "sshd_config");
-    await writeFile(
-      config,
-      [
-        `Port ${port}`,
-        "ListenAddress 127.0.0.1",
-        `HostKey ${hostKey}`,
-        `PidFile ${join(dir, "sshd.pid")}`,
-        `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "UsePAM no",
-        "StrictModes no",
-        "PermitRootLogin prohibit-password",
-        `Subsystem zsync ${process.execPath} ${SERVER_BIN} --stdio --data-dir ${dataDir}`,
-        "",
-      ].join("\n"),
-    );
-    sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`sshd did not start:\n${sshdLog}`)), 20_000);
-      sshd.stderr!.on("data", (chunk) => {
-        sshdLog += chunk;
-        if (sshdLog.includes("Server listening on")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      sshd.once("exit", (code) => reject(new Error(`sshd exited with ${code}:\n${sshdLog}`)));
-    });
-    knownHosts = await writeKnownHosts(join(dir, "known_hosts"), port, (await readFile(hostKey + ".pub", "utf8")).split(" ").slice(0, 2).join(" "));
+    sshd = await startSshd({ subsystem: stdioSubsystem(dataDir) });
+    // The shared-unix-user setup of docs/SSH.md: a forced command maps this key to alice.
+    const forced = `restrict,command="${stdioSubsystem(dataDir, { as: "alice" })} --log-file ${join(dir, "stdio.log")}"`;
+    await writeFile(sshd.authorizedKeys, (await readFile(key + ".pub", "utf8")) + `${forced} ${await readFile(mappedKey + ".pub", "utf8")}`);
+    port = sshd.port;
+    knownHosts = await writeKnownHosts(join(dir, "known_hosts"), port, sshd.hostKeyLine);
   });
-  after(() => {
-    sshd?.kill("SIGTERM");
+  after(async () => {
+    await sshd?.stop();
+    await rm(dir, { recursive: true, force: true });
   });
 
   test("a unix user without an account is told so (401 naming the user)", async () => {
     const result = await openSsh({ port, key, knownHosts, user: unixUser, subsystem: "zsync", input: httpGet("/.well-known/zsync"), home: dir });
-    assert.equal(result.code, 0, result.stderr + sshdLog);
+    assert.equal(result.code, 0, result.stderr + (await sshdLog()));
     const response = parseHttpResponse(result.stdout);
     assert.equal(response.status, 401);
     assert.match(JSON.parse(response.body).error.message, new RegExp(`the ssh user "${unixUser}" has no zsync account`));
