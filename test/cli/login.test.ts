@@ -226,4 +226,15 @@ describe("zsync login and logout", () => {
     assert.match(r.stderr, new RegExp(`the token could not be revoked on the server .*zsync-server token revoke ${stored.id}`));
     assert.deepEqual(storedLogins(configDir), []);
   });
+
+  test("login and logout on a zsync+ssh:// URL explain that the ssh key is the login", async () => {
+    const { env, configDir } = await clientEnv();
+    const cwd = await tempDir();
+    for (const command of ["login", "logout"]) {
+      const r = await zsync([command, "zsync+ssh://ann@127.0.0.1:1/demo"], { cwd, env });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /is reached over ssh, where your ssh key is the login/);
+    }
+    assert.equal(existsSync(join(configDir, "credentials")), false, "nothing stored");
+  });
 });
