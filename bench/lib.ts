@@ -4,7 +4,7 @@
  * Nothing here is used by the tests.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncOptions } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 
@@ -220,6 +220,22 @@ export function stopAllSync(): void {
 
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((s) => s.stop()));
+}
+
+/**
+ * Copies the fresh build (bin/, dist/, demo/ without its data, package.json; node_modules linked)
+ * from `repoRoot` into `app` and returns the copied entry points, so a `npm run build` elsewhere
+ * during a long run cannot swap modules under a command half-way (seen as "does not provide an
+ * export named …" failures).
+ */
+export function snapshotBuild(repoRoot: string, app: string): { zsyncBin: string; serverBin: string } {
+  mkdirSync(app);
+  const skip = join(repoRoot, "demo", "data");
+  for (const name of ["bin", "dist", "demo", "package.json"]) {
+    cpSync(join(repoRoot, name), join(app, name), { recursive: true, filter: (source) => source !== skip });
+  }
+  symlinkSync(join(repoRoot, "node_modules"), join(app, "node_modules"), "dir");
+  return { zsyncBin: join(app, "bin", "zsync.js"), serverBin: join(app, "bin", "zsync-server.js") };
 }
 
 /** Removes a directory tree, ignoring errors (cleanup path). */

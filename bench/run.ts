@@ -9,7 +9,7 @@
  *
  * Never part of `npm test`; timings never go into tests.
  */
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +26,7 @@ import {
   portOpen,
   removeTree,
   run,
+  snapshotBuild,
   startServer,
   stopAll,
   stopAllSync,
@@ -118,7 +119,7 @@ let root = "";
 
 async function main(): Promise<void> {
   root = mkdtempSync(join(tmpdir(), "zsync-bench-"));
-  snapshotBuild(join(root, "app"));
+  ({ zsyncBin: ZSYNC_BIN, serverBin: SERVER_BIN } = snapshotBuild(REPO_ROOT, join(root, "app")));
   const home = join(root, "home");
   mkdirSync(home);
   // Isolate every tool from the user's configuration.
@@ -460,22 +461,6 @@ async function main(): Promise<void> {
     ) + "\n",
   );
   console.log(`\nbench took ${totalSeconds.toFixed(0)} s; results in ${RESULTS}`);
-}
-
-/**
- * Copies the fresh build (bin/, dist/, demo/ without its data, package.json; node_modules linked) into the temp dir and
- * runs that copy, so a `npm run build` elsewhere during the long run cannot swap modules under
- * a command half-way (seen as "does not provide an export named …" failures).
- */
-function snapshotBuild(app: string): void {
-  mkdirSync(app);
-  const skip = join(REPO_ROOT, "demo", "data");
-  for (const name of ["bin", "dist", "demo", "package.json"]) {
-    cpSync(join(REPO_ROOT, name), join(app, name), { recursive: true, filter: (source) => source !== skip });
-  }
-  symlinkSync(join(REPO_ROOT, "node_modules"), join(app, "node_modules"), "dir");
-  ZSYNC_BIN = join(app, "bin", "zsync.js");
-  SERVER_BIN = join(app, "bin", "zsync-server.js");
 }
 
 function tailOf(file: string, lines: number): string {
