@@ -111,7 +111,10 @@ export function configProblem(config: unknown): string | undefined {
   }
   if (!["http:", "https:", "zsync+ssh:"].includes(url.protocol)) return `origin ${JSON.stringify(c.origin)}: only http, https and zsync+ssh servers`;
   if (url.password || (url.username && url.protocol !== "zsync+ssh:")) return "origin must not carry credentials";
-  if ((url.pathname !== "" && url.pathname !== "/") || url.search || url.hash) return "origin must not have a path, query or fragment";
+  // Exactly what checkout stores: URL.origin for http(s) (no path, not even "/"), and
+  // `zsync+ssh://[user@]host[:port]` for ssh (URL.origin is "null" there).
+  const bare = url.protocol === "zsync+ssh:" ? /^zsync\+ssh:\/\/[^/?#]+$/.test(c.origin) : c.origin === url.origin;
+  if (!bare || url.search || url.hash) return "origin must be a bare scheme://host[:port], without a path, query or fragment";
   if (typeof c.path !== "string") return "path must be a string";
   try {
     checkArchivePath(c.path);

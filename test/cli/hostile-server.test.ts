@@ -387,7 +387,7 @@ describe("crafted .zsync/ files are refused when read", () => {
 
   const configCases: [string, (c: any) => unknown, RegExp][] = [
     ["credentials in the origin", (c) => ({ ...c, origin: c.origin.replace("://", "://u:secret@") }), /origin must not carry credentials/],
-    ["a path in the origin", (c) => ({ ...c, origin: c.origin + "/elsewhere" }), /origin must not have a path/],
+    ["a path in the origin", (c) => ({ ...c, origin: c.origin + "/elsewhere" }), /origin must be a bare scheme:\/\/host\[:port\], without a path/],
     ["an unsupported scheme", (c) => ({ ...c, origin: "file:///etc" }), /only http, https and zsync\+ssh servers/],
     ["'..' in the repository path", (c) => ({ ...c, path: "demo/../other" }), /path: invalid archive path/],
     ["an unknown depth", (c) => ({ ...c, depth: "bottomless" }), /depth must be/],

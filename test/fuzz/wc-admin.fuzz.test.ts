@@ -142,6 +142,10 @@ fuzzTest(
   {
     weight: 0.5,
     // Fixed: a repository path with `..` (or any invalid path) was accepted.
-    examples: [[JSON.stringify({ origin: "http://h", path: "../../x", repository: "r", depth: "infinity" })]],
+    examples: [
+      [JSON.stringify({ origin: "http://h", path: "../../x", repository: "r", depth: "infinity" })],
+      // Fixed: a trailing "/" (and so a path) in the origin was accepted after the TLS work relaxed the check.
+      [JSON.stringify({ origin: "http://h/", path: "", repository: "00000000-0000-1000-8000-000000000000", depth: "empty" })],
+    ],
   },
 );
