@@ -90,8 +90,9 @@ export function parseObjectMeta(value: unknown, where: string, maxBytes = META_L
   for (const key of Object.keys(value)) {
     if (!["contentType", "extra", "annotations"].includes(key)) fail(`${where}: unknown metadata key ${JSON.stringify(key)}`);
   }
-  if (value.contentType !== undefined && (typeof value.contentType !== "string" || value.contentType.length > 255)) {
-    fail(`${where}: contentType must be a string of at most 255 characters`);
+  // Printable ASCII only: the server sends it back as an HTTP header value (@@cat).
+  if (value.contentType !== undefined && (typeof value.contentType !== "string" || value.contentType.length > 255 || !/^[\x20-\x7e]*$/.test(value.contentType))) {
+    fail(`${where}: contentType must be a string of at most 255 printable ASCII characters`);
   }
   for (const key of ["extra", "annotations"] as const) {
     if (value[key] !== undefined && !isPlainObject(value[key])) fail(`${where}: ${key} must be a JSON object`);

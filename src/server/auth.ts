@@ -6,7 +6,7 @@
 import { createHmac, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
 import { authenticateBearer } from "./bearer-auth.js";
-import { createLoginGuard } from "./login-guard.js";
+import { createLoginGuard, type LoginGuard } from "./login-guard.js";
 import type { FailureLimits } from "./rate-limit.js";
 import type { Store } from "./store/types.js";
 import { parseBearerAuth } from "./tokens.js";
@@ -65,6 +65,8 @@ export interface AuthenticatorOptions {
   failureLimits?: Partial<FailureLimits>;
   /** Log lines (rate limiting); never credentials. */
   log?: (line: string) => void;
+  /** A guard shared with other ways in (the ssh endpoint's passwords); made from `failureLimits` when absent. */
+  guard?: LoginGuard;
 }
 
 const CACHE_TTL_MS = 5 * 60_000;
@@ -82,7 +84,7 @@ export function createAuthenticator(
 ): (authorization: string | undefined, context?: { remoteAddress?: string }) => Promise<Principal | undefined> {
   const cacheKey = randomBytes(32);
   const verified = new Map<string, { passwordHash: string; until: number }>();
-  const guard = createLoginGuard({ limits: options.failureLimits, log: options.log });
+  const guard = options.guard ?? createLoginGuard({ limits: options.failureLimits, log: options.log });
   return async function authenticate(authorization, context = {}) {
     if ((await store.countAccounts()) === 0) return { name: "anonymous", role: "manager" };
     const remoteAddress = context.remoteAddress ?? "-";

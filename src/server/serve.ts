@@ -11,6 +11,7 @@ import { createChannelServer } from "./channel-server.js";
 import { createApp } from "./http/app.js";
 import { answerMalformedRequests } from "./http/client-errors.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "./http/context.js";
+import { createLoginGuard } from "./login-guard.js";
 import type { FailureLimits } from "./rate-limit.js";
 import { startSshEndpoint, type RunningSshEndpoint } from "./ssh/endpoint.js";
 import type { HostKey } from "./ssh/host-key.js";
@@ -50,7 +51,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   // Uploads staged by a process that was killed are garbage: the store never saw them.
   for (const name of await readdir(tempDir)) await rm(join(tempDir, name), { force: true, recursive: true });
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  // One count of failed passwords, whether they came over HTTP Basic or ssh.
+  const loginGuard = createLoginGuard({ limits: options.failureLimits, log: options.log });
   const app = createApp({
+    loginGuard,
     store: options.store,
     limits,
     tempDir,
@@ -81,7 +85,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   let ssh: RunningSshEndpoint | undefined;
   if (options.ssh && channels) {
     try {
-      ssh = await startSshEndpoint({ ...options.ssh, store: options.store, http: channels, log: options.log });
+      ssh = await startSshEndpoint({ ...options.ssh, store: options.store, http: channels, log: options.log, loginGuard });
     } catch (error) {
       server.close();
       throw new Error(`cannot listen for ssh on ${options.ssh.host}:${options.ssh.port}: ${(error as Error).message}`);

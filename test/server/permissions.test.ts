@@ -322,14 +322,33 @@ describe("permissions", () => {
     assert.ok(!rootLog.body.includes("/demo/secret"));
   });
 
-  test("commit changes naming hidden paths are 404, a folder delete over a restricting grant 403", async () => {
+  test("commit changes and checkins naming hidden paths answer like missing or taken ones, a folder delete over a restricting grant 403", async () => {
     const nina = PRINCIPALS.find((p) => p.key === "nina")!.auth;
     const before = await storeState(server.url);
     const post = (changes: object[], records: [string, string][] = []) =>
       call(`${server.url}/demo/@@fromFS.snarf`, { auth: nina, method: "POST", body: snarf([[MANIFEST_RECORD, JSON.stringify({ protocol: 1, note: "x", changes })], ...records]) });
+    const outOfDate = (path: string) => ({ error: { code: "out-of-date", message: `out of date (update first): ${path}`, paths: [path] } });
     const hidden = await post([{ path: "secret/new.txt", kind: "file", schedule: "added", content: true }], [["secret/new.txt", "sneaky"]]);
-    assert.equal(hidden.status, 404);
-    assert.deepEqual(JSON.parse(hidden.body), { error: { code: "not-found", message: "no object at /demo/secret/new.txt" } });
+    assert.equal(hidden.status, 409);
+    assert.deepEqual(JSON.parse(hidden.body), outOfDate("secret/new.txt"));
+    // Changing or deleting a hidden path answers exactly as for a path that is not there at all.
+    for (const schedule of ["modified", "removed"]) {
+      const change = (path: string) => [{ path, kind: "file", schedule, baseRevision: before.head, content: schedule === "modified" }];
+      const body = (path: string): [string, string][] => (schedule === "modified" ? [[path, "x"]] : []);
+      const onHidden = await post(change("secret/plan.txt"), body("secret/plan.txt"));
+      const onMissing = await post(change("nothere.txt"), body("nothere.txt"));
+      assert.equal(onHidden.status, 409, onHidden.body);
+      assert.equal(onMissing.status, 409, onMissing.body);
+      assert.deepEqual(JSON.parse(onHidden.body), outOfDate("secret/plan.txt"));
+      assert.deepEqual(JSON.parse(onMissing.body), outOfDate("nothere.txt"));
+    }
+    // A checkin of a hidden name gets what a taken name gets.
+    const checkin = (name: string) => call(`${server.url}/demo/@@checkin.snarf?name=${name}`, { auth: nina, method: "POST", body: snarf([[name, "x"]]) });
+    const hiddenName = await checkin("secret");
+    const takenName = await checkin("docs");
+    assert.equal(hiddenName.status, 409);
+    assert.deepEqual(JSON.parse(hiddenName.body), { error: { code: "exists", message: "/demo/secret already exists" } });
+    assert.deepEqual(JSON.parse(takenName.body), { error: { code: "exists", message: "/demo/docs already exists" } });
     const deleteDemo = await call(`${server.url}/@@fromFS.snarf`, {
       auth: nina,
       method: "POST",

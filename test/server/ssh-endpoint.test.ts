@@ -167,6 +167,26 @@ describe("ssh endpoint: passwords, restarts, removed accounts", () => {
     bobKey = await sshKeygen(dir, "bob");
   });
 
+  test("failed ssh passwords are rate limited across connections, together with HTTP Basic", async () => {
+    const guarded = await startServer({ dataDir: join(dir, "guarded"), demo: false, args: ["--ssh-port", "0", "--ssh-password-auth", "--max-login-failures", "2"], env: { HOME: dir } });
+    try {
+      assert.equal((await serverCli(guarded.dataDir, ["user", "add", "dan", "--password-stdin"], { input: "dan-pw-789\n" })).code, 0);
+      const hostKey = await hostPublicKey(guarded.dataDir);
+      const attempt = (password: string) => connectSsh2({ port: sshPort(guarded), username: "dan", password, hostPublicKey: hostKey });
+      // Each guess on a new connection: the per-connection limit alone would never stop this.
+      for (let i = 0; i < 2; i++) await assert.rejects(attempt(`guess-${i}`), /authentication methods failed/);
+      await assert.rejects(attempt("dan-pw-789"), /authentication methods failed/, "even the right password is refused during the cool-down");
+      const line = /ssh: refused password for "dan" from 127\.0\.0\.1:\d+: too many failed logins from this address; cooling down/;
+      assert.match(await guarded.waitForStderr(line), line);
+      // The same count guards HTTP Basic: dan's password over HTTP is refused too, with 429.
+      const http = await fetch(`${guarded.url}/.well-known/zsync`, { headers: { authorization: "Basic " + Buffer.from("dan:dan-pw-789").toString("base64") } });
+      assert.equal(http.status, 429);
+      assert.doesNotMatch(guarded.stderr(), /guess-|dan-pw-789/);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
   test("password auth when enabled; the host key persists; a removed account is refused", async () => {
     const first = await startServer({ dataDir, demo: false, args: ["--ssh-port", "0", "--ssh-password-auth"], env: { HOME: dir } });
     const firstFingerprint = /ssh host key (SHA256:\S+) \(.*, generated now\)/.exec(first.stdout())?.[1];

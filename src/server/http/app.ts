@@ -7,6 +7,7 @@ import { ArchivePathError } from "../../protocol/paths.js";
 import { parseRequestTarget, type RequestTarget } from "../../protocol/request-path.js";
 import { PROTOCOL_FEATURES, PROTOCOL_VERSION, REVISION_HEADER, type ServerInfo } from "../../protocol/types.js";
 import { createAuthenticator } from "../auth.js";
+import type { LoginGuard } from "../login-guard.js";
 import { ForbiddenError, HiddenPathError, resolveAccess } from "../authz/access.js";
 import { contentViewFor } from "../authz/content-view.js";
 import { transportPrincipal } from "../transport-principal.js";
@@ -32,6 +33,8 @@ export interface AppOptions {
   tokenTtlMs?: number;
   /** Failed-login limits (default: rate-limit.ts). */
   failureLimits?: Partial<FailureLimits>;
+  /** The failed-login guard, when shared with the ssh endpoint. */
+  loginGuard?: LoginGuard;
 }
 
 type Handler = (ctx: RequestContext) => Promise<void>;
@@ -50,7 +53,7 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
 /** Builds the request handler of one server. */
 export function createApp(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const log = options.log ?? (() => {});
-  const authenticate = createAuthenticator(options.store, { failureLimits: options.failureLimits, log });
+  const authenticate = createAuthenticator(options.store, { failureLimits: options.failureLimits, log, guard: options.loginGuard });
   return function app(req, res) {
     const started = Date.now();
     const caller = { name: "-" };

@@ -8,6 +8,7 @@ import type { ObjectMeta } from "../../protocol/types.js";
 import type { StoreChange } from "../store/types.js";
 import { commitOrExplain } from "./commit.js";
 import type { RequestContext } from "./context.js";
+import { HiddenPathError } from "../authz/access.js";
 import { HttpError, sendJson } from "./errors.js";
 import { absoluteFrom } from "./params.js";
 import { asClientError, receiveArchive } from "./upload.js";
@@ -28,8 +29,14 @@ export async function handleCheckin(ctx: RequestContext): Promise<void> {
   if (!parent) throw new HttpError(404, "not-found", `no object at /${target.objectPath}`);
   if (parent.kind !== "folder") throw new HttpError(409, "not-a-folder", `/${target.objectPath} is not a folder`);
   const newPath = absoluteFrom(target.objectPath, name);
-  // Refuse before reading the body; a hidden name is answered as a missing object, whatever is there.
-  ctx.access.checkChange("add", newPath);
+  // Refuse before reading the body. A hidden name gets what a taken name gets, whatever is (or is
+  // not) there: a 404 would tell hidden names from free ones, and creating it is not allowed.
+  try {
+    ctx.access.checkChange("add", newPath);
+  } catch (error) {
+    if (error instanceof HiddenPathError) throw new HttpError(409, "exists", `/${newPath} already exists`);
+    throw error;
+  }
   if (await store.getObject(newPath)) throw new HttpError(409, "exists", `/${newPath} already exists`);
 
   const received = await receiveArchive(ctx);

@@ -5,6 +5,7 @@
  */
 import { parseCommitManifest } from "../../protocol/manifest.js";
 import type { CommitChange, CommitManifest, CommitResult } from "../../protocol/types.js";
+import { HiddenPathError } from "../authz/access.js";
 import { InvalidChangeError, OutOfDateError, type StoreChange } from "../store/types.js";
 import type { RequestContext } from "./context.js";
 import { HttpError, sendJson } from "./errors.js";
@@ -31,8 +32,19 @@ export async function handleCommit(ctx: RequestContext): Promise<void> {
       if (object.kind === "file" && manifest.changes.some((change) => change.path !== "")) {
         throw new HttpError(400, "bad-manifest", "a commit posted to a file can only modify that file (path \"\")");
       }
-      // Permissions of every change before any file body is staged.
-      for (const change of manifest.changes) ctx.access.checkChange(SCHEDULE_OP[change.schedule], absoluteFrom(target.objectPath, change.path));
+      // Permissions of every change before any file body is staged. A change naming a path the
+      // principal may not read gets what a change naming a missing or taken path gets (409
+      // out-of-date): a 404 would tell hidden paths from missing ones.
+      const hidden: string[] = [];
+      for (const change of manifest.changes) {
+        try {
+          ctx.access.checkChange(SCHEDULE_OP[change.schedule], absoluteFrom(target.objectPath, change.path));
+        } catch (error) {
+          if (!(error instanceof HiddenPathError)) throw error;
+          hidden.push(change.path);
+        }
+      }
+      if (hidden.length > 0) throw new HttpError(409, "out-of-date", `out of date (update first): ${hidden.join(", ")}`, hidden);
     },
   });
   try {

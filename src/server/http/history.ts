@@ -32,7 +32,8 @@ export async function handleCat(ctx: RequestContext): Promise<void> {
   if (!object) throw new HttpError(404, "not-found", `no object at /${target.objectPath} in revision ${revision}`);
   if (object.kind !== "file") throw new HttpError(409, "not-a-file", `/${target.objectPath} is a folder`);
   ctx.res.writeHead(200, {
-    "content-type": object.meta?.contentType ?? "application/octet-stream",
+    // Stored before content types had to be printable ASCII, a value could break the header.
+    "content-type": /^[\x20-\x7e]+$/.test(object.meta?.contentType ?? "") ? object.meta!.contentType! : "application/octet-stream",
     "content-length": object.size ?? 0,
     [REVISION_HEADER]: String(object.revision),
   });

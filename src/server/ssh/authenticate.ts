@@ -4,6 +4,7 @@
  * with a secret in the line.
  */
 import { timingSafeEqual } from "node:crypto";
+import type { LoginGuard } from "../login-guard.js";
 import ssh2 from "ssh2";
 import type { AuthContext, AuthenticationType } from "ssh2";
 import { hashPassword, verifyPassword, type Principal } from "../auth.js";
@@ -17,9 +18,13 @@ export interface SshAuthOptions {
   store: Store;
   /** Accept the `password` method (checked like HTTP Basic passwords). */
   passwordAuth: boolean;
-  /** The client's address, for log lines. */
+  /** The client's address and port, for log lines. */
   remote: string;
+  /** The client's address, for the failed-login guard. */
+  remoteAddress?: string;
   log: (line: string) => void;
+  /** Counts failed passwords (with HTTP Basic's) and refuses them during a cool-down. */
+  guard?: LoginGuard;
 }
 
 /** Hash of a random password: unknown users pay the same scrypt cost as known ones. */
@@ -50,10 +55,19 @@ export async function authenticateSsh(ctx: AuthContext, options: SshAuthOptions)
 
   const account = await options.store.getAccount(ctx.username);
   if (ctx.method === "password") {
+    const attempt = { remoteAddress: options.remoteAddress ?? options.remote, scheme: "basic" as const, user: ctx.username };
+    try {
+      options.guard?.assertAllowed(attempt);
+    } catch {
+      return refuse("too many failed logins from this address; cooling down");
+    }
     dummyHash ??= hashPassword(Math.random().toString(36));
     const ok = await verifyPassword(ctx.password, account?.passwordHash ?? (await dummyHash));
-    if (!account) return refuse("no such account");
-    if (!ok) return refuse("wrong password");
+    if (!account || !ok) {
+      options.guard?.failed(attempt);
+      return refuse(account ? "wrong password" : "no such account");
+    }
+    options.guard?.succeeded(attempt);
     return { outcome: "accepted", principal: { name: account.name, role: account.role } };
   }
 

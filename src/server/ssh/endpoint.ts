@@ -4,6 +4,7 @@
  * TCP endpoint, with the authenticated account attached as the transport principal.
  */
 import type { AddressInfo } from "node:net";
+import type { LoginGuard } from "../login-guard.js";
 import ssh2 from "ssh2";
 import type { Connection, ServerChannel } from "ssh2";
 import type { Principal } from "../auth.js";
@@ -32,6 +33,8 @@ export interface SshEndpointOptions {
   /** Accept password authentication (off by default: keys only). */
   passwordAuth?: boolean;
   log?: (line: string) => void;
+  /** Failed passwords are counted with HTTP Basic's (login-guard.ts). */
+  loginGuard?: LoginGuard;
 }
 
 export interface RunningSshEndpoint {
@@ -41,6 +44,9 @@ export interface RunningSshEndpoint {
   close(): Promise<void>;
 }
 
+/** How long a connection may take to authenticate. */
+const LOGIN_GRACE_MS = 60_000;
+
 /** Starts listening; resolves once connections are accepted. */
 export async function startSshEndpoint(options: SshEndpointOptions): Promise<RunningSshEndpoint> {
   const log = options.log ?? (() => {});
@@ -48,14 +54,23 @@ export async function startSshEndpoint(options: SshEndpointOptions): Promise<Run
   const server = new Server({ hostKeys: [options.hostKey.privateKey], ident: "zsync-server" }, (client, info) => {
     const remote = `${info.ip}:${info.port}`;
     connections.add(client);
-    client.on("close", () => connections.delete(client));
+    // Like OpenSSH's LoginGraceTime: a connection that does not log in is not held forever.
+    const grace = setTimeout(() => {
+      log(`ssh: connection from ${remote} did not log in within ${LOGIN_GRACE_MS / 1000} s; closed`);
+      client.end();
+    }, LOGIN_GRACE_MS);
+    grace.unref();
+    client.on("close", () => {
+      clearTimeout(grace);
+      connections.delete(client);
+    });
     // Handshake failures (KEY_EXCHANGE_FAILED when the client distrusts our host key, resets…)
     // are the client's business; an unhandled 'error' would crash the server.
     client.on("error", (error) => log(`ssh: connection from ${remote} failed: ${error.message}`));
     let principal: Principal | undefined;
     let failures = 0;
     client.on("authentication", (ctx) => {
-      authenticateSsh(ctx, { store: options.store, passwordAuth: options.passwordAuth === true, remote, log })
+      authenticateSsh(ctx, { store: options.store, passwordAuth: options.passwordAuth === true, remote, remoteAddress: info.ip, log, guard: options.loginGuard })
         .then((result) => {
           if (result.outcome === "accepted") {
             principal = result.principal;
@@ -73,6 +88,7 @@ export async function startSshEndpoint(options: SshEndpointOptions): Promise<Run
         });
     });
     client.on("ready", () => {
+      clearTimeout(grace);
       const who = principal!;
       client.on("session", (accept) => {
         const session = accept();

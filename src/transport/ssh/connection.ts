@@ -75,7 +75,7 @@ export async function openSshConnection(target: SshTarget, opts: SshConnectOptio
       clearTimeout(timer);
       if (settled) return;
       settled = true;
-      client.end();
+      closeSshConnection(client);
       reject(error);
     };
     onTimeout = () => fail(new WcError("ssh-timeout", `no answer from ${where} over ssh within ${Math.round(timeoutMs / 1000)} s`));
@@ -114,4 +114,16 @@ export async function openSshConnection(target: SshTarget, opts: SshConnectOptio
       algorithms: { serverHostKey: hostKeyAlgorithms(trust.preferredKeyTypes) },
     } as never);
   });
+}
+
+/**
+ * Ends the connection. ssh2's end() half-closes and waits for the server to close its side, and
+ * its destroy() does nothing once ended; a server that never closes would keep the finished
+ * command alive, so the socket itself is destroyed after a second. (`_sock` is ssh2's own field;
+ * test/cli/ssh-server-never-closes.test.ts notices if it goes away.)
+ */
+export function closeSshConnection(client: Client): void {
+  const socket = (client as unknown as { _sock?: { destroy(): void } })._sock;
+  client.end();
+  setTimeout(() => socket?.destroy(), 1000).unref();
 }

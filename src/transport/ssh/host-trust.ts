@@ -82,44 +82,56 @@ async function askYesNo(name: string, key: HostKey): Promise<boolean> {
 export async function loadHostTrust(opts: HostTrustOptions): Promise<HostTrust> {
   const entries = await readKnownHosts(opts.files.read);
   const name = knownHostName(opts.host, opts.port);
+  // ssh2 asks again at every re-key of the connection: the key verified first is the only one
+  // that may follow (a different one is a change, whatever the files say).
+  let verified: Buffer | undefined;
   return {
     entries,
     preferredKeyTypes: knownKeyTypes(entries, name),
     async verify(blob) {
-      let key: HostKey;
-      try {
-        key = hostKeyFromBlob(blob);
-      } catch (error) {
-        throw new WcError("host-key-malformed", `${name} sent a malformed host key (${(error as Error).message}); refusing to connect`);
+      if (verified) {
+        if (verified.equals(blob)) return;
+        throw new WcError("host-key-changed", `${name} presented another host key (${fingerprint(blob)}) in the middle of the connection; refusing to go on`);
       }
-      const found = checkHostKey(entries, name, key);
-      if (found.status === "known") return;
-      if (found.status === "revoked") {
-        throw new WcError("host-key-revoked", `the ${keyTypeLabel(key.type)} host key of ${name} (${fingerprint(key.blob)}) is marked @revoked in ${found.entry.file}:${found.entry.line}; refusing to connect`);
-      }
-      if (found.status === "changed") throw new WcError("host-key-changed", changedMessage(name, key, found.known));
-      const describe = `${keyTypeLabel(key.type)} key fingerprint ${fingerprint(key.blob)}`;
-      if (opts.acceptNew) {
-        await appendKnownHost(opts.files.write, name, key);
-        process.stderr.write(`zsync: permanently added '${name}' (${keyTypeLabel(key.type)}, ${fingerprint(key.blob)}) to ${opts.files.write}\n`);
-        return;
-      }
-      if (!opts.interactive) {
-        throw new WcError(
-          "host-key-unknown",
-          `the ssh host key of ${name} is not known (${describe}). Check the fingerprint with the server's administrator, then run again with --accept-new-host-key (or ZSYNC_SSH_ACCEPT_NEW=1) to store it in ${opts.files.write}, or run on a terminal to be asked.`,
-        );
-      }
-      const during = opts.duringPrompt ?? (<T>(work: () => Promise<T>) => work());
-      let yes: boolean;
-      try {
-        yes = await during(() => askYesNo(name, key));
-      } catch {
-        yes = false;
-      }
-      if (!yes) throw new WcError("host-key-rejected", `Host key verification failed: the ${describe} of ${name} was not accepted; nothing was stored or sent`);
-      await appendKnownHost(opts.files.write, name, key);
-      process.stderr.write(`Warning: Permanently added '${name}' (${keyTypeLabel(key.type)}) to the list of known hosts (${opts.files.write}).\n`);
+      await decide(blob);
+      verified = Buffer.from(blob);
     },
   };
+
+  async function decide(blob: Buffer): Promise<void> {
+    let key: HostKey;
+    try {
+      key = hostKeyFromBlob(blob);
+    } catch (error) {
+      throw new WcError("host-key-malformed", `${name} sent a malformed host key (${(error as Error).message}); refusing to connect`);
+    }
+    const found = checkHostKey(entries, name, key);
+    if (found.status === "known") return;
+    if (found.status === "revoked") {
+      throw new WcError("host-key-revoked", `the ${keyTypeLabel(key.type)} host key of ${name} (${fingerprint(key.blob)}) is marked @revoked in ${found.entry.file}:${found.entry.line}; refusing to connect`);
+    }
+    if (found.status === "changed") throw new WcError("host-key-changed", changedMessage(name, key, found.known));
+    const describe = `${keyTypeLabel(key.type)} key fingerprint ${fingerprint(key.blob)}`;
+    if (opts.acceptNew) {
+      await appendKnownHost(opts.files.write, name, key);
+      process.stderr.write(`zsync: permanently added '${name}' (${keyTypeLabel(key.type)}, ${fingerprint(key.blob)}) to ${opts.files.write}\n`);
+      return;
+    }
+    if (!opts.interactive) {
+      throw new WcError(
+        "host-key-unknown",
+        `the ssh host key of ${name} is not known (${describe}). Check the fingerprint with the server's administrator, then run again with --accept-new-host-key (or ZSYNC_SSH_ACCEPT_NEW=1) to store it in ${opts.files.write}, or run on a terminal to be asked.`,
+      );
+    }
+    const during = opts.duringPrompt ?? (<T>(work: () => Promise<T>) => work());
+    let yes: boolean;
+    try {
+      yes = await during(() => askYesNo(name, key));
+    } catch {
+      yes = false;
+    }
+    if (!yes) throw new WcError("host-key-rejected", `Host key verification failed: the ${describe} of ${name} was not accepted; nothing was stored or sent`);
+    await appendKnownHost(opts.files.write, name, key);
+    process.stderr.write(`Warning: Permanently added '${name}' (${keyTypeLabel(key.type)}) to the list of known hosts (${opts.files.write}).\n`);
+  }
 }

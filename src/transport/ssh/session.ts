@@ -4,7 +4,7 @@
  */
 import { createZsyncClient, type ZsyncClient } from "../http/client.js";
 import { onCommandEnd } from "../command-end.js";
-import { openSshConnection, type SshConnectOptions } from "./connection.js";
+import { closeSshConnection, openSshConnection, type SshConnectOptions } from "./connection.js";
 import { createSshDispatcher } from "./dispatcher.js";
 import { resolveSshTarget } from "./ssh-config.js";
 import { parseSshUrl, sshOrigin } from "./url.js";
@@ -31,12 +31,12 @@ export async function openSshSession(url: string, opts: SshConnectOptions & { us
   try {
     dispatcher = await createSshDispatcher(ssh, { origin: `http://${httpHost}:${target.port}`, where });
   } catch (error) {
-    ssh.end();
+    closeSshConnection(ssh);
     throw error;
   }
   onCommandEnd(async () => {
     await dispatcher.destroy().catch(() => {});
-    ssh.end();
+    closeSshConnection(ssh);
   });
   const origin = sshOrigin({ host: parsed.host, port: target.port, user: target.user });
   // No user or password: over ssh the ssh user is the principal, so no Basic header is sent.

@@ -35,14 +35,21 @@ export function parseSshUrl(url: string): SshUrl {
     throw new WcError("bad-url", `a zsync+ssh:// URL carries no password (ssh keys authenticate; use ssh-agent or -i FILE): ${url.replace(/:[^:@/]*@/, ":***@")}`, 2);
   }
   if (parsed.search || parsed.hash) throw new WcError("bad-url", `a zsync+ssh:// URL has no query or fragment: ${url}`, 2);
-  const segments = parsed.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  const decode = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      throw new WcError("bad-url", `malformed %-escape in ${url}`, 2);
+    }
+  };
+  const segments = parsed.pathname.split("/").filter(Boolean).map(decode);
   if (segments.some((s) => s === "." || s === ".." || s.startsWith("@@"))) throw new WcError("bad-url", `bad repository path in ${url}`, 2);
   const port = parsed.port ? Number(parsed.port) : undefined;
   if (port !== undefined && !(port >= 1 && port <= 65535)) throw new WcError("bad-url", `bad port in ${url}`, 2);
   return {
     host: parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname,
     port,
-    user: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    user: parsed.username ? decode(parsed.username) : undefined,
     path: segments.join("/"),
   };
 }
