@@ -238,6 +238,41 @@ export function snapshotBuild(repoRoot: string, app: string): { zsyncBin: string
   return { zsyncBin: join(app, "bin", "zsync.js"), serverBin: join(app, "bin", "zsync-server.js") };
 }
 
+/**
+ * Runs a bench's `main` so that, on every exit path (success, failure, Ctrl-C), the servers it
+ * started are stopped and its temporary directory is removed (or kept with `keep`). On failure
+ * `onFailure` can print what was measured so far.
+ */
+export async function runBench(main: () => Promise<void>, opts: { root: () => string; keep: boolean; onFailure?: () => void }): Promise<void> {
+  let cleaned = false;
+  const cleanupSync = () => {
+    if (cleaned) return;
+    cleaned = true;
+    stopAllSync();
+    const root = opts.root();
+    if (root && !opts.keep) removeTree(root);
+    else if (root) process.stderr.write(`kept ${root}\n`);
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\n${signal}: stopping servers and removing ${opts.root()}\n`);
+      cleanupSync();
+      process.exit(130);
+    });
+  }
+  try {
+    await main();
+  } catch (error) {
+    process.exitCode = 1;
+    if (error instanceof CommandError) console.error(`bench failed: ${error.message}`);
+    else console.error("bench failed:", error);
+    opts.onFailure?.();
+  } finally {
+    await stopAll();
+    cleanupSync();
+  }
+}
+
 /** Removes a directory tree, ignoring errors (cleanup path). */
 export function removeTree(dir: string): void {
   try {

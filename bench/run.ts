@@ -17,7 +17,6 @@ import { Agent } from "undici";
 import { treeRecords } from "../src/protocol/snarf-tree.js";
 import { createZsyncClient } from "../src/transport/http/client.js";
 import {
-  CommandError,
   available,
   countFiles,
   freePort,
@@ -26,10 +25,9 @@ import {
   portOpen,
   removeTree,
   run,
+  runBench,
   snapshotBuild,
   startServer,
-  stopAll,
-  stopAllSync,
   versionOf,
   type ServerProcess,
 } from "./lib.js";
@@ -617,30 +615,10 @@ function printReport(versions: Record<string, string | null>, targets: Target[])
 // ---------------------------------------------------------------------------------------------
 // Cleanup on every exit path
 
-let cleaned = false;
-function cleanupSync(): void {
-  if (cleaned) return;
-  cleaned = true;
-  stopAllSync();
-  if (root && !KEEP) removeTree(root);
-  else if (root) process.stderr.write(`kept ${root}\n`);
-}
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.once(signal, () => {
-    process.stderr.write(`\n${signal}: stopping servers and removing ${root}\n`);
-    cleanupSync();
-    process.exit(130);
-  });
-}
-
-try {
-  await main();
-} catch (error) {
-  process.exitCode = 1;
-  if (error instanceof CommandError) console.error(`bench failed: ${error.message}`);
-  else console.error("bench failed:", error);
-  if (rows.length) printReport({ node: process.version }, evaluateTargets());
-} finally {
-  await stopAll();
-  cleanupSync();
-}
+await runBench(main, {
+  root: () => root,
+  keep: KEEP,
+  onFailure: () => {
+    if (rows.length) printReport({ node: process.version }, evaluateTargets());
+  },
+});

@@ -17,8 +17,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sshdConfig } from "../test/helpers/sshd.js";
 import {
-  CommandError,
   available,
   countFiles,
   freePort,
@@ -26,10 +26,10 @@ import {
   median,
   removeTree,
   run,
+  runBench,
   snapshotBuild,
   startServer,
   stopAll,
-  stopAllSync,
   versionOf,
   type ServerProcess,
 } from "./lib.js";
@@ -410,23 +410,15 @@ async function startSshd(dir: string, opts: { authorize: string; subsystem: stri
     const config = join(dir, "sshd_config");
     writeFileSync(
       config,
-      [
-        `Port ${port}`,
-        "ListenAddress 127.0.0.1",
-        `HostKey ${hostKey}`,
-        `PidFile ${join(dir, "sshd.pid")}`,
-        `AuthorizedKeysFile ${authorizedKeys}`,
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "UsePAM no",
-        "StrictModes no",
-        "PermitRootLogin prohibit-password",
-        "MaxStartups 100",
-        "LogLevel DEBUG1",
-        `Subsystem zsync ${opts.subsystem}`,
-        "Subsystem sftp internal-sftp",
-        "",
-      ].join("\n"),
+      sshdConfig({
+        port,
+        hostKeys: [hostKey],
+        pidFile: join(dir, "sshd.pid"),
+        authorizedKeys,
+        logLevel: "DEBUG1",
+        extra: ["MaxStartups 100"],
+        subsystems: { zsync: opts.subsystem, sftp: "internal-sftp" },
+      }),
     );
     const log = join(dir, `sshd-${attempt}.log`);
     try {
@@ -535,30 +527,10 @@ function note(message: string): void {
 // ---------------------------------------------------------------------------------------------
 // Cleanup on every exit path
 
-let cleaned = false;
-function cleanupSync(): void {
-  if (cleaned) return;
-  cleaned = true;
-  stopAllSync();
-  if (root && !KEEP) removeTree(root);
-  else if (root) process.stderr.write(`kept ${root}\n`);
-}
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.once(signal, () => {
-    process.stderr.write(`\n${signal}: stopping servers and removing ${root}\n`);
-    cleanupSync();
-    process.exit(130);
-  });
-}
-
-try {
-  await main();
-} catch (error) {
-  process.exitCode = 1;
-  if (error instanceof CommandError) console.error(`bench failed: ${error.message}`);
-  else console.error("bench failed:", error);
-  if (rows.length) printReport({ node: process.version }, nativeCrypto().summary);
-} finally {
-  await stopAll();
-  cleanupSync();
-}
+await runBench(main, {
+  root: () => root,
+  keep: KEEP,
+  onFailure: () => {
+    if (rows.length) printReport({ node: process.version }, nativeCrypto().summary);
+  },
+});

@@ -49,6 +49,29 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The sshd_config of a private sshd (tests, bench): loopback only, public keys only, root allowed,
+ * its own host keys, pid file and authorized_keys, and the given subsystems.
+ */
+export function sshdConfig(opts: { port: number; hostKeys: string[]; pidFile: string; authorizedKeys: string; logLevel: string; subsystems: Record<string, string>; extra?: string[] }): string {
+  return [
+    `Port ${opts.port}`,
+    "ListenAddress 127.0.0.1",
+    ...opts.hostKeys.map((file) => `HostKey ${file}`),
+    `PidFile ${opts.pidFile}`,
+    `AuthorizedKeysFile ${opts.authorizedKeys}`,
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    "UsePAM no",
+    "StrictModes no",
+    "PermitRootLogin prohibit-password",
+    `LogLevel ${opts.logLevel}`,
+    ...(opts.extra ?? []),
+    ...Object.entries(opts.subsystems).map(([name, command]) => `Subsystem ${name} ${command}`),
+    "",
+  ].join("\n");
+}
+
 /** Makes an ssh key pair with ssh-keygen; returns the private key path (public at `.pub`). */
 export async function makeKey(path: string, opts: { type?: "ed25519" | "ecdsa" | "rsa"; passphrase?: string; comment?: string } = {}): Promise<string> {
   await run("ssh-keygen", ["-q", "-t", opts.type ?? "ed25519", "-N", opts.passphrase ?? "", "-C", opts.comment ?? "zsync-test", "-f", path]);
@@ -73,22 +96,14 @@ export async function startSshd(opts: { subsystem: string | null; authorize?: st
     const config = join(dir, "sshd_config");
     await writeFile(
       config,
-      [
-        `Port ${port}`,
-        "ListenAddress 127.0.0.1",
-        `HostKey ${hostKey}`,
-        ...extraHostKeys.map((file) => `HostKey ${file}`),
-        `PidFile ${join(dir, "sshd.pid")}`,
-        `AuthorizedKeysFile ${authorizedKeys}`,
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "UsePAM no",
-        "StrictModes no",
-        "PermitRootLogin prohibit-password",
-        "LogLevel VERBOSE",
-        ...(opts.subsystem === null ? [] : [`Subsystem zsync ${opts.subsystem}`]),
-        "",
-      ].join("\n"),
+      sshdConfig({
+        port,
+        hostKeys: [hostKey, ...extraHostKeys],
+        pidFile: join(dir, "sshd.pid"),
+        authorizedKeys,
+        logLevel: "VERBOSE",
+        subsystems: opts.subsystem === null ? {} : { zsync: opts.subsystem },
+      }),
     );
     await writeFile(logFile, "");
     const started = spawn(SSHD, ["-D", "-f", config, "-E", logFile], { stdio: ["ignore", "ignore", "pipe"] });
