@@ -273,6 +273,19 @@ export async function runBench(main: () => Promise<void>, opts: { root: () => st
   }
 }
 
+/** The options every bench takes: `--scale X` (or ZSYNC_BENCH_SCALE), `--keep` (or ZSYNC_BENCH_KEEP=1), `--runs N`, `--quick`. */
+export function benchOptions(argv: string[], defaultRuns: number): { scale: number; keep: boolean; runs: number } {
+  const option = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  return {
+    scale: Number(option("--scale") ?? process.env.ZSYNC_BENCH_SCALE ?? 1),
+    keep: argv.includes("--keep") || process.env.ZSYNC_BENCH_KEEP === "1",
+    runs: argv.includes("--quick") ? 1 : Number(option("--runs") ?? defaultRuns),
+  };
+}
+
 /** Removes a directory tree, ignoring errors (cleanup path). */
 export function removeTree(dir: string): void {
   try {

@@ -18,6 +18,7 @@ import { treeRecords } from "../src/protocol/snarf-tree.js";
 import { createZsyncClient } from "../src/transport/http/client.js";
 import {
   available,
+  benchOptions,
   countFiles,
   freePort,
   generateTree,
@@ -35,14 +36,7 @@ import {
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const argv = process.argv.slice(2);
-function option(name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-const SCALE = Number(option("--scale") ?? process.env.ZSYNC_BENCH_SCALE ?? 1);
-const KEEP = argv.includes("--keep") || process.env.ZSYNC_BENCH_KEEP === "1";
-const RUNS = Number(option("--runs") ?? 5);
+const { scale: SCALE, keep: KEEP, runs: RUNS } = benchOptions(process.argv.slice(2), 5);
 const COMMIT_RUNS = 3;
 const EDITS = Math.max(1, Math.round(100 * Math.min(1, SCALE)));
 

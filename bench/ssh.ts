@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { sshdConfig } from "../test/helpers/sshd.js";
 import {
   available,
+  benchOptions,
   countFiles,
   freePort,
   generateTree,
@@ -37,14 +38,7 @@ import {
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const argv = process.argv.slice(2);
-function option(name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-const SCALE = Number(option("--scale") ?? process.env.ZSYNC_BENCH_SCALE ?? 1);
-const KEEP = argv.includes("--keep") || process.env.ZSYNC_BENCH_KEEP === "1";
-const RUNS = argv.includes("--quick") ? 1 : Number(option("--runs") ?? 3);
+const { scale: SCALE, keep: KEEP, runs: RUNS } = benchOptions(process.argv.slice(2), 3);
 if (!(SCALE > 0) || !(RUNS >= 1)) {
   console.error("usage: node --import tsx bench/ssh.ts [--scale X] [--runs N | --quick] [--keep]");
   process.exit(2);
