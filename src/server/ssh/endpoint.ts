@@ -35,6 +35,8 @@ export interface SshEndpointOptions {
   log?: (line: string) => void;
   /** Failed passwords are counted with HTTP Basic's (login-guard.ts). */
   loginGuard?: LoginGuard;
+  /** How long a connection may take to log in (default 60 s, like OpenSSH's LoginGraceTime). */
+  loginGraceMs?: number;
 }
 
 export interface RunningSshEndpoint {
@@ -44,7 +46,7 @@ export interface RunningSshEndpoint {
   close(): Promise<void>;
 }
 
-/** How long a connection may take to authenticate. */
+/** How long a connection may take to authenticate, unless the options say otherwise. */
 const LOGIN_GRACE_MS = 60_000;
 
 /** Starts listening; resolves once connections are accepted. */
@@ -55,10 +57,15 @@ export async function startSshEndpoint(options: SshEndpointOptions): Promise<Run
     const remote = `${info.ip}:${info.port}`;
     connections.add(client);
     // Like OpenSSH's LoginGraceTime: a connection that does not log in is not held forever.
+    const graceMs = options.loginGraceMs ?? LOGIN_GRACE_MS;
     const grace = setTimeout(() => {
-      log(`ssh: connection from ${remote} did not log in within ${LOGIN_GRACE_MS / 1000} s; closed`);
+      log(`ssh: connection from ${remote} did not log in within ${graceMs / 1000} s; closed`);
+      // end() only half-closes and waits for the client, which may never close its side: also
+      // destroy the socket (ssh2's own `_sock` field) so the server lets go of it.
+      const socket = (client as unknown as { _sock?: { destroy(): void } })._sock;
       client.end();
-    }, LOGIN_GRACE_MS);
+      socket?.destroy();
+    }, graceMs);
     grace.unref();
     client.on("close", () => {
       clearTimeout(grace);
