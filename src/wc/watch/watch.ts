@@ -9,7 +9,9 @@
  * for it). Every change to the checkout goes through the journal like any command: a watcher
  * killed at any moment leaves a checkout the next command completes or rolls back.
  */
+import { lstat } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
+import { join } from "node:path";
 import { commitMessage, DEFAULT_WATCH_MESSAGE, planAutoCommit, type HoldReason } from "../../merge/auto-commit.js";
 import { ProtocolError, type ZsyncClient } from "../../transport/http/client.js";
 import { WcError } from "../admin.js";
@@ -125,6 +127,17 @@ export async function watch(root: string, opts: WatchOptions): Promise<Watcher> 
     return true;
   };
 
+  /** Milliseconds until the newest of `paths` has been quiet for the quiet period (0: all quiet). */
+  const untilQuiet = async (paths: string[]): Promise<number> => {
+    let newest = 0;
+    for (const path of paths) {
+      const stats = await lstat(join(root, path)).catch(() => undefined);
+      // A time in the future (a network mount's clock) says nothing about this save: ignore it.
+      if (stats && stats.mtimeMs <= Date.now() + 1000) newest = Math.max(newest, stats.mtimeMs);
+    }
+    return Math.min(opts.commitAfterMs ?? 0, Math.max(0, newest + (opts.commitAfterMs ?? 0) - Date.now()));
+  };
+
   const doCommit = async (): Promise<"done" | "locked" | "out-of-date"> => {
     const c = await getClient();
     const outcome = await withLock(async (wc) => {
@@ -140,6 +153,17 @@ export async function watch(root: string, opts: WatchOptions): Promise<Watcher> 
       held.clear();
       for (const [path, reason] of nowHeld) held.set(path, reason);
       if (plan.commit.length === 0) return "done" as const;
+      // File events can arrive late (awaitWriteFinish, a busy machine): a file written within the
+      // quiet period is still being saved, so wait for it rather than commit a middle version.
+      const wait = await untilQuiet(plan.commit);
+      if (wait > 0) {
+        clearTimeout(quietTimer);
+        quietTimer = setTimeout(() => {
+          wantCommit = true;
+          drain();
+        }, wait + 10);
+        return "done" as const;
+      }
       const message = commitMessage(opts.message ?? DEFAULT_WATCH_MESSAGE, { paths: plan.commit, user: wc.config.user ?? userInfo().username, host: hostname(), date: new Date() });
       try {
         const result = await commit(wc, { client: c, message, paths: plan.commit });
