@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { zsync, zsyncJson, type CliResult } from "../helpers/cli.js";
 import { startServer, tempDir, type TestServer } from "../helpers/server.js";
+import { hostPublicKey, serverCli, sshKeygen, sshPort, writeKnownHosts } from "../helpers/ssh.js";
 import { startWatch, type WatchLine, type WatchProcess } from "../helpers/watch.js";
 
 const committed = (path: string) => (l: WatchLine) => l.event === "commit" && l.committed.some((c: { path: string }) => c.path === path);
@@ -241,5 +242,46 @@ describe("zsync watch when the server goes away", () => {
     assert.equal(await watcherCommitsOf(a, "README.txt", connectedAt(watcher)), 1, "one revision on the server, no duplicate");
     assert.equal(await watcher.stop(), 0);
     assert.equal(watcher.lines.at(-1)!.event, "summary");
+  });
+});
+
+describe("zsync watch over zsync+ssh://", () => {
+  let work: string;
+  let server: TestServer;
+  let watcher: WatchProcess | undefined;
+  before(async () => {
+    work = await tempDir("zsync-watch-ssh-");
+    server = await startServer({ args: ["--ssh-port", "0"] });
+  });
+  after(async () => {
+    await watcher?.kill();
+    await server?.stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  test("a watcher on the ssh endpoint (polling the file system) updates and commits", { timeout: 90_000 }, async () => {
+    const home = join(work, "home");
+    await mkdir(join(home, ".ssh"), { recursive: true, mode: 0o700 });
+    const key = await sshKeygen(join(home, ".ssh"), "id_ed25519");
+    const added = await serverCli(server.dataDir, ["user", "key", "add", "zsync", `${key}.pub`]);
+    assert.equal(added.code, 0, added.stderr);
+    const port = sshPort(server);
+    const knownHosts = await writeKnownHosts(join(work, "known_hosts"), port, await hostPublicKey(server.dataDir));
+    const env = { HOME: home, ZSYNC_KNOWN_HOSTS: knownHosts, SSH_AUTH_SOCK: undefined, ZSYNC_PASSWORD: undefined };
+    const viaSsh = await zsync(["checkout", `zsync+ssh://zsync@127.0.0.1:${port}/demo`, "s", "-q"], { cwd: work, env });
+    assert.equal(viaSsh.code, 0, viaSsh.stderr);
+    await ok(["checkout", `${server.url.replace("://", "://zsync@")}/demo`, "h", "-q"], work);
+    const s = join(work, "s");
+    const h = join(work, "h");
+    watcher = await startWatch(s, ["--commit=0.2", "--poll"], env);
+    assert.equal(watcher.lines[0].polling, true);
+    await writeFile(join(h, "index.html"), "<p>from http</p>\n");
+    await ok(["commit", "-m", "over http", "-q"], h);
+    await watcher.waitFor(updated("index.html"), "the update over ssh");
+    assert.equal(await readFile(join(s, "index.html"), "utf8"), "<p>from http</p>\n");
+    await writeFile(join(s, "README.txt"), "saved on the ssh side\n");
+    await watcher.waitFor(committed("README.txt"), "the commit over ssh");
+    assert.equal(await serverText(server, "README.txt"), "saved on the ssh side\n");
+    assert.equal(await watcher.stop(), 0);
   });
 });
