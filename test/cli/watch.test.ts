@@ -156,6 +156,37 @@ describe("zsync watch", () => {
     await wa.stop();
   });
 
+  test("zsync status asks a running watcher and answers exactly what a walk answers", { timeout: 90_000 }, async () => {
+    const a = await checkout("fast-status");
+    const w = await watching(a, []);
+    assert.equal(w.lines[0].fastStatus, true);
+    type Status = { watcher?: boolean; items: { path: string; status: string; meta: string }[] };
+    const both = async () => {
+      const fast = await zsyncJson<Status>(["status"], { cwd: a });
+      const walked = await zsyncJson<Status>(["status"], { cwd: a, env: { ZSYNC_NO_WATCHER: "1" } });
+      assert.equal(fast.json.watcher, true, "answered with the watcher");
+      assert.equal(walked.json.watcher, undefined);
+      assert.deepEqual(fast.json.items, walked.json.items);
+      return fast.json.items.map((i) => `${i.status}${i.meta[0]} ${i.path}`);
+    };
+    assert.deepEqual(await both(), []);
+    await writeFile(join(a, "README.txt"), "changed\n");
+    await mkdir(join(a, "newdir/sub"), { recursive: true });
+    await writeFile(join(a, "newdir/sub/f.txt"), "new\n");
+    await rm(join(a, "docs/notes.txt"));
+    await writeFile(join(a, "docs/@@meta/guide.md.json"), JSON.stringify({ contentType: "text/markdown", extra: { title: "T" } }));
+    assert.deepEqual(await both(), ["Mu README.txt", "=m docs/guide.md", "!u docs/notes.txt", "?u newdir"]);
+    // A write right before the question is seen (the watcher syncs with a cookie file first).
+    await writeFile(join(a, "index.html"), "just now\n");
+    assert.ok((await both()).includes("Mu index.html"));
+    await ok(["revert", "README.txt", "index.html"], a);
+    // revert changes the entries (and keeps FILE.orig): the next answer walks, and agrees.
+    assert.deepEqual(await both(), ["?u README.txt.orig", "=m docs/guide.md", "!u docs/notes.txt", "?u index.html.orig", "?u newdir"]);
+    assert.equal(await w.stop(), 0);
+    const after = await zsyncJson<Status>(["status"], { cwd: a });
+    assert.equal(after.json.watcher, undefined, "without a watcher, status walks");
+  });
+
   test("kill -9 of a watcher while it applies an update: the next command completes the checkout", { timeout: 90_000 }, async () => {
     const a = await checkout("kill-apply-a");
     const b = await checkout("kill-apply-b");

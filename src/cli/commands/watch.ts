@@ -56,7 +56,7 @@ function render(out: Output, args: Args, root: string, event: WatchEvent, tally:
   };
   switch (event.type) {
     case "watching":
-      json({ root: event.root, scope: event.scope, revision: event.revision, commit: event.commit, polling: event.polling });
+      json({ root: event.root, scope: event.scope, revision: event.revision, commit: event.commit, polling: event.polling, fastStatus: event.fastStatus });
       out.line(`Watching ${shown(event.scope)} at revision ${event.revision}${event.commit ? ", committing local saves" : ""}${event.polling ? " (polling)" : ""}. Ctrl-C stops.`);
       return;
     case "connected":

@@ -6,10 +6,11 @@
  * not watched at all. When the OS runs out of inotify watches (ENOSPC), it says so and carries on
  * by polling.
  */
-import { relative, sep } from "node:path";
+import { basename, join, relative, sep } from "node:path";
 import type { FSWatcher } from "chokidar";
 import { ADMIN_DIR } from "../admin.js";
 import { createIgnoreMatcher } from "../ignore.js";
+import { COOKIE_DIR } from "./status-protocol.js";
 
 export interface LocalWatchOptions {
   /** Poll instead of using file system events (network mounts, full inotify tables). */
@@ -20,6 +21,11 @@ export interface LocalWatchOptions {
   stabilityMs?: number;
   /** A checkout path changed (a file or folder was written, added or removed). */
   onChange(path: string): void;
+  /**
+   * A raw file system event touched this checkout path, reported at once (before the write has
+   * finished); includes the status service's cookie files in `.zsync/watch-cookies/`.
+   */
+  onRaw?(path: string): void;
   /** The watch limit was reached; the watcher switched to polling. */
   onWatchLimit(message: string): void;
   /** Any other watcher error (reported, not fatal). */
@@ -44,6 +50,8 @@ export async function watchLocalChanges(root: string, dir: string, opts: LocalWa
   const ignored = (absolute: string, stats?: { isDirectory(): boolean }) => {
     const path = relative(root, absolute).split(sep).join("/");
     if (path === "" || path.startsWith("..")) return false;
+    // The admin area is not watched, except the status service's cookies (and the folders above them).
+    if (path === ADMIN_DIR || path === COOKIE_DIR || path.startsWith(COOKIE_DIR + "/")) return false;
     if (path.split("/")[0] === ADMIN_DIR) return true;
     return ignoredByRules(path, stats?.isDirectory() ?? false);
   };
@@ -63,8 +71,19 @@ export async function watchLocalChanges(root: string, dir: string, opts: LocalWa
     });
     watcher.on("all", (_event, absolute) => {
       const path = relative(root, absolute).split(sep).join("/");
-      if (!path.startsWith("..")) opts.onChange(path);
+      if (!path.startsWith("..") && path.split("/")[0] !== ADMIN_DIR) opts.onChange(path);
     });
+    if (opts.onRaw) {
+      const onRaw = opts.onRaw;
+      watcher.on("raw", (_event, name: string | null, details: unknown) => {
+        const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
+        if (!watched) return;
+        // A folder's watch names the child; a file's own watch names the file itself.
+        const absolute = name && basename(watched) !== name ? join(watched, name) : watched;
+        const path = relative(root, absolute).split(sep).join("/");
+        if (!path.startsWith("..")) onRaw(path);
+      });
+    }
     watcher.on("error", (error) => {
       const code = (error as NodeJS.ErrnoException).code;
       if ((code === "ENOSPC" || code === "EMFILE") && !polling && !closed) {

@@ -21,10 +21,11 @@ import { scanWorkingCopy } from "../scan.js";
 import { withWorkingCopy, type WorkingCopy } from "../session.js";
 import { update } from "../update.js";
 import { watchLocalChanges, type LocalWatcher } from "./local-changes.js";
+import { prepareStatusService, startStatusService, type StatusService } from "./status-service.js";
 
 /** What a watcher reports, one event per action or state change. */
 export type WatchEvent =
-  | { type: "watching"; root: string; scope: string; revision: number; commit: boolean; polling: boolean }
+  | { type: "watching"; root: string; scope: string; revision: number; commit: boolean; polling: boolean; fastStatus: boolean }
   | { type: "connected"; revision: number }
   | { type: "disconnected"; message: string; retryMs: number }
   | { type: "update"; result: ApplyResult; before: number }
@@ -285,21 +286,32 @@ export async function watch(root: string, opts: WatchOptions): Promise<Watcher> 
     }
   };
 
-  let local: LocalWatcher | undefined;
+  // The file watcher runs in every mode: it feeds the fast `status` service, and with --commit the commits.
+  // The service needs the whole checkout watched, and file system events (not polling).
+  let service: StatusService | undefined;
+  const serveStatus = scope === "" && !opts.poll;
+  if (serveStatus) await prepareStatusService(root);
+  const local: LocalWatcher = await watchLocalChanges(root, scope === "" ? root : `${root}/${scope}`, {
+    poll: opts.poll,
+    onChange: localChange,
+    onRaw: serveStatus ? (path) => service?.touched(path) : undefined,
+    onWatchLimit: (message) => {
+      report({ type: "watch-limit", message });
+      // Polling gives no raw events: status walks again rather than wait for cookies.
+      void service?.close();
+      service = undefined;
+    },
+    onError: (error) => report({ type: "error", message: `file watcher: ${error.message}` }),
+  });
+  if (serveStatus) service = await startStatusService(root);
   if (opts.commitAfterMs !== undefined) {
-    local = await watchLocalChanges(root, scope === "" ? root : `${root}/${scope}`, {
-      poll: opts.poll,
-      onChange: localChange,
-      onWatchLimit: (message) => report({ type: "watch-limit", message }),
-      onError: (error) => report({ type: "error", message: `file watcher: ${error.message}` }),
-    });
     rescanTimer = setInterval(() => {
       wantCommit = true;
       drain();
     }, opts.rescanMs ?? 60_000);
     rescanTimer.unref();
   }
-  report({ type: "watching", root, scope, revision: info.revision, commit: opts.commitAfterMs !== undefined, polling: local?.polling ?? false });
+  report({ type: "watching", root, scope, revision: info.revision, commit: opts.commitAfterMs !== undefined, polling: local.polling, fastStatus: service !== undefined });
   const remote = remoteLoop();
 
   async function stop(): Promise<void> {
@@ -309,7 +321,8 @@ export async function watch(root: string, opts: WatchOptions): Promise<Watcher> 
     clearInterval(rescanTimer);
     stream?.abort();
     await running;
-    await local?.close();
+    await service?.close();
+    await local.close();
     await remote.catch(() => {});
     stopped();
   }
