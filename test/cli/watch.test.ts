@@ -121,6 +121,8 @@ describe("zsync watch", () => {
     }
     await loser.waitFor((l) => l.event === "resolved" && l.path === guide, "the resolution");
     const mergedCommit = await loser.waitFor(committed(guide), "the merged commit");
+    const artifactNotices = loser.lines.filter((l) => l.event === "held" && /\.(mine|r\d+)$/.test(l.path));
+    assert.deepEqual(artifactNotices, [], "the conflict's own artifacts are no news");
     await winner.waitFor((l) => updated(guide)(l) && l.target >= mergedCommit.revision, "the merged version arriving");
     assert.equal(await readFile(join(winnerDir, guide), "utf8"), merged);
     assert.equal(await serverText(server, guide), merged);

@@ -143,7 +143,9 @@ export async function watch(root: string, opts: WatchOptions): Promise<Watcher> 
     const c = await getClient();
     const outcome = await withLock(async (wc) => {
       const scan = await scanWorkingCopy(wc.root, wc.entries.entries, { within: scope === "" ? undefined : [scope], changedOnly: true });
-      const plan = planAutoCommit(scan.items.filter((i) => inScope(i.path)));
+      // A conflict's artifacts (FILE.mine, FILE.rN) are unversioned by design: not worth a notice.
+      const artifacts = new Set([...wc.entries.entries.values()].flatMap((e) => e.conflict?.artifacts ?? []));
+      const plan = planAutoCommit(scan.items.filter((i) => inScope(i.path) && !(i.content === "?" && artifacts.has(i.path))));
       const nowConflicted = new Set(plan.conflicts);
       for (const path of plan.conflicts) if (!conflicts.has(path)) report({ type: "conflict", path });
       for (const path of conflicts) if (!nowConflicted.has(path)) report({ type: "resolved", path });
@@ -271,7 +273,8 @@ export async function watch(root: string, opts: WatchOptions): Promise<Watcher> 
         if (stopping) break;
         if (error instanceof ProtocolError && !isConnectionError(error)) {
           // The server refuses (not found, no permission…): no point in retrying.
-          fail(new WcError(error.code, `cannot watch /${serverPath}: ${error.message}`));
+          const why = error.code === "unknown-view" ? "the server does not offer server push (@@events); upgrade zsync-server" : error.message;
+          fail(new WcError(error.code, `cannot watch /${serverPath}: ${why}`));
           void stop();
           return;
         }
