@@ -58,7 +58,8 @@ const TRANSPORTS: TransportSpec[] = [
       const key = await sshKeygen(work, "rita_key");
       const sshd: TestSshd = await startSshd({ subsystem: stdioSubsystem(server.dataDir), authorize: [] });
       const pub = (await readFile(`${key}.pub`, "utf8")).trim();
-      await writeFile(sshd.authorizedKeys, `restrict,command="${stdioSubsystem(server.dataDir, { as: "rita" })}" ${pub}\n`);
+      // A short heartbeat: a stdio process whose client left notices at its next write and exits.
+      await writeFile(sshd.authorizedKeys, `restrict,command="${stdioSubsystem(server.dataDir, { as: "rita" })} --events-heartbeat 0.2" ${pub}\n`);
       const knownHosts = join(work, "known_hosts");
       await writeFile(knownHosts, `[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`);
       const session = await openSshSession(`zsync+ssh://root@127.0.0.1:${sshd.port}/demo`, { identity: key, knownHosts, acceptNewHostKey: false, nonInteractive: true });
