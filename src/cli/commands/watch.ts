@@ -144,7 +144,13 @@ export const watchCommand = defineCommand<Args>({
     const config = await readConfig(root);
     // Over ssh a lost connection needs a new session; over HTTP(S) one client reconnects by itself.
     let http: Promise<ZsyncClient> | undefined;
-    const connect = isSshUrl(config.origin) ? () => clientFor(config, args) : () => (http ??= clientFor(config, args));
+    const connect = isSshUrl(config.origin)
+      ? () => clientFor(config, args)
+      : () =>
+          (http ??= clientFor(config, args).catch((error: unknown) => {
+            http = undefined; // try again at the next reconnection
+            throw error;
+          }));
     const tally: Tally = { started: Date.now(), updates: 0, updatedPaths: 0, commits: [], conflicts: new Set(), reconnects: 0 };
     const watcher = await watch(root, {
       connect,
