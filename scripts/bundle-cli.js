@@ -10,7 +10,7 @@ await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  external: ["undici", "@inquirer/prompts", "diff", "mime-types", "cli-progress", "ssh2", "ssh-config"],
+  external: ["undici", "@inquirer/prompts", "diff", "mime-types", "cli-progress", "ssh2", "ssh-config", "chokidar"],
   // Bundled CommonJS dependencies (yargs' helpers) call require: give them one.
   banner: { js: "import { createRequire as __zsyncRequire } from 'node:module'; const require = __zsyncRequire(import.meta.url);" },
   logLevel: "warning",

@@ -15,6 +15,7 @@ export const PROTOCOL_FEATURES = [
   "checkin",
   "log",
   "cat",
+  "events",
 ] as const;
 
 /** Media type of SNARF archives. */

@@ -11,6 +11,7 @@ import { createChannelServer } from "./channel-server.js";
 import { createApp } from "./http/app.js";
 import { answerMalformedRequests } from "./http/client-errors.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "./http/context.js";
+import { createRevisionNotifier } from "./events/notifier.js";
 import { createLoginGuard } from "./login-guard.js";
 import type { FailureLimits } from "./rate-limit.js";
 import { startSshEndpoint, type RunningSshEndpoint } from "./ssh/endpoint.js";
@@ -34,6 +35,8 @@ export interface ServeOptions {
   failureLimits?: Partial<FailureLimits>;
   /** Also listen for ssh (`zsync` subsystem) on this address. */
   ssh?: { host: string; port: number; hostKey: HostKey; passwordAuth?: boolean };
+  /** `@@events`: heartbeat interval (default 15 s) and the poll for commits by other processes on the store (default 1 s). */
+  events?: { heartbeatMs?: number; pollMs?: number };
 }
 
 export interface RunningServer {
@@ -53,7 +56,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   // One count of failed passwords, whether they came over HTTP Basic or ssh.
   const loginGuard = createLoginGuard({ limits: options.failureLimits, log: options.log });
+  // Commits through this process wake event streams at once; the poll sees other processes' commits.
+  const notifier = createRevisionNotifier({ head: async () => (await options.store.info()).head, pollMs: options.events?.pollMs });
   const app = createApp({
+    notifier,
+    heartbeatMs: options.events?.heartbeatMs,
     loginGuard,
     store: options.store,
     limits,
@@ -96,6 +103,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     url: `${options.tls ? "https" : "http"}://${host}:${address.port}`,
     ssh,
     async close() {
+      // Event streams end cleanly first (their last chunk flushed), then every connection is cut.
+      notifier.close();
+      await new Promise((resolve) => setImmediate(resolve));
       server.closeAllConnections();
       await Promise.all([
         new Promise<void>((resolve) => server.close(() => resolve())),

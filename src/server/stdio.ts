@@ -23,6 +23,8 @@ export interface StdioOptions {
   account?: string;
   log?: (line: string) => void;
   input?: NodeJS.ReadableStream;
+  /** Heartbeat interval of `@@events` streams (default 15 s). */
+  heartbeatMs?: number;
   output?: NodeJS.WritableStream;
 }
 
@@ -36,7 +38,8 @@ export async function serveStdio(options: StdioOptions): Promise<void> {
   const tempDir = await mkdtemp(join(options.dataDir, "tmp", "stdio-"));
   try {
     const principal = await principalOf(options.store, options.account);
-    const app = createApp({ store: options.store, limits: DEFAULT_LIMITS, tempDir, version: VERSION, log: options.log });
+    // Its own revision notifier (createApp's default) polls the store: commits come from other processes.
+    const app = createApp({ store: options.store, limits: DEFAULT_LIMITS, tempDir, version: VERSION, log: options.log, heartbeatMs: options.heartbeatMs });
     const handler = principal === "no-account" ? refuseAll(options.account) : app;
     const channels = createChannelServer(handler);
     const socket = stdioSocket(input, output);

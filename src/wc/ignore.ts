@@ -7,7 +7,7 @@ import { join } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import { ADMIN_DIR } from "./admin.js";
 
-/** Always ignored: the admin area, other VCS areas, editor backups, our temp files. */
+/** Always ignored: the admin area, other VCS areas, editor backups and safe-write temp files, our temp files. */
 export const DEFAULT_IGNORES = [
   `${ADMIN_DIR}/`,
   ".git/",
@@ -15,9 +15,12 @@ export const DEFAULT_IGNORES = [
   "*~",
   "*.swp",
   "*.swo",
+  "*.swx",
   ".#*",
   "#*#",
   ".DS_Store",
+  "*___jb_tmp___",
+  "*___jb_old___",
   "*.zsync-tmp-*",
 ];
 

@@ -38,9 +38,9 @@ export function tempDir(prefix = "zsync-test-"): Promise<string> {
  * Starts `zsync-server serve --demo --port 0` on a data directory (fresh unless given), on
  * 127.0.0.1 unless `host` says otherwise; `--tls-cert`/`--tls-key` in `args` make it https://.
  */
-export async function startServer(opts: { dataDir?: string; args?: string[]; demo?: boolean; env?: Record<string, string>; host?: string } = {}): Promise<TestServer> {
+export async function startServer(opts: { dataDir?: string; args?: string[]; demo?: boolean; env?: Record<string, string>; host?: string; /** default 0: any free port */ port?: number } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await tempDir("zsync-server-"));
-  const args = [SERVER_BIN, "--data-dir", dataDir, "serve", "--host", opts.host ?? "127.0.0.1", "--port", "0", ...(opts.demo === false ? [] : ["--demo"]), ...(opts.args ?? [])];
+  const args = [SERVER_BIN, "--data-dir", dataDir, "serve", "--host", opts.host ?? "127.0.0.1", "--port", String(opts.port ?? 0), ...(opts.demo === false ? [] : ["--demo"]), ...(opts.args ?? [])];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
   let stderr = "";
   child.stderr!.on("data", (chunk) => (stderr += chunk));

@@ -1,5 +1,6 @@
 /** `zsync status|st [PATH…] [-v] [-u]` */
-import { status } from "../../wc/status.js";
+import { status, type StatusReport } from "../../wc/status.js";
+import { statusViaWatcher } from "../../wc/watch/fast-status.js";
 import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
 import { defineCommand } from "../command.js";
 import { clientFor } from "../connect.js";
@@ -25,9 +26,12 @@ export const statusCommand = defineCommand<Args>({
     await withWorkingCopy(".", {}, async (wc) => {
       const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : undefined;
       const server = args.showUpdates ? await clientFor(wc.config, args) : undefined;
-      const report = await status(wc, { paths, verbose: args.verbose, server });
+      // A running `zsync watch` knows what changed: ask it instead of walking (docs/WATCH.md).
+      const viaWatcher = !paths && !args.verbose && !server && !process.env.ZSYNC_NO_WATCHER ? await statusViaWatcher(wc) : undefined;
+      const report: StatusReport = viaWatcher ? { revision: wc.entries.revision, items: viaWatcher.items } : await status(wc, { paths, verbose: args.verbose, server });
       out.result({
         revision: report.revision,
+        ...(viaWatcher ? { watcher: true } : {}),
         ...(report.head === undefined ? {} : { head: report.head }),
         items: report.items.map((i) => ({
           path: i.path,

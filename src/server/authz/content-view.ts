@@ -17,14 +17,19 @@ function atOrInside(path: string, base: string): boolean {
   return base === "" || path === base || path.startsWith(base + "/");
 }
 
+/**
+ * A log entry as the principal may see it (hidden changes left out), or undefined when nothing it
+ * may see at or under `base` changed. Used by `log` here and by the `@@events` stream.
+ */
+export function visibleRevision(access: Access, entry: RevisionInfo, base: string): RevisionInfo | undefined {
+  const changes = entry.changes.filter((c) => access.canRead(c.path));
+  if (!changes.some((c) => atOrInside(c.path, base))) return undefined;
+  return changes.length === entry.changes.length ? entry : { ...entry, changes };
+}
+
 /** Wraps `store` so that it shows and changes only what `access` allows. */
 export function contentViewFor(store: ContentStore, access: Access): ContentStore {
-  /** A log entry as the principal may see it, or undefined when nothing it may see under `base` changed. */
-  const visibleEntry = (entry: RevisionInfo, base: string): RevisionInfo | undefined => {
-    const changes = entry.changes.filter((c) => access.canRead(c.path));
-    if (!changes.some((c) => atOrInside(c.path, base))) return undefined;
-    return changes.length === entry.changes.length ? entry : { ...entry, changes };
-  };
+  const visibleEntry = (entry: RevisionInfo, base: string) => visibleRevision(access, entry, base);
 
   return {
     info: () => store.info(),

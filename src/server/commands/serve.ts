@@ -28,6 +28,7 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         .option("max-body-bytes", { type: "number", describe: "largest request body accepted" })
         .option("tls-cert", { type: "string", describe: "serve HTTPS with this certificate chain (PEM file); needs --tls-key" })
         .option("tls-key", { type: "string", describe: "private key (PEM file) of --tls-cert" })
+        .option("events-heartbeat", { type: "number", default: 15, describe: "seconds between heartbeat comments on @@events streams" })
         .option("quiet", { type: "boolean", default: false, describe: "no request log" })
         .option("token-ttl-days", { type: "number", default: DEFAULT_TOKEN_TTL_DAYS, describe: "lifetime of login tokens in days (fractions allowed: 0.0001 ≈ 9 s, for tests)" })
         .option("max-login-failures", { type: "number", default: DEFAULT_FAILURE_LIMITS.perUser, describe: "failed logins per minute of one address and user before a cool-down (per address: 3×)" })
@@ -50,8 +51,10 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         console.error("warning: no accounts configured, so every request is anonymous; add one with `zsync-server user add NAME`");
       }
       const hostKey = sshWanted ? await loadHostKey(dataDir, { file: args.sshHostKey }) : undefined;
+      if (!(args.eventsHeartbeat > 0)) throw new Error("--events-heartbeat must be a positive number of seconds");
       const running = await serve({
         store,
+        events: { heartbeatMs: args.eventsHeartbeat * 1000 },
         dataDir,
         host: args.host,
         port: args.port,

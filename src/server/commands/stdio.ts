@@ -18,13 +18,15 @@ export function stdioCommand(y: ServerArgv): ServerArgv {
         .option("stdio", { type: "boolean", describe: "serve one HTTP connection on stdin/stdout (as an sshd subsystem) and exit" })
         .option("as", { type: "string", implies: "stdio", describe: "with --stdio: the account requests act as (default: $USER, else $LOGNAME)" })
         .option("log", { type: "boolean", implies: "stdio", describe: "with --stdio: request log on stderr" })
-        .option("log-file", { type: "string", implies: "stdio", describe: "with --stdio: append the request log to this file (sshd discards a subsystem's stderr)" }),
+        .option("log-file", { type: "string", implies: "stdio", describe: "with --stdio: append the request log to this file (sshd discards a subsystem's stderr)" })
+        .option("events-heartbeat", { type: "number", implies: "stdio", describe: "with --stdio: seconds between @@events heartbeats (default 15); a client gone unnoticed is found at the next one" }),
     async (args) => {
       if (!args.stdio) {
         y.showHelp();
         console.error("\nzsync-server: name a command, e.g. zsync-server serve");
         process.exit(2);
       }
+      if (args.eventsHeartbeat !== undefined && !(args.eventsHeartbeat > 0)) throw new Error("--events-heartbeat must be a positive number of seconds");
       const store = await openStore(storeSpec(args));
       try {
         await serveStdio({
@@ -32,6 +34,7 @@ export function stdioCommand(y: ServerArgv): ServerArgv {
           dataDir: resolve(args.dataDir),
           account: args.as ?? (process.env.USER || process.env.LOGNAME || undefined),
           log: requestLog(args),
+          heartbeatMs: args.eventsHeartbeat === undefined ? undefined : args.eventsHeartbeat * 1000,
         });
       } finally {
         await store.close();

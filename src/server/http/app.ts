@@ -14,6 +14,8 @@ import { transportPrincipal } from "../transport-principal.js";
 import type { Store } from "../store/types.js";
 import { handleCheckin } from "./checkin.js";
 import { handleCommit } from "./commit.js";
+import { createRevisionNotifier, notifyingStore, type RevisionNotifier } from "../events/notifier.js";
+import { DEFAULT_HEARTBEAT_MS, handleEvents, type EventStreams } from "./events.js";
 import type { RequestContext, ServerLimits } from "./context.js";
 import { HttpError, sendError, sendJson } from "./errors.js";
 import { handleCat, handleLog } from "./history.js";
@@ -35,6 +37,13 @@ export interface AppOptions {
   failureLimits?: Partial<FailureLimits>;
   /** The failed-login guard, when shared with the ssh endpoint. */
   loginGuard?: LoginGuard;
+  /**
+   * Told of every commit made through this app (the app wraps `store.commit`); feeds `@@events`.
+   * The caller closes it on shutdown, which ends the event streams. Default: a notifier of its own.
+   */
+  notifier?: RevisionNotifier;
+  /** Heartbeat interval of `@@events` streams (default 15 s). */
+  heartbeatMs?: number;
 }
 
 type Handler = (ctx: RequestContext) => Promise<void>;
@@ -51,7 +60,20 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
 };
 
 /** Builds the request handler of one server. */
-export function createApp(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function createApp(appOptions: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const notifier = appOptions.notifier ?? createRevisionNotifier({ head: async () => (await appOptions.store.info()).head });
+  // Every commit through this app, whichever route makes it, passes this store and wakes @@events.
+  const options = { ...appOptions, store: notifyingStore(appOptions.store, notifier) };
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const routes: typeof ROUTES = {
+    ...ROUTES,
+    events: {
+      GET: (ctx) => {
+        const streams: EventStreams = { notifier, heartbeatMs, history: options.store, access: () => resolveAccess(options.store, ctx.principal) };
+        return handleEvents(ctx, streams);
+      },
+    },
+  };
   const log = options.log ?? (() => {});
   const authenticate = createAuthenticator(options.store, { failureLimits: options.failureLimits, log, guard: options.loginGuard });
   return function app(req, res) {
@@ -132,7 +154,7 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
       throw error;
     }
     if (target.view === undefined) throw new HttpError(404, "not-found", "no view in the URL; see docs/PROTOCOL.md (e.g. /demo/@@toFS.snarf)");
-    const methods = ROUTES[target.view];
+    const methods = routes[target.view];
     if (!methods) throw new HttpError(404, "unknown-view", `unknown view @@${target.view}`);
     const handler = methods[req.method ?? ""];
     if (!handler) throw new HttpError(405, "method-not-allowed", `@@${target.view} accepts ${Object.keys(methods).join(", ")}`);

@@ -21,6 +21,7 @@ import {
   type SnapshotManifest,
 } from "../../protocol/types.js";
 import { describeTlsFailure } from "./tls.js";
+import { readServerEvents, type ServerEvent } from "./events.js";
 
 /** Errors that mean no request reached the server. */
 const NEVER_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
@@ -72,6 +73,12 @@ export interface ZsyncClient {
   checkin(parent: string, name: string, records: AsyncIterable<SnarfInput>, opts?: { note?: string; meta?: Record<string, ObjectMeta> }): Promise<CommitResult>;
   log(path: string, opts?: { limit?: number }): Promise<LogEntry[]>;
   cat(path: string, opts?: { rev?: number }): Promise<Readable>;
+  /**
+   * Subscribes to `@@events` under `path`, from revision `since` on (default: from now). The
+   * generator ends when the server ends the stream; it throws when the connection breaks or
+   * nothing (not even a heartbeat) arrives for `idleMs` (default 60 s). `signal` stops it.
+   */
+  events(path: string, opts?: { since?: number; signal?: AbortSignal; idleMs?: number }): Promise<AsyncGenerator<ServerEvent>>;
   /** Exchanges the client's password (Basic) for a login token. */
   createToken(opts?: { label?: string }): Promise<CreatedToken>;
   /** Revokes the token this client authenticates with. */
@@ -93,7 +100,11 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
   if (authorization !== undefined) headers.authorization = authorization;
   const maxManifestBytes = options.maxManifestBytes ?? 256 * 1024 * 1024;
 
-  async function send(method: "GET" | "POST" | "DELETE", path: string, extra: { query?: Record<string, string | number | undefined>; body?: Readable | string; contentType?: string } = {}) {
+  async function send(
+    method: "GET" | "POST" | "DELETE",
+    path: string,
+    extra: { query?: Record<string, string | number | undefined>; body?: Readable | string; contentType?: string; signal?: AbortSignal; bodyTimeout?: number } = {},
+  ) {
     const url = new URL(path, options.requestOrigin ?? options.origin);
     for (const [key, value] of Object.entries(extra.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     let response: Dispatcher.ResponseData;
@@ -108,6 +119,8 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
         // The server answers an upload only once it has stored it, which for gigabytes takes
         // longer than undici's default 300 s: wait as long as the connection lives.
         headersTimeout: method === "POST" ? 0 : undefined,
+        bodyTimeout: extra.bodyTimeout,
+        signal: extra.signal,
       });
     } catch (error) {
       const tlsFailure = describeTlsFailure(error, options.origin);
@@ -198,6 +211,15 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
     async cat(path, opts = {}) {
       const response = await send("GET", viewUrlPath(path, "cat"), { query: { rev: opts.rev } });
       return Readable.from(response.body);
+    },
+
+    async events(path, opts = {}) {
+      const response = await send("GET", viewUrlPath(path, "events"), { query: { since: opts.since }, signal: opts.signal, bodyTimeout: opts.idleMs ?? 60_000 });
+      if (String(response.headers["content-type"] ?? "").split(";")[0] !== "text/event-stream") {
+        await response.body.dump();
+        throw new ProtocolError(response.statusCode, "not-zsync", `${options.origin} did not answer with an event stream`);
+      }
+      return readServerEvents(response.body);
     },
 
     async createToken(opts = {}) {
