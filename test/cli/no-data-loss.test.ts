@@ -128,7 +128,7 @@ async function scenario(tree: Record<string, Content | null>, meta: Parameters<R
     },
     assertKept(elsewhere = {}) {
       for (const [path, bytes] of written) {
-        const where = elsewhere[path] ?? path;
+        const where: string = elsewhere[path] ?? path;
         assert.deepEqual(fileAt(dir, where), bytes, `local bytes of ${path} must survive in ${where}`);
       }
     },

@@ -159,7 +159,7 @@ export interface StatusItem {
   path: string;
   kind: "file" | "folder";
   status: string;
-  meta: "modified" | "unchanged";
+  meta: "modified" | "unchanged" | "conflict";
   conflict?: { kind: string; artifacts: string[]; reason?: string };
   metaError?: string;
 }

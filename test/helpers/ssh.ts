@@ -98,6 +98,12 @@ export function parseHttpResponse(text: string): { status: number; headers: stri
   return { status, headers: head, body: text.slice(end + 4) };
 }
 
+/** An authHandler list that offers only this password (typed apart: a literal would fail the excess-property check). */
+function passwordOnly(username: string, password: string): ssh2.AuthMethod[] {
+  const method: ssh2.PasswordAuthMethod = { type: "password", username, password };
+  return [method];
+}
+
 /**
  * An ssh2 client connection, resolved once authenticated; rejects with ssh2's error.
  * `forcePassword` sends the password even when the server does not offer that method.
@@ -118,7 +124,7 @@ export function connectSsh2(opts: { port: number; username: string; privateKey?:
       agent: undefined,
       hostVerifier: (key: Buffer) => key.equals(expected),
       readyTimeout: 20_000,
-      ...(opts.forcePassword ? { authHandler: [{ type: "password" as const, username: opts.username, password: opts.password ?? "" }] } : {}),
+      ...(opts.forcePassword ? { authHandler: passwordOnly(opts.username, opts.password ?? "") } : {}),
     });
   });
 }

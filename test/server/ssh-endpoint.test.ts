@@ -197,7 +197,7 @@ describe("ssh endpoint: passwords, restarts, removed accounts", () => {
       const hostKey = await hostPublicKey(dataDir);
       const ssh = await connectSsh2({ port: sshPort(first), username: "bob", password: "bob-pw-123", hostPublicKey: hostKey });
       ssh.on("error", () => {});
-      const sshClosed = new Promise((resolve) => ssh.once("close", resolve));
+      const sshClosed = new Promise<void>((resolve) => ssh.once("close", () => resolve()));
       await assert.rejects(connectSsh2({ port: sshPort(first), username: "bob", password: "wrong-pw-456", hostPublicKey: hostKey }), /authentication methods failed/);
       assert.match(await first.waitForStderr(/ssh: refused password for "bob" from 127\.0\.0\.1:\d+: wrong password/), /ssh: refused password for "bob" from 127\.0\.0\.1:\d+: wrong password/);
       assert.doesNotMatch(first.stderr(), /wrong-pw-456|bob-pw-123/);
