@@ -10,14 +10,14 @@ import { after, test } from "node:test";
 import ssh2 from "ssh2";
 import { loadHostTrust } from "../../src/transport/ssh/host-trust.js";
 import { WcError } from "../../src/wc/admin.js";
+import { generateEd25519Pair } from "../../src/server/ssh/host-key.js";
 
 const dir = mkdtempSync(join(tmpdir(), "zsync-host-trust-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The public key blob of a fresh ed25519 key, as a server presents it. */
 function hostKeyBlob(): Buffer {
-  const pair = ssh2.utils.generateKeyPairSync("ed25519");
-  const parsed = ssh2.utils.parseKey(pair.public);
+  const parsed = ssh2.utils.parseKey(generateEd25519Pair().public);
   if (parsed instanceof Error) throw parsed;
   return parsed.getPublicSSH();
 }

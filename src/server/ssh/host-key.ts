@@ -37,7 +37,7 @@ export async function loadHostKey(dataDir: string, options: { file?: string } = 
     if ((error as NodeJS.ErrnoException).code !== "ENOENT" || options.file !== undefined) {
       throw new Error(`cannot read the ssh host key ${file}: ${(error as Error).message}`);
     }
-    const pair = utils.generateKeyPairSync("ed25519", { comment: "zsync-server host key" });
+    const pair = generateEd25519Pair();
     privateKey = Buffer.from(pair.private);
     // "wx": never overwrite a key another process wrote meanwhile.
     await writeFile(file, privateKey, { mode: 0o600, flag: "wx" });
@@ -50,4 +50,17 @@ export async function loadHostKey(dataDir: string, options: { file?: string } = 
   if (!parsed.isPrivateKey()) throw new Error(`the ssh host key ${file} is a public key; give the private key file`);
   const blob = parsed.getPublicSSH();
   return { privateKey, publicKey: `${parsed.type} ${blob.toString("base64")}`, fingerprint: sshFingerprint(blob), file, generated };
+}
+
+/**
+ * A fresh ed25519 pair that ssh2 itself can read back. ssh2 1.17's generator strips leading zero
+ * bytes of the public key, so about one key in 256 is malformed (mscdex/ssh2#1513); such a pair
+ * is thrown away and another made.
+ */
+export function generateEd25519Pair(): { private: string; public: string } {
+  for (let attempt = 0; attempt < 64; attempt++) {
+    const pair = utils.generateKeyPairSync("ed25519", { comment: "zsync-server host key" });
+    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) return pair;
+  }
+  throw new Error("could not generate a usable ed25519 host key");
 }
