@@ -16,7 +16,7 @@ import { handleCheckin } from "./checkin.js";
 import { handleCommit } from "./commit.js";
 import type { RequestContext, ServerLimits } from "./context.js";
 import { HttpError, sendError, sendJson } from "./errors.js";
-import { handleCat, handleLog } from "./history.js";
+import { handleCat, handleDiff, handleList, handleLog } from "./history.js";
 import { handleSnapshot } from "./snapshot.js";
 import { handleTokens, TOKENS_PATH } from "./tokens.js";
 import type { FailureLimits } from "../rate-limit.js";
@@ -48,6 +48,8 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   "checkin.snarf": { POST: handleCheckin },
   log: { GET: handleLog },
   cat: { GET: handleCat },
+  list: { GET: handleList },
+  diff: { GET: handleDiff },
 };
 
 /** Builds the request handler of one server. */
