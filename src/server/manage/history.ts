@@ -33,7 +33,7 @@ export async function showLog(page: Page): Promise<void> {
         <label for="diff-view">as</label><select id="diff-view" name="view"><option value="unified">unified diff</option><option value="split">side by side</option></select>
         <button type="submit">Compare</button>
       </form>
-      <ol class="log" reversed>
+      <ul class="log">
       ${shown.map((r) => {
         const previous = r.revision > 0 ? r.revision - 1 : 0;
         return html`<li class="panel" id="${`r${r.revision}`}">
@@ -46,7 +46,7 @@ export async function showLog(page: Page): Promise<void> {
           </div>
         </li>`;
       })}
-      </ol>
+      </ul>
       ${older ? html`<p><a href="${href("log", { path: "/" + path, from: older.revision })}">Older revisions</a></p>` : ""}`,
   });
 }

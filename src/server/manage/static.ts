@@ -50,6 +50,12 @@ pre.content, .diff { overflow-x: auto; border: 1px solid var(--line); border-rad
 .dropzone { border: 2px dashed var(--line); border-radius: 6px; padding: 1rem; margin: .5rem 0; }
 .dropzone.over { border-color: var(--accent); }
 .changes { margin: .25rem 0 0; padding-left: 1.2rem; }
+ul.log { list-style: none; padding: 0; }
+ul.log > li.panel { margin: .6rem 0; padding: .5rem .75rem; }
+.message { margin: .25rem 0; overflow-wrap: anywhere; }
+.actions label { display: inline; margin: 0 .25rem 0 0; align-self: center; }
+.actions input, .actions select { width: auto; }
+form.actions { align-items: center; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 @media (max-width: 40rem) { .wide { display: none; } main { padding: .6rem; } header .who { margin-left: 0; } }
 `;

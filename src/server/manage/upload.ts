@@ -97,11 +97,16 @@ export async function handleUpload(page: Page): Promise<void> {
       await page.view.putBlobFromFile(item.hash, item.size, item.file);
       const existing = await page.view.getObject(path);
       if (existing?.kind === "file") {
-        changes.push({ op: "modify", path, baseRevision: base, hash: item.hash });
+        // The same bytes again are no change (a commit must change something).
+        if (existing.hash !== item.hash) changes.push({ op: "modify", path, baseRevision: base, hash: item.hash });
       } else {
         const type = mimeTypes().lookup(item.name);
         changes.push({ op: "add", path, kind: "file", hash: item.hash, ...(type ? { meta: { contentType: type } } : {}) });
       }
+    }
+    if (changes.length === 0) {
+      page.session.flash = { kind: "ok", text: "The files are the same as those in the folder; nothing was committed." };
+      return redirect(page.res, href("browse", { path: "/" + folder }));
     }
     const revision = await commitFromPage(page, { note: fields.get("message") ?? "", changes });
     page.session.flash = { kind: "ok", text: `Uploaded ${changes.length} file${changes.length === 1 ? "" : "s"} in revision ${revision}.` };
