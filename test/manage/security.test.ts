@@ -51,6 +51,12 @@ describe("/manage security", { timeout: 120_000 }, () => {
     return ((await res.json()) as { repository: { revision: number } }).repository.revision;
   };
 
+  test("serve prints the /manage address (and with --demo, the login)", async () => {
+    // The lines after "listening on" may still be in the pipe: wait for the output that says it.
+    while (!/Stop with Ctrl-C/.test(server.stdout())) await new Promise((resolve) => server.process.stdout!.once("data", resolve));
+    assert.match(server.stdout(), new RegExp(`manage in a browser: ${server.url}/manage {5}\\(log in as zsync, password zsync\\)`));
+  });
+
   test("the session cookie is HttpOnly, SameSite=Strict, scoped to /manage; pages forbid inline script and framing", async () => {
     const res = await fetch(`${server.url}/manage/login`);
     const cookie = res.headers.get("set-cookie")!;
@@ -211,5 +217,18 @@ describe("/manage security", { timeout: 120_000 }, () => {
       assert.equal(done.status, 303);
       assert.equal(done.location, "/manage/browse", next);
     }
+  });
+
+  test("failed logins in the page count towards the API's limits (and the other way round)", async () => {
+    const attempt = async () => {
+      const form = await call("/manage/login");
+      return call("/manage/login", { cookie: form.cookie!, form: { csrf: csrfOf(form.text), username: "ghost", password: "wrong", next: "" } });
+    };
+    for (let i = 0; i < 10; i++) assert.equal((await attempt()).status, 401, `attempt ${i + 1}`);
+    const blocked = await attempt();
+    assert.equal(blocked.status, 429);
+    assert.match(blocked.text, /too many failed logins; try again in \d+ s/);
+    const api = await fetch(`${server.url}/.well-known/zsync`, { headers: { authorization: "Basic " + Buffer.from("ghost:other").toString("base64") } });
+    assert.equal(api.status, 429, "the API refuses the same user from the same address");
   });
 });
