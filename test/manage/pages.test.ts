@@ -39,6 +39,7 @@ describe("/manage in a browser", { timeout: 240_000 }, () => {
   let url: string;
   let shot: (page: Page, name: string) => Promise<string>;
   const dialogs: string[] = [];
+  const RITA_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGjcJnJ2xmk+z+5SBvP1K6jZTItEzeju+F2F31P/9AGD rita@laptop";
 
   before(async () => {
     server = await startServer();
@@ -70,7 +71,13 @@ describe("/manage in a browser", { timeout: 240_000 }, () => {
     await page.getByRole("button", { name: "Log in" }).click();
     await page.getByText("Wrong user name or password.").waitFor();
     await shot(page, "login-refused");
-    await logIn(page, server.url, "zsync", "zsync");
+    // With the keyboard only: the user name field has the focus, Tab to the password, Enter sends.
+    await page.goto(`${server.url}/manage/login`);
+    await page.keyboard.type("zsync");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("zsync");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/manage\/browse/);
     await page.getByRole("link", { name: "demo/" }).click();
     await page.getByRole("heading", { name: "demo/" }).waitFor();
     await shot(page, "browse-demo");
@@ -242,6 +249,13 @@ describe("/manage in a browser", { timeout: 240_000 }, () => {
     await page.locator("section.account", { hasText: "rita" }).getByRole("button", { name: "Revoke" }).click();
     await page.getByText("Revoked the token.").waitFor();
     assert.equal(await asToken(), 401, "a revoked token stops working at once");
+    await page.locator("#key-rita").fill(RITA_KEY);
+    await page.locator("section.account", { hasText: "rita" }).getByRole("button", { name: "Add key" }).click();
+    await page.getByText("Added 1 key to rita.").waitFor();
+    assert.match(await serverCli(server.dataDir, ["user", "key", "list", "rita"]), /SHA256:wxWC2SpcGpPsyNNp5uIwdJsMxGokrAMb5EJbxRjX92Q/);
+    await page.locator("section.account", { hasText: "rita" }).getByRole("button", { name: "Remove key" }).click();
+    await page.getByText("Removed a key of rita.").waitFor();
+    assert.doesNotMatch(await serverCli(server.dataDir, ["user", "key", "list", "rita"]), /SHA256:/);
   });
 
   test("a reader sees no write forms and cannot write; a hidden path is a 404 like a missing one", async () => {
@@ -271,6 +285,19 @@ describe("/manage in a browser", { timeout: 240_000 }, () => {
       assert.equal(missing!.status(), 404);
       assert.equal(hiddenText.replace("secret", "X"), missingText.replace("nothing", "X"));
       await shot(reader, "hidden-is-missing");
+
+      // A manager resets rita's password: her session ends on the server; then removes her.
+      await page.goto(`${server.url}/manage/accounts`);
+      await page.locator("#pw-rita").fill("rita-password-2");
+      await page.locator("section.account", { hasText: "rita" }).getByRole("button", { name: "Reset password" }).click();
+      await page.getByText("Changed the password of rita.").waitFor();
+      await reader.goto(`${server.url}/manage/browse?path=/demo`);
+      await reader.waitForURL(/\/manage\/login/);
+      await logIn(reader, server.url, "rita", "rita-password-2");
+      await page.locator("section.account", { hasText: "rita" }).getByRole("button", { name: "Remove account" }).click();
+      await page.getByText("Removed rita.").waitFor();
+      await reader.goto(`${server.url}/manage/browse?path=/demo`);
+      await reader.waitForURL(/\/manage\/login/);
     } finally {
       await readerContext.close();
     }
@@ -287,6 +314,6 @@ describe("/manage in a browser", { timeout: 240_000 }, () => {
     await page.goto(`${server.url}/manage/log?path=/demo/story`);
     await page.getByText("<script>alert(3)</script>").waitFor();
     await shot(page, "markup-as-text");
-    assert.deepEqual(dialogs, ["Really delete /demo/story/dropped.txt?"], "no script ran");
+    assert.deepEqual(dialogs, ["Really delete /demo/story/dropped.txt?", "Remove the account rita?"], "no script from content ran");
   });
 });

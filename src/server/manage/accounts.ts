@@ -28,8 +28,8 @@ export async function showAccounts(page: Page, extra?: Html): Promise<void> {
   const { store } = page.deps;
   const [accounts, grants, keys, tokens] = await Promise.all([store.listAccounts(), store.listGrants(), store.listAccountKeys(), store.listTokens()]);
   const csrf = csrfField(page.session);
-  const form = (action: string, body: Html, label: string, danger = false) =>
-    html`<form class="inline" method="post" action="${href("accounts")}">${csrf}<input type="hidden" name="action" value="${action}">${body}<button type="submit" class="${danger ? "danger" : "secondary"}">${label}</button></form>`;
+  const form = (action: string, body: Html, label: string, danger = false, confirm?: string) =>
+    html`<form class="inline" method="post" action="${href("accounts")}" ${confirm ? html`data-confirm="${confirm}"` : ""}>${csrf}<input type="hidden" name="action" value="${action}">${body}<button type="submit" class="${danger ? "danger" : "secondary"}">${label}</button></form>`;
   const sections = accounts.map((a) => {
     const id = (s: string) => `${s}-${a.name}`;
     const who = html`<input type="hidden" name="name" value="${a.name}">`;
@@ -38,7 +38,7 @@ export async function showAccounts(page: Page, extra?: Html): Promise<void> {
       <div class="actions">
         ${form("role", html`${who}<label class="visually-hidden" for="${id("role")}">Role of ${a.name}</label>${roleSelect(id("role"), ACCOUNT_ROLES, a.role)}`, "Change role")}
         ${form("password", html`${who}<label class="visually-hidden" for="${id("pw")}">New password for ${a.name}</label><input id="${id("pw")}" name="password" type="password" autocomplete="new-password" required placeholder="new password">`, "Reset password")}
-        ${a.name === page.access.name ? "" : form("remove", who, "Remove account", true)}
+        ${a.name === page.access.name ? "" : form("remove", who, "Remove account", true, `Remove the account ${a.name}?`)}
       </div>
       <h3>Grants</h3>
       <ul>${grants.filter((g) => g.account === a.name).map((g) => html`<li>/${g.path}: ${g.role} ${form("ungrant", html`${who}<input type="hidden" name="path" value="${"/" + g.path}">`, "Remove grant")}</li>`)}</ul>
