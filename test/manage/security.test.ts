@@ -231,4 +231,23 @@ describe("/manage security", { timeout: 120_000 }, () => {
     const api = await fetch(`${server.url}/.well-known/zsync`, { headers: { authorization: "Basic " + Buffer.from("ghost:other").toString("base64") } });
     assert.equal(api.status, 429, "the API refuses the same user from the same address");
   });
+
+  test("a server without accounts: everyone is the anonymous manager, as in the API, and forms still need the token", async () => {
+    const open = await startServer({ demo: false });
+    try {
+      const first = await fetch(`${open.url}/manage/browse`, { redirect: "manual" });
+      assert.equal(first.status, 200);
+      const cookie = first.headers.get("set-cookie")!.split(";")[0];
+      const text = await first.text();
+      assert.match(text, /anonymous/);
+      assert.match(text, /href="\/manage\/accounts"/);
+      const mkdir = (form: Record<string, string>) => fetch(`${open.url}/manage/mkdir`, { method: "POST", body: new URLSearchParams(form), headers: { cookie }, redirect: "manual" }).then((r) => r.status);
+      assert.equal(await mkdir({ path: "/", name: "open" }), 403);
+      assert.equal(await mkdir({ csrf: csrfOf(text), path: "/", name: "open" }), 303);
+      const log = await fetch(`${open.url}/open/@@log`).then((r) => r.json() as Promise<{ revisions: { author: string }[] }>);
+      assert.equal(log.revisions[0].author, "anonymous");
+    } finally {
+      await open.stop();
+    }
+  });
 });

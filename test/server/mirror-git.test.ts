@@ -64,7 +64,8 @@ describe("zsync-server mirror-git", { timeout: 180_000 }, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function checkMatches(): Promise<void> {
+  /** Checks history and trees; file contents only for revisions from `from` on (earlier ones were checked before). */
+  async function checkMatches(from = 1): Promise<void> {
     const git = simpleGit(gitDir);
     const commits = (await git.raw(["log", "--format=%H%x00%an%x00%aI%x00%B%x01"])).split("\x01").map((s) => s.trim()).filter(Boolean);
     const zlog = JSON.parse((await ok(["log", `${url}/`, "--json"], dir)).stdout).revisions.filter((r: { revision: number }) => r.revision > 0);
@@ -77,6 +78,7 @@ describe("zsync-server mirror-git", { timeout: 180_000 }, () => {
       assert.equal(new Date(date).getTime(), Math.floor(new Date(entry.date).getTime() / 1000) * 1000);
       const message = body.replace(/\n*Zsync-Revision:[^]*$/, "");
       assert.equal(message, entry.note === "" ? `(no message) r${entry.revision}` : entry.note.trimEnd());
+      if (entry.revision < from) continue;
       // Every file of the commit is what the server has at that revision; and nothing is missing.
       const files = (await git.raw(["ls-tree", "-r", "--name-only", hash])).split("\n").filter(Boolean);
       const snapshot = await client().snapshot("", { rev: entry.revision });
@@ -133,7 +135,7 @@ describe("zsync-server mirror-git", { timeout: 180_000 }, () => {
     assert.equal(run.code, 0, run.out);
     assert.match(run.out, /mirrored revision 5\nmirrored revision 6\n.*2 revisions added, at revision 6/);
     assert.equal(Number((await git.raw(["rev-list", "--count", "HEAD"])).trim()), before + 2);
-    await checkMatches();
+    await checkMatches(5);
     const again = await mirror(server.dataDir, [gitDir]);
     assert.match(again.out, /0 revisions added, at revision 6/);
     assert.equal(Number((await git.raw(["rev-list", "--count", "HEAD"])).trim()), before + 2);
