@@ -39,6 +39,8 @@ describe("/manage in a browser", { timeout: 240_000 }, () => {
   let url: string;
   let shot: (page: Page, name: string) => Promise<string>;
   const dialogs: string[] = [];
+  /** The revision in which the page saved its version over the client's (the conflict test). */
+  let pageVersionRevision = 0;
   const RITA_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGjcJnJ2xmk+z+5SBvP1K6jZTItEzeju+F2F31P/9AGD rita@laptop";
 
   before(async () => {
@@ -166,8 +168,26 @@ describe("/manage in a browser", { timeout: 240_000 }, () => {
     assert.equal(await head(), before, "nothing was committed");
     assert.equal((await ok(["cat", `${url}/demo/story/hello.txt`], dir)).stdout, "Hello, the client's version.\n");
     await page.getByRole("button", { name: "Save my version over theirs" }).click();
-    await page.getByText(/Saved \/demo\/story\/hello\.txt as revision \d+/).waitFor();
+    const saved = await page.getByText(/Saved \/demo\/story\/hello\.txt as revision \d+/).textContent();
+    pageVersionRevision = Number(/revision (\d+)/.exec(saved!)![1]);
+    assert.equal(pageVersionRevision, before + 1);
     assert.equal((await ok(["cat", `${url}/demo/story/hello.txt`], dir)).stdout, "Hello, the page's version.\n");
+
+    // The same for metadata: the form shows their change and keeps my values.
+    await page.goto(`${server.url}/manage/meta?path=/demo/story/hello.txt`);
+    await page.getByLabel("Title").fill("title from the page");
+    await ok(["update", "-q"], work);
+    await writeFile(join(work, "@@meta/hello.txt.json"), JSON.stringify({ contentType: "text/plain", extra: { title: "title from the client" } }, null, 2) + "\n");
+    await ok(["commit", "-m", "client retitles", "-q"], work);
+    await page.getByRole("button", { name: "Save metadata" }).click();
+    await page.getByText(/Someone changed \/demo\/story\/hello\.txt after you opened this form/).waitFor();
+    await page.locator(".diff").getByText('"title": "title from the client"').waitFor();
+    assert.equal(await page.getByLabel("Title").inputValue(), "title from the page");
+    await shot(page, "metadata-conflict");
+    assert.equal(JSON.parse((await ok(["cat", "--meta", `${url}/demo/story/hello.txt`], dir)).stdout).extra.title, "title from the client");
+    await page.getByRole("button", { name: "Save metadata" }).click();
+    await page.getByText(/Saved the metadata of \/demo\/story\/hello\.txt/).waitFor();
+    assert.equal(JSON.parse((await ok(["cat", "--meta", `${url}/demo/story/hello.txt`], dir)).stdout).extra.title, "title from the page");
   });
 
   test("history and diff: revisions with author, message and paths; unified and side by side", async () => {
@@ -175,7 +195,7 @@ describe("/manage in a browser", { timeout: 240_000 }, () => {
     await page.getByText("client wins the race").waitFor();
     await page.getByText("edited in a checkout").waitFor();
     await shot(page, "history");
-    const rev = await head();
+    const rev = pageVersionRevision;
     await page.goto(`${server.url}/manage/diff?path=/demo/story&from=${rev - 1}&to=${rev}`);
     await page.getByText("-Hello, the client's version.").waitFor();
     await page.getByText("+Hello, the page's version.").waitFor();

@@ -57,11 +57,12 @@ export async function saveEdit(page: Page, form: URLSearchParams): Promise<void>
   const path = pathParam(form.get("path"));
   const base = Number(form.get("base"));
   if (!Number.isSafeInteger(base)) throw new ManageError(400, "the form lacks its base revision");
+  const submitted = form.get("content") ?? "";
+  const message = form.get("message") ?? "";
+  if (!(await page.view.getObject(path))) return showDeleted(page, path, submitted);
   const before = await currentText(page, path);
   // Browsers send a textarea's line ends as CRLF: keep the file's own convention.
-  const submitted = form.get("content") ?? "";
   const text = before.crlf ? submitted : submitted.replace(/\r\n/g, "\n");
-  const message = form.get("message") ?? "";
   if (before.revision > base) return showConflict(page, path, { base, head: before.revision, theirs: before.text, mine: text, message });
   if (text === before.text) {
     page.session.flash = { kind: "ok", text: "Nothing changed; nothing was committed." };
@@ -77,6 +78,20 @@ export async function saveEdit(page: Page, form: URLSearchParams): Promise<void>
     const now = await currentText(page, path);
     return showConflict(page, path, { base, head: now.revision, theirs: now.text, mine: text, message });
   }
+}
+
+/** The file was deleted while being edited: nothing is saved, and the text is handed back so nothing is lost. */
+function showDeleted(page: Page, path: string, text: string): void {
+  sendPage(page.res, {
+    title: `${baseName(path)} was deleted`,
+    status: 409,
+    session: page.session,
+    manager: page.access.accountRole === "manager",
+    body: html`${crumbs(path)}<h1>Someone deleted ${baseName(path)} while you edited it</h1>
+      <p class="flash error" role="alert">Your version was <strong>not</strong> saved. Copy it from below; the <a href="${href("log", { path: "/" + path })}">history</a> shows who deleted it, and it can be restored from there.</p>
+      <label for="edit-content">Your text</label>
+      <textarea id="edit-content" readonly rows="24">${text}</textarea>`,
+  });
 }
 
 async function showConflict(page: Page, path: string, c: { base: number; head: number; theirs: string; mine: string; message: string }): Promise<void> {

@@ -67,6 +67,7 @@ export function createManageApp(deps: ManageDeps): (req: IncomingMessage, res: S
     try {
       if (sub.startsWith("static/") && req.method === "GET" && serveStatic(sub.slice(7), res)) return;
       if (sub === "login") {
+        if ((await deps.store.countAccounts()) === 0) return redirect(res, href("browse"));
         if (req.method === "POST") return await handleLogin(req, res, deps, session, secure);
         return showLogin(res, deps, session, { next: url.searchParams.get("next"), secure });
       }

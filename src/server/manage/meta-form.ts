@@ -3,7 +3,9 @@ import { ManifestError, parseObjectMeta } from "../../protocol/manifest.js";
 import { baseName } from "../../protocol/paths.js";
 import type { ObjectMeta } from "../../protocol/types.js";
 import { ManageError, notFound, pathParam, redirect, type Page } from "./context.js";
-import { commitFromPage } from "./commit.js";
+import { commitFromPage, PageOutOfDate } from "./commit.js";
+import { diffRevisions } from "../history/revision-diff.js";
+import { renderDiff } from "./diff-view.js";
 import { html, href, type Html } from "./html.js";
 import { csrfField, sendPage } from "./layout.js";
 import { crumbs } from "./browse.js";
@@ -19,11 +21,12 @@ export function metaRows(meta: ObjectMeta | undefined): Html {
 }
 
 /** GET /manage/meta?path=P */
-export async function showMetaForm(page: Page, options: { error?: string; status?: number } = {}): Promise<void> {
+export async function showMetaForm(page: Page, options: { error?: string; status?: number; notice?: Html; values?: ObjectMeta | null; message?: string } = {}): Promise<void> {
   const path = pathParam(page.query.get("path"));
   const object = await page.view.getObject(path);
   if (!object) throw notFound(path);
-  const meta = object.meta ?? {};
+  // After a conflict the form shows what the user submitted, based on the current revision.
+  const meta = (options.values === undefined ? object.meta : options.values) ?? {};
   const { title, ...others } = (meta.extra ?? {}) as Record<string, unknown>;
   const rows = [...Object.entries(others), ...Array.from({ length: EMPTY_ROWS }, () => ["", ""] as [string, unknown])];
   const name = path === "" ? "repository" : baseName(path);
@@ -34,6 +37,7 @@ export async function showMetaForm(page: Page, options: { error?: string; status
     manager: page.access.accountRole === "manager",
     body: html`${crumbs(path)}<h1>Metadata of ${name}</h1>
       ${options.error ? html`<p class="flash error" role="alert">${options.error}</p>` : ""}
+      ${options.notice ?? ""}
       <form method="post" action="${href("meta")}" class="panel">
         ${csrfField(page.session)}
         <input type="hidden" name="path" value="${"/" + path}">
@@ -52,7 +56,7 @@ export async function showMetaForm(page: Page, options: { error?: string; status
         <label for="meta-annotations">Annotations (JSON object)</label>
         <textarea id="meta-annotations" name="annotations" rows="4">${meta.annotations ? JSON.stringify(meta.annotations, null, 2) : ""}</textarea>
         <label for="meta-message">Message</label>
-        <input id="meta-message" name="message" placeholder="What and why">
+        <input id="meta-message" name="message" value="${options.message ?? ""}" placeholder="What and why">
         <p><button type="submit">Save metadata</button> <a href="${href("browse", { path: "/" + path })}">Cancel</a></p>
       </form>`,
   });
@@ -110,10 +114,23 @@ export async function saveMeta(page: Page, form: URLSearchParams): Promise<void>
   try {
     meta = metaFromForm(form, page.deps.limits.maxMetaBytes);
   } catch (error) {
-    if (error instanceof ManageError && error.status === 400) return showMetaForm(page, { error: error.message, status: 400 });
+    if (error instanceof ManageError && error.status === 400) return showMetaForm(page, { error: error.message, status: 400, message: form.get("message") ?? "" });
     throw error;
   }
-  const revision = await commitFromPage(page, { note: form.get("message") ?? "", changes: [{ op: "modify", path, baseRevision: base, meta }] });
+  let revision: number;
+  try {
+    revision = await commitFromPage(page, { note: form.get("message") ?? "", changes: [{ op: "modify", path, baseRevision: base, meta }] });
+  } catch (error) {
+    if (!(error instanceof PageOutOfDate)) throw error;
+    // Someone changed the object meanwhile: show their change and the user's values again; never overwrite.
+    const now = await page.view.getObject(path);
+    if (!now) throw notFound(path);
+    const theirs = (await diffRevisions(page.view, path, { from: base, to: now.revision }))?.files ?? [];
+    const notice = html`<div class="flash error" role="alert"><p>Someone changed /${path} after you opened this form (revision ${base} → ${now.revision}); your metadata was <strong>not</strong> saved. Their change:</p></div>
+      ${renderDiff(theirs, "unified")}
+      <p>Your values are in the form below, now based on their version: save them to replace theirs, or <a href="${href("browse", { path: "/" + path })}">drop them</a>.</p>`;
+    return showMetaForm(page, { status: 409, notice, values: meta, message: form.get("message") ?? "" });
+  }
   page.session.flash = { kind: "ok", text: `Saved the metadata of /${path} as revision ${revision}.` };
   redirect(page.res, href("browse", { path: "/" + path }));
 }
