@@ -250,4 +250,18 @@ describe("/manage security", { timeout: 120_000 }, () => {
       await open.stop();
     }
   });
+
+  test("an edit of a file deleted meanwhile is not saved and hands the text back (nothing is lost)", async () => {
+    const { cookie, csrf } = await logIn();
+    const form = await call("/manage/edit?path=/demo/index.html", { cookie });
+    const base = /name="base" value="(\d+)"/.exec(form.text)![1];
+    const deleted = await call("/manage/delete", { cookie, form: { csrf, path: "/demo/index.html", base: String(await head()), message: "gone" } });
+    assert.equal(deleted.status, 303, deleted.text);
+    const before = await head();
+    const answer = await call("/manage/edit", { cookie, form: { csrf, path: "/demo/index.html", base, content: "my <precious> text\r\n", message: "" } });
+    assert.equal(answer.status, 409);
+    assert.match(answer.text, /Someone deleted index\.html while you edited it/);
+    assert.match(answer.text, /my &#60;precious&#62; text/);
+    assert.equal(await head(), before);
+  });
 });
