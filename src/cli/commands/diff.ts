@@ -88,7 +88,7 @@ async function diffBetweenRevisions(args: Args, out: Output): Promise<void> {
 export const diffCommand = defineCommand<Args>({
   command: "diff [paths..]",
   aliases: ["di"],
-  describe: "show local changes of content and metadata against BASE as unified diffs (offline)",
+  describe: "show local changes of content and metadata against BASE as unified diffs (offline); -r A:B between revisions, -r A against revision A",
   builder: (y) =>
     y
       .positional("paths", { type: "string", array: true, default: [] as string[] })
