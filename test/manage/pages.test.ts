@@ -296,6 +296,11 @@ describe("/manage in a browser", { timeout: 240_000 }, () => {
       const forged = await readerContext.request.post(`${server.url}/manage/mkdir`, { form: { csrf, path: "/demo", name: "sneaky", message: "" }, maxRedirects: 0 });
       assert.equal(forged.status(), 403);
       assert.match(await forged.text(), /you \(reader\) may not add \/demo\/sneaky/);
+      const upload = await readerContext.request.post(`${server.url}/manage/upload`, {
+        multipart: { csrf, path: "/demo", base: String(before), files: { name: "sneaky.txt", mimeType: "text/plain", buffer: Buffer.from("x") } },
+        maxRedirects: 0,
+      });
+      assert.equal(upload.status(), 403);
       assert.equal(await head(), before);
       const hidden = await reader.goto(`${server.url}/manage/browse?path=/demo/secret`);
       const hiddenText = await reader.locator("main").innerText();

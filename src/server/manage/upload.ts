@@ -94,8 +94,10 @@ export async function handleUpload(page: Page): Promise<void> {
       const path = pathParam(childPath(folder, nameParam(item.name)));
       if (seen.has(path)) throw new ManageError(400, `${item.name} was chosen twice`);
       seen.add(path);
-      await page.view.putBlobFromFile(item.hash, item.size, item.file);
       const existing = await page.view.getObject(path);
+      // Refused before anything reaches the store (as protocol commits check each change first).
+      page.access.checkChange(existing ? "modify" : "add", path);
+      await page.view.putBlobFromFile(item.hash, item.size, item.file);
       if (existing?.kind === "file") {
         // The same bytes again are no change (a commit must change something).
         if (existing.hash !== item.hash) changes.push({ op: "modify", path, baseRevision: base, hash: item.hash });
