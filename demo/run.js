@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run demo`: the demo server on 127.0.0.1:8080, and its ssh endpoint on port 2200 (the
+// `npm run demo`: the demo server on 127.0.0.1:8080 (its management page at /manage, login
+// zsync/zsync, printed at start), and its ssh endpoint on port 2200 (the
 // zsync demo's port; your ~/.ssh/id_*.pub keys are authorized for the demo account), with its
 // data in demo/data (kept across restarts). Override with flags
 // (`npm run demo -- --port 9090 --ssh-port 2222 --data-dir /tmp/d`) or with ZSYNC_PORT,

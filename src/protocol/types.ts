@@ -14,8 +14,11 @@ export const PROTOCOL_FEATURES = [
   "commit",
   "checkin",
   "log",
+  "log-range",
   "cat",
   "events",
+  "list",
+  "diff",
 ] as const;
 
 /** Media type of SNARF archives. */
@@ -123,6 +126,30 @@ export interface LogEntry {
   date: string;
   note: string;
   changes: { path: string; action: "A" | "M" | "D" }[];
+}
+
+/** One object in `GET …/@@list`: its state at the listed revision and who last changed it. */
+export interface ListEntry {
+  /** Absolute repository path, e.g. "/demo/index.html" ("/" is the root). */
+  path: string;
+  /** Last path component ("" for the root). */
+  name: string;
+  kind: ObjectKind;
+  /** Revision in which the object last changed. */
+  revision: number;
+  hash?: string;
+  size?: number;
+  meta?: ObjectMeta;
+  /** Author and date of `revision` (absent when that revision is not visible to the caller). */
+  author?: string;
+  date?: string;
+}
+
+/** Answer of `GET …/@@list[?rev=N]`: the object and, for a folder, its children (folders first, then by name). */
+export interface ListResult {
+  revision: number;
+  entry: ListEntry;
+  children: ListEntry[];
 }
 
 /** Answer of `GET /.well-known/zsync`. */

@@ -4,6 +4,7 @@
  */
 import yargs from "yargs";
 import { grantCommand } from "./commands/grant.js";
+import { mirrorGitCommand } from "./commands/mirror-git.js";
 import { serveCommand } from "./commands/serve.js";
 import { tokenCommand } from "./commands/token.js";
 import { stdioCommand } from "./commands/stdio.js";
@@ -22,6 +23,7 @@ export async function main(argv: string[]): Promise<void> {
   y = userCommand(y);
   y = grantCommand(y);
   y = tokenCommand(y);
+  y = mirrorGitCommand(y);
   // The default command: `--stdio`, or "name a command" (usage error) without it.
   y = stdioCommand(y);
   await y

@@ -7,9 +7,8 @@
  * formats the result the way `svn diff` does.
  */
 import { readCheckoutFile } from "./safe-path.js";
-import { createRequire } from "node:module";
+import { hunksOf, type DiffHunk, type FileDiff } from "../merge/line-diff.js";
 import { decodeUtf8Exactly, isTextContentType, looksBinary } from "../merge/binary.js";
-import type { ObjectKind } from "../protocol/types.js";
 import { WcError } from "./admin.js";
 import type { Entry } from "./entries.js";
 import { formatMeta, metaFileOf, objectOfMetaFile } from "./meta-files.js";
@@ -20,34 +19,7 @@ import type { WorkingCopy } from "./session.js";
 /** Lines of context around each change (svn's and GNU diff's default). */
 export const DEFAULT_CONTEXT = 3;
 
-/** One hunk; the numbers are exactly those of its `@@ -oldStart,oldLines +newStart,newLines @@` line. */
-export interface DiffHunk {
-  oldStart: number;
-  oldLines: number;
-  newStart: number;
-  newLines: number;
-  /** Lines with their ` `/`-`/`+` prefix, no line ends; `\ No newline at end of file` markers included. */
-  lines: string[];
-}
-
-/** The difference of one file: an object's content, or its metadata file. */
-export interface FileDiff {
-  /** Checkout path of the file compared: the object itself, or its `@@meta/<name>.json`. */
-  path: string;
-  /** Checkout path of the object (for `meta`, the object the metadata belongs to). */
-  object: string;
-  objectKind: ObjectKind;
-  kind: "content" | "meta";
-  /** `added`: no BASE (compared with nothing); `removed`: scheduled for removal (compared with nothing). */
-  change: "modified" | "added" | "removed";
-  /** True when the content is not shown (binary by content type or by content); `hunks` is then empty. */
-  binary: boolean;
-  /** The BASE revision of the object (absent for `added`). */
-  revision?: number;
-  /** The content type that made the file binary, if one did. */
-  contentType?: string;
-  hunks: DiffHunk[];
-}
+export type { DiffHunk, FileDiff };
 
 export interface DiffOptions {
   /** Checkout paths to compare (folders recursively; a `@@meta/…json` path means that metadata only). Default: everything. */
@@ -205,22 +177,6 @@ async function readPristine(root: string, hash: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** jsdiff's hunks, with the start numbers as a unified diff header shows them. */
-function hunksOf(before: string, after: string, context: number): DiffHunk[] {
-  if (before === after) return [];
-  // jsdiff is loaded on first use, so commands that never diff do not pay for it.
-  const { structuredPatch } = createRequire(import.meta.url)("diff") as typeof import("diff");
-  const patch = structuredPatch("a", "b", before, after, undefined, undefined, { context });
-  return patch.hunks.map((h) => ({
-    // An empty range is shown starting at the line before it (0 for "nothing").
-    oldStart: h.oldLines === 0 ? h.oldStart - 1 : h.oldStart,
-    oldLines: h.oldLines,
-    newStart: h.newLines === 0 ? h.newStart - 1 : h.newStart,
-    newLines: h.newLines,
-    lines: [...h.lines],
-  }));
-}
-
 /** Writes a range of a hunk header as GNU diff and svn do: `3` for one line, `3,4` otherwise, `2,0` for none. */
 function range(start: number, lines: number): string {
   return lines === 1 ? String(start) : `${start},${lines}`;
@@ -247,7 +203,7 @@ export function formatFileDiff(file: FileDiff, label: string = file.path): strin
     if (file.contentType) out.push(`content type: ${file.contentType}`);
   } else if (file.hunks.length > 0) {
     const oldSide = file.change === "added" ? "(nonexistent)" : `(revision ${file.revision ?? 0})`;
-    const newSide = file.change === "removed" ? "(nonexistent)" : "(working copy)";
+    const newSide = file.change === "removed" ? "(nonexistent)" : file.newRevision === undefined ? "(working copy)" : `(revision ${file.newRevision})`;
     out.push(`--- ${label}\t${oldSide}`, `+++ ${label}\t${newSide}`);
     for (const hunk of file.hunks) {
       out.push(`@@ -${range(hunk.oldStart, hunk.oldLines)} +${range(hunk.newStart, hunk.newLines)} @@`, ...hunk.lines);

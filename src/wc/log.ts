@@ -12,6 +12,10 @@ export interface LogOptions {
   path: string;
   /** At most this many revisions, newest first. */
   limit?: number;
+  /** Newest revision to show (default head). */
+  from?: number;
+  /** Oldest revision to show (default 0). */
+  to?: number;
 }
 
 export interface LogReport {
@@ -26,7 +30,7 @@ export async function log(opts: LogOptions): Promise<LogReport> {
   if (opts.limit !== undefined && !(Number.isSafeInteger(opts.limit) && opts.limit > 0)) {
     throw new WcError("bad-limit", `--limit must be a positive whole number, not ${opts.limit}`, 2);
   }
-  const revisions = await opts.client.log(opts.path, { limit: opts.limit });
+  const revisions = await opts.client.log(opts.path, { limit: opts.limit, from: opts.from, to: opts.to });
   return { path: "/" + opts.path, revisions };
 }
 

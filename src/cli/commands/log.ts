@@ -1,16 +1,17 @@
-/** `zsync log [TARGET] [-l N] [-v]`: the history of the checkout, a path in it, or a URL, svn style. */
+/** `zsync log [TARGET] [-r REV|REV:REV] [-l N] [-v]`: the history of the checkout, a path in it, or a URL, svn style. */
 import type { LogEntry } from "../../protocol/types.js";
 import { WcError } from "../../wc/admin.js";
-import { log, repositoryPath } from "../../wc/log.js";
-import { toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { log } from "../../wc/log.js";
 import { defineCommand } from "../command.js";
-import { clientFor, clientForUrl } from "../connect.js";
+import { headOf, resolveHistoryTarget } from "../history-target.js";
+import { parseRevisionArg, resolveRevisionWord } from "../revision-arg.js";
 import { createOutput, type GlobalArgs } from "../output.js";
 
 interface Args extends GlobalArgs {
   target?: string;
   limit?: number;
   verbose: boolean;
+  revision?: string;
 }
 
 const SEPARATOR = "-".repeat(72);
@@ -50,6 +51,7 @@ export const logCommand = defineCommand<Args>({
   builder: (y) =>
     y
       .positional("target", { type: "string", describe: "a path in the checkout (default: its root) or an http(s):// URL" })
+      .option("revision", { alias: "r", type: "string", describe: "REV or REV1:REV2 (numbers, HEAD, BASE); REV1 > REV2 lists newest first, REV1 < REV2 oldest first" })
       .option("limit", { alias: "l", type: "number", describe: "show at most N revisions" })
       .option("verbose", { alias: "v", type: "boolean", default: false, describe: "list the paths each revision changed" }),
   handler: async (args) => {
@@ -57,20 +59,25 @@ export const logCommand = defineCommand<Args>({
     if (args.limit !== undefined && !(Number.isSafeInteger(args.limit) && args.limit > 0)) {
       throw new WcError("bad-limit", `--limit must be a positive whole number, not ${args.limit}`, 2);
     }
-    let report;
-    if (args.target !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(args.target)) {
-      const { client, path } = await clientForUrl(args.target, args);
-      report = await log({ client, path, limit: args.limit });
-    } else {
-      report = await withWorkingCopy(".", {}, async (wc) => {
-        const [path] = args.target === undefined ? [""] : toCheckoutPaths(wc.root, [args.target]);
-        const client = await clientFor(wc.config, args);
-        return log({ client, path: repositoryPath(path, wc.config.path), limit: args.limit });
-      });
+    const range = args.revision === undefined ? undefined : parseRevisionArg(args.revision);
+    const target = await resolveHistoryTarget(args.target, args);
+    const context = { base: target.base, head: headOf(target.client) };
+    let from: number | undefined;
+    let to: number | undefined;
+    let ascending = false;
+    if (range) {
+      const start = await resolveRevisionWord(range.start, context);
+      const end = range.end === undefined ? start : await resolveRevisionWord(range.end, context);
+      ascending = start < end;
+      from = Math.max(start, end);
+      to = Math.min(start, end);
     }
-    out.result({ path: report.path, revisions: report.revisions });
+    // Oldest first needs the whole range before the limit applies (svn counts in the order shown).
+    const report = await log({ client: target.client, path: target.path, limit: ascending ? undefined : args.limit, from, to });
+    const revisions = ascending ? report.revisions.reverse().slice(0, args.limit) : report.revisions;
+    out.result({ path: report.path, revisions });
     out.line(SEPARATOR);
-    for (const entry of report.revisions) {
+    for (const entry of revisions) {
       for (const line of formatLogEntry(entry, args.verbose)) out.line(line);
       out.line(SEPARATOR);
     }

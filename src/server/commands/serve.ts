@@ -70,10 +70,12 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         console.log(`ssh listening on ${running.ssh.url}${args.sshPasswordAuth ? " (public keys and passwords)" : " (public keys)"}`);
       }
       console.log(`zsync-server ${VERSION} listening on ${running.url}`);
+      console.log(`manage in a browser: ${running.url}/manage${args.demo ? "     (log in as zsync, password zsync)" : ""}`);
       if (args.demo) {
         const sshTry = running.ssh ? `\n  zsync checkout ${running.ssh.url.replace("://", "://zsync@")}/demo work     (your ssh key)` : "";
         console.log(`
 Try:
+  open ${running.url}/manage and log in as zsync / zsync
   curl -u zsync:zsync ${running.url}/demo/@@toFS.snarf
   zsync checkout ${running.url.replace("://", "://zsync@")}/demo work     (password: zsync)${sshTry}
 Stop with Ctrl-C.`);

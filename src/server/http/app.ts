@@ -18,10 +18,12 @@ import { createRevisionNotifier, notifyingStore, type RevisionNotifier } from ".
 import { DEFAULT_HEARTBEAT_MS, handleEvents, type EventStreams } from "./events.js";
 import type { RequestContext, ServerLimits } from "./context.js";
 import { HttpError, sendError, sendJson } from "./errors.js";
-import { handleCat, handleLog } from "./history.js";
+import { handleCat, handleDiff, handleList, handleLog } from "./history.js";
 import { handleSnapshot } from "./snapshot.js";
 import { handleTokens, TOKENS_PATH } from "./tokens.js";
 import type { FailureLimits } from "../rate-limit.js";
+import { createManageApp, isManageUrl } from "../manage/index.js";
+import { SessionStore } from "../manage/sessions.js";
 import { DEFAULT_TOKEN_TTL_DAYS } from "../tokens.js";
 
 export interface AppOptions {
@@ -57,6 +59,8 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   "checkin.snarf": { POST: handleCheckin },
   log: { GET: handleLog },
   cat: { GET: handleCat },
+  list: { GET: handleList },
+  diff: { GET: handleDiff },
 };
 
 /** Builds the request handler of one server. */
@@ -76,10 +80,24 @@ export function createApp(appOptions: AppOptions): (req: IncomingMessage, res: S
   };
   const log = options.log ?? (() => {});
   const authenticate = createAuthenticator(options.store, { failureLimits: options.failureLimits, log, guard: options.loginGuard });
+  const manage = createManageApp({
+    store: options.store,
+    authenticate,
+    sessions: new SessionStore(),
+    limits: options.limits,
+    tempDir: options.tempDir,
+    tokenTtlMs: options.tokenTtlMs ?? DEFAULT_TOKEN_TTL_DAYS * 86_400_000,
+    log,
+  });
   return function app(req, res) {
     const started = Date.now();
     const caller = { name: "-" };
     res.on("finish", () => log(`${req.method} ${logUrl(req)} ${res.statusCode} ${caller.name} ${Date.now() - started}ms`));
+    if (isManageUrl(req.url) && (req.url ?? "").length <= options.limits.maxUrlBytes) {
+      // The web pages log in with a session cookie, not HTTP authentication (src/server/manage/).
+      manage(req, res).catch(() => res.destroy());
+      return;
+    }
     route(req, res, caller).catch((thrown: unknown) => {
         const error = asHttpError(thrown);
         if (error instanceof HttpError) {

@@ -15,6 +15,7 @@ import {
   SNARF_MEDIA_TYPE,
   type CommitManifest,
   type CommitResult,
+  type ListResult,
   type LogEntry,
   type ObjectMeta,
   type ServerInfo,
@@ -22,6 +23,7 @@ import {
 } from "../../protocol/types.js";
 import { describeTlsFailure } from "./tls.js";
 import { readServerEvents, type ServerEvent } from "./events.js";
+import type { FileDiff } from "../../merge/line-diff.js";
 
 /** Errors that mean no request reached the server. */
 const NEVER_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
@@ -57,6 +59,14 @@ export interface ClientOptions {
   maxManifestBytes?: number;
 }
 
+/** Answer of `GET …/@@diff`: the object's kind and the file diffs, paths relative to it (a file by its own name). */
+export interface RevisionDiffResult {
+  from: number;
+  to: number;
+  kind: "file" | "folder";
+  files: FileDiff[];
+}
+
 /** A snapshot as received: its manifest, then the remaining records, streamed. */
 export interface Snapshot {
   /** Repository uuid the server sent with the snapshot. */
@@ -71,7 +81,8 @@ export interface ZsyncClient {
   snapshot(path: string, opts?: { since?: number; rev?: number }): Promise<Snapshot>;
   commit(path: string, manifest: CommitManifest, bodies: Iterable<SnarfInput> | AsyncIterable<SnarfInput>): Promise<CommitResult>;
   checkin(parent: string, name: string, records: AsyncIterable<SnarfInput>, opts?: { note?: string; meta?: Record<string, ObjectMeta> }): Promise<CommitResult>;
-  log(path: string, opts?: { limit?: number }): Promise<LogEntry[]>;
+  /** History newest first: at most `limit` entries, from revision `from` (default head) down to `to` (default 0). */
+  log(path: string, opts?: { limit?: number; from?: number; to?: number }): Promise<LogEntry[]>;
   cat(path: string, opts?: { rev?: number }): Promise<Readable>;
   /**
    * Subscribes to `@@events` under `path`, from revision `since` on (default: from now). The
@@ -79,6 +90,10 @@ export interface ZsyncClient {
    * nothing (not even a heartbeat) arrives for `idleMs` (default 60 s). `signal` stops it.
    */
   events(path: string, opts?: { since?: number; signal?: AbortSignal; idleMs?: number }): Promise<AsyncGenerator<ServerEvent>>;
+  /** The object and its children at a revision (default head). */
+  list(path: string, opts?: { rev?: number }): Promise<ListResult>;
+  /** Differences under the object between two revisions (`to` default head). */
+  diff(path: string, opts: { from: number; to?: number; context?: number }): Promise<RevisionDiffResult>;
   /** Exchanges the client's password (Basic) for a login token. */
   createToken(opts?: { label?: string }): Promise<CreatedToken>;
   /** Revokes the token this client authenticates with. */
@@ -205,7 +220,15 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
     },
 
     async log(path, opts = {}) {
-      return (await json<{ revisions: LogEntry[] }>(await send("GET", viewUrlPath(path, "log"), { query: { limit: opts.limit } }))).revisions;
+      return (await json<{ revisions: LogEntry[] }>(await send("GET", viewUrlPath(path, "log"), { query: { limit: opts.limit, from: opts.from, to: opts.to } }))).revisions;
+    },
+
+    async list(path, opts = {}) {
+      return json<ListResult>(await send("GET", viewUrlPath(path, "list"), { query: { rev: opts.rev } }));
+    },
+
+    async diff(path, opts) {
+      return json<RevisionDiffResult>(await send("GET", viewUrlPath(path, "diff"), { query: { from: opts.from, to: opts.to, context: opts.context } }));
     },
 
     async cat(path, opts = {}) {
