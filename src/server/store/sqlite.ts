@@ -10,62 +10,41 @@ import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import { Readable } from "node:stream";
 import Database from "better-sqlite3";
-import type { ObjectKind, ObjectMeta } from "../../protocol/types.js";
+import type { ObjectKind } from "../../protocol/types.js";
+import { comparePaths, sortByPath, subtreeCondition } from "./paths.js";
+import { planCommit } from "./plan.js";
 import {
-  ancestorPaths,
-  comparePaths,
-  isValidPath,
-  parentPath,
-  sortByPath,
-  subtreeCondition,
-} from "./paths.js";
+  CHUNK_SIZE,
+  HASH_RE,
+  isSafeNonNegative,
+  toStored,
+  toToken,
+  type BlobRow,
+  type HistoryRow,
+  type ObjectRow,
+  type TokenRow,
+} from "./rows.js";
 import { MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_TABLE } from "./schema.js";
 import {
   InvalidChangeError,
-  OutOfDateError,
   type Account,
   type AccountKey,
   type Grant,
   type TokenRecord,
   type CommitInput,
   type RevisionInfo,
-  type StoreChange,
   type Store,
   type StoredObject,
 } from "./types.js";
 
-/** Blob bytes are stored in pieces of this size (the last one may be shorter). */
-const CHUNK_SIZE = 1024 * 1024;
 /** Chunks written per transaction by `putBlobFromFile` (64 MiB), yielding in between. */
 const CHUNKS_PER_TRANSACTION = 64;
 const BUSY_TIMEOUT_MS = 5000;
-const HASH_RE = /^[0-9a-f]{64}$/;
 
 type Db = Database.Database;
 
-interface ObjectRow {
-  path: string;
-  kind: ObjectKind;
-  revision: number;
-  hash: string | null;
-  size: number | null;
-  meta: string | null;
-}
 
-interface HistoryRow extends ObjectRow {
-  deleted: number;
-}
 
-interface BlobRow {
-  hash: string;
-  size: number;
-}
-
-/** A validated change, ready to apply. */
-type Planned =
-  | { op: "add"; path: string; kind: ObjectKind; hash: string | null; meta: string | null }
-  | { op: "modify"; path: string; current: ObjectRow; hash: string | undefined; meta: string | null | undefined }
-  | { op: "delete"; path: string };
 
 /**
  * Opens (creating if needed) the store in the SQLite database `file`, migrating its schema and
@@ -130,49 +109,10 @@ function deleteOrphanChunks(db: Db): void {
   }).immediate();
 }
 
-interface TokenRow {
-  id: string;
-  secret_hash: string;
-  account: string;
-  label: string;
-  created_at: string;
-  expires_at: string | null;
-  revoked: number;
-}
 
-function toToken(row: TokenRow): TokenRecord {
-  return {
-    id: row.id,
-    secretHash: row.secret_hash,
-    account: row.account,
-    label: row.label,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    revoked: row.revoked === 1,
-  };
-}
 
-function toStored(row: ObjectRow): StoredObject {
-  const out: StoredObject = { path: row.path, kind: row.kind, revision: row.revision };
-  if (row.hash !== null) out.hash = row.hash;
-  if (row.size !== null) out.size = row.size;
-  if (row.meta !== null) out.meta = JSON.parse(row.meta) as ObjectMeta;
-  return out;
-}
 
-function isSafeNonNegative(n: unknown): n is number {
-  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
-}
 
-/** Serializes metadata for storage; undefined when it is not a plain JSON object. */
-function encodeMeta(meta: unknown): string | undefined {
-  if (meta === null || typeof meta !== "object" || Array.isArray(meta)) return undefined;
-  try {
-    return JSON.stringify(meta);
-  } catch {
-    return undefined;
-  }
-}
 
 class SqliteStore implements Store {
   private readonly db: Db;
@@ -374,7 +314,18 @@ class SqliteStore implements Store {
       throw new InvalidChangeError("a commit needs an author and a note (strings)", []);
     }
     const head = this.head();
-    const plan = this.validate(input.changes, head);
+    const plan = planCommit(input.changes, head, {
+      objectRow: (path) => this.objectRow(path),
+      blobSize: (hash) => this.blobRow(hash)?.size,
+      changedInside: (folder, baseRevision) => {
+        const cond = subtreeCondition("path", folder, { includeSelf: false });
+        const rows = this.stmt(`SELECT DISTINCT path FROM history WHERE ${cond.sql} AND revision > ?`).all(
+          ...cond.params,
+          baseRevision,
+        ) as { path: string }[];
+        return rows.map((r) => r.path);
+      },
+    });
 
     const revision = head + 1;
     this.stmt("INSERT INTO revisions (revision, author, date, note) VALUES (?, ?, ?, ?)").run(
@@ -436,152 +387,6 @@ class SqliteStore implements Store {
     return { revision, objects, deleted };
   }
 
-  /**
-   * Checks every change against head (and the earlier changes of the same commit) without
-   * writing. Throws InvalidChangeError if any change is malformed or cannot apply, else
-   * OutOfDateError listing every stale path, else returns the plan.
-   */
-  private validate(changes: StoreChange[], head: number): Planned[] {
-    const invalid: { path: string; message: string }[] = [];
-    const outOfDate = new Set<string>();
-    const plan: Planned[] = [];
-    const seen = new Set<string>(); // paths of the changes so far
-    const containsSeen = new Set<string>(); // strict ancestors of those paths
-    const deletedHere = new Set<string>(); // paths deleted by this commit
-    const addedKinds = new Map<string, ObjectKind>(); // paths added by this commit so far
-    const addPaths = new Set<string>();
-    for (const ch of changes) if (ch && ch.op === "add" && typeof ch.path === "string") addPaths.add(ch.path);
-
-    for (const ch of changes) {
-      const path = (ch as { path?: unknown } | null)?.path;
-      let ok = true;
-      const bad = (message: string): void => {
-        invalid.push({ path: String(path), message });
-        ok = false;
-      };
-      if (typeof path !== "string" || !isValidPath(path)) {
-        bad("invalid path");
-        continue;
-      }
-      if (seen.has(path)) {
-        bad("the path appears more than once in the commit");
-        continue;
-      }
-      // Structure within the commit: nothing may change inside a folder the commit deletes.
-      const ancestors = ancestorPaths(path);
-      const deletedAncestor = ancestors.find((a) => deletedHere.has(a));
-      if (deletedAncestor !== undefined) bad(`inside "${deletedAncestor}", which this commit deletes`);
-      if (ch.op === "delete" && containsSeen.has(path)) bad("this commit also changes paths inside it");
-      seen.add(path);
-      for (const a of ancestors) containsSeen.add(a);
-      if (ch.op === "delete") deletedHere.add(path);
-
-      switch (ch.op) {
-        case "add": {
-          if (path === "") bad("the root folder cannot be added");
-          let hash: string | null = null;
-          if (ch.kind === "folder") {
-            if (ch.hash !== undefined) bad("a folder has no content hash");
-          } else if (ch.kind === "file") {
-            if (typeof ch.hash !== "string") bad("a file needs a content hash");
-            else if (!this.blobRow(ch.hash)) bad("unknown blob (upload the content first)");
-            else hash = ch.hash;
-          } else {
-            bad("unknown kind");
-          }
-          let meta: string | null = null;
-          if (ch.meta !== undefined && ch.meta !== null) {
-            const m = encodeMeta(ch.meta);
-            if (m === undefined) bad("metadata must be a JSON object");
-            else meta = m;
-          }
-          if (!ok) break;
-          if (this.objectRow(path)) outOfDate.add(path);
-          const parent = parentPath(path);
-          const parentKind = addedKinds.get(parent) ?? this.objectRow(parent)?.kind;
-          if (parentKind === undefined) {
-            if (addPaths.has(parent)) bad("its folder is added later in the commit (parents first)");
-            else outOfDate.add(path); // the folder was deleted since the client looked
-          } else if (parentKind !== "folder") {
-            bad("its parent is not a folder");
-          }
-          addedKinds.set(path, ch.kind);
-          if (ok) plan.push({ op: "add", path, kind: ch.kind, hash, meta });
-          break;
-        }
-        case "modify": {
-          this.checkBases(ch, head, bad);
-          if (ch.hash === undefined && ch.meta === undefined) bad("the change modifies nothing");
-          if (ch.hash !== undefined) {
-            if (typeof ch.hash !== "string") bad("invalid content hash");
-            else if (!this.blobRow(ch.hash)) bad("unknown blob (upload the content first)");
-          }
-          let meta: string | null | undefined;
-          if (ch.meta === null) meta = null;
-          else if (ch.meta !== undefined) {
-            meta = encodeMeta(ch.meta);
-            if (meta === undefined) bad("metadata must be a JSON object or null");
-          }
-          if (!ok) break;
-          const current = this.objectRow(path);
-          if (!current) {
-            outOfDate.add(path);
-            break;
-          }
-          if (current.kind === "folder" && (ch.hash !== undefined || ch.baseHash !== undefined)) {
-            bad("a folder has no content hash");
-            break;
-          }
-          if (!baseMatches(current, ch)) outOfDate.add(path);
-          plan.push({ op: "modify", path, current, hash: ch.hash, meta });
-          break;
-        }
-        case "delete": {
-          if (path === "") bad("the root folder cannot be deleted");
-          this.checkBases(ch, head, bad);
-          if (!ok) break;
-          const current = this.objectRow(path);
-          if (!current) {
-            outOfDate.add(path);
-            break;
-          }
-          if (current.kind === "folder" && ch.baseHash !== undefined) {
-            bad("a folder has no content hash (use baseRevision)");
-            break;
-          }
-          if (!baseMatches(current, ch)) outOfDate.add(path);
-          if (current.kind === "folder") {
-            // Deleting a folder deletes its contents: refuse if any of it changed after the base
-            // (added, modified or deleted), since the client never saw that work.
-            const cond = subtreeCondition("path", path, { includeSelf: false });
-            const rows = this.stmt(
-              `SELECT DISTINCT path FROM history WHERE ${cond.sql} AND revision > ? ORDER BY path`,
-            ).all(...cond.params, ch.baseRevision) as { path: string }[];
-            for (const r of sortByPath(rows, (x) => x.path)) outOfDate.add(r.path);
-          }
-          plan.push({ op: "delete", path });
-          break;
-        }
-        default:
-          bad(`unknown operation ${String((ch as { op?: unknown }).op)}`);
-      }
-    }
-    if (invalid.length > 0) {
-      const shown = invalid.slice(0, 5).map((i) => `${i.path === "" ? "(root)" : i.path}: ${i.message}`);
-      if (invalid.length > 5) shown.push(`… ${invalid.length - 5} more`);
-      throw new InvalidChangeError(`invalid commit: ${shown.join("; ")}`, [...new Set(invalid.map((i) => i.path))]);
-    }
-    if (outOfDate.size > 0) throw new OutOfDateError([...outOfDate]);
-    return plan;
-  }
-
-  private checkBases(ch: { baseRevision?: number; baseHash?: string }, head: number, bad: (m: string) => void): void {
-    if (ch.baseRevision === undefined && ch.baseHash === undefined) bad("needs baseRevision or baseHash");
-    if (ch.baseRevision !== undefined && (!isSafeNonNegative(ch.baseRevision) || ch.baseRevision > head)) {
-      bad(`invalid baseRevision ${String(ch.baseRevision)} (head is ${head})`);
-    }
-    if (ch.baseHash !== undefined && typeof ch.baseHash !== "string") bad("invalid baseHash");
-  }
 
   async log(path: string, opts?: { limit?: number; from?: number }): Promise<RevisionInfo[]> {
     const head = this.head();
@@ -765,16 +570,6 @@ class SqliteStore implements Store {
   }
 }
 
-/**
- * Every given base must hold: the object has not changed after `baseRevision` (its revision is
- * at most the base: equal when the client sends the revision it saw, or lower when it sends its
- * working revision), and (files) its content hash is `baseHash`.
- */
-function baseMatches(current: ObjectRow, ch: { baseRevision?: number; baseHash?: string }): boolean {
-  if (ch.baseRevision !== undefined && current.revision > ch.baseRevision) return false;
-  if (ch.baseHash !== undefined && ch.baseHash !== current.hash) return false;
-  return true;
-}
 
 /** Reads exactly `length` bytes at `position` unless the file ends first; returns bytes read. */
 function readFully(fd: number, buf: Buffer, length: number, position: number): number {
