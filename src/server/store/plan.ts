@@ -7,7 +7,7 @@
 import type { ObjectKind } from "../../protocol/types.js";
 import { ancestorPaths, comparePaths, isValidPath, parentPath } from "./paths.js";
 import { encodeMeta, isSafeNonNegative, type ObjectRow } from "./rows.js";
-import { InvalidChangeError, OutOfDateError, type StoreChange } from "./types.js";
+import { InvalidChangeError, OutOfDateError, type CommitInput, type StoreChange } from "./types.js";
 
 /** What validation needs to know about head, answered by the backend. */
 export interface PlanLookups {
@@ -24,6 +24,16 @@ export type Planned =
   | { op: "add"; path: string; kind: ObjectKind; hash: string | null; meta: string | null }
   | { op: "modify"; path: string; current: ObjectRow; hash: string | undefined; meta: string | null | undefined }
   | { op: "delete"; path: string };
+
+/** Throws InvalidChangeError unless the commit has changes, an author and a note. */
+export function checkCommitInput(input: CommitInput): void {
+  if (!input || !Array.isArray(input.changes) || input.changes.length === 0) {
+    throw new InvalidChangeError("a commit needs at least one change", []);
+  }
+  if (typeof input.author !== "string" || typeof input.note !== "string") {
+    throw new InvalidChangeError("a commit needs an author and a note (strings)", []);
+  }
+}
 
 /**
  * Checks every change against head (and the earlier changes of the same commit) without

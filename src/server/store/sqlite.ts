@@ -12,7 +12,7 @@ import { Readable } from "node:stream";
 import Database from "better-sqlite3";
 import type { ObjectKind } from "../../protocol/types.js";
 import { comparePaths, sortByPath, subtreeCondition } from "./paths.js";
-import { planCommit } from "./plan.js";
+import { checkCommitInput, planCommit } from "./plan.js";
 import {
   CHUNK_SIZE,
   HASH_RE,
@@ -24,6 +24,7 @@ import {
   type ObjectRow,
   type TokenRow,
 } from "./rows.js";
+import { NewerSchemaError, type MigrationReport } from "./migration-report.js";
 import { MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_TABLE } from "./schema.js";
 import {
   InvalidChangeError,
@@ -50,7 +51,7 @@ type Db = Database.Database;
  * Opens (creating if needed) the store in the SQLite database `file`, migrating its schema and
  * deleting blob chunks left over by interrupted uploads.
  */
-export async function openSqliteStore(file: string): Promise<Store> {
+export async function openSqliteStore(file: string, opts: { migrated?: (report: MigrationReport) => void } = {}): Promise<Store> {
   const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -59,8 +60,9 @@ export async function openSqliteStore(file: string): Promise<Store> {
     // Blob uploads make the WAL grow by up to 64 MiB per transaction; shrink it back after checkpoints.
     db.pragma(`journal_size_limit = ${CHUNK_SIZE * CHUNKS_PER_TRANSACTION}`);
     db.pragma("foreign_keys = ON");
-    migrateAndInitialize(db);
+    const report = migrateAndInitialize(db);
     deleteOrphanChunks(db);
+    opts.migrated?.(report);
   } catch (err) {
     db.close();
     throw err;
@@ -68,15 +70,14 @@ export async function openSqliteStore(file: string): Promise<Store> {
   return new SqliteStore(db);
 }
 
-function migrateAndInitialize(db: Db): void {
-  db.transaction(() => {
+function migrateAndInitialize(db: Db): MigrationReport {
+  return db.transaction((): MigrationReport => {
     db.exec(SCHEMA_VERSION_TABLE);
     const row = db.prepare("SELECT version FROM schema_version").get() as { version: number } | undefined;
-    let version = row?.version ?? 0;
+    const from = row?.version ?? 0;
+    let version = from;
     if (!row) db.prepare("INSERT INTO schema_version (version) VALUES (0)").run();
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`database schema version ${version} is newer than this server supports (${SCHEMA_VERSION})`);
-    }
+    if (version > SCHEMA_VERSION) throw new NewerSchemaError(version, SCHEMA_VERSION);
     for (const m of MIGRATIONS) {
       if (m.version <= version) continue;
       for (const sql of m.statements("sqlite")) db.exec(sql);
@@ -92,6 +93,7 @@ function migrateAndInitialize(db: Db): void {
       db.prepare("INSERT INTO objects (path, kind, revision) VALUES ('', 'folder', 0)").run();
       db.prepare("INSERT INTO history (path, revision, kind, deleted) VALUES ('', 0, 'folder', 0)").run();
     }
+    return { from, to: version };
   }).immediate();
 }
 
@@ -307,12 +309,7 @@ class SqliteStore implements Store {
   }
 
   private commitInTransaction(input: CommitInput): { revision: number; objects: StoredObject[]; deleted: string[] } {
-    if (!input || !Array.isArray(input.changes) || input.changes.length === 0) {
-      throw new InvalidChangeError("a commit needs at least one change", []);
-    }
-    if (typeof input.author !== "string" || typeof input.note !== "string") {
-      throw new InvalidChangeError("a commit needs an author and a note (strings)", []);
-    }
+    checkCommitInput(input);
     const head = this.head();
     const plan = planCommit(input.changes, head, {
       objectRow: (path) => this.objectRow(path),

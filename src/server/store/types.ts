@@ -1,5 +1,5 @@
 /**
- * The repository store interface. SQLite implements it today; PostgreSQL will share it.
+ * The repository store interface, implemented by SQLite (sqlite.ts) and PostgreSQL (postgres.ts).
  * Paths here are absolute repository paths without a leading slash: "" is the repository
  * root folder, "demo/index.html" a file. All methods are async so a networked database fits.
  */
@@ -80,6 +80,18 @@ export class InvalidChangeError extends Error {
     super(message);
     this.name = "InvalidChangeError";
     this.paths = paths;
+  }
+}
+
+/**
+ * Raised by any method when the database cannot be reached right now (a networked backend
+ * whose server is down or restarting). Nothing was changed; the same call may succeed later.
+ * The HTTP layer answers 503 `store-unavailable`.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StoreUnavailableError";
   }
 }
 

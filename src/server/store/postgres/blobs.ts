@@ -1,0 +1,121 @@
+/**
+ * Blobs in PostgreSQL: content-addressed (`blobs` row per SHA-256), bytes in 1 MiB `blob_chunks`
+ * rows, streamed in and out a chunk at a time.
+ *
+ * A blob is written in ONE transaction (its chunks and then its `blobs` row), so an upload cut
+ * off by a crash, a kill or a lost connection leaves nothing behind: there are no orphan chunks
+ * to clean up, and no clean-up that could delete chunks another server is writing. Two servers
+ * storing the same blob at once serialize on the chunk keys; the second finds them present
+ * (ON CONFLICT DO NOTHING) and both succeed.
+ */
+import { open } from "node:fs/promises";
+import { Readable } from "node:stream";
+import type pg from "pg";
+import { CHUNK_SIZE, HASH_RE, isSafeNonNegative } from "../rows.js";
+import { translate } from "./connect.js";
+import { checkout } from "./sql.js";
+
+/** Stores the file as blob `hash` unless present. See `Store.putBlobFromFile`. */
+export async function putBlobFromFile(pool: pg.Pool, hash: string, size: number, file: string): Promise<void> {
+  if (typeof hash !== "string" || !HASH_RE.test(hash)) throw new Error(`not a SHA-256 hex hash: ${String(hash)}`);
+  if (!isSafeNonNegative(size)) throw new Error(`invalid blob size: ${String(size)}`);
+  if ((await blobSize(pool, hash)) !== undefined) return;
+  const fh = await open(file, "r");
+  let client: pg.PoolClient | undefined;
+  try {
+    const actual = (await fh.stat()).size;
+    if (actual !== size) throw new Error(`blob ${hash}: file ${file} has ${actual} bytes, expected ${size}`);
+    client = await checkout(pool);
+    await client.query("BEGIN");
+    const buf = Buffer.allocUnsafe(CHUNK_SIZE);
+    for (let offset = 0, seq = 0; offset < size; seq++) {
+      const want = Math.min(CHUNK_SIZE, size - offset);
+      const got = await readFully(fh, buf, want, offset);
+      if (got !== want) throw new Error(`blob ${hash}: file ${file} shrank while reading it`);
+      await client.query("INSERT INTO blob_chunks (hash, seq, data) VALUES ($1, $2, $3) ON CONFLICT (hash, seq) DO NOTHING", [
+        hash,
+        seq,
+        buf.subarray(0, got),
+      ]);
+      offset += got;
+    }
+    if ((await fh.read(buf, 0, 1, size)).bytesRead !== 0) throw new Error(`blob ${hash}: file ${file} grew while reading it`);
+    await client.query("INSERT INTO blobs (hash, size) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING", [hash, size]);
+    await client.query("COMMIT");
+  } catch (err) {
+    let broken = false;
+    await client?.query("ROLLBACK").catch(() => {
+      broken = true;
+    });
+    client?.release(broken);
+    client = undefined;
+    translate(err);
+  } finally {
+    client?.release();
+    await fh.close();
+  }
+}
+
+/** The size of blob `hash`, or undefined when it is not stored. */
+export async function blobSize(pool: pg.Pool, hash: string): Promise<number | undefined> {
+  const res = await pool.query<{ size: number }>("SELECT size FROM blobs WHERE hash = $1", [hash]).catch(translate);
+  return res.rows[0]?.size;
+}
+
+async function readFully(fh: import("node:fs/promises").FileHandle, buf: Buffer, length: number, position: number): Promise<number> {
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await fh.read(buf, got, length - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
+
+/**
+ * Streams blob `hash`, one chunk per `_read`, each fetched by its own query on any pooled
+ * connection: nothing is held open between reads, and about one chunk is buffered.
+ */
+export class PostgresBlobReadable extends Readable {
+  private seq = 0;
+  private count: number | undefined;
+  private size = 0;
+  private sent = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly hash: string,
+  ) {
+    super({ highWaterMark: CHUNK_SIZE });
+  }
+
+  override _read(): void {
+    this.next().then(
+      (chunk) => this.push(chunk),
+      (err: unknown) => this.destroy(err as Error),
+    );
+  }
+
+  private async next(): Promise<Buffer | null> {
+    try {
+      if (this.count === undefined) {
+        const size = await blobSize(this.pool, this.hash);
+        if (size === undefined) throw Object.assign(new Error(`unknown blob ${this.hash}`), { code: "ENOENT" });
+        this.size = size;
+        this.count = Math.ceil(size / CHUNK_SIZE);
+      }
+      if (this.seq >= this.count) {
+        if (this.sent !== this.size) throw new Error(`blob ${this.hash} is corrupt: ${this.sent} of ${this.size} bytes`);
+        return null;
+      }
+      const res = await this.pool.query<{ data: Buffer }>("SELECT data FROM blob_chunks WHERE hash = $1 AND seq = $2", [this.hash, this.seq]);
+      const data = res.rows[0]?.data;
+      if (!data) throw new Error(`blob ${this.hash} is corrupt: chunk ${this.seq} is missing`);
+      this.seq++;
+      this.sent += data.length;
+      return data;
+    } catch (err) {
+      return translate(err);
+    }
+  }
+}
