@@ -3,6 +3,7 @@
  * Each command lives in `commands/`.
  */
 import yargs from "yargs";
+import { copyStoreCommand } from "./commands/copy-store.js";
 import { grantCommand } from "./commands/grant.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { serveCommand } from "./commands/serve.js";
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<void> {
   y = grantCommand(y);
   y = tokenCommand(y);
   y = migrateCommand(y);
+  y = copyStoreCommand(y);
   // The default command: `--stdio`, or "name a command" (usage error) without it.
   y = stdioCommand(y);
   await y
