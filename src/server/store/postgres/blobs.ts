@@ -72,6 +72,9 @@ async function readFully(fh: import("node:fs/promises").FileHandle, buf: Buffer,
   return got;
 }
 
+/** Bytes per piece when reading a chunk (see `PostgresBlobReadable.next`). */
+const PIECE = 64 * 1024;
+
 /**
  * Streams blob `hash`, one chunk per `_read`, each fetched by its own query on any pooled
  * connection: nothing is held open between reads, and about one chunk is buffered.
@@ -108,8 +111,16 @@ export class PostgresBlobReadable extends Readable {
         if (this.sent !== this.size) throw new Error(`blob ${this.hash} is corrupt: ${this.sent} of ${this.size} bytes`);
         return null;
       }
-      const res = await this.pool.query<{ data: Buffer }>("SELECT data FROM blob_chunks WHERE hash = $1 AND seq = $2", [this.hash, this.seq]);
-      const data = res.rows[0]?.data;
+      // The chunk as 64 KiB pieces of base64 text, in one query: each piece is a small string
+      // that dies young (a whole chunk as one hex string, twice its size, lingers until a full
+      // GC and makes the server's memory grow with the blob it sends).
+      const res = await this.pool.query<{ piece: string }>(
+        `SELECT encode(substring(data FROM s FOR ${PIECE}), 'base64') AS piece
+         FROM blob_chunks, generate_series(1, GREATEST(length(data), 1), ${PIECE}) AS s
+         WHERE hash = $1 AND seq = $2 ORDER BY s`,
+        [this.hash, this.seq],
+      );
+      const data = res.rows.length === 0 ? undefined : Buffer.concat(res.rows.map((r) => Buffer.from(r.piece, "base64")));
       if (!data) throw new Error(`blob ${this.hash} is corrupt: chunk ${this.seq} is missing`);
       this.seq++;
       this.sent += data.length;
