@@ -4,6 +4,7 @@
  */
 import yargs from "yargs";
 import { copyStoreCommand } from "./commands/copy-store.js";
+import { gcCommand } from "./commands/gc.js";
 import { grantCommand } from "./commands/grant.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { serveCommand } from "./commands/serve.js";
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<void> {
   y = tokenCommand(y);
   y = migrateCommand(y);
   y = copyStoreCommand(y);
+  y = gcCommand(y);
   // The default command: `--stdio`, or "name a command" (usage error) without it.
   y = stdioCommand(y);
   await y

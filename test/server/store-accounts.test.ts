@@ -89,6 +89,8 @@ test("a version-1 database migrates to the account tables without losing account
   // Roll the file back to schema 1, as a server of the previous release left it.
   const db = new Database(file);
   for (const table of ["account_keys", "grants", "tokens"]) db.exec(`DROP TABLE ${table}`);
+  db.exec("DROP INDEX history_hash"); // and what migration 3 added
+  db.exec("ALTER TABLE blobs DROP COLUMN stored_at");
   db.exec("UPDATE schema_version SET version = 1");
   db.close();
   const reopened = await openSqliteStore(file);

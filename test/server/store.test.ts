@@ -611,6 +611,31 @@ function storeContract(backend: StoreBackend): void {
       });
     });
 
+    test("gc deletes unreferenced blobs past the grace period; referenced, recent and re-used ones stay", async () => {
+      await withStore(async (store, spec) => {
+        const used = await putBlob(store, "in a revision");
+        const orphan = await putBlob(store, "uploaded for a commit that failed");
+        const reused = await putBlob(store, "uploaded long ago, uploaded again now");
+        await commit(store, { op: "add", path: "kept.txt", kind: "file", hash: used.hash });
+        // Nothing is old enough yet.
+        assert.deepEqual(await store.deleteUnreferencedBlobs("2000-01-01T00:00:00.000Z"), { blobs: 0, bytes: 0 });
+        // Age every blob by a day, then store one of them again: that renews it.
+        await backend.query(spec, "UPDATE blobs SET stored_at = ?", ["2020-01-01T00:00:00.000Z"]);
+        await putBlob(store, "uploaded long ago, uploaded again now");
+        const cutoff = new Date(Date.now() - 3_600_000).toISOString();
+        assert.deepEqual(await store.deleteUnreferencedBlobs(cutoff), { blobs: 1, bytes: orphan.size });
+        assert.equal(await store.hasBlob(orphan.hash), false);
+        assert.equal(await store.hasBlob(used.hash), true);
+        assert.equal(await store.hasBlob(reused.hash), true);
+        assert.deepEqual(await backend.query(spec, "SELECT CAST(COUNT(*) AS INTEGER) AS n FROM blob_chunks WHERE hash = ?", [orphan.hash]), [{ n: 0 }]);
+        assert.equal((await readAll(store.readBlob(used.hash))).toString(), "in a revision");
+        // The deleted content can be stored again and committed.
+        await putBlob(store, "uploaded for a commit that failed");
+        await commit(store, { op: "add", path: "later.txt", kind: "file", hash: orphan.hash });
+        assert.equal((await store.deleteUnreferencedBlobs(new Date(Date.now() + 3_600_000).toISOString())).blobs, 1); // only `reused` is left unreferenced
+      });
+    });
+
     test("an unknown blob makes the stream fail", async () => {
       await withStore(async (store) => {
         await assert.rejects(readAll(store.readBlob("f".repeat(64))), /unknown blob/);

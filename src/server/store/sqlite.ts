@@ -224,6 +224,27 @@ class SqliteStore implements Store {
     return { changed, deleted };
   }
 
+  /** Renews an existing blob's storage date (see `deleteUnreferencedBlobs`); false when absent. */
+  private touchBlob(hash: string): boolean {
+    return this.stmt("UPDATE blobs SET stored_at = ? WHERE hash = ?").run(new Date().toISOString(), hash).changes > 0;
+  }
+
+  async deleteUnreferencedBlobs(storedBefore: string): Promise<{ blobs: number; bytes: number }> {
+    return this.db
+      .transaction(() => {
+        const gone = this.stmt(
+          `SELECT hash, size FROM blobs b WHERE (b.stored_at IS NULL OR b.stored_at < ?)
+           AND NOT EXISTS (SELECT 1 FROM history h WHERE h.hash = b.hash)`,
+        ).all(storedBefore) as BlobRow[];
+        for (const b of gone) {
+          this.stmt("DELETE FROM blob_chunks WHERE hash = ?").run(b.hash);
+          this.stmt("DELETE FROM blobs WHERE hash = ?").run(b.hash);
+        }
+        return { blobs: gone.length, bytes: gone.reduce((n, b) => n + b.size, 0) };
+      })
+      .immediate();
+  }
+
   async hasBlob(hash: string): Promise<boolean> {
     return this.blobRow(hash) !== undefined;
   }
@@ -231,7 +252,7 @@ class SqliteStore implements Store {
   async putBlobFromFile(hash: string, size: number, file: string): Promise<void> {
     if (typeof hash !== "string" || !HASH_RE.test(hash)) throw new Error(`not a SHA-256 hex hash: ${String(hash)}`);
     if (!isSafeNonNegative(size)) throw new Error(`invalid blob size: ${String(size)}`);
-    if (this.blobRow(hash)) return;
+    if (this.touchBlob(hash)) return;
     // A store opening the same database in another process may delete our chunks as orphans
     // while we write them; the completion check notices, and we write them again.
     for (let attempt = 1; ; attempt++) {
@@ -282,13 +303,13 @@ class SqliteStore implements Store {
     const count = Math.ceil(size / CHUNK_SIZE);
     return this.db
       .transaction((): boolean => {
-        if (this.blobRow(hash)) return true;
+        if (this.touchBlob(hash)) return true;
         this.stmt("DELETE FROM blob_chunks WHERE hash = ? AND seq >= ?").run(hash, count);
         const got = this.stmt(
           "SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(data)), 0) AS bytes FROM blob_chunks WHERE hash = ?",
         ).get(hash) as { n: number; bytes: number };
         if (got.n !== count || got.bytes !== size) return false;
-        this.stmt("INSERT INTO blobs (hash, size) VALUES (?, ?)").run(hash, size);
+        this.stmt("INSERT INTO blobs (hash, size, stored_at) VALUES (?, ?, ?)").run(hash, size, new Date().toISOString());
         return true;
       })
       .immediate();

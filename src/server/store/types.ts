@@ -159,12 +159,20 @@ export interface Store {
     opts?: { until?: number },
   ): Promise<{ changed: StoredObject[]; deleted: string[] }>;
   /**
-   * Stores a blob from a file on disk whose SHA-256 is already known. Idempotent.
+   * Stores a blob from a file on disk whose SHA-256 is already known. Idempotent (storing an
+   * existing blob renews its storage date, see `deleteUnreferencedBlobs`).
    * A crash part-way leaves no visible blob. Throws if the file's size is not `size`; the hash
    * is not re-checked.
    */
   putBlobFromFile(hash: string, size: number, file: string): Promise<void>;
   hasBlob(hash: string): Promise<boolean>;
+  /**
+   * Deletes blobs that no revision references (uploaded for commits that failed or never came)
+   * and that were stored or re-used before `storedBefore` (ISO date): the grace period protects
+   * uploads whose commit is still on its way. Safe beside running servers: it runs under the
+   * commit lock, and `putBlobFromFile` of an existing blob renews its date. Returns what it freed.
+   */
+  deleteUnreferencedBlobs(storedBefore: string): Promise<{ blobs: number; bytes: number }>;
   /** Streams a blob's bytes without holding it all in memory; the stream errors for an unknown blob. */
   readBlob(hash: string): Readable;
   /**

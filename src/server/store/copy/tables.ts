@@ -16,7 +16,7 @@ export const TABLES: readonly TableSpec[] = [
   { name: "meta", columns: ["key", "value"], orderBy: "key", batch: 1000 },
   { name: "revisions", columns: ["revision", "author", "date", "note"], orderBy: "revision", batch: 1000 },
   { name: "changes", columns: ["revision", "path", "action"], orderBy: "revision, path", batch: 1000 },
-  { name: "blobs", columns: ["hash", "size"], orderBy: "hash", batch: 1000 },
+  { name: "blobs", columns: ["hash", "size", "stored_at"], orderBy: "hash", batch: 1000 },
   { name: "blob_chunks", columns: ["hash", "seq", "data"], orderBy: "hash, seq", batch: 8 },
   { name: "objects", columns: ["path", "kind", "revision", "hash", "size", "meta"], orderBy: "path", batch: 1000 },
   { name: "history", columns: ["path", "revision", "kind", "hash", "size", "meta", "deleted"], orderBy: "path, revision", batch: 1000 },

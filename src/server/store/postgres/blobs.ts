@@ -13,13 +13,14 @@ import { Readable } from "node:stream";
 import type pg from "pg";
 import { CHUNK_SIZE, HASH_RE, isSafeNonNegative } from "../rows.js";
 import { translate } from "./connect.js";
-import { checkout } from "./sql.js";
+import { checkout, rows, run, transaction } from "./sql.js";
 
 /** Stores the file as blob `hash` unless present. See `Store.putBlobFromFile`. */
 export async function putBlobFromFile(pool: pg.Pool, hash: string, size: number, file: string): Promise<void> {
   if (typeof hash !== "string" || !HASH_RE.test(hash)) throw new Error(`not a SHA-256 hex hash: ${String(hash)}`);
   if (!isSafeNonNegative(size)) throw new Error(`invalid blob size: ${String(size)}`);
-  if ((await blobSize(pool, hash)) !== undefined) return;
+  // Already stored: renew its date, so a garbage collection cannot take it before our commit.
+  if ((await run(pool, "UPDATE blobs SET stored_at = ? WHERE hash = ?", [new Date().toISOString(), hash])) > 0) return;
   const fh = await open(file, "r");
   let client: pg.PoolClient | undefined;
   try {
@@ -40,7 +41,12 @@ export async function putBlobFromFile(pool: pg.Pool, hash: string, size: number,
       offset += got;
     }
     if ((await fh.read(buf, 0, 1, size)).bytesRead !== 0) throw new Error(`blob ${hash}: file ${file} grew while reading it`);
-    await client.query("INSERT INTO blobs (hash, size) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING", [hash, size]);
+    const chunks = await client.query<{ n: number }>("SELECT COUNT(*) AS n FROM blob_chunks WHERE hash = $1", [hash]);
+    if (chunks.rows[0]!.n !== Math.ceil(size / CHUNK_SIZE)) throw new Error(`blob ${hash}: chunks vanished while storing it`);
+    await client.query(
+      "INSERT INTO blobs (hash, size, stored_at) VALUES ($1, $2, $3) ON CONFLICT (hash) DO UPDATE SET stored_at = excluded.stored_at",
+      [hash, size, new Date().toISOString()],
+    );
     await client.query("COMMIT");
   } catch (err) {
     let broken = false;
@@ -54,6 +60,21 @@ export async function putBlobFromFile(pool: pg.Pool, hash: string, size: number,
     client?.release();
     await fh.close();
   }
+}
+
+/** See `Store.deleteUnreferencedBlobs`: under the commit lock, so no commit is between its checks and its writes. */
+export async function deleteUnreferencedBlobs(pool: pg.Pool, storedBefore: string): Promise<{ blobs: number; bytes: number }> {
+  return transaction(pool, async (client) => {
+    await rows(client, "SELECT 1 FROM meta WHERE key = 'uuid' FOR UPDATE");
+    const gone = await rows<{ hash: string; size: number }>(
+      client,
+      `DELETE FROM blobs b WHERE (b.stored_at IS NULL OR b.stored_at < ?)
+       AND NOT EXISTS (SELECT 1 FROM history h WHERE h.hash = b.hash) RETURNING hash, size`,
+      [storedBefore],
+    );
+    await run(client, "DELETE FROM blob_chunks WHERE hash = ANY(?::text[])", [gone.map((b) => b.hash)]);
+    return { blobs: gone.length, bytes: gone.reduce((n, b) => n + b.size, 0) };
+  });
 }
 
 /** The size of blob `hash`, or undefined when it is not stored. */

@@ -9,7 +9,7 @@ import { comparePaths, sortByPath, subtreeCondition } from "../paths.js";
 import { isSafeNonNegative, toStored, type HistoryRow, type ObjectRow } from "../rows.js";
 import type { CommitInput, RevisionInfo, Store, StoredObject } from "../types.js";
 import { PostgresAccounts } from "./accounts.js";
-import { blobSize, PostgresBlobReadable, putBlobFromFile } from "./blobs.js";
+import { blobSize, deleteUnreferencedBlobs, PostgresBlobReadable, putBlobFromFile } from "./blobs.js";
 import { commitPostgres, type CommitResult } from "./commit.js";
 import { rows } from "./sql.js";
 
@@ -115,6 +115,10 @@ export class PostgresStore extends PostgresAccounts implements Store {
 
   putBlobFromFile(hash: string, size: number, file: string): Promise<void> {
     return putBlobFromFile(this.db, hash, size, file);
+  }
+
+  deleteUnreferencedBlobs(storedBefore: string): Promise<{ blobs: number; bytes: number }> {
+    return deleteUnreferencedBlobs(this.db, storedBefore);
   }
 
   readBlob(hash: string): Readable {
