@@ -31,5 +31,5 @@ export async function openPostgresStore(spec: string, opts: { migrated?: (report
     }
     throw err;
   }
-  return new PostgresStore(pool);
+  return new PostgresStore(pool, target);
 }

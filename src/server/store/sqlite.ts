@@ -7,6 +7,7 @@
  * written. See schema.ts for the table design.
  */
 import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
 import * as fs from "node:fs";
 import { Readable } from "node:stream";
 import Database from "better-sqlite3";
@@ -119,6 +120,8 @@ function deleteOrphanChunks(db: Db): void {
 class SqliteStore implements Store {
   private readonly db: Db;
   private readonly cache = new Map<string, Database.Statement>();
+  /** In-process commit notifications (other processes on the same file are not seen). */
+  private readonly commits = new EventEmitter().setMaxListeners(0);
   private closed = false;
 
   constructor(db: Db) {
@@ -326,7 +329,25 @@ class SqliteStore implements Store {
   }
 
   async commit(input: CommitInput): Promise<{ revision: number; objects: StoredObject[]; deleted: string[] }> {
-    return this.db.transaction((i: CommitInput) => this.commitInTransaction(i)).immediate(input);
+    const result = this.db.transaction((i: CommitInput) => this.commitInTransaction(i)).immediate(input);
+    this.commits.emit("commit", result.revision);
+    return result;
+  }
+
+  subscribeCommits(listener: (revision: number) => void): () => void {
+    let last = -1;
+    const wrapped = (revision: number) => {
+      if (revision > last) {
+        last = revision;
+        listener(revision);
+      }
+    };
+    this.commits.on("commit", wrapped);
+    // The first call reports the head at subscription time, as PostgreSQL's does.
+    setImmediate(() => {
+      if (!this.closed && this.commits.listeners("commit").includes(wrapped)) wrapped(this.head());
+    });
+    return () => this.commits.off("commit", wrapped);
   }
 
   private commitInTransaction(input: CommitInput): { revision: number; objects: StoredObject[]; deleted: string[] } {
@@ -583,6 +604,7 @@ class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.commits.removeAllListeners();
     this.cache.clear();
     this.db.close();
   }

@@ -224,5 +224,15 @@ export interface Store {
   listTokens(account?: string): Promise<TokenRecord[]>;
   /** Marks a token revoked; false when unknown. */
   revokeToken(id: string): Promise<boolean>;
+  /**
+   * Calls `listener` first with the head revision when listening starts, then with the revision
+   * number of each new commit once it is committed, always increasing; returns a function that
+   * unsubscribes. PostgreSQL reports commits made through ANY server on the same database and
+   * schema (LISTEN/NOTIFY on channel `zsync_commits`, payload `SCHEMA:REVISION`); SQLite those of
+   * this process only. Notifications sent while the database was unreachable are lost; after
+   * reconnecting PostgreSQL reports the head again, so a listener may skip numbers and should read
+   * what it missed (`changesSince(path, lastSeen)`). Listeners must not throw.
+   */
+  subscribeCommits(listener: (revision: number) => void): () => void;
   close(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import { ancestorPaths, isValidPath, sortByPath, subtreeCondition } from "../pat
 import { checkCommitInput, planCommit, type Planned } from "../plan.js";
 import { toStored, type ObjectRow } from "../rows.js";
 import type { CommitInput, StoredObject } from "../types.js";
+import { COMMIT_CHANNEL, commitPayload } from "./notify.js";
 import { rows, run, transaction } from "./sql.js";
 
 export interface CommitResult {
@@ -22,13 +23,16 @@ export interface CommitResult {
 }
 
 /** See `Store.commit`. */
-export async function commitPostgres(pool: pg.Pool, input: CommitInput): Promise<CommitResult> {
+export async function commitPostgres(pool: pg.Pool, input: CommitInput, schema: string): Promise<CommitResult> {
   checkCommitInput(input);
   return transaction(pool, async (client) => {
     await rows(client, "SELECT 1 FROM meta WHERE key = 'uuid' FOR UPDATE");
     const head = (await rows<{ head: number }>(client, "SELECT MAX(revision) AS head FROM revisions"))[0]!.head;
     const plan = planCommit(input.changes, head, await fetchLookups(client, input));
-    return apply(client, plan, head + 1, input);
+    const result = await apply(client, plan, head + 1, input);
+    // Delivered to every listening server when (and only if) this transaction commits.
+    await run(client, "SELECT pg_notify(?, ?)", [COMMIT_CHANNEL, commitPayload(schema, result.revision)]);
+    return result;
   });
 }
 

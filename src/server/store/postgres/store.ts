@@ -11,6 +11,8 @@ import type { CommitInput, RevisionInfo, Store, StoredObject } from "../types.js
 import { PostgresAccounts } from "./accounts.js";
 import { blobSize, deleteUnreferencedBlobs, PostgresBlobReadable, putBlobFromFile } from "./blobs.js";
 import { commitPostgres, type CommitResult } from "./commit.js";
+import type { PostgresTarget } from "./connect.js";
+import { CommitListener } from "./notify.js";
 import { rows } from "./sql.js";
 
 const OBJECT_COLUMNS = "path, kind, revision, hash, size, meta";
@@ -19,8 +21,14 @@ const OBJECT_COLUMNS = "path, kind, revision, hash, size, meta";
 export class PostgresStore extends PostgresAccounts implements Store {
   private closed = false;
 
-  constructor(private readonly db: pg.Pool) {
+  private readonly listener: CommitListener;
+
+  constructor(
+    private readonly db: pg.Pool,
+    private readonly target: PostgresTarget,
+  ) {
     super(db);
+    this.listener = new CommitListener(target);
   }
 
   private async head(): Promise<number> {
@@ -126,7 +134,11 @@ export class PostgresStore extends PostgresAccounts implements Store {
   }
 
   commit(input: CommitInput): Promise<CommitResult> {
-    return commitPostgres(this.db, input);
+    return commitPostgres(this.db, input, this.target.schema);
+  }
+
+  subscribeCommits(listener: (revision: number) => void): () => void {
+    return this.listener.subscribe(listener);
   }
 
   async log(path: string, opts?: { limit?: number; from?: number }): Promise<RevisionInfo[]> {
@@ -170,6 +182,7 @@ export class PostgresStore extends PostgresAccounts implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.listener.close();
     await this.db.end();
   }
 }
