@@ -2,11 +2,12 @@
  * `npm run bench:store`: the repository store under load, SQLite against PostgreSQL with one and
  * with three zsync-server processes on one database. In one run on one machine it measures
  *  - commit throughput (commits/s) of 1 and of 8 concurrent committers, each editing its own
- *    file through the protocol (in-process HTTP clients, spread round-robin over the servers);
+ *    file through the protocol (in-process HTTP clients, spread round-robin over the servers;
+ *    median of --runs rounds, each round going through all setups in turn);
  *  - `zsync checkout` of a 20,000-file tree (imported untimed through the protocol);
  *  - `zsync commit` of one changed file in that 20,000-file checkout (median of --runs).
  * PostgreSQL is a throwaway cluster started like the tests' (test/helpers/postgres.ts).
- * Prints a table; writes bench/results/store-latest.json. Options: --scale X (tree size and
+ * All setups' servers run side by side. Prints a table; writes bench/results/store-latest.json. Options: --scale X (tree size and
  * commit counts), --runs N, --quick, --keep.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -105,6 +106,17 @@ async function throughput(origins: string[], committers: number, tag: string): P
   }
 }
 
+interface Running {
+  setup: Setup;
+  servers: ServerProcess[];
+  origins: string[];
+  wc: string;
+  one: number[];
+  eight: number[];
+  checkout: number;
+  commits: number[];
+}
+
 async function main(): Promise<void> {
   root = mkdtempSync(join(tmpdir(), "zsync-bench-store-"));
   const { zsyncBin, serverBin } = snapshotBuild(REPO_ROOT, join(root, "app"));
@@ -118,57 +130,76 @@ async function main(): Promise<void> {
   const stats = generateTree(src, TREE);
   setupTimes[`generate tree (${stats.files} files, ${(stats.bytes / 1048576).toFixed(0)} MiB)`] = secondsSince(start);
 
-  for (const setup of SETUPS) {
+  // Every setup runs at once, and each measurement goes round the setups in turn, RUNS times:
+  // load changes on a shared machine then spread over all of them instead of favouring one.
+  const all: Running[] = [];
+  for (const [n, setup] of SETUPS.entries()) {
     progress(`${setup.label}: starting`);
     const spec = await setup.spec(root);
     const servers: ServerProcess[] = [];
     for (let i = 0; i < setup.servers; i++) {
-      const dataDir = join(root, `data-${results.length}-${i}`);
+      const dataDir = join(root, `data-${n}-${i}`);
       mkdirSync(dataDir, { recursive: true });
-      const log = join(root, `server-${results.length}-${i}.log`);
       servers.push(
         await startServer(setup.label, process.execPath, [serverBin, "--data-dir", dataDir, "--store", spec, "serve", "--host", "127.0.0.1", "--port", "0", "--quiet", ...(i === 0 ? ["--demo"] : [])], {
           cwd: root,
           env: serverEnv,
-          log,
+          log: join(root, `server-${n}-${i}.log`),
           ready: (text) => /listening on http:\/\/\S+/.test(text),
         }),
       );
     }
     const origins = servers.map((s) => /listening on (http:\/\/[^\s/]+)/.exec(readFileSync(s.log, "utf8"))![1]!);
+    all.push({ setup, servers, origins, wc: join(root, `wc-${n}`), one: [], eight: [], checkout: 0, commits: [] });
+  }
 
-    progress(`${setup.label}: commit throughput, 1 committer`);
-    const one = await throughput(origins, 1, "a");
-    progress(`${setup.label}: commit throughput, 8 committers`);
-    const eight = await throughput(origins, 8, "b");
+  for (let round = 0; round < RUNS; round++) {
+    for (const r of all) {
+      progress(`${r.setup.label}: commit throughput, 1 and 8 committers (round ${round + 1}/${RUNS})`);
+      r.one.push(await throughput(r.origins, 1, `a${round}`));
+      r.eight.push(await throughput(r.origins, 8, `b${round}`));
+    }
+  }
 
-    progress(`${setup.label}: importing the tree (untimed)`);
+  for (const r of all) {
+    progress(`${r.setup.label}: importing the tree (untimed)`);
     start = process.hrtime.bigint();
-    const importer = clientFor(origins[0]!);
+    const importer = clientFor(r.origins[0]!);
     try {
       await importer.client.checkin("", "tree", treeRecords(src, { prefix: "tree" }), { note: "bench import" });
     } finally {
       await importer.close();
     }
-    setupTimes[`${setup.label}: import ${stats.files} files`] = secondsSince(start);
+    setupTimes[`${r.setup.label}: import ${stats.files} files`] = secondsSince(start);
+  }
 
-    progress(`${setup.label}: checkout of ${stats.files} files`);
-    const wc = join(root, `wc-${results.length}`);
-    const url = `${origins[origins.length - 1]!.replace("://", "://zsync@")}/tree`;
-    const checkout = run(process.execPath, [zsyncBin, "checkout", url, wc, "-q"], { cwd: root, env });
-    const got = countFiles(wc);
-    if (got < stats.files) throw new Error(`${setup.label}: the checkout holds ${got} files, expected ${stats.files}`);
+  for (const r of all) {
+    progress(`${r.setup.label}: checkout of ${stats.files} files`);
+    const url = `${r.origins[r.origins.length - 1]!.replace("://", "://zsync@")}/tree`;
+    r.checkout = run(process.execPath, [zsyncBin, "checkout", url, r.wc, "-q"], { cwd: root, env }).seconds;
+    const got = countFiles(r.wc);
+    if (got < stats.files) throw new Error(`${r.setup.label}: the checkout holds ${got} files, expected ${stats.files}`);
+  }
 
-    const commits: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      progress(`${setup.label}: 1-file commit in the ${stats.files}-file checkout (run ${i + 1}/${RUNS})`);
-      const file = join(wc, `bench-edit-${i}.txt`);
+  for (let i = 0; i < RUNS; i++) {
+    for (const r of all) {
+      progress(`${r.setup.label}: 1-file commit in the ${stats.files}-file checkout (run ${i + 1}/${RUNS})`);
+      const file = join(r.wc, `bench-edit-${i}.txt`);
       writeFileSync(file, `edit ${i}\n`);
-      run(process.execPath, [zsyncBin, "add", file], { cwd: wc, env });
-      commits.push(run(process.execPath, [zsyncBin, "commit", "-m", `edit ${i}`, "-q"], { cwd: wc, env }).seconds);
+      run(process.execPath, [zsyncBin, "add", file], { cwd: r.wc, env });
+      r.commits.push(run(process.execPath, [zsyncBin, "commit", "-m", `edit ${i}`, "-q"], { cwd: r.wc, env }).seconds);
     }
-    results.push({ setup: setup.label, commitsPerSecond1: one, commitsPerSecond8: eight, checkoutSeconds: checkout.seconds, oneFileCommitSeconds: median(commits), load: loadavg()[0] });
-    await Promise.all(servers.map((s) => s.stop()));
+  }
+
+  for (const r of all) {
+    results.push({
+      setup: r.setup.label,
+      commitsPerSecond1: median(r.one),
+      commitsPerSecond8: median(r.eight),
+      checkoutSeconds: r.checkout,
+      oneFileCommitSeconds: median(r.commits),
+      load: loadavg()[0],
+    });
   }
   report();
 }
