@@ -750,7 +750,7 @@ function storeContract(backend: StoreBackend): void {
         const cluster = await postgresCluster();
         for (;;) {
           const found = await cluster.query<{ pid: number }>(
-            "SELECT pid FROM pg_stat_activity WHERE query LIKE 'INSERT INTO blob_chunks%' AND pid <> pg_backend_pid()",
+            "SELECT pid FROM pg_stat_activity WHERE query LIKE 'INSERT INTO blob_chunks%' AND state = 'active' AND pid <> pg_backend_pid()",
           );
           if (found.length > 0) {
             await cluster.query("SELECT pg_terminate_backend($1)", [found[0]!.pid]);

@@ -19,6 +19,7 @@ import { checkout, rows, run, transaction } from "./sql.js";
 export async function putBlobFromFile(pool: pg.Pool, hash: string, size: number, file: string): Promise<void> {
   if (typeof hash !== "string" || !HASH_RE.test(hash)) throw new Error(`not a SHA-256 hex hash: ${String(hash)}`);
   if (!isSafeNonNegative(size)) throw new Error(`invalid blob size: ${String(size)}`);
+  if (size <= CHUNK_SIZE) return putSmallBlob(pool, hash, size, file);
   // Already stored: renew its date, so a garbage collection cannot take it before our commit.
   if ((await run(pool, "UPDATE blobs SET stored_at = ? WHERE hash = ?", [new Date().toISOString(), hash])) > 0) return;
   const fh = await open(file, "r");
@@ -60,6 +61,34 @@ export async function putBlobFromFile(pool: pg.Pool, hash: string, size: number,
     client?.release();
     await fh.close();
   }
+}
+
+/**
+ * A blob of at most one chunk (most files) in ONE statement, so one round trip: the chunk and
+ * the `blobs` row together, or, when the blob exists, only its storage date renewed.
+ */
+async function putSmallBlob(pool: pg.Pool, hash: string, size: number, file: string): Promise<void> {
+  const fh = await open(file, "r");
+  let data: Buffer;
+  try {
+    const actual = (await fh.stat()).size;
+    if (actual !== size) throw new Error(`blob ${hash}: file ${file} has ${actual} bytes, expected ${size}`);
+    const buf = Buffer.allocUnsafe(size + 1);
+    const got = await readFully(fh, buf, size + 1, 0);
+    if (got !== size) throw new Error(`blob ${hash}: file ${file} changed size while reading it`);
+    data = buf.subarray(0, size);
+  } finally {
+    await fh.close();
+  }
+  await run(
+    pool,
+    `WITH chunk AS (
+       INSERT INTO blob_chunks (hash, seq, data) SELECT ?, 0, ?::bytea WHERE ?::bigint > 0
+       ON CONFLICT (hash, seq) DO NOTHING)
+     INSERT INTO blobs (hash, size, stored_at) VALUES (?, ?, ?)
+     ON CONFLICT (hash) DO UPDATE SET stored_at = excluded.stored_at`,
+    [hash, data, size, hash, size, new Date().toISOString()],
+  );
 }
 
 /** See `Store.deleteUnreferencedBlobs`: under the commit lock, so no commit is between its checks and its writes. */
