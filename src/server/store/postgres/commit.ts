@@ -28,8 +28,9 @@ export async function commitPostgres(pool: pg.Pool, input: CommitInput, schema: 
   return transaction(pool, async (client) => {
     await rows(client, "SELECT 1 FROM meta WHERE key = 'uuid' FOR UPDATE");
     const head = (await rows<{ head: number }>(client, "SELECT MAX(revision) AS head FROM revisions"))[0]!.head;
-    const plan = planCommit(input.changes, head, await fetchLookups(client, input));
-    const result = await apply(client, plan, head + 1, input);
+    const lookups = await fetchLookups(client, input);
+    const plan = planCommit(input.changes, head, lookups);
+    const result = await apply(client, plan, head + 1, input, lookups.blobSize);
     // Delivered to every listening server when (and only if) this transaction commits.
     await run(client, "SELECT pg_notify(?, ?)", [COMMIT_CHANNEL, commitPayload(schema, result.revision)]);
     return result;
@@ -90,18 +91,19 @@ interface HistoryInsert {
 }
 
 /** Writes the plan as `revision`, batching rows of a kind into one statement each. */
-async function apply(client: pg.PoolClient, plan: Planned[], revision: number, input: CommitInput): Promise<CommitResult> {
+async function apply(
+  client: pg.PoolClient,
+  plan: Planned[],
+  revision: number,
+  input: CommitInput,
+  blobSize: (hash: string) => number | undefined,
+): Promise<CommitResult> {
   await run(client, "INSERT INTO revisions (revision, author, date, note) VALUES (?, ?, ?, ?)", [
     revision,
     input.author,
     new Date().toISOString(),
     input.note,
   ]);
-  const hashes = plan.flatMap((p) => (p.op !== "delete" && p.hash ? [p.hash] : []));
-  const sizes = new Map<string, number>();
-  for (const r of await rows<{ hash: string; size: number }>(client, "SELECT hash, size FROM blobs WHERE hash = ANY(?::text[])", [hashes])) {
-    sizes.set(r.hash, r.size);
-  }
   const objects: StoredObject[] = [];
   const deleted: string[] = [];
   const added: ObjectRow[] = [];
@@ -109,7 +111,7 @@ async function apply(client: pg.PoolClient, plan: Planned[], revision: number, i
   const history: HistoryInsert[] = [];
   for (const p of plan) {
     if (p.op === "add") {
-      const row: ObjectRow = { path: p.path, kind: p.kind, revision, hash: p.hash, size: p.hash === null ? null : sizes.get(p.hash)!, meta: p.meta };
+      const row: ObjectRow = { path: p.path, kind: p.kind, revision, hash: p.hash, size: p.hash === null ? null : blobSize(p.hash)!, meta: p.meta };
       added.push(row);
       history.push({ ...row, deleted: 0 });
       objects.push(toStored(row));
@@ -120,7 +122,7 @@ async function apply(client: pg.PoolClient, plan: Planned[], revision: number, i
         kind: cur.kind,
         revision,
         hash: p.hash ?? cur.hash,
-        size: p.hash === undefined ? cur.size : sizes.get(p.hash)!,
+        size: p.hash === undefined ? cur.size : blobSize(p.hash)!,
         meta: p.meta === undefined ? cur.meta : p.meta,
       };
       modified.push(row);
