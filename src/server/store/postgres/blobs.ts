@@ -151,27 +151,30 @@ export class PostgresBlobReadable extends Readable {
 
   private async next(): Promise<Buffer | null> {
     try {
-      if (this.count === undefined) {
-        const size = await blobSize(this.pool, this.hash);
-        if (size === undefined) throw Object.assign(new Error(`unknown blob ${this.hash}`), { code: "ENOENT" });
-        this.size = size;
-        this.count = Math.ceil(size / CHUNK_SIZE);
-      }
-      if (this.seq >= this.count) {
+      if (this.count !== undefined && this.seq >= this.count) {
         if (this.sent !== this.size) throw new Error(`blob ${this.hash} is corrupt: ${this.sent} of ${this.size} bytes`);
         return null;
       }
-      // The chunk as 64 KiB pieces of base64 text, in one query: each piece is a small string
-      // that dies young (a whole chunk as one hex string, twice its size, lingers until a full
-      // GC and makes the server's memory grow with the blob it sends).
-      const res = await this.pool.query<{ piece: string }>(
-        `SELECT encode(substring(data FROM s FOR ${PIECE}), 'base64') AS piece
-         FROM blob_chunks, generate_series(1, GREATEST(length(data), 1), ${PIECE}) AS s
-         WHERE hash = $1 AND seq = $2 ORDER BY s`,
+      // The blob's size and one chunk in one round trip (most blobs are one chunk). The chunk
+      // comes as 64 KiB pieces of base64 text: each piece is a small string that dies young (a
+      // whole chunk as one hex string, twice its size, lingers until a full GC and makes the
+      // server's memory grow with the blob it sends).
+      const res = await this.pool.query<{ size: number; piece: string | null }>(
+        `SELECT b.size, encode(substring(c.data FROM s FOR ${PIECE}), 'base64') AS piece
+         FROM blobs b
+         LEFT JOIN blob_chunks c ON c.hash = b.hash AND c.seq = $2
+         LEFT JOIN LATERAL generate_series(1, GREATEST(length(c.data), 1), ${PIECE}) AS s ON true
+         WHERE b.hash = $1 ORDER BY s`,
         [this.hash, this.seq],
       );
-      const data = res.rows.length === 0 ? undefined : Buffer.concat(res.rows.map((r) => Buffer.from(r.piece, "base64")));
-      if (!data) throw new Error(`blob ${this.hash} is corrupt: chunk ${this.seq} is missing`);
+      if (res.rows.length === 0) throw Object.assign(new Error(`unknown blob ${this.hash}`), { code: "ENOENT" });
+      if (this.count === undefined) {
+        this.size = res.rows[0]!.size;
+        this.count = Math.ceil(this.size / CHUNK_SIZE);
+        if (this.count === 0) return null;
+      }
+      if (res.rows[0]!.piece === null) throw new Error(`blob ${this.hash} is corrupt: chunk ${this.seq} is missing`);
+      const data = Buffer.concat(res.rows.map((r) => Buffer.from(r.piece!, "base64")));
       this.seq++;
       this.sent += data.length;
       return data;
