@@ -7,10 +7,10 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { freePort } from "./ports.js";
 
 export interface PostgresCluster {
   host: string;
@@ -48,17 +48,6 @@ let started: Promise<PostgresCluster> | undefined;
 export function postgresCluster(): Promise<PostgresCluster> {
   started ??= startCluster();
   return started;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function startCluster(): Promise<PostgresCluster> {

@@ -4,7 +4,6 @@
  * repository uuid, and every account, key, grant and token; a non-empty destination is refused.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,19 +11,8 @@ import { test } from "node:test";
 import { openStore } from "../../src/server/store/open.js";
 import type { Store } from "../../src/server/store/types.js";
 import { postgresCluster } from "../helpers/postgres.js";
-import { SERVER_BIN, tempDir } from "../helpers/server.js";
+import { tempDir, zsyncServerCli as run } from "../helpers/server.js";
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => (stdout += c));
-    child.stderr.on("data", (c) => (stderr += c));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 /** Everything a store holds, as comparable data (blob bytes by hash). */
 async function everything(store: Store): Promise<unknown> {
