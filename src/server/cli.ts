@@ -3,8 +3,11 @@
  * Each command lives in `commands/`.
  */
 import yargs from "yargs";
+import { copyStoreCommand } from "./commands/copy-store.js";
+import { gcCommand } from "./commands/gc.js";
 import { grantCommand } from "./commands/grant.js";
 import { mirrorGitCommand } from "./commands/mirror-git.js";
+import { migrateCommand } from "./commands/migrate.js";
 import { serveCommand } from "./commands/serve.js";
 import { tokenCommand } from "./commands/token.js";
 import { stdioCommand } from "./commands/stdio.js";
@@ -18,12 +21,15 @@ export async function main(argv: string[]): Promise<void> {
     // Only these variables, read explicitly: yargs' .env("ZSYNC") turned every ZSYNC_* variable
     // (the client's ZSYNC_PASSWORD too) into an unknown option that strict mode refused.
     .option("data-dir", { type: "string", default: process.env.ZSYNC_DATA_DIR ?? "zsync-data", describe: "data directory (store, upload staging, keys); env ZSYNC_DATA_DIR" })
-    .option("store", { type: "string", describe: "store: sqlite:PATH (default: sqlite:DATA_DIR/repository.sqlite)" });
+    .option("store", { type: "string", default: process.env.ZSYNC_STORE, describe: "store: sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB?schema=zsync&pool=10 (PG* variables fill in what the URL leaves out; default: sqlite:DATA_DIR/repository.sqlite); env ZSYNC_STORE" });
   y = serveCommand(y);
   y = userCommand(y);
   y = grantCommand(y);
   y = tokenCommand(y);
   y = mirrorGitCommand(y);
+  y = migrateCommand(y);
+  y = copyStoreCommand(y);
+  y = gcCommand(y);
   // The default command: `--stdio`, or "name a command" (usage error) without it.
   y = stdioCommand(y);
   await y

@@ -87,6 +87,32 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; dem
   };
 }
 
+/** Runs `zsync-server ARGS` to completion (account and store commands). */
+export function zsyncServerCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SERVER_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (c) => (stdout += c));
+    child.stderr!.on("data", (c) => (stderr += c));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Runs `work` while sampling the RSS of process `pid`; returns the baseline and the peak growth in bytes. */
+export async function rssGrowthDuring(pid: number, work: () => Promise<void>): Promise<{ baseline: number; growth: number }> {
+  const baseline = await rssOf(pid);
+  let peak = baseline;
+  const sampler = setInterval(() => rssOf(pid).then((rss) => (peak = Math.max(peak, rss)), () => {}), 20);
+  try {
+    await work();
+  } finally {
+    clearInterval(sampler);
+  }
+  return { baseline, growth: peak - baseline };
+}
+
 /** Resident set size of a process in bytes (Linux /proc). */
 export async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");

@@ -5,7 +5,7 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { freePort } from "./ports.js";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { SERVER_BIN, tempDir } from "./server.js";
@@ -36,17 +36,6 @@ export interface TestSshd {
  */
 export function stdioSubsystem(dataDir: string, opts: { as?: string } = {}): string {
   return `${process.execPath} ${SERVER_BIN} --data-dir ${dataDir} --stdio${opts.as ? ` --as ${opts.as}` : ""}`;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

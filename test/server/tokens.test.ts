@@ -4,10 +4,9 @@
  * `zsync-server token revoke` on the running server), expiry, malformed tokens, 429 and recovery.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DEMO_AUTH, SERVER_BIN, startServer, type TestServer } from "../helpers/server.js";
+import { DEMO_AUTH, SERVER_BIN, startServer, zsyncServerCli, type TestServer } from "../helpers/server.js";
 
 const TOKENS = "/.well-known/zsync/tokens";
 const bearer = (token: string) => `Bearer ${token}`;
@@ -36,15 +35,7 @@ async function mint(server: TestServer, label = "test") {
 
 /** Runs `zsync-server --data-dir DIR ARGS`. */
 function serverCli(dataDir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER_BIN, "--data-dir", dataDir, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => (stdout += c));
-    child.stderr.on("data", (c) => (stderr += c));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return zsyncServerCli(["--data-dir", dataDir, ...args]);
 }
 
 describe("login tokens", () => {

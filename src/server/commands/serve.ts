@@ -44,7 +44,11 @@ export function serveCommand(y: ServerArgv): ServerArgv {
       if (sshWanted && (!Number.isInteger(args.sshPort) || args.sshPort! < 0 || args.sshPort! > 65535)) {
         throw new Error("--ssh-port must be a port number (0-65535)");
       }
-      const store = await openStore(storeSpec(args));
+      const store = await openStore(storeSpec(args), {
+        migrated: ({ from, to }) => {
+          if (from !== 0 && from !== to) console.error(`migrated the store's schema from version ${from} to ${to}`);
+        },
+      });
       if (args.demo) for (const line of await seedDemo(store)) console.log(line);
       if (args.demo && sshWanted) for (const line of await authorizeDemoKeys(store, "zsync")) console.log(line);
       if ((await store.countAccounts()) === 0) {

@@ -11,7 +11,7 @@ import type { LoginGuard } from "../login-guard.js";
 import { ForbiddenError, HiddenPathError, resolveAccess } from "../authz/access.js";
 import { contentViewFor } from "../authz/content-view.js";
 import { transportPrincipal } from "../transport-principal.js";
-import type { Store } from "../store/types.js";
+import { StoreUnavailableError, type Store } from "../store/types.js";
 import { handleCheckin } from "./checkin.js";
 import { handleCommit } from "./commit.js";
 import { createRevisionNotifier, notifyingStore, type RevisionNotifier } from "../events/notifier.js";
@@ -181,10 +181,13 @@ export function createApp(appOptions: AppOptions): (req: IncomingMessage, res: S
   }
 }
 
-/** Permission refusals from the authz module, as HTTP answers. */
+/** Permission refusals from the authz module, and an unreachable database, as HTTP answers. */
 function asHttpError(error: unknown): unknown {
   if (error instanceof ForbiddenError) return new HttpError(403, "forbidden", error.message);
   if (error instanceof HiddenPathError) return new HttpError(404, "not-found", error.message);
+  if (error instanceof StoreUnavailableError) {
+    return new HttpError(503, "store-unavailable", "the repository database is unavailable; try again shortly", undefined, { "retry-after": "5" });
+  }
   return error;
 }
 

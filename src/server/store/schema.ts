@@ -17,7 +17,10 @@
  *  - `history`: one row per object per revision in which it was added, modified or deleted
  *    (`deleted` = 1 rows for deletions, written for a deleted folder and each descendant), so the
  *    state of a path at revision R is its latest history row with revision <= R unless deleted.
- *  - `blobs(hash, size)`: content-addressed file contents; the row marks a blob complete.
+ *  - `blobs(hash, size, stored_at)`: content-addressed file contents; the row marks a blob complete.
+ *    `stored_at` (ISO date, migration 3; null for older rows) is when the blob was last stored or
+ *    re-used by an upload: blobs no history row references are deleted by `gc` only once older
+ *    than a grace period, so a blob uploaded for a commit still on its way is never taken.
  *  - `blob_chunks(hash, seq, data)`: blob bytes in 1 MiB pieces, seq 0, 1, …; chunks without
  *    a `blobs` row are leftovers of an interrupted upload and are deleted at startup.
  *  - `accounts`: users (name, scrypt password hash, role manager|editor|reader).
@@ -134,10 +137,16 @@ function accountsSchema(dialect: Dialect): string[] {
   ];
 }
 
+function blobAgeSchema(): string[] {
+  // The index makes "is this blob referenced?" a lookup instead of a scan of all history.
+  return ["ALTER TABLE blobs ADD COLUMN stored_at TEXT", "CREATE INDEX history_hash ON history (hash)"];
+}
+
 /** All migrations, oldest first. Append new ones; never edit one that has shipped. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: "initial schema", statements: initialSchema },
   { version: 2, description: "ssh keys, grants, tokens", statements: accountsSchema },
+  { version: 3, description: "blob storage dates (garbage collection)", statements: blobAgeSchema },
 ];
 
 /** The schema version this code expects. */

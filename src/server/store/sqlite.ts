@@ -7,71 +7,52 @@
  * written. See schema.ts for the table design.
  */
 import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
 import * as fs from "node:fs";
 import { Readable } from "node:stream";
 import Database from "better-sqlite3";
-import type { ObjectKind, ObjectMeta } from "../../protocol/types.js";
+import type { ObjectKind } from "../../protocol/types.js";
+import { comparePaths, sortByPath, subtreeCondition } from "./paths.js";
+import { checkCommitInput, planCommit } from "./plan.js";
 import {
-  ancestorPaths,
-  comparePaths,
-  isValidPath,
-  parentPath,
-  sortByPath,
-  subtreeCondition,
-} from "./paths.js";
+  CHUNK_SIZE,
+  HASH_RE,
+  isSafeNonNegative,
+  toStored,
+  toToken,
+  type BlobRow,
+  type HistoryRow,
+  type ObjectRow,
+  type TokenRow,
+} from "./rows.js";
+import { NewerSchemaError, type MigrationReport } from "./migration-report.js";
 import { MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_TABLE } from "./schema.js";
 import {
   InvalidChangeError,
-  OutOfDateError,
   type Account,
   type AccountKey,
   type Grant,
   type TokenRecord,
   type CommitInput,
   type RevisionInfo,
-  type StoreChange,
   type Store,
   type StoredObject,
 } from "./types.js";
 
-/** Blob bytes are stored in pieces of this size (the last one may be shorter). */
-const CHUNK_SIZE = 1024 * 1024;
 /** Chunks written per transaction by `putBlobFromFile` (64 MiB), yielding in between. */
 const CHUNKS_PER_TRANSACTION = 64;
 const BUSY_TIMEOUT_MS = 5000;
-const HASH_RE = /^[0-9a-f]{64}$/;
 
 type Db = Database.Database;
 
-interface ObjectRow {
-  path: string;
-  kind: ObjectKind;
-  revision: number;
-  hash: string | null;
-  size: number | null;
-  meta: string | null;
-}
 
-interface HistoryRow extends ObjectRow {
-  deleted: number;
-}
 
-interface BlobRow {
-  hash: string;
-  size: number;
-}
-
-/** A validated change, ready to apply. */
-type Planned =
-  | { op: "add"; path: string; kind: ObjectKind; hash: string | null; meta: string | null }
-  | { op: "modify"; path: string; current: ObjectRow; hash: string | undefined; meta: string | null | undefined }
-  | { op: "delete"; path: string };
 
 /**
  * Opens (creating if needed) the store in the SQLite database `file`, migrating its schema and
  * deleting blob chunks left over by interrupted uploads.
  */
-export async function openSqliteStore(file: string): Promise<Store> {
+export async function openSqliteStore(file: string, opts: { migrated?: (report: MigrationReport) => void } = {}): Promise<Store> {
   const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -80,8 +61,9 @@ export async function openSqliteStore(file: string): Promise<Store> {
     // Blob uploads make the WAL grow by up to 64 MiB per transaction; shrink it back after checkpoints.
     db.pragma(`journal_size_limit = ${CHUNK_SIZE * CHUNKS_PER_TRANSACTION}`);
     db.pragma("foreign_keys = ON");
-    migrateAndInitialize(db);
+    const report = migrateAndInitialize(db);
     deleteOrphanChunks(db);
+    opts.migrated?.(report);
   } catch (err) {
     db.close();
     throw err;
@@ -89,15 +71,14 @@ export async function openSqliteStore(file: string): Promise<Store> {
   return new SqliteStore(db);
 }
 
-function migrateAndInitialize(db: Db): void {
-  db.transaction(() => {
+function migrateAndInitialize(db: Db): MigrationReport {
+  return db.transaction((): MigrationReport => {
     db.exec(SCHEMA_VERSION_TABLE);
     const row = db.prepare("SELECT version FROM schema_version").get() as { version: number } | undefined;
-    let version = row?.version ?? 0;
+    const from = row?.version ?? 0;
+    let version = from;
     if (!row) db.prepare("INSERT INTO schema_version (version) VALUES (0)").run();
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`database schema version ${version} is newer than this server supports (${SCHEMA_VERSION})`);
-    }
+    if (version > SCHEMA_VERSION) throw new NewerSchemaError(version, SCHEMA_VERSION);
     for (const m of MIGRATIONS) {
       if (m.version <= version) continue;
       for (const sql of m.statements("sqlite")) db.exec(sql);
@@ -113,6 +94,7 @@ function migrateAndInitialize(db: Db): void {
       db.prepare("INSERT INTO objects (path, kind, revision) VALUES ('', 'folder', 0)").run();
       db.prepare("INSERT INTO history (path, revision, kind, deleted) VALUES ('', 0, 'folder', 0)").run();
     }
+    return { from, to: version };
   }).immediate();
 }
 
@@ -130,53 +112,16 @@ function deleteOrphanChunks(db: Db): void {
   }).immediate();
 }
 
-interface TokenRow {
-  id: string;
-  secret_hash: string;
-  account: string;
-  label: string;
-  created_at: string;
-  expires_at: string | null;
-  revoked: number;
-}
 
-function toToken(row: TokenRow): TokenRecord {
-  return {
-    id: row.id,
-    secretHash: row.secret_hash,
-    account: row.account,
-    label: row.label,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    revoked: row.revoked === 1,
-  };
-}
 
-function toStored(row: ObjectRow): StoredObject {
-  const out: StoredObject = { path: row.path, kind: row.kind, revision: row.revision };
-  if (row.hash !== null) out.hash = row.hash;
-  if (row.size !== null) out.size = row.size;
-  if (row.meta !== null) out.meta = JSON.parse(row.meta) as ObjectMeta;
-  return out;
-}
 
-function isSafeNonNegative(n: unknown): n is number {
-  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
-}
 
-/** Serializes metadata for storage; undefined when it is not a plain JSON object. */
-function encodeMeta(meta: unknown): string | undefined {
-  if (meta === null || typeof meta !== "object" || Array.isArray(meta)) return undefined;
-  try {
-    return JSON.stringify(meta);
-  } catch {
-    return undefined;
-  }
-}
 
 class SqliteStore implements Store {
   private readonly db: Db;
   private readonly cache = new Map<string, Database.Statement>();
+  /** In-process commit notifications (other processes on the same file are not seen). */
+  private readonly commits = new EventEmitter().setMaxListeners(0);
   private closed = false;
 
   constructor(db: Db) {
@@ -282,6 +227,27 @@ class SqliteStore implements Store {
     return { changed, deleted };
   }
 
+  /** Renews an existing blob's storage date (see `deleteUnreferencedBlobs`); false when absent. */
+  private touchBlob(hash: string): boolean {
+    return this.stmt("UPDATE blobs SET stored_at = ? WHERE hash = ?").run(new Date().toISOString(), hash).changes > 0;
+  }
+
+  async deleteUnreferencedBlobs(storedBefore: string): Promise<{ blobs: number; bytes: number }> {
+    return this.db
+      .transaction(() => {
+        const gone = this.stmt(
+          `SELECT hash, size FROM blobs b WHERE (b.stored_at IS NULL OR b.stored_at < ?)
+           AND NOT EXISTS (SELECT 1 FROM history h WHERE h.hash = b.hash)`,
+        ).all(storedBefore) as BlobRow[];
+        for (const b of gone) {
+          this.stmt("DELETE FROM blob_chunks WHERE hash = ?").run(b.hash);
+          this.stmt("DELETE FROM blobs WHERE hash = ?").run(b.hash);
+        }
+        return { blobs: gone.length, bytes: gone.reduce((n, b) => n + b.size, 0) };
+      })
+      .immediate();
+  }
+
   async hasBlob(hash: string): Promise<boolean> {
     return this.blobRow(hash) !== undefined;
   }
@@ -289,7 +255,7 @@ class SqliteStore implements Store {
   async putBlobFromFile(hash: string, size: number, file: string): Promise<void> {
     if (typeof hash !== "string" || !HASH_RE.test(hash)) throw new Error(`not a SHA-256 hex hash: ${String(hash)}`);
     if (!isSafeNonNegative(size)) throw new Error(`invalid blob size: ${String(size)}`);
-    if (this.blobRow(hash)) return;
+    if (this.touchBlob(hash)) return;
     // A store opening the same database in another process may delete our chunks as orphans
     // while we write them; the completion check notices, and we write them again.
     for (let attempt = 1; ; attempt++) {
@@ -340,13 +306,13 @@ class SqliteStore implements Store {
     const count = Math.ceil(size / CHUNK_SIZE);
     return this.db
       .transaction((): boolean => {
-        if (this.blobRow(hash)) return true;
+        if (this.touchBlob(hash)) return true;
         this.stmt("DELETE FROM blob_chunks WHERE hash = ? AND seq >= ?").run(hash, count);
         const got = this.stmt(
           "SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(data)), 0) AS bytes FROM blob_chunks WHERE hash = ?",
         ).get(hash) as { n: number; bytes: number };
         if (got.n !== count || got.bytes !== size) return false;
-        this.stmt("INSERT INTO blobs (hash, size) VALUES (?, ?)").run(hash, size);
+        this.stmt("INSERT INTO blobs (hash, size, stored_at) VALUES (?, ?, ?)").run(hash, size, new Date().toISOString());
         return true;
       })
       .immediate();
@@ -363,18 +329,42 @@ class SqliteStore implements Store {
   }
 
   async commit(input: CommitInput): Promise<{ revision: number; objects: StoredObject[]; deleted: string[] }> {
-    return this.db.transaction((i: CommitInput) => this.commitInTransaction(i)).immediate(input);
+    const result = this.db.transaction((i: CommitInput) => this.commitInTransaction(i)).immediate(input);
+    this.commits.emit("commit", result.revision);
+    return result;
+  }
+
+  subscribeCommits(listener: (revision: number) => void): () => void {
+    let last = -1;
+    const wrapped = (revision: number) => {
+      if (revision > last) {
+        last = revision;
+        listener(revision);
+      }
+    };
+    this.commits.on("commit", wrapped);
+    // The first call reports the head at subscription time, as PostgreSQL's does.
+    setImmediate(() => {
+      if (!this.closed && this.commits.listeners("commit").includes(wrapped)) wrapped(this.head());
+    });
+    return () => this.commits.off("commit", wrapped);
   }
 
   private commitInTransaction(input: CommitInput): { revision: number; objects: StoredObject[]; deleted: string[] } {
-    if (!input || !Array.isArray(input.changes) || input.changes.length === 0) {
-      throw new InvalidChangeError("a commit needs at least one change", []);
-    }
-    if (typeof input.author !== "string" || typeof input.note !== "string") {
-      throw new InvalidChangeError("a commit needs an author and a note (strings)", []);
-    }
+    checkCommitInput(input);
     const head = this.head();
-    const plan = this.validate(input.changes, head);
+    const plan = planCommit(input.changes, head, {
+      objectRow: (path) => this.objectRow(path),
+      blobSize: (hash) => this.blobRow(hash)?.size,
+      changedInside: (folder, baseRevision) => {
+        const cond = subtreeCondition("path", folder, { includeSelf: false });
+        const rows = this.stmt(`SELECT DISTINCT path FROM history WHERE ${cond.sql} AND revision > ?`).all(
+          ...cond.params,
+          baseRevision,
+        ) as { path: string }[];
+        return rows.map((r) => r.path);
+      },
+    });
 
     const revision = head + 1;
     this.stmt("INSERT INTO revisions (revision, author, date, note) VALUES (?, ?, ?, ?)").run(
@@ -436,152 +426,6 @@ class SqliteStore implements Store {
     return { revision, objects, deleted };
   }
 
-  /**
-   * Checks every change against head (and the earlier changes of the same commit) without
-   * writing. Throws InvalidChangeError if any change is malformed or cannot apply, else
-   * OutOfDateError listing every stale path, else returns the plan.
-   */
-  private validate(changes: StoreChange[], head: number): Planned[] {
-    const invalid: { path: string; message: string }[] = [];
-    const outOfDate = new Set<string>();
-    const plan: Planned[] = [];
-    const seen = new Set<string>(); // paths of the changes so far
-    const containsSeen = new Set<string>(); // strict ancestors of those paths
-    const deletedHere = new Set<string>(); // paths deleted by this commit
-    const addedKinds = new Map<string, ObjectKind>(); // paths added by this commit so far
-    const addPaths = new Set<string>();
-    for (const ch of changes) if (ch && ch.op === "add" && typeof ch.path === "string") addPaths.add(ch.path);
-
-    for (const ch of changes) {
-      const path = (ch as { path?: unknown } | null)?.path;
-      let ok = true;
-      const bad = (message: string): void => {
-        invalid.push({ path: String(path), message });
-        ok = false;
-      };
-      if (typeof path !== "string" || !isValidPath(path)) {
-        bad("invalid path");
-        continue;
-      }
-      if (seen.has(path)) {
-        bad("the path appears more than once in the commit");
-        continue;
-      }
-      // Structure within the commit: nothing may change inside a folder the commit deletes.
-      const ancestors = ancestorPaths(path);
-      const deletedAncestor = ancestors.find((a) => deletedHere.has(a));
-      if (deletedAncestor !== undefined) bad(`inside "${deletedAncestor}", which this commit deletes`);
-      if (ch.op === "delete" && containsSeen.has(path)) bad("this commit also changes paths inside it");
-      seen.add(path);
-      for (const a of ancestors) containsSeen.add(a);
-      if (ch.op === "delete") deletedHere.add(path);
-
-      switch (ch.op) {
-        case "add": {
-          if (path === "") bad("the root folder cannot be added");
-          let hash: string | null = null;
-          if (ch.kind === "folder") {
-            if (ch.hash !== undefined) bad("a folder has no content hash");
-          } else if (ch.kind === "file") {
-            if (typeof ch.hash !== "string") bad("a file needs a content hash");
-            else if (!this.blobRow(ch.hash)) bad("unknown blob (upload the content first)");
-            else hash = ch.hash;
-          } else {
-            bad("unknown kind");
-          }
-          let meta: string | null = null;
-          if (ch.meta !== undefined && ch.meta !== null) {
-            const m = encodeMeta(ch.meta);
-            if (m === undefined) bad("metadata must be a JSON object");
-            else meta = m;
-          }
-          if (!ok) break;
-          if (this.objectRow(path)) outOfDate.add(path);
-          const parent = parentPath(path);
-          const parentKind = addedKinds.get(parent) ?? this.objectRow(parent)?.kind;
-          if (parentKind === undefined) {
-            if (addPaths.has(parent)) bad("its folder is added later in the commit (parents first)");
-            else outOfDate.add(path); // the folder was deleted since the client looked
-          } else if (parentKind !== "folder") {
-            bad("its parent is not a folder");
-          }
-          addedKinds.set(path, ch.kind);
-          if (ok) plan.push({ op: "add", path, kind: ch.kind, hash, meta });
-          break;
-        }
-        case "modify": {
-          this.checkBases(ch, head, bad);
-          if (ch.hash === undefined && ch.meta === undefined) bad("the change modifies nothing");
-          if (ch.hash !== undefined) {
-            if (typeof ch.hash !== "string") bad("invalid content hash");
-            else if (!this.blobRow(ch.hash)) bad("unknown blob (upload the content first)");
-          }
-          let meta: string | null | undefined;
-          if (ch.meta === null) meta = null;
-          else if (ch.meta !== undefined) {
-            meta = encodeMeta(ch.meta);
-            if (meta === undefined) bad("metadata must be a JSON object or null");
-          }
-          if (!ok) break;
-          const current = this.objectRow(path);
-          if (!current) {
-            outOfDate.add(path);
-            break;
-          }
-          if (current.kind === "folder" && (ch.hash !== undefined || ch.baseHash !== undefined)) {
-            bad("a folder has no content hash");
-            break;
-          }
-          if (!baseMatches(current, ch)) outOfDate.add(path);
-          plan.push({ op: "modify", path, current, hash: ch.hash, meta });
-          break;
-        }
-        case "delete": {
-          if (path === "") bad("the root folder cannot be deleted");
-          this.checkBases(ch, head, bad);
-          if (!ok) break;
-          const current = this.objectRow(path);
-          if (!current) {
-            outOfDate.add(path);
-            break;
-          }
-          if (current.kind === "folder" && ch.baseHash !== undefined) {
-            bad("a folder has no content hash (use baseRevision)");
-            break;
-          }
-          if (!baseMatches(current, ch)) outOfDate.add(path);
-          if (current.kind === "folder") {
-            // Deleting a folder deletes its contents: refuse if any of it changed after the base
-            // (added, modified or deleted), since the client never saw that work.
-            const cond = subtreeCondition("path", path, { includeSelf: false });
-            const rows = this.stmt(
-              `SELECT DISTINCT path FROM history WHERE ${cond.sql} AND revision > ? ORDER BY path`,
-            ).all(...cond.params, ch.baseRevision) as { path: string }[];
-            for (const r of sortByPath(rows, (x) => x.path)) outOfDate.add(r.path);
-          }
-          plan.push({ op: "delete", path });
-          break;
-        }
-        default:
-          bad(`unknown operation ${String((ch as { op?: unknown }).op)}`);
-      }
-    }
-    if (invalid.length > 0) {
-      const shown = invalid.slice(0, 5).map((i) => `${i.path === "" ? "(root)" : i.path}: ${i.message}`);
-      if (invalid.length > 5) shown.push(`… ${invalid.length - 5} more`);
-      throw new InvalidChangeError(`invalid commit: ${shown.join("; ")}`, [...new Set(invalid.map((i) => i.path))]);
-    }
-    if (outOfDate.size > 0) throw new OutOfDateError([...outOfDate]);
-    return plan;
-  }
-
-  private checkBases(ch: { baseRevision?: number; baseHash?: string }, head: number, bad: (m: string) => void): void {
-    if (ch.baseRevision === undefined && ch.baseHash === undefined) bad("needs baseRevision or baseHash");
-    if (ch.baseRevision !== undefined && (!isSafeNonNegative(ch.baseRevision) || ch.baseRevision > head)) {
-      bad(`invalid baseRevision ${String(ch.baseRevision)} (head is ${head})`);
-    }
-    if (ch.baseHash !== undefined && typeof ch.baseHash !== "string") bad("invalid baseHash");
-  }
 
   async log(path: string, opts?: { limit?: number; from?: number }): Promise<RevisionInfo[]> {
     const head = this.head();
@@ -760,21 +604,12 @@ class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.commits.removeAllListeners();
     this.cache.clear();
     this.db.close();
   }
 }
 
-/**
- * Every given base must hold: the object has not changed after `baseRevision` (its revision is
- * at most the base: equal when the client sends the revision it saw, or lower when it sends its
- * working revision), and (files) its content hash is `baseHash`.
- */
-function baseMatches(current: ObjectRow, ch: { baseRevision?: number; baseHash?: string }): boolean {
-  if (ch.baseRevision !== undefined && current.revision > ch.baseRevision) return false;
-  if (ch.baseHash !== undefined && ch.baseHash !== current.hash) return false;
-  return true;
-}
 
 /** Reads exactly `length` bytes at `position` unless the file ends first; returns bytes read. */
 function readFully(fd: number, buf: Buffer, length: number, position: number): number {

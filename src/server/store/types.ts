@@ -1,5 +1,5 @@
 /**
- * The repository store interface. SQLite implements it today; PostgreSQL will share it.
+ * The repository store interface, implemented by SQLite (sqlite.ts) and PostgreSQL (postgres.ts).
  * Paths here are absolute repository paths without a leading slash: "" is the repository
  * root folder, "demo/index.html" a file. All methods are async so a networked database fits.
  */
@@ -83,6 +83,18 @@ export class InvalidChangeError extends Error {
   }
 }
 
+/**
+ * Raised by any method when the database cannot be reached right now (a networked backend
+ * whose server is down or restarting). Nothing was changed; the same call may succeed later.
+ * The HTTP layer answers 503 `store-unavailable`.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StoreUnavailableError";
+  }
+}
+
 export interface Account {
   name: string;
   /** manager | editor | reader */
@@ -147,12 +159,20 @@ export interface Store {
     opts?: { until?: number },
   ): Promise<{ changed: StoredObject[]; deleted: string[] }>;
   /**
-   * Stores a blob from a file on disk whose SHA-256 is already known. Idempotent.
+   * Stores a blob from a file on disk whose SHA-256 is already known. Idempotent (storing an
+   * existing blob renews its storage date, see `deleteUnreferencedBlobs`).
    * A crash part-way leaves no visible blob. Throws if the file's size is not `size`; the hash
    * is not re-checked.
    */
   putBlobFromFile(hash: string, size: number, file: string): Promise<void>;
   hasBlob(hash: string): Promise<boolean>;
+  /**
+   * Deletes blobs that no revision references (uploaded for commits that failed or never came)
+   * and that were stored or re-used before `storedBefore` (ISO date): the grace period protects
+   * uploads whose commit is still on its way. Safe beside running servers: it runs under the
+   * commit lock, and `putBlobFromFile` of an existing blob renews its date. Returns what it freed.
+   */
+  deleteUnreferencedBlobs(storedBefore: string): Promise<{ blobs: number; bytes: number }>;
   /** Streams a blob's bytes without holding it all in memory; the stream errors for an unknown blob. */
   readBlob(hash: string): Readable;
   /**
@@ -204,5 +224,15 @@ export interface Store {
   listTokens(account?: string): Promise<TokenRecord[]>;
   /** Marks a token revoked; false when unknown. */
   revokeToken(id: string): Promise<boolean>;
+  /**
+   * Calls `listener` first with the head revision when listening starts, then with the revision
+   * number of each new commit once it is committed, always increasing; returns a function that
+   * unsubscribes. PostgreSQL reports commits made through ANY server on the same database and
+   * schema (LISTEN/NOTIFY on channel `zsync_commits`, payload `SCHEMA:REVISION`); SQLite those of
+   * this process only. Notifications sent while the database was unreachable are lost; after
+   * reconnecting PostgreSQL reports the head again, so a listener may skip numbers and should read
+   * what it missed (`changesSince(path, lastSeen)`). Listeners must not throw.
+   */
+  subscribeCommits(listener: (revision: number) => void): () => void;
   close(): Promise<void>;
 }

@@ -1,0 +1,35 @@
+/**
+ * The PostgreSQL implementation of the repository store (node-postgres and its pool). Any number
+ * of zsync-server processes may open one database: commits serialize on a row lock inside the
+ * database (postgres/commit.ts), blobs are written in single transactions (postgres/blobs.ts),
+ * and accounts, grants, keys and tokens are rows every server reads per request.
+ * The tables live in their own PostgreSQL schema (`?schema=NAME`, default `zsync`), so an
+ * application's tables can sit beside them in the same database.
+ */
+import type { MigrationReport } from "./migration-report.js";
+import { createPool, parsePostgresSpec, redact, translate } from "./postgres/connect.js";
+import { migratePostgres } from "./postgres/migrate.js";
+import { PostgresStore } from "./postgres/store.js";
+import type { Store } from "./types.js";
+
+export { isPostgresSpec } from "./postgres/connect.js";
+
+/**
+ * Opens the store named by a `postgres://…` / `postgresql://…` spec, creating its schema and
+ * migrating it to this code's version. `migrated` learns the versions before and after.
+ */
+export async function openPostgresStore(spec: string, opts: { migrated?: (report: MigrationReport) => void } = {}): Promise<Store> {
+  const target = parsePostgresSpec(spec);
+  const pool = createPool(target);
+  try {
+    const report = await migratePostgres(pool, target.schema).catch(translate);
+    opts.migrated?.(report);
+  } catch (err) {
+    await pool.end().catch(() => {});
+    if (err instanceof Error && err.name === "StoreUnavailableError") {
+      throw new Error(`cannot reach PostgreSQL at ${redact(spec)}: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+    }
+    throw err;
+  }
+  return new PostgresStore(pool, target);
+}

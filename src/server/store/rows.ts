@@ -1,0 +1,80 @@
+/**
+ * Row shapes and conversions shared by the store backends (sqlite.ts, postgres/): the tables'
+ * columns as the drivers return them, and how they become the `Store` interface's objects.
+ */
+import type { ObjectKind, ObjectMeta } from "../../protocol/types.js";
+import type { StoredObject, TokenRecord } from "./types.js";
+
+/** Blob bytes are stored in pieces of this size (the last one may be shorter). */
+export const CHUNK_SIZE = 1024 * 1024;
+/** A SHA-256 in lower-case hex, as blobs are named. */
+export const HASH_RE = /^[0-9a-f]{64}$/;
+
+/** A row of `objects` (or the object columns of `history`). */
+export interface ObjectRow {
+  path: string;
+  kind: ObjectKind;
+  revision: number;
+  hash: string | null;
+  size: number | null;
+  meta: string | null;
+}
+
+/** A row of `history`: an object's state as of one revision (`deleted` 1 = gone from then on). */
+export interface HistoryRow extends ObjectRow {
+  deleted: number;
+}
+
+/** A row of `blobs`. */
+export interface BlobRow {
+  hash: string;
+  size: number;
+}
+
+/** A row of `tokens`. */
+export interface TokenRow {
+  id: string;
+  secret_hash: string;
+  account: string;
+  label: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked: number;
+}
+
+/** A token row as the interface's record. */
+export function toToken(row: TokenRow): TokenRecord {
+  return {
+    id: row.id,
+    secretHash: row.secret_hash,
+    account: row.account,
+    label: row.label,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revoked: row.revoked === 1,
+  };
+}
+
+/** An object row as the interface's object (absent columns left out, metadata parsed). */
+export function toStored(row: ObjectRow): StoredObject {
+  const out: StoredObject = { path: row.path, kind: row.kind, revision: row.revision };
+  if (row.hash !== null) out.hash = row.hash;
+  if (row.size !== null) out.size = row.size;
+  if (row.meta !== null) out.meta = JSON.parse(row.meta) as ObjectMeta;
+  return out;
+}
+
+/** True for a safe integer >= 0 (revisions, sizes). */
+export function isSafeNonNegative(n: unknown): n is number {
+  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
+}
+
+export /** Serializes metadata for storage; undefined when it is not a plain JSON object. */
+function encodeMeta(meta: unknown): string | undefined {
+  if (meta === null || typeof meta !== "object" || Array.isArray(meta)) return undefined;
+  try {
+    return JSON.stringify(meta);
+  } catch {
+    return undefined;
+  }
+}

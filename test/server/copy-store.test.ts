@@ -1,0 +1,95 @@
+/**
+ * `zsync-server copy-store`: a repository moved SQLite → PostgreSQL → SQLite by the real binary
+ * keeps every revision (number, author, date, note, changes), every tree and metadata, the
+ * repository uuid, and every account, key, grant and token; a non-empty destination is refused.
+ */
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { openStore } from "../../src/server/store/open.js";
+import type { Store } from "../../src/server/store/types.js";
+import { postgresCluster } from "../helpers/postgres.js";
+import { tempDir, zsyncServerCli as run } from "../helpers/server.js";
+
+
+/** Everything a store holds, as comparable data (blob bytes by hash). */
+async function everything(store: Store): Promise<unknown> {
+  const info = await store.info();
+  const trees = [];
+  const blobs: Record<string, string> = {};
+  for (let r = 0; r <= info.head; r++) {
+    const tree = await store.listTree("", { revision: r });
+    trees.push(tree);
+    for (const o of tree) {
+      if (!o.hash || blobs[o.hash]) continue;
+      const h = createHash("sha256");
+      for await (const chunk of store.readBlob(o.hash)) h.update(chunk as Buffer);
+      blobs[o.hash] = h.digest("hex");
+    }
+  }
+  const accounts = await Promise.all((await store.listAccounts()).map((a) => store.getAccount(a.name)));
+  return { info, log: await store.log(""), trees, blobs, accounts, keys: await store.listAccountKeys(), grants: await store.listGrants(), tokens: await store.listTokens() };
+}
+
+test("SQLite → PostgreSQL → SQLite keeps every revision, author, date, note, metadata, account, grant, key and token", async () => {
+  const dir = await tempDir("zsync-copy-store-");
+  const first = `sqlite:${join(dir, "first.sqlite")}`;
+  const back = `sqlite:${join(dir, "back.sqlite")}`;
+  const pg = (await postgresCluster()).newSpec("copy");
+
+  const store = await openStore(first);
+  const put = async (content: Buffer) => {
+    const file = join(dir, `blob-${createHash("sha256").update(content).digest("hex")}`);
+    await writeFile(file, content);
+    const hash = createHash("sha256").update(content).digest("hex");
+    await store.putBlobFromFile(hash, content.length, file);
+    return hash;
+  };
+  const big = await put(randomBytes(2 * 1024 * 1024 + 77)); // several chunks
+  const small = await put(Buffer.from("hello\n"));
+  const other = await put(Buffer.from("hello again\n"));
+  await store.commit({ author: "ann", note: "start", changes: [
+    { op: "add", path: "docs", kind: "folder", meta: { extra: { owner: "ann" } } },
+    { op: "add", path: "docs/a.txt", kind: "file", hash: small, meta: { contentType: "text/plain" } },
+    { op: "add", path: "big.bin", kind: "file", hash: big },
+  ] });
+  await store.commit({ author: "bob", note: "edit\n\nwith a body", changes: [{ op: "modify", path: "docs/a.txt", baseRevision: 1, hash: other, meta: null }] });
+  await store.commit({ author: "ann", note: "remove", changes: [{ op: "delete", path: "big.bin", baseRevision: 1 }] });
+  await store.commit({ author: "cy", note: "ünïcode ✓", changes: [{ op: "add", path: "docs/b é.txt", kind: "file", hash: small }] });
+  await store.addAccount("ann", "scrypt$hash-ann", "manager");
+  await store.addAccount("bob", "scrypt$hash-bob", "reader");
+  await store.addAccountKey({ account: "ann", fingerprint: "SHA256:abc", type: "ssh-ed25519", data: "AAAAC3", comment: "ann@laptop" });
+  await store.setGrant({ account: "bob", path: "docs", role: "editor" });
+  await store.addToken({ id: "tok1", secretHash: "f".repeat(64), account: "bob", label: "cli", createdAt: "2026-01-02T03:04:05.000Z", expiresAt: "2027-01-01T00:00:00.000Z", revoked: false });
+  await store.addToken({ id: "tok2", secretHash: "e".repeat(64), account: "ann", label: "", createdAt: "2026-01-03T00:00:00.000Z", expiresAt: null, revoked: true });
+  const original = await everything(store);
+  await store.close();
+
+  const there = await run(["copy-store", "--from", first, "--to", pg]);
+  assert.equal(there.code, 0, there.stderr);
+  assert.match(there.stdout, /verified 5 revisions/);
+  const again = await run(["copy-store", "--from", pg, "--to", back]);
+  assert.equal(again.code, 0, again.stderr);
+
+  for (const spec of [pg, back]) {
+    const copy = await openStore(spec);
+    try {
+      assert.deepEqual(await everything(copy), original, spec);
+    } finally {
+      await copy.close();
+    }
+  }
+
+  // A destination with history is refused and left alone.
+  const refused = await run(["copy-store", "--from", first, "--to", back]);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /not empty/);
+  const untouched = await openStore(back);
+  try {
+    assert.deepEqual(await everything(untouched), original);
+  } finally {
+    await untouched.close();
+  }
+});
