@@ -287,7 +287,11 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
     if (!b) {
       return skip(
         path,
-        t ? "not under version control in TARGET" : "not in TARGET (it is at another revision there: `zsync update` TARGET, then merge again)",
+        t
+          ? "not under version control in TARGET"
+          : a.revision !== undefined && target.entries.revision >= a.revision
+            ? `deleted on the server (TARGET, at revision ${target.entries.revision}, no longer has it)`
+            : "not in TARGET (it is at another revision there: `zsync update` TARGET, then merge again)",
         kind === "folder",
       );
     }

@@ -39,6 +39,7 @@ import { join } from "node:path";
 import { diff3Merge } from "node-diff3";
 import { DIR_CONFLICT_REASONS } from "../merge/dir-decision.js";
 import { FILE_CONFLICT_REASONS } from "../merge/file-decision.js";
+import { isKindClash } from "../merge/tree.js";
 import { canonicalJson, mergeMeta } from "../merge/meta.js";
 import { dominantLineEnding, mergeText, splitLinesKeepingTerminators } from "../merge/text.js";
 import { parseObjectMeta } from "../protocol/manifest.js";
@@ -558,10 +559,11 @@ class Planner {
         case "binary": {
           const target = await this.content(path, conflict, choice);
           const saved = await this.keepLocalContent(path, conflict, target);
-          if (saved.length > 0) {
-            rec.savedAs = saved[0].savedAs;
-            if (saved.length > 1) rec.note = saved.slice(1).map((x) => `${x.what} saved as ${x.savedAs}`).join("; ");
-          }
+          // `savedAs` is reported as "your version saved as": only the user's own bytes go there.
+          const yours = saved.find((x) => x.what.startsWith("your"));
+          if (yours) rec.savedAs = yours.savedAs;
+          const others = saved.filter((x) => x !== yours);
+          if (others.length > 0) rec.note = others.map((x) => `${x.what} saved as ${x.savedAs}`).join("; ");
           if (target !== undefined && (await this.writeContent(path, target))) delete next.cache;
           // Per-hunk choices list the text regions first, then the metadata keys.
           const textHunks = "hunks" in choice && conflict.kind === "text" ? (await textRegions(this.root, path, conflict)).conflicts : 0;
@@ -681,8 +683,7 @@ class Planner {
     if (now !== "absent" && now !== "other" && now.hash === theirs) return;
     const savedAs = await this.pickOrig(path);
     this.steps.push({ do: "write", path: savedAs, hash: theirs, expect: "absent" });
-    rec.savedAs ??= savedAs;
-    if (rec.savedAs !== savedAs) rec.note = [rec.note, `SOURCE's version saved as ${savedAs}`].filter(Boolean).join("; ");
+    rec.note = [rec.note, `SOURCE's version saved as ${savedAs}`].filter(Boolean).join("; ");
   }
 
   /**
@@ -801,13 +802,13 @@ class Planner {
   /** Plans a tree conflict's choice; returns the entry changes it leads to. */
   private async tree(path: string, entry: Entry, conflict: ConflictRecord, accept: Accept, rec: ResolvedPath, next: Entry): Promise<Record<string, Entry | null>> {
     const reason = conflict.reason ?? "";
-    const replaced = /^replaced on the server by a /.test(reason);
+    const replaced = isKindClash(reason);
     if (accept === "base") {
       throw new Refusal(`'${path}' is in a tree conflict (${reason}): --accept base does not apply; keep your side (working) or take the server's (theirs-full)`);
     }
     if (accept !== "theirs-full" && accept !== "theirs-conflict") {
       // Keep the local state as it is: only the record goes (and a merge's SOURCE version is kept).
-      if (replaced) rec.note = "the next update reports this conflict again while the local object differs from BASE";
+      if (replaced) rec.note = "the next commit replaces the server's object with yours";
       if (entry.kind === "file") await this.keepSourceVersion(path, conflict, rec);
       return { [path]: next };
     }

@@ -19,7 +19,11 @@ export interface UpdateOptions {
 /** Updates an open (locked) checkout, in one round trip. */
 export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<ApplyResult> {
   // Going back in time needs the whole state at that revision; forward, the delta suffices.
-  const backwards = opts.revision !== undefined && opts.revision < wc.entries.revision;
+  // An entry committed from here after the checkout's revision (mixed revisions) that is newer
+  // than the target cannot be judged from a delta either.
+  const target = opts.revision;
+  const backwards =
+    target !== undefined && (target < wc.entries.revision || [...wc.entries.entries.values()].some((e) => e.revision !== undefined && e.revision > target));
   let snapshot: Snapshot;
   try {
     snapshot = await opts.client.snapshot(wc.config.path, backwards ? { rev: opts.revision } : { since: wc.entries.revision, rev: opts.revision });

@@ -51,6 +51,15 @@ export function printUpdateLines(out: Output, result: ApplyResult, root: string,
   }
 }
 
+/** The last line of an update: never "Updated to revision N" when the checkout stayed older. */
+export function updateSummary(result: ApplyResult, before: number): string {
+  if (result.revision !== result.target) {
+    const left = result.skipped.length;
+    return `Updated to revision ${result.target} except ${left > 0 ? `${left} skipped path(s)` : "the paths in conflict"}; the checkout stays at revision ${result.revision} until they are resolved and updated.`;
+  }
+  return result.lines.length === 0 && result.target === before ? `At revision ${result.target}.` : `Updated to revision ${result.target}.`;
+}
+
 export const updateCommand = defineCommand<Args>({
   command: "update [paths..]",
   aliases: ["up"],
@@ -72,7 +81,7 @@ export const updateCommand = defineCommand<Args>({
       out.result({ ...updateJson(result, wc.root), ...accepted.json });
       printUpdateLines(out, accepted.result, wc.root);
       await accepted.finish(out);
-      out.line(result.lines.length === 0 && result.target === before ? `At revision ${result.target}.` : `Updated to revision ${result.target}.`);
+      out.line(updateSummary(result, before));
     });
   },
 });
