@@ -15,12 +15,11 @@ import { existsSync, lstatSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { canMergeAsText } from "../merge/binary.js";
+import { conflictRegionsReason, planContentMerge, type ArtifactVersion } from "../merge/content-plan.js";
 import { decideDir } from "../merge/dir-decision.js";
 import { decideFile, type FileAction } from "../merge/file-decision.js";
 import { reconcileTree, type KindOrNone, type TreeSituation } from "../merge/tree.js";
 import { mergeMeta } from "../merge/meta.js";
-import { mergeText } from "../merge/text.js";
 import { SnarfError, type SnarfRecord } from "../protocol/snarf.js";
 import type { EntryInfo, ObjectMeta, SnapshotManifest } from "../protocol/types.js";
 import { WcError, type Depth } from "./admin.js";
@@ -65,8 +64,6 @@ export function withinDepth(path: string, kind: "file" | "folder", depth: Depth)
 function under(path: string, scopes: string[] | undefined): boolean {
   return !scopes || scopes.some((s) => s === "" || path === s || path.startsWith(s + "/") || s.startsWith(path + "/"));
 }
-
-const MAX_TEXT_MERGE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Applies a snapshot (full or `since` delta) to the checkout. `full` means the manifest lists
@@ -223,10 +220,7 @@ export async function applyRemote(
       });
       if (decision.action === "tree-conflict") {
         // Keep every byte: the folder and what is in it become local additions in conflict.
-        for (const inner of [path, ...[...entries.keys()].filter((p) => p.startsWith(path + "/"))]) {
-          const e = entries.get(inner)!;
-          entryChanges[inner] = { kind: e.kind, schedule: "added" };
-        }
+        planLocalAdditions(path);
         entryChanges[path] = { kind: "folder", schedule: "added", conflict: { kind: "tree", artifacts: [], reason: decision.reason } };
         note({ path, kind: "folder", content: "C", meta: " ", reason: decision.reason });
       } else if (decision.action === "delete" || decision.action === "forget") {
@@ -297,11 +291,7 @@ export async function applyRemote(
   function keepLocal(path: string, entry: Entry | undefined, status: PathStatus | undefined, remote: EntryInfo, reason: string) {
     const disk = status && status.content !== "!" ? status.kind : undefined;
     const kind = entry?.schedule === "added" ? entry.kind : (disk ?? entry?.kind ?? "file");
-    for (const inner of entriesUnder(entries, path)) {
-      const e = entries.get(inner)!;
-      if (e.schedule === "removed") entryChanges[inner] = null;
-      else if (e.schedule !== "added") entryChanges[inner] = { kind: e.kind, schedule: "added" };
-    }
+    planLocalAdditions(path);
     entryChanges[path] = {
       kind,
       schedule: "added",
@@ -310,6 +300,21 @@ export async function applyRemote(
     };
     blocked.push(path);
     note({ path, kind, content: "C", meta: " ", reason });
+  }
+
+  /**
+   * Everything versioned inside `path` becomes a local addition of what is on disk: a scheduled
+   * removal or a missing object is forgotten (nothing of it is left to keep), an object replaced
+   * on disk by the other kind is added as that kind.
+   */
+  function planLocalAdditions(path: string) {
+    for (const inner of entriesUnder(entries, path)) {
+      const e = entries.get(inner)!;
+      const s = local.get(inner);
+      const disk = s && s.content !== "!" && lexists(join(root, inner)) ? s.kind : undefined;
+      if (e.schedule === "removed" || !disk) entryChanges[inner] = null;
+      else if (e.schedule !== "added" || e.kind !== disk || e.conflict) entryChanges[inner] = { kind: disk, schedule: "added" };
+    }
   }
 
   /** Plans bringing back versioned files and folders that are missing on disk and that this update does not touch. */
@@ -465,7 +470,7 @@ export async function applyRemote(
       }
       case "merge": {
         const next = entryFromRemote(remote!);
-        const conflict = await planContentMerge(path, hasBase ? entry : undefined, status!, remote!);
+        const conflict = await planFileMerge(path, hasBase ? entry : undefined, status!, remote!);
         if (conflict) next.conflict = conflict;
         const meta = planMeta(path, hasBase ? entry : undefined, remote!, status, next);
         entryChanges[path] = next;
@@ -476,7 +481,7 @@ export async function applyRemote(
   }
 
   /** Merges working content with the server's over BASE; returns the conflict, if any. */
-  async function planContentMerge(path: string, entry: Entry | undefined, status: PathStatus, remote: EntryInfo): Promise<ConflictRecord | undefined> {
+  async function planFileMerge(path: string, entry: Entry | undefined, status: PathStatus, remote: EntryInfo): Promise<ConflictRecord | undefined> {
     const mineBytes = await readCheckoutFile(root, path);
     const mine = await storePristine(root, Readable.from([mineBytes]));
     if (entry?.hash && !(await hasPristine(root, entry.hash))) {
@@ -490,44 +495,26 @@ export async function applyRemote(
     const theirsBytes = await readFile(pristinePath(root, remote.hash!));
     const baseLabel = entry?.revision !== undefined ? `.r${entry.revision}` : ".base";
     const theirsLabel = `.r${remote.revision}`;
-    const contentType = remote.meta?.contentType ?? entry?.meta?.contentType;
-    const textual =
-      mineBytes.length + baseBytes.length + theirsBytes.length <= MAX_TEXT_MERGE_BYTES && canMergeAsText(contentType, [baseBytes, mineBytes, theirsBytes]);
-    const artifacts: string[] = [];
-    const artifact = (suffix: string, hash: string) => {
-      steps.push({ do: "write", path: path + suffix, hash, expect: "absent" });
-      artifacts.push(path + suffix);
-    };
-    if (!textual) {
+    const plan = planContentMerge(
+      { base: entry?.hash ? baseBytes : undefined, mine: mineBytes, theirs: theirsBytes },
+      { labels: { mine: ".mine", base: baseLabel, theirs: theirsLabel }, contentType: remote.meta?.contentType ?? entry?.meta?.contentType },
+    );
+    const versions = { base: entry?.hash, mine: mine.hash, theirs: remote.hash! };
+    const suffixes = { mine: ".mine", base: baseLabel, theirs: theirsLabel };
+    const beside = (which: ArtifactVersion[]) =>
+      which.map((v) => {
+        steps.push({ do: "write", path: path + suffixes[v], hash: versions[v]!, expect: "absent" });
+        return path + suffixes[v];
+      });
+    const labels = { base: baseLabel, theirs: theirsLabel };
+    if (plan.outcome === "binary") {
       // Binary: never merged. The working file stays as it is; both other versions go beside it.
-      if (entry?.hash) artifact(baseLabel, entry.hash);
-      artifact(theirsLabel, remote.hash!);
-      return {
-        kind: "binary",
-        artifacts,
-        reason: "binary file changed on both sides",
-        versions: { base: entry?.hash, mine: mine.hash, theirs: remote.hash },
-        labels: { base: baseLabel, theirs: theirsLabel },
-      };
+      return { kind: "binary", artifacts: beside(plan.beside), reason: "binary file changed on both sides", versions, labels };
     }
-    const merged = mergeText(baseBytes.toString("utf8"), mineBytes.toString("utf8"), theirsBytes.toString("utf8"), {
-      mine: ".mine",
-      base: baseLabel,
-      theirs: theirsLabel,
-    });
-    const result = await storePristine(root, Readable.from([Buffer.from(merged.text, "utf8")]));
+    const result = await storePristine(root, Readable.from([Buffer.from(plan.text, "utf8")]));
     steps.push({ do: "write", path, hash: result.hash, expect: { hash: status.workingHash! } });
-    if (merged.clean) return undefined;
-    artifact(".mine", mine.hash);
-    if (entry?.hash) artifact(baseLabel, entry.hash);
-    artifact(theirsLabel, remote.hash!);
-    return {
-      kind: "text",
-      artifacts,
-      reason: `${merged.conflicts} conflicting region${merged.conflicts === 1 ? "" : "s"}`,
-      versions: { base: entry?.hash, mine: mine.hash, theirs: remote.hash },
-      labels: { base: baseLabel, theirs: theirsLabel },
-    };
+    if (plan.outcome === "merged") return undefined;
+    return { kind: "text", artifacts: beside(plan.beside), reason: conflictRegionsReason(plan.regions), versions, labels };
   }
 
   /**

@@ -35,9 +35,8 @@ import { createReadStream } from "node:fs";
 import { readFile, realpath } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
-import { canMergeAsText } from "../merge/binary.js";
+import { conflictRegionsReason, planContentMerge, type ArtifactVersion } from "../merge/content-plan.js";
 import { mergeMeta } from "../merge/meta.js";
-import { mergeText } from "../merge/text.js";
 import { joinArchivePath, parentPath } from "../protocol/paths.js";
 import type { ObjectMeta } from "../protocol/types.js";
 import type { ZsyncClient } from "../transport/http/client.js";
@@ -89,8 +88,6 @@ export interface MergeResult {
   savedAside: JournalReport["savedAside"];
   dryRun: boolean;
 }
-
-const MAX_TEXT_MERGE_BYTES = 64 * 1024 * 1024;
 
 const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
 const depthOf = (path: string) => (path === "" ? 0 : path.split("/").length);
@@ -344,7 +341,7 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
         delete next.cache;
         content = "U";
       } else {
-        const conflict = await planContentMerge(path, a, a.meta?.contentType ?? b.meta?.contentType, item.workingMeta?.contentType);
+        const conflict = await planFileMerge(path, a, a.meta?.contentType ?? b.meta?.contentType, item.workingMeta?.contentType);
         if (conflict !== "unchanged") {
           delete next.cache;
           if (conflict) {
@@ -418,7 +415,7 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
       let content: UpdateLine["content"] = "A";
       let reason = "the same file was already in TARGET (unversioned); now scheduled for addition";
       if (mineHash !== item.workingHash) {
-        const conflict = await planContentMerge(path, undefined, undefined, item.workingMeta?.contentType);
+        const conflict = await planFileMerge(path, undefined, undefined, item.workingMeta?.contentType);
         if (conflict && conflict !== "unchanged") {
           next.conflict = conflict;
           content = "C";
@@ -446,7 +443,7 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
     let content: UpdateLine["content"] = " ";
     let reason: string | undefined;
     if (!isFolder && t?.workingHash !== item.workingHash) {
-      const conflict = await planContentMerge(path, undefined, b.meta?.contentType, item.workingMeta?.contentType);
+      const conflict = await planFileMerge(path, undefined, b.meta?.contentType, item.workingMeta?.contentType);
       if (conflict !== "unchanged") {
         delete next.cache;
         if (conflict) {
@@ -527,7 +524,7 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
    * (`base`; an empty base for two independently added files). Plans the writes and artifacts;
    * returns the conflict, if any, or "unchanged" when the clean result is TARGET's file as it is.
    */
-  async function planContentMerge(
+  async function planFileMerge(
     path: string,
     base: Entry | undefined,
     contentType: string | undefined,
@@ -542,36 +539,25 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
     const baseLabel = base?.revision !== undefined ? `.r${base.revision}` : ".base";
     const labels = { base: baseLabel, theirs: SOURCE_LABEL };
     const versions = { base: baseHash, mine, theirs };
-    const artifacts: string[] = [];
-    const artifact = (suffix: string, hash: string) => {
-      steps.push({ do: "write", path: path + suffix, hash, expect: "absent" });
-      artifacts.push(path + suffix);
-    };
-    const textual =
-      mineBytes.length + baseBytes.length + theirsBytes.length <= MAX_TEXT_MERGE_BYTES &&
-      canMergeAsText(theirsType ?? contentType, [baseBytes, mineBytes, theirsBytes]);
-    if (!textual) {
+    const plan = planContentMerge(
+      { base: base?.hash ? baseBytes : undefined, mine: mineBytes, theirs: theirsBytes },
+      { labels: { mine: ".mine", ...labels }, contentType: theirsType ?? contentType },
+    );
+    const suffixes = { mine: ".mine", base: baseLabel, theirs: SOURCE_LABEL };
+    const beside = (which: ArtifactVersion[]) =>
+      which.map((v) => {
+        steps.push({ do: "write", path: path + suffixes[v], hash: versions[v]!, expect: "absent" });
+        return path + suffixes[v];
+      });
+    if (plan.outcome === "binary") {
       // Binary: never merged. TARGET's file stays; SOURCE's BASE and working versions go beside it.
-      if (baseHash) artifact(baseLabel, baseHash);
-      artifact(SOURCE_LABEL, theirs);
-      return { kind: "binary", artifacts, reason: "binary file changed in both checkouts", versions, labels };
+      return { kind: "binary", artifacts: beside(plan.beside), reason: "binary file changed in both checkouts", versions, labels };
     }
-    const mineText = mineBytes.toString("utf8");
-    const merged = mergeText(baseBytes.toString("utf8"), mineText, theirsBytes.toString("utf8"), { mine: ".mine", base: baseLabel, theirs: SOURCE_LABEL });
-    if (merged.clean && merged.text === mineText) return "unchanged"; // TARGET holds SOURCE's change already
-    const result = await keepBytes(Buffer.from(merged.text, "utf8"));
+    if (plan.outcome === "merged" && plan.unchanged) return "unchanged"; // TARGET holds SOURCE's change already
+    const result = await keepBytes(Buffer.from(plan.text, "utf8"));
     steps.push({ do: "write", path, hash: result, expect: { hash: mine } });
-    if (merged.clean) return undefined;
-    artifact(".mine", mine);
-    if (baseHash) artifact(baseLabel, baseHash);
-    artifact(SOURCE_LABEL, theirs);
-    return {
-      kind: "text",
-      artifacts,
-      reason: `${merged.conflicts} conflicting region${merged.conflicts === 1 ? "" : "s"}`,
-      versions,
-      labels,
-    };
+    if (plan.outcome === "merged") return undefined;
+    return { kind: "text", artifacts: beside(plan.beside), reason: conflictRegionsReason(plan.regions), versions, labels };
   }
 
   /**

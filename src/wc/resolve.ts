@@ -36,12 +36,11 @@ import { readCheckoutFile } from "./safe-path.js";
 import { createReadStream } from "node:fs";
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { diff3Merge } from "node-diff3";
 import { DIR_CONFLICT_REASONS } from "../merge/dir-decision.js";
 import { FILE_CONFLICT_REASONS } from "../merge/file-decision.js";
 import { isKindClash } from "../merge/tree.js";
 import { canonicalJson, mergeMeta } from "../merge/meta.js";
-import { dominantLineEnding, mergeText, splitLinesKeepingTerminators } from "../merge/text.js";
+import { mergeRegions, mergeText, splitLinesKeepingTerminators, type MergeRegion, type MergeRegions } from "../merge/text.js";
 import { parseObjectMeta } from "../protocol/manifest.js";
 import type { ObjectMeta } from "../protocol/types.js";
 import { WcError } from "./admin.js";
@@ -242,15 +241,8 @@ export function markerLine(text: string): number | undefined {
 
 type Choice = { accept: Accept; force: boolean } | { hunks: HunkChoice[]; force: boolean };
 
-/** A stretch of the re-merge: stable lines, or a conflict (a = mine, o = base, b = theirs). */
-type Region = { ok: string[] } | { conflict: { a: string[]; o: string[]; b: string[] } };
-
-interface Regions {
-  regions: Region[];
-  /** Line ending for joins (the merge's dominant one). */
-  eol: string;
-  conflicts: number;
-}
+type Region = MergeRegion;
+type Regions = MergeRegions;
 
 /** Re-runs the three-way merge of the recorded versions and returns its regions. */
 async function textRegions(root: string, path: string, conflict: ConflictRecord): Promise<Regions> {
@@ -264,13 +256,7 @@ async function textRegions(root: string, path: string, conflict: ConflictRecord)
     return (await readFile(pristinePath(root, hash))).toString("utf8");
   };
   const [base, mine, theirs] = [await read("base"), await read("mine"), await read("theirs")];
-  // The same shortcuts as mergeText, so the regions are those of the merge that was written.
-  const eol = dominantLineEnding([base, mine, theirs]);
-  if (mine === theirs || theirs === base) return { regions: [{ ok: splitLinesKeepingTerminators(mine) }], eol, conflicts: 0 };
-  if (mine === base) return { regions: [{ ok: splitLinesKeepingTerminators(theirs) }], eol, conflicts: 0 };
-  const merged = diff3Merge(splitLinesKeepingTerminators(mine), splitLinesKeepingTerminators(base), splitLinesKeepingTerminators(theirs), { excludeFalseConflicts: true });
-  const regions: Region[] = merged.map((r) => (r.ok ? { ok: r.ok } : { conflict: { a: r.conflict!.a, o: r.conflict!.o, b: r.conflict!.b } }));
-  return { regions, eol, conflicts: regions.filter((r) => "conflict" in r).length };
+  return mergeRegions(base, mine, theirs);
 }
 
 /** Joins pieces of text, putting a line ending between a piece without one and what follows (never glue lines). */
