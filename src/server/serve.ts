@@ -17,6 +17,7 @@ import { startSshEndpoint, type RunningSshEndpoint } from "./ssh/endpoint.js";
 import type { HostKey } from "./ssh/host-key.js";
 import type { Store } from "./store/types.js";
 import { VERSION } from "./version.js";
+import type { TypeRegistry } from "./types/registry.js";
 
 export interface ServeOptions {
   store: Store;
@@ -34,6 +35,8 @@ export interface ServeOptions {
   failureLimits?: Partial<FailureLimits>;
   /** Also listen for ssh (`zsync` subsystem) on this address. */
   ssh?: { host: string; port: number; hostKey: HostKey; passwordAuth?: boolean };
+  /** Content types (default: the built-ins; `--type-module` adds plug-ins). */
+  types?: TypeRegistry;
 }
 
 export interface RunningServer {
@@ -62,6 +65,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     log: options.log,
     tokenTtlMs: options.tokenTtlMs,
     failureLimits: options.failureLimits,
+    types: options.types,
   });
   const httpOptions = { requestTimeout: 0, maxHeaderSize: limits.maxHeaderBytes };
   let server: Server;

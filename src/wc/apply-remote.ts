@@ -15,7 +15,8 @@ import { existsSync, lstatSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { conflictRegionsReason, planContentMerge, type ArtifactVersion } from "../merge/content-plan.js";
+import { conflictReasonOf, planContentMerge, type ArtifactVersion } from "../merge/content-plan.js";
+import { choosePolicy, type ConflictPolicy } from "../merge/content-kinds.js";
 import { decideDir } from "../merge/dir-decision.js";
 import { decideFile, type FileAction } from "../merge/file-decision.js";
 import { reconcileTree, type KindOrNone, type TreeSituation } from "../merge/tree.js";
@@ -72,7 +73,7 @@ function under(path: string, scopes: string[] | undefined): boolean {
 export async function applyRemote(
   wc: WorkingCopy,
   snapshot: { manifest: SnapshotManifest; records: AsyncGenerator<SnarfRecord> },
-  opts: { full: boolean; paths?: string[]; command: string; progress?: (received: number, total: number) => void },
+  opts: { full: boolean; paths?: string[]; command: string; progress?: (received: number, total: number) => void; policy?: ConflictPolicy },
 ): Promise<ApplyResult> {
   const { root, config } = wc;
   const entries = wc.entries.entries;
@@ -497,7 +498,11 @@ export async function applyRemote(
     const theirsLabel = `.r${remote.revision}`;
     const plan = planContentMerge(
       { base: entry?.hash ? baseBytes : undefined, mine: mineBytes, theirs: theirsBytes },
-      { labels: { mine: ".mine", base: baseLabel, theirs: theirsLabel }, contentType: remote.meta?.contentType ?? entry?.meta?.contentType },
+      {
+        labels: { mine: ".mine", base: baseLabel, theirs: theirsLabel },
+        contentType: remote.meta?.contentType ?? entry?.meta?.contentType,
+        policy: choosePolicy(path, { override: opts.policy, byPath: config.policies }),
+      },
     );
     const versions = { base: entry?.hash, mine: mine.hash, theirs: remote.hash! };
     const suffixes = { mine: ".mine", base: baseLabel, theirs: theirsLabel };
@@ -509,12 +514,17 @@ export async function applyRemote(
     const labels = { base: baseLabel, theirs: theirsLabel };
     if (plan.outcome === "binary") {
       // Binary: never merged. The working file stays as it is; both other versions go beside it.
-      return { kind: "binary", artifacts: beside(plan.beside), reason: "binary file changed on both sides", versions, labels };
+      return { kind: "binary", artifacts: beside(plan.beside), reason: plan.reason ?? "binary file changed on both sides", versions, labels };
+    }
+    if (plan.outcome === "kept") {
+      // A policy chose one version whole: the server's replaces the working file, or the working file stays.
+      if (plan.version === "theirs") steps.push({ do: "write", path, hash: remote.hash!, expect: { hash: status.workingHash! } });
+      return undefined;
     }
     const result = await storePristine(root, Readable.from([Buffer.from(plan.text, "utf8")]));
     steps.push({ do: "write", path, hash: result.hash, expect: { hash: status.workingHash! } });
     if (plan.outcome === "merged") return undefined;
-    return { kind: "text", artifacts: beside(plan.beside), reason: conflictRegionsReason(plan.regions), versions, labels };
+    return { kind: "text", artifacts: beside(plan.beside), reason: conflictReasonOf(plan), versions, labels };
   }
 
   /**

@@ -32,10 +32,11 @@
 import { readCheckoutFile } from "./safe-path.js";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readFile, realpath } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
-import { conflictRegionsReason, planContentMerge, type ArtifactVersion } from "../merge/content-plan.js";
+import { conflictReasonOf, planContentMerge, type ArtifactVersion } from "../merge/content-plan.js";
+import { choosePolicy, type ConflictPolicy } from "../merge/content-kinds.js";
 import { mergeMeta } from "../merge/meta.js";
 import { joinArchivePath, parentPath } from "../protocol/paths.js";
 import type { ObjectMeta } from "../protocol/types.js";
@@ -65,6 +66,8 @@ export interface MergeOptions {
   dryRun?: boolean;
   /** Connects to the server; called only when a BASE copy is missing from SOURCE's pristine store. */
   connect?: () => Promise<ZsyncClient>;
+  /** Conflict policy for every file (`--policy`); otherwise TARGET's per-path policies, then `merge`. */
+  policy?: ConflictPolicy;
 }
 
 /** A change of SOURCE that was not brought over, and why. */
@@ -541,7 +544,12 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
     const versions = { base: baseHash, mine, theirs };
     const plan = planContentMerge(
       { base: base?.hash ? baseBytes : undefined, mine: mineBytes, theirs: theirsBytes },
-      { labels: { mine: ".mine", ...labels }, contentType: theirsType ?? contentType },
+      {
+        labels: { mine: ".mine", ...labels },
+        contentType: theirsType ?? contentType,
+        policy: choosePolicy(path, { override: opts.policy, byPath: target.config.policies }),
+        times: await modificationTimes(join(target.root, path), join(source.root, path)),
+      },
     );
     const suffixes = { mine: ".mine", base: baseLabel, theirs: SOURCE_LABEL };
     const beside = (which: ArtifactVersion[]) =>
@@ -551,13 +559,19 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
       });
     if (plan.outcome === "binary") {
       // Binary: never merged. TARGET's file stays; SOURCE's BASE and working versions go beside it.
-      return { kind: "binary", artifacts: beside(plan.beside), reason: "binary file changed in both checkouts", versions, labels };
+      return { kind: "binary", artifacts: beside(plan.beside), reason: plan.reason ?? "binary file changed in both checkouts", versions, labels };
+    }
+    if (plan.outcome === "kept") {
+      // A policy chose one version whole: SOURCE's replaces TARGET's file, or TARGET's stays.
+      if (plan.version === "mine") return "unchanged";
+      steps.push({ do: "write", path, hash: theirs, expect: { hash: mine } });
+      return undefined;
     }
     if (plan.outcome === "merged" && plan.unchanged) return "unchanged"; // TARGET holds SOURCE's change already
     const result = await keepBytes(Buffer.from(plan.text, "utf8"));
     steps.push({ do: "write", path, hash: result, expect: { hash: mine } });
     if (plan.outcome === "merged") return undefined;
-    return { kind: "text", artifacts: beside(plan.beside), reason: conflictRegionsReason(plan.regions), versions, labels };
+    return { kind: "text", artifacts: beside(plan.beside), reason: conflictReasonOf(plan), versions, labels };
   }
 
   /**
@@ -624,4 +638,10 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
     fetched.push(path);
     return bytes;
   }
+}
+
+/** Modification times (ms) of TARGET's and SOURCE's working files, for the `newest` policy. */
+async function modificationTimes(mine: string, theirs: string): Promise<{ mine?: number; theirs?: number }> {
+  const time = (file: string) => stat(file).then((s) => s.mtimeMs, () => undefined);
+  return { mine: await time(mine), theirs: await time(theirs) };
 }

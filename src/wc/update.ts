@@ -6,6 +6,7 @@ import { ProtocolError, type Snapshot, type ZsyncClient } from "../transport/htt
 import { WcError } from "./admin.js";
 import { applyRemote, type ApplyResult } from "./apply-remote.js";
 import type { WorkingCopy } from "./session.js";
+import type { ConflictPolicy } from "../merge/content-kinds.js";
 
 export interface UpdateOptions {
   client: ZsyncClient;
@@ -14,6 +15,8 @@ export interface UpdateOptions {
   /** Target revision (default: head). */
   revision?: number;
   progress?: (received: number, total: number) => void;
+  /** Conflict policy for every file (`--policy`); otherwise the checkout's per-path policies, then `merge`. */
+  policy?: ConflictPolicy;
 }
 
 /** Updates an open (locked) checkout, in one round trip. */
@@ -40,5 +43,5 @@ export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<Appl
     await snapshot.records.return(undefined);
     throw new WcError("wrong-repository", `the server at ${wc.config.origin} holds another repository (uuid ${snapshot.repository}, this checkout has ${wc.config.repository})`);
   }
-  return applyRemote(wc, snapshot, { full: backwards, paths: opts.paths, command: "update", progress: opts.progress });
+  return applyRemote(wc, snapshot, { full: backwards, paths: opts.paths, command: "update", progress: opts.progress, policy: opts.policy });
 }

@@ -6,12 +6,14 @@ import { transferProgress } from "../../ui/progress.js";
 import { defineCommand } from "../command.js";
 import { clientFor } from "../connect.js";
 import { createOutput, type GlobalArgs, type Output } from "../output.js";
+import { CONFLICT_POLICIES, type ConflictPolicy } from "../../merge/content-kinds.js";
 import { ACCEPT_OPTION_CHOICES, acceptAfterUpdate } from "./resolve.js";
 
 interface Args extends GlobalArgs {
   paths: string[];
   revision?: number;
   accept?: string;
+  policy?: ConflictPolicy;
 }
 
 /** The `--json` document of checkout and update (documented in docs/CLI.md). */
@@ -68,7 +70,8 @@ export const updateCommand = defineCommand<Args>({
     y
       .positional("paths", { type: "string", array: true, default: [] as string[] })
       .option("revision", { alias: "r", type: "number", describe: "update to this revision (default: head)" })
-      .option("accept", { type: "string", choices: ACCEPT_OPTION_CHOICES, describe: "resolve new conflicts this way (see zsync resolve); default postpone, or the interactive resolver on a terminal" }),
+      .option("accept", { type: "string", choices: ACCEPT_OPTION_CHOICES, describe: "resolve new conflicts this way (see zsync resolve); default postpone, or the interactive resolver on a terminal" })
+      .option("policy", { type: "string", choices: CONFLICT_POLICIES, describe: "settle files changed on both sides this way (default: the checkout's per-path policies, else merge)" }),
   handler: async (args) => {
     const out = createOutput(args);
     await withWorkingCopy(".", { lock: "update" }, async (wc) => {
@@ -76,7 +79,7 @@ export const updateCommand = defineCommand<Args>({
       const client = await clientFor(wc.config, args);
       const before = wc.entries.revision;
       const bar = transferProgress("Updating", { enabled: !args.json && !args.quiet });
-      const result = await update(wc, { client, paths, revision: args.revision, progress: bar.update }).finally(bar.stop);
+      const result = await update(wc, { client, paths, revision: args.revision, progress: bar.update, policy: args.policy }).finally(bar.stop);
       const accepted = await acceptAfterUpdate(wc, result, args);
       out.result({ ...updateJson(result, wc.root), ...accepted.json });
       printUpdateLines(out, accepted.result, wc.root);

@@ -21,6 +21,7 @@ import { handleSnapshot } from "./snapshot.js";
 import { handleTokens, TOKENS_PATH } from "./tokens.js";
 import type { FailureLimits } from "../rate-limit.js";
 import { DEFAULT_TOKEN_TTL_DAYS } from "../tokens.js";
+import { createTypeRegistry, type TypeRegistry } from "../types/registry.js";
 
 export interface AppOptions {
   store: Store;
@@ -35,6 +36,8 @@ export interface AppOptions {
   failureLimits?: Partial<FailureLimits>;
   /** The failed-login guard, when shared with the ssh endpoint. */
   loginGuard?: LoginGuard;
+  /** Content types (default: the built-ins). */
+  types?: TypeRegistry;
 }
 
 type Handler = (ctx: RequestContext) => Promise<void>;
@@ -53,6 +56,7 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
 /** Builds the request handler of one server. */
 export function createApp(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const log = options.log ?? (() => {});
+  const types = options.types ?? createTypeRegistry();
   const authenticate = createAuthenticator(options.store, { failureLimits: options.failureLimits, log, guard: options.loginGuard });
   return function app(req, res) {
     const started = Date.now();
@@ -137,7 +141,7 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
     const handler = methods[req.method ?? ""];
     if (!handler) throw new HttpError(405, "method-not-allowed", `@@${target.view} accepts ${Object.keys(methods).join(", ")}`);
     const store = contentViewFor(options.store, access);
-    await handler({ req, res, target, principal, access, store, limits: options.limits, tempDir: options.tempDir });
+    await handler({ req, res, target, principal, access, store, limits: options.limits, tempDir: options.tempDir, types });
   }
 }
 
