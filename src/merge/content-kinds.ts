@@ -40,6 +40,12 @@ export function sniffContentType(head: Uint8Array): string | undefined {
   return undefined;
 }
 
+/** A note's title: its file name without `.md` (`Shopping list.md` → `Shopping list`). */
+export function noteTitleOf(path: string): string {
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  return name.replace(/\.(md|markdown)$/i, "");
+}
+
 /** How concurrent changes of one file are settled. */
 export type ConflictPolicy = "merge" | "mine" | "theirs" | "newest" | "error";
 export const CONFLICT_POLICIES: readonly ConflictPolicy[] = ["merge", "mine", "theirs", "newest", "error"];

@@ -235,3 +235,13 @@ export function stripLines(c: VComponent): unknown {
     components: c.components.map(stripLines),
   };
 }
+
+/** A TEXT value as written (`a\, b\nc`) → its text (`a, b` newline `c`). */
+export function unescapeText(value: string): string {
+  return value.replace(/\\([\\,;nN])/g, (_, ch: string) => (ch === "n" || ch === "N" ? "\n" : ch));
+}
+
+/** Text → a TEXT value as written (backslash, comma, semicolon and newline escaped). */
+export function escapeText(text: string): string {
+  return text.replace(/[\\,;]/g, (ch) => "\\" + ch).replace(/\r\n|\n|\r/g, "\\n");
+}

@@ -13,7 +13,7 @@ import { readCheckoutFile } from "./safe-path.js";
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { lstat, open, readdir } from "node:fs/promises";
-import { BUILTIN_MEDIA_TYPES, builtinTypeOf, sniffContentType } from "../merge/content-kinds.js";
+import { BUILTIN_MEDIA_TYPES, builtinTypeOf, noteTitleOf, sniffContentType } from "../merge/content-kinds.js";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { parseObjectMeta } from "../protocol/manifest.js";
@@ -242,6 +242,7 @@ export async function add(wc: WorkingCopy, given: AddOptions): Promise<AddResult
     if (opts.contentType !== undefined && namedFiles.has(item.path)) {
       if (existingError) throw new WcError("bad-meta", `can't set the type of '${item.path}': ${metaFile} is not valid metadata (${existingError}); fix or delete it`);
       const meta: ObjectMeta = { ...(existingMeta ?? {}), contentType: opts.contentType };
+      if (builtinTypeOf(opts.contentType) === "note" && meta.extra?.title === undefined) meta.extra = { ...meta.extra, title: noteTitleOf(item.path) };
       steps.push({ do: "write-text", path: metaFile, text: formatMeta(meta), expect: existing ? { hash: sha256(existing) } : "absent" });
       item.contentType = opts.contentType;
       item.metaFile = metaFile;
@@ -250,7 +251,9 @@ export async function add(wc: WorkingCopy, given: AddOptions): Promise<AddResult
     } else {
       const guess = await guessContentType(wc.root, item.path);
       if (typeof guess === "string") {
-        steps.push({ do: "write-text", path: metaFile, text: formatMeta({ contentType: guess }), expect: "absent" });
+        // A note's title is its file name, kept in its metadata too.
+        const meta: ObjectMeta = builtinTypeOf(guess) === "note" ? { contentType: guess, extra: { title: noteTitleOf(item.path) } } : { contentType: guess };
+        steps.push({ do: "write-text", path: metaFile, text: formatMeta(meta), expect: "absent" });
         item.contentType = guess;
         item.metaFile = metaFile;
       }
