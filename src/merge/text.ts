@@ -62,32 +62,49 @@ const THEIRS_MARKER = ">>>>>>>";
  * lines end in `\r\n` than in a bare `\n`, else `\n`).
  */
 export function mergeText(base: string, mine: string, theirs: string, labels: MergeLabels): TextMergeResult {
-  if (mine === theirs || theirs === base) return { clean: true, text: mine, conflicts: 0 };
-  if (mine === base) return { clean: true, text: theirs, conflicts: 0 };
+  const { regions, eol, conflicts } = mergeRegions(base, mine, theirs);
+  if (conflicts === 0) return { clean: true, text: regions.map((r) => ("ok" in r ? r.ok.join("") : "")).join(""), conflicts: 0 };
+  let text = "";
+  for (const region of regions) {
+    if ("ok" in region) {
+      text += region.ok.join("");
+      continue;
+    }
+    text = endWithLineEnding(text, eol);
+    text += markerLine(MINE_MARKER, labels.mine, eol);
+    text += endWithLineEnding(region.conflict.a.join(""), eol);
+    text += markerLine(BASE_MARKER, labels.base, eol);
+    text += endWithLineEnding(region.conflict.o.join(""), eol);
+    text += SEPARATOR_MARKER + eol;
+    text += endWithLineEnding(region.conflict.b.join(""), eol);
+    text += markerLine(THEIRS_MARKER, labels.theirs, eol);
+  }
+  return { clean: false, text, conflicts };
+}
 
-  const regions = diff3Merge(splitLinesKeepingTerminators(mine), splitLinesKeepingTerminators(base), splitLinesKeepingTerminators(theirs), {
+/** A stretch of a three-way merge: stable lines, or a conflict (a = mine, o = base, b = theirs). */
+export type MergeRegion = { ok: string[] } | { conflict: { a: string[]; o: string[]; b: string[] } };
+
+/** The regions of a three-way merge, the line ending for markers and joins, and the number of conflicts. */
+export interface MergeRegions {
+  regions: MergeRegion[];
+  eol: "\n" | "\r\n";
+  conflicts: number;
+}
+
+/**
+ * The regions of the three-way merge {@link mergeText} writes (the same shortcuts), so that a
+ * resolver choosing per region rebuilds exactly the merge the user saw.
+ */
+export function mergeRegions(base: string, mine: string, theirs: string): MergeRegions {
+  const eol = dominantLineEnding([base, mine, theirs]);
+  if (mine === theirs || theirs === base) return { regions: [{ ok: splitLinesKeepingTerminators(mine) }], eol, conflicts: 0 };
+  if (mine === base) return { regions: [{ ok: splitLinesKeepingTerminators(theirs) }], eol, conflicts: 0 };
+  const merged = diff3Merge(splitLinesKeepingTerminators(mine), splitLinesKeepingTerminators(base), splitLinesKeepingTerminators(theirs), {
     excludeFalseConflicts: true,
   });
-  const eol = dominantLineEnding([base, mine, theirs]);
-
-  let text = "";
-  let conflicts = 0;
-  for (const region of regions) {
-    if (region.ok) {
-      text += region.ok.join("");
-    } else if (region.conflict) {
-      conflicts += 1;
-      text = endWithLineEnding(text, eol);
-      text += markerLine(MINE_MARKER, labels.mine, eol);
-      text += endWithLineEnding(region.conflict.a.join(""), eol);
-      text += markerLine(BASE_MARKER, labels.base, eol);
-      text += endWithLineEnding(region.conflict.o.join(""), eol);
-      text += SEPARATOR_MARKER + eol;
-      text += endWithLineEnding(region.conflict.b.join(""), eol);
-      text += markerLine(THEIRS_MARKER, labels.theirs, eol);
-    }
-  }
-  return { clean: conflicts === 0, text, conflicts };
+  const regions: MergeRegion[] = merged.map((r) => (r.ok ? { ok: r.ok } : { conflict: { a: r.conflict!.a, o: r.conflict!.o, b: r.conflict!.b } }));
+  return { regions, eol, conflicts: regions.filter((r) => "conflict" in r).length };
 }
 
 /**

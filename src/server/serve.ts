@@ -18,6 +18,7 @@ import { startSshEndpoint, type RunningSshEndpoint } from "./ssh/endpoint.js";
 import type { HostKey } from "./ssh/host-key.js";
 import type { Store } from "./store/types.js";
 import { VERSION } from "./version.js";
+import type { TypeRegistry } from "./types/registry.js";
 
 export interface ServeOptions {
   store: Store;
@@ -37,6 +38,8 @@ export interface ServeOptions {
   ssh?: { host: string; port: number; hostKey: HostKey; passwordAuth?: boolean };
   /** `@@events`: heartbeat interval (default 15 s) and the poll for commits by other processes on the store (default 1 s). */
   events?: { heartbeatMs?: number; pollMs?: number };
+  /** Content types (default: the built-ins; `--type-module` adds plug-ins). */
+  types?: TypeRegistry;
 }
 
 export interface RunningServer {
@@ -69,6 +72,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     log: options.log,
     tokenTtlMs: options.tokenTtlMs,
     failureLimits: options.failureLimits,
+    types: options.types,
   });
   const httpOptions = { requestTimeout: 0, maxHeaderSize: limits.maxHeaderBytes };
   let server: Server;

@@ -12,7 +12,8 @@
 import { readCheckoutFile } from "./safe-path.js";
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
-import { lstat, readdir } from "node:fs/promises";
+import { lstat, open, readdir } from "node:fs/promises";
+import { BUILTIN_MEDIA_TYPES, builtinTypeOf, noteTitleOf, sniffContentType } from "../merge/content-kinds.js";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { parseObjectMeta } from "../protocol/manifest.js";
@@ -28,7 +29,7 @@ import type { WorkingCopy } from "./session.js";
 export interface AddOptions {
   /** Checkout paths (see `toCheckoutPaths`) to add. */
   paths: string[];
-  /** Content type to record for the named files (`--type`). */
+  /** Content type to record for the named files (`--type`): a media type, or `contact`, `event`, `note`. */
   contentType?: string;
   /** Also add what ignore rules exclude (`--no-ignore`). */
   noIgnore?: boolean;
@@ -108,7 +109,9 @@ export function sha256(data: string | Uint8Array): string {
 }
 
 /** Schedules `opts.paths` for addition. Validates everything first: on error nothing changed. */
-export async function add(wc: WorkingCopy, opts: AddOptions): Promise<AddResult> {
+export async function add(wc: WorkingCopy, given: AddOptions): Promise<AddResult> {
+  const named = given.contentType !== undefined ? BUILTIN_MEDIA_TYPES[given.contentType as keyof typeof BUILTIN_MEDIA_TYPES] : undefined;
+  const opts = named && Object.hasOwn(BUILTIN_MEDIA_TYPES, given.contentType!) ? { ...given, contentType: named } : given;
   if (opts.contentType !== undefined) checkContentType(opts.contentType);
   const entries = wc.entries.entries;
   const ignored = createIgnoreMatcher(wc.root);
@@ -239,15 +242,18 @@ export async function add(wc: WorkingCopy, opts: AddOptions): Promise<AddResult>
     if (opts.contentType !== undefined && namedFiles.has(item.path)) {
       if (existingError) throw new WcError("bad-meta", `can't set the type of '${item.path}': ${metaFile} is not valid metadata (${existingError}); fix or delete it`);
       const meta: ObjectMeta = { ...(existingMeta ?? {}), contentType: opts.contentType };
+      if (builtinTypeOf(opts.contentType) === "note" && meta.extra?.title === undefined) meta.extra = { ...meta.extra, title: noteTitleOf(item.path) };
       steps.push({ do: "write-text", path: metaFile, text: formatMeta(meta), expect: existing ? { hash: sha256(existing) } : "absent" });
       item.contentType = opts.contentType;
       item.metaFile = metaFile;
     } else if (existing) {
       if (existingMeta?.contentType) item.contentType = existingMeta.contentType;
     } else {
-      const guess = mimeTypes().lookup(baseName(item.path));
+      const guess = await guessContentType(wc.root, item.path);
       if (typeof guess === "string") {
-        steps.push({ do: "write-text", path: metaFile, text: formatMeta({ contentType: guess }), expect: "absent" });
+        // A note's title is its file name, kept in its metadata too.
+        const meta: ObjectMeta = builtinTypeOf(guess) === "note" ? { contentType: guess, extra: { title: noteTitleOf(item.path) } } : { contentType: guess };
+        steps.push({ do: "write-text", path: metaFile, text: formatMeta(meta), expect: "absent" });
         item.contentType = guess;
         item.metaFile = metaFile;
       }
@@ -263,6 +269,27 @@ export async function add(wc: WorkingCopy, opts: AddOptions): Promise<AddResult>
     wc.entries = await loadEntries(wc.root);
   }
   return { added, skipped, savedAside };
+}
+
+/**
+ * The content type `add` records: by extension (a built-in type's canonical media type, so a
+ * `.vcf` is `text/vcard`), else by the first bytes (`BEGIN:VCARD`, `BEGIN:VCALENDAR`).
+ */
+async function guessContentType(root: string, path: string): Promise<string | undefined> {
+  const byName = mimeTypes().lookup(baseName(path));
+  if (typeof byName === "string") {
+    const builtin = builtinTypeOf(byName);
+    return builtin ? BUILTIN_MEDIA_TYPES[builtin] : byName;
+  }
+  const handle = await open(join(root, path), "r").catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const head = Buffer.alloc(64);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return sniffContentType(head.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The MIME database, loaded on first use: it is large, and most commands never need it. */

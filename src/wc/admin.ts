@@ -3,6 +3,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { isConflictPolicy, type ConflictPolicy } from "../merge/content-kinds.js";
 import { checkArchivePath } from "../protocol/paths.js";
 import { writeFileAtomic } from "./atomic.js";
 
@@ -30,6 +31,8 @@ export interface WcConfig {
    * replacing the file (a renewed CA) needs no new checkout.
    */
   ca?: string;
+  /** Conflict policies by path prefix (`zsync config policy contacts/ theirs`); see docs/CONTENT-TYPES.md. */
+  policies?: Record<string, ConflictPolicy>;
 }
 
 /** A user-facing error about the working copy, with the exit code it should cause. */
@@ -125,6 +128,13 @@ export function configProblem(config: unknown): string | undefined {
   if (typeof c.repository !== "string" || c.repository.length > 256 || CONTROL.test(c.repository)) return "repository must be the repository uuid";
   if (!["empty", "files", "immediates", "infinity"].includes(c.depth as string)) return "depth must be empty, files, immediates or infinity";
   if (c.ca !== undefined && (typeof c.ca !== "string" || !isAbsolute(c.ca) || c.ca.length > 4096 || CONTROL.test(c.ca))) return "ca must be an absolute file path";
+  if (c.policies !== undefined) {
+    if (typeof c.policies !== "object" || c.policies === null || Array.isArray(c.policies)) return "policies must be an object of path prefix → policy";
+    for (const [prefix, policy] of Object.entries(c.policies)) {
+      if (prefix.length > 4096 || CONTROL.test(prefix)) return "policies: a path prefix is too long or has control characters";
+      if (!isConflictPolicy(policy)) return `policies: ${JSON.stringify(prefix)} has no policy (merge, mine, theirs, newest or error)`;
+    }
+  }
   return undefined;
 }
 

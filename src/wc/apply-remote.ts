@@ -11,18 +11,20 @@
  * replace, and the decision tables turn every data-losing case into a recorded conflict.
  */
 import { createHash } from "node:crypto";
+import { existsSync, lstatSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { canMergeAsText } from "../merge/binary.js";
+import { conflictReasonOf, planContentMerge, type ArtifactVersion } from "../merge/content-plan.js";
+import { choosePolicy, type ConflictPolicy } from "../merge/content-kinds.js";
 import { decideDir } from "../merge/dir-decision.js";
 import { decideFile, type FileAction } from "../merge/file-decision.js";
+import { reconcileTree, type KindOrNone, type TreeSituation } from "../merge/tree.js";
 import { mergeMeta } from "../merge/meta.js";
-import { mergeText } from "../merge/text.js";
 import { SnarfError, type SnarfRecord } from "../protocol/snarf.js";
 import type { EntryInfo, ObjectMeta, SnapshotManifest } from "../protocol/types.js";
 import { WcError, type Depth } from "./admin.js";
-import { entryFromRemote, type ConflictRecord, type Entry } from "./entries.js";
+import { entriesUnder, entryFromRemote, type ConflictRecord, type Entry } from "./entries.js";
 import { runJournal, type Expectation, type JournalReport, type JournalStep } from "./journal.js";
 import { formatMeta, formatMetaConflict, metaFileOf, readWorkingMetaSync, sameMeta } from "./meta-files.js";
 import { hashFile, hasPristine, pristinePath, storePristine } from "./pristine.js";
@@ -64,8 +66,6 @@ function under(path: string, scopes: string[] | undefined): boolean {
   return !scopes || scopes.some((s) => s === "" || path === s || path.startsWith(s + "/") || s.startsWith(path + "/"));
 }
 
-const MAX_TEXT_MERGE_BYTES = 64 * 1024 * 1024;
-
 /**
  * Applies a snapshot (full or `since` delta) to the checkout. `full` means the manifest lists
  * every object, so local entries it does not list were deleted on the server.
@@ -73,7 +73,7 @@ const MAX_TEXT_MERGE_BYTES = 64 * 1024 * 1024;
 export async function applyRemote(
   wc: WorkingCopy,
   snapshot: { manifest: SnapshotManifest; records: AsyncGenerator<SnarfRecord> },
-  opts: { full: boolean; paths?: string[]; command: string; progress?: (received: number, total: number) => void },
+  opts: { full: boolean; paths?: string[]; command: string; progress?: (received: number, total: number) => void; policy?: ConflictPolicy },
 ): Promise<ApplyResult> {
   const { root, config } = wc;
   const entries = wc.entries.entries;
@@ -120,7 +120,16 @@ export async function applyRemote(
 
   // 2. Plan. Only what the server touched is scanned, so the cost follows the change, not the tree.
   const deleted = new Set(manifest.deleted.filter((p) => entries.has(p)));
-  if (opts.full) for (const path of entries.keys()) if (path !== "" && !remoteByPath.has(path)) deleted.add(path);
+  if (opts.full) {
+    for (const path of entries.keys()) if (path !== "" && !remoteByPath.has(path)) deleted.add(path);
+  } else {
+    // Mixed revisions: an entry newer than the checkout (committed from here) that the delta does
+    // not list was deleted on the server — the delta names only what existed at the checkout's revision.
+    for (const [path, entry] of entries) {
+      if (path === "" || entry.revision === undefined || entry.revision <= wc.entries.revision || entry.revision > manifest.revision) continue;
+      if (!remoteByPath.has(path) && wanted(path, entry.kind)) deleted.add(path);
+    }
+  }
   const changed = manifest.entries.filter((e) => wanted(e.path, e.kind)).sort((a, b) => depthOf(a.path) - depthOf(b.path) || (a.path < b.path ? -1 : 1));
   const affected = [...new Set([...changed.map((e) => e.path).filter((p) => p !== ""), ...deleted])];
   const scan = affected.length > 0 ? await scanWorkingCopy(root, entries, { within: affected }) : { items: [] };
@@ -140,35 +149,50 @@ export async function applyRemote(
     status?.workingHash ? { hash: status.workingHash } : status && status.kind === "folder" ? "any" : "absent";
 
   const blocked: string[] = [];
+  const superseded: string[] = [];
+  const changedPaths = new Set(changed.map((e) => e.path));
   const isBlocked = (path: string) => blocked.some((b) => path.startsWith(b + "/"));
 
-  // Additions and changes, parents first.
+  // Additions and changes, parents first. The tree reconciler decides at the level of kinds;
+  // the per-kind tables decide the content.
   for (const remote of changed) {
     const { path } = remote;
+    if (superseded.some((r) => path.startsWith(r + "/"))) continue; // inside a server object the user chose to replace
     if (isBlocked(path)) {
       skipped.push(path);
       continue;
     }
     const entry = entries.get(path);
     const status = local.get(path);
-    if (entry && !entry.schedule && entry.revision === remote.revision && entry.kind === remote.kind) continue; // already current
-
-    if (entry && entry.kind !== remote.kind && entry.schedule !== "added") {
-      // Kind changed on the server: replace an untouched local object, otherwise a tree conflict.
-      const untouched = status && (status.content === "=" || status.content === "!") && status.meta === " " && !holdsChanges(path, local);
-      if (!untouched) {
-        blocked.push(path);
-        entryChanges[path] = { ...entry, conflict: { kind: "tree", artifacts: [], reason: `replaced on the server by a ${remote.kind}, but changed locally` } };
-        note({ path, kind: entry.kind, content: "C", meta: " ", reason: "kind changed on the server" });
-        continue;
-      }
-      planRemoval(path, entry, status);
+    if (entry && !entry.schedule && !entry.conflict && entry.revision === remote.revision && entry.kind === remote.kind) continue; // already current
+    if (entry?.schedule === "added" && !entry.conflict && entry.revision === remote.revision && entry.kind !== remote.kind) {
+      // The user kept a local object in place of exactly this server object: the next commit replaces it.
+      superseded.push(path);
+      continue;
     }
-
+    const step = path === "" ? { step: "per-kind" as const } : reconcileTree(treeSituation(path, entry, status, remote.kind));
+    if (step.step === "sticky") {
+      blocked.push(path);
+      skipped.push(path);
+      note({ path, kind: entry!.kind, content: "C", meta: " ", reason: "remains in conflict; resolve it, then update again" });
+      continue;
+    }
+    if (step.step === "tree-conflict") {
+      keepLocal(path, entry, status, remote, step.reason);
+      continue;
+    }
+    let current = status;
+    if (step.step === "replace") {
+      // The local object (unchanged, or scheduled for removal) goes; the server's comes in its place.
+      for (const inner of entriesUnder(entries, path).sort((a, b) => depthOf(b) - depthOf(a))) planRemoval(inner, entries.get(inner)!, local.get(inner));
+      planRemoval(path, entry!, status);
+      current = undefined;
+    }
+    const fresh = step.step === "replace" ? undefined : entry;
     if (remote.kind === "folder") {
-      planFolder(remote, entry && entry.kind === "folder" ? entry : undefined, status);
+      planFolder(remote, fresh && fresh.kind === "folder" ? fresh : undefined, current);
     } else {
-      await planFile(remote, entry && entry.kind === "file" ? entry : undefined, status);
+      await planFile(remote, fresh && fresh.kind === "file" ? fresh : undefined, current);
     }
   }
 
@@ -179,6 +203,14 @@ export async function applyRemote(
     const entry = entries.get(path)!;
     if (entryChanges[path] !== undefined) continue; // handled as part of a folder
     const status = local.get(path);
+    if (entry.schedule === "added" && entry.revision !== undefined && !entry.conflict) {
+      // A local addition that replaced the server's object: that object is gone, a plain addition remains.
+      const next: Entry = { ...entry };
+      delete next.revision;
+      entryChanges[path] = next;
+      note({ path, kind: entry.kind, content: "A", meta: " ", reason: "the server's object it replaced was deleted there" });
+      continue;
+    }
     if (entry.kind === "folder") {
       const decision = decideDir({
         local: status && status.kind === "folder" ? "present" : "absent",
@@ -189,10 +221,7 @@ export async function applyRemote(
       });
       if (decision.action === "tree-conflict") {
         // Keep every byte: the folder and what is in it become local additions in conflict.
-        for (const inner of [path, ...[...entries.keys()].filter((p) => p.startsWith(path + "/"))]) {
-          const e = entries.get(inner)!;
-          entryChanges[inner] = { kind: e.kind, schedule: "added" };
-        }
+        planLocalAdditions(path);
         entryChanges[path] = { kind: "folder", schedule: "added", conflict: { kind: "tree", artifacts: [], reason: decision.reason } };
         note({ path, kind: "folder", content: "C", meta: " ", reason: decision.reason });
       } else if (decision.action === "delete" || decision.action === "forget") {
@@ -206,6 +235,9 @@ export async function applyRemote(
     }
     await planFile(undefined, entry, status, path);
   }
+
+  // Files and folders deleted by hand that the server did not change come back (svn's "Restored").
+  if (!opts.full) await planRestores();
 
   // The checkout root's own metadata and revision.
   const rootRemote = remoteByPath.get("");
@@ -234,6 +266,79 @@ export async function applyRemote(
     savedAside: report.savedAside,
     skipped,
   };
+
+  /** The tree reconciler's view of one path. */
+  function treeSituation(path: string, entry: Entry | undefined, status: PathStatus | undefined, incoming: "file" | "folder"): TreeSituation {
+    const disk: KindOrNone = !status || status.content === "!" || (status.content === "R" && !existsSync(join(root, path))) ? "none" : status.kind;
+    const hasBase = entry !== undefined && entry.schedule !== "added";
+    return {
+      base: hasBase ? entry!.kind : "none",
+      added: entry?.schedule === "added" ? entry.kind : undefined,
+      removed: entry?.schedule === "removed",
+      conflicted: entry?.conflict !== undefined,
+      disk,
+      localChanges: holdsChanges(path, local, true),
+      incoming,
+    };
+  }
+
+  /**
+   * A tree conflict that keeps the local object: nothing on disk changes; the object and every
+   * versioned path inside it become local additions, the top one replacing the server's object
+   * (its revision recorded, so the next commit removes that first). The path is blocked: the
+   * checkout stays at its revision, so the update after a `resolve --accept theirs-full` brings
+   * the server's object.
+   */
+  function keepLocal(path: string, entry: Entry | undefined, status: PathStatus | undefined, remote: EntryInfo, reason: string) {
+    const disk = status && status.content !== "!" ? status.kind : undefined;
+    const kind = entry?.schedule === "added" ? entry.kind : (disk ?? entry?.kind ?? "file");
+    planLocalAdditions(path);
+    entryChanges[path] = {
+      kind,
+      schedule: "added",
+      revision: remote.revision,
+      conflict: { kind: "tree", artifacts: [], reason, ...(remote.hash ? { versions: { theirs: remote.hash } } : {}) },
+    };
+    blocked.push(path);
+    note({ path, kind, content: "C", meta: " ", reason });
+  }
+
+  /**
+   * Everything versioned inside `path` becomes a local addition of what is on disk: a scheduled
+   * removal or a missing object is forgotten (nothing of it is left to keep), an object replaced
+   * on disk by the other kind is added as that kind.
+   */
+  function planLocalAdditions(path: string) {
+    for (const inner of entriesUnder(entries, path)) {
+      const e = entries.get(inner)!;
+      const s = local.get(inner);
+      const disk = s && s.content !== "!" && lexists(join(root, inner)) ? s.kind : undefined;
+      if (e.schedule === "removed" || !disk) entryChanges[inner] = null;
+      else if (e.schedule !== "added" || e.kind !== disk || e.conflict) entryChanges[inner] = { kind: disk, schedule: "added" };
+    }
+  }
+
+  /** Plans bringing back versioned files and folders that are missing on disk and that this update does not touch. */
+  async function planRestores() {
+    const restored: string[] = [];
+    for (const [path, entry] of [...entries].sort(([a], [b]) => depthOf(a) - depthOf(b) || (a < b ? -1 : 1))) {
+      if (path === "" || entry.schedule || entry.conflict || entryChanges[path] !== undefined || !wanted(path, entry.kind)) continue;
+      if (changedPaths.has(path) || deleted.has(path) || isBlocked(path) || blocked.includes(path)) continue;
+      if (restored.some((r) => path.startsWith(r + "/"))) {
+        // Inside a folder being restored: everything inside comes back too.
+      } else if (lexists(join(root, path))) continue;
+      if (entry.kind === "folder") {
+        steps.push({ do: "mkdir", path });
+        restored.push(path);
+        note({ path, kind: "folder", content: "U", meta: " ", reason: "restored: it was missing" });
+        continue;
+      }
+      if (!entry.hash || !(await hasPristine(root, entry.hash))) continue; // nothing to restore from: stays missing (`!`)
+      steps.push({ do: "write", path, hash: entry.hash, expect: "absent" });
+      if (entry.meta && !lexists(join(root, metaFileOf(path)))) steps.push({ do: "write-text", path: metaFileOf(path), text: formatMeta(entry.meta), expect: "absent" });
+      note({ path, kind: "file", content: "U", meta: " ", reason: "restored: it was missing" });
+    }
+  }
 
   /** Journal steps removing an unmodified local object (its metadata file too). */
   function planRemoval(path: string, entry: Entry, status: PathStatus | undefined) {
@@ -347,6 +452,9 @@ export async function applyRemote(
           artifacts.push(theirs);
           next = entryFromRemote(remote);
           if (entry?.schedule === "removed") next.schedule = "removed";
+          // The server's metadata is the new BASE's: write it (merged with a local metadata file),
+          // or keeping the local file would later commit its deletion.
+          if (!hasBase) planMeta(path, undefined, remote, status, next);
         } else {
           next = { kind: "file", schedule: "added" };
         }
@@ -363,7 +471,7 @@ export async function applyRemote(
       }
       case "merge": {
         const next = entryFromRemote(remote!);
-        const conflict = await planContentMerge(path, hasBase ? entry : undefined, status!, remote!);
+        const conflict = await planFileMerge(path, hasBase ? entry : undefined, status!, remote!);
         if (conflict) next.conflict = conflict;
         const meta = planMeta(path, hasBase ? entry : undefined, remote!, status, next);
         entryChanges[path] = next;
@@ -374,7 +482,7 @@ export async function applyRemote(
   }
 
   /** Merges working content with the server's over BASE; returns the conflict, if any. */
-  async function planContentMerge(path: string, entry: Entry | undefined, status: PathStatus, remote: EntryInfo): Promise<ConflictRecord | undefined> {
+  async function planFileMerge(path: string, entry: Entry | undefined, status: PathStatus, remote: EntryInfo): Promise<ConflictRecord | undefined> {
     const mineBytes = await readCheckoutFile(root, path);
     const mine = await storePristine(root, Readable.from([mineBytes]));
     if (entry?.hash && !(await hasPristine(root, entry.hash))) {
@@ -388,44 +496,35 @@ export async function applyRemote(
     const theirsBytes = await readFile(pristinePath(root, remote.hash!));
     const baseLabel = entry?.revision !== undefined ? `.r${entry.revision}` : ".base";
     const theirsLabel = `.r${remote.revision}`;
-    const contentType = remote.meta?.contentType ?? entry?.meta?.contentType;
-    const textual =
-      mineBytes.length + baseBytes.length + theirsBytes.length <= MAX_TEXT_MERGE_BYTES && canMergeAsText(contentType, [baseBytes, mineBytes, theirsBytes]);
-    const artifacts: string[] = [];
-    const artifact = (suffix: string, hash: string) => {
-      steps.push({ do: "write", path: path + suffix, hash, expect: "absent" });
-      artifacts.push(path + suffix);
-    };
-    if (!textual) {
+    const plan = planContentMerge(
+      { base: entry?.hash ? baseBytes : undefined, mine: mineBytes, theirs: theirsBytes },
+      {
+        labels: { mine: ".mine", base: baseLabel, theirs: theirsLabel },
+        contentType: remote.meta?.contentType ?? entry?.meta?.contentType,
+        policy: choosePolicy(path, { override: opts.policy, byPath: config.policies }),
+      },
+    );
+    const versions = { base: entry?.hash, mine: mine.hash, theirs: remote.hash! };
+    const suffixes = { mine: ".mine", base: baseLabel, theirs: theirsLabel };
+    const beside = (which: ArtifactVersion[]) =>
+      which.map((v) => {
+        steps.push({ do: "write", path: path + suffixes[v], hash: versions[v]!, expect: "absent" });
+        return path + suffixes[v];
+      });
+    const labels = { base: baseLabel, theirs: theirsLabel };
+    if (plan.outcome === "binary") {
       // Binary: never merged. The working file stays as it is; both other versions go beside it.
-      if (entry?.hash) artifact(baseLabel, entry.hash);
-      artifact(theirsLabel, remote.hash!);
-      return {
-        kind: "binary",
-        artifacts,
-        reason: "binary file changed on both sides",
-        versions: { base: entry?.hash, mine: mine.hash, theirs: remote.hash },
-        labels: { base: baseLabel, theirs: theirsLabel },
-      };
+      return { kind: "binary", artifacts: beside(plan.beside), reason: plan.reason ?? "binary file changed on both sides", versions, labels };
     }
-    const merged = mergeText(baseBytes.toString("utf8"), mineBytes.toString("utf8"), theirsBytes.toString("utf8"), {
-      mine: ".mine",
-      base: baseLabel,
-      theirs: theirsLabel,
-    });
-    const result = await storePristine(root, Readable.from([Buffer.from(merged.text, "utf8")]));
+    if (plan.outcome === "kept") {
+      // A policy chose one version whole: the server's replaces the working file, or the working file stays.
+      if (plan.version === "theirs") steps.push({ do: "write", path, hash: remote.hash!, expect: { hash: status.workingHash! } });
+      return undefined;
+    }
+    const result = await storePristine(root, Readable.from([Buffer.from(plan.text, "utf8")]));
     steps.push({ do: "write", path, hash: result.hash, expect: { hash: status.workingHash! } });
-    if (merged.clean) return undefined;
-    artifact(".mine", mine.hash);
-    if (entry?.hash) artifact(baseLabel, entry.hash);
-    artifact(theirsLabel, remote.hash!);
-    return {
-      kind: "text",
-      artifacts,
-      reason: `${merged.conflicts} conflicting region${merged.conflicts === 1 ? "" : "s"}`,
-      versions: { base: entry?.hash, mine: mine.hash, theirs: remote.hash },
-      labels: { base: baseLabel, theirs: theirsLabel },
-    };
+    if (plan.outcome === "merged") return undefined;
+    return { kind: "text", artifacts: beside(plan.beside), reason: conflictReasonOf(plan), versions, labels };
   }
 
   /**
@@ -472,6 +571,15 @@ export async function applyRemote(
   }
 }
 
+function lexists(absolute: string): boolean {
+  try {
+    lstatSync(absolute);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function depthOf(path: string): number {
   return path === "" ? 0 : path.split("/").length;
 }
@@ -481,10 +589,10 @@ function textHash(text: string): string {
 }
 
 /** True when anything at or under `path` is modified, added, unversioned or conflicted. */
-function holdsChanges(path: string, local: Map<string, PathStatus>): boolean {
+function holdsChanges(path: string, local: Map<string, PathStatus>, missingIsUnchanged = false): boolean {
   for (const [p, s] of local) {
     if (p !== path && !p.startsWith(path + "/")) continue;
-    if (s.content !== "=" || s.meta !== " ") return true;
+    if ((s.content !== "=" && !(missingIsUnchanged && s.content === "!")) || s.meta !== " ") return true;
   }
   return false;
 }

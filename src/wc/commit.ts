@@ -10,6 +10,7 @@ import type { CommitChange, CommitResult } from "../protocol/types.js";
 import { ProtocolError, type ZsyncClient } from "../transport/http/client.js";
 import { WcError } from "./admin.js";
 import { entryFromRemote, type Entry } from "./entries.js";
+import { adoptAlreadyCommitted, removeReplacedObjects, replacements } from "./commit-recover.js";
 import { runJournal, statCache } from "./journal.js";
 import { pristinePath, storePristine } from "./pristine.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
@@ -48,6 +49,17 @@ export class OutOfDateError extends WcError {
 
 /** Commits the changes of an open (locked) checkout. */
 export async function commit(wc: WorkingCopy, opts: CommitOptions): Promise<CommitOutcome> {
+  try {
+    return await commitOnce(wc, opts);
+  } catch (error) {
+    // Out of date only because the server already holds exactly these bytes (an earlier commit
+    // whose answer was lost): record them as BASE and commit the rest.
+    if (!(error instanceof OutOfDateError) || (await adoptAlreadyCommitted(wc, opts.client, error.paths)).length === 0) throw error;
+    return commitOnce(wc, opts);
+  }
+}
+
+async function commitOnce(wc: WorkingCopy, opts: CommitOptions): Promise<CommitOutcome> {
   const { root } = wc;
   const entries = wc.entries.entries;
   const named = opts.paths && opts.paths.length > 0 ? opts.paths : undefined;
@@ -65,6 +77,10 @@ export async function commit(wc: WorkingCopy, opts: CommitOptions): Promise<Comm
     if (item.metaError && item.entry?.schedule !== "removed") problems.push(`${item.metaError}; fix the metadata file first`);
   }
   if (problems.length > 0) throw new WcError("cannot-commit", `nothing was committed:\n  ${problems.join("\n  ")}`);
+
+  // A local object kept in place of a server object of the other kind: that one goes first.
+  const replacing = replacements(wc, (p) => scan.items.some((i) => i.path === p));
+  if (replacing.length > 0) await sendCommit(() => removeReplacedObjects(wc, opts.client, replacing, opts.message));
 
   const changes: CommitChange[] = [];
   const committed: CommittedPath[] = [];
@@ -116,17 +132,7 @@ export async function commit(wc: WorkingCopy, opts: CommitOptions): Promise<Comm
     size: b.size,
     body: () => createReadStream(pristinePath(root, b.hash), { highWaterMark: 1 << 20 }),
   }));
-  let result: CommitResult;
-  try {
-    result = await opts.client.commit(wc.config.path, { protocol: 1, note: opts.message, changes }, records);
-  } catch (error) {
-    if (error instanceof ProtocolError && error.code === "out-of-date") throw new OutOfDateError(error.paths ?? []);
-    if (error instanceof ProtocolError && error.status === 403) throw new WcError("forbidden", `${error.message}; nothing was committed`);
-    if (error instanceof ProtocolError && error.status === 404) {
-      throw new WcError("not-found", `${error.message} on the server (or you may not see it); nothing was committed`);
-    }
-    throw error;
-  }
+  const result = await sendCommit(() => opts.client.commit(wc.config.path, { protocol: 1, note: opts.message, changes }, records));
 
   // Record the new BASE through the journal (a kill here is finished by the next command).
   const newEntries: Record<string, Entry | null> = {};
@@ -145,6 +151,20 @@ export async function commit(wc: WorkingCopy, opts: CommitOptions): Promise<Comm
   for (const path of result.deleted) newEntries[path] = null;
   await runJournal(root, { command: "commit", steps: [], entries: newEntries });
   return { revision: result.revision, committed };
+}
+
+/** Runs one commit request, turning the server's refusals into the checkout's errors. */
+async function sendCommit<T>(send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    if (error instanceof ProtocolError && error.code === "out-of-date") throw new OutOfDateError(error.paths ?? []);
+    if (error instanceof ProtocolError && error.status === 403) throw new WcError("forbidden", `${error.message}; nothing was committed`);
+    if (error instanceof ProtocolError && error.status === 404) {
+      throw new WcError("not-found", `${error.message} on the server (or you may not see it); nothing was committed`);
+    }
+    throw error;
+  }
 }
 
 /** Copies the working file into the pristine store now, so what is sent is what is recorded. */

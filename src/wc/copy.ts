@@ -12,7 +12,8 @@ import { WcError } from "./admin.js";
 import { checkObjectPath, lstatOrNone, requireVersionedFolder } from "./add.js";
 import { entriesUnder, loadEntries, type Entry } from "./entries.js";
 import { runJournal, type JournalReport, type JournalStep } from "./journal.js";
-import { metaFileOf } from "./meta-files.js";
+import { builtinTypeOf, noteTitleOf } from "../merge/content-kinds.js";
+import { formatMeta, metaFileOf, readWorkingMeta } from "./meta-files.js";
 import { storePristine } from "./pristine.js";
 import type { WorkingCopy } from "./session.js";
 
@@ -90,9 +91,15 @@ export async function copy(wc: WorkingCopy, opts: CopyOptions): Promise<CopyResu
     const copied: CopiedPath = { path: target, kind: entry.kind, from: path };
     const metaSource = join(wc.root, metaFileOf(path));
     if ((await lstatOrNone(metaSource))?.isFile()) {
-      const { hash } = await storePristine(wc.root, createReadStream(metaSource));
       copied.metaFile = metaFileOf(target);
-      steps.push({ do: "write", path: copied.metaFile, hash, expect: "absent" });
+      const { meta } = await readWorkingMeta(wc.root, path);
+      if (meta && builtinTypeOf(meta.contentType) === "note" && meta.extra?.title === noteTitleOf(path)) {
+        // A note named by its file: the copy's title is its new name (copy + remove renames the note).
+        steps.push({ do: "write-text", path: copied.metaFile, text: formatMeta({ ...meta, extra: { ...meta.extra, title: noteTitleOf(target) } }), expect: "absent" });
+      } else {
+        const { hash } = await storePristine(wc.root, createReadStream(metaSource));
+        steps.push({ do: "write", path: copied.metaFile, hash, expect: "absent" });
+      }
     }
     journalEntries[target] = { kind: entry.kind, schedule: "added" };
     result.copied.push(copied);

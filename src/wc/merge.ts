@@ -32,12 +32,12 @@
 import { readCheckoutFile } from "./safe-path.js";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readFile, realpath } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
-import { canMergeAsText } from "../merge/binary.js";
+import { conflictReasonOf, planContentMerge, type ArtifactVersion } from "../merge/content-plan.js";
+import { choosePolicy, type ConflictPolicy } from "../merge/content-kinds.js";
 import { mergeMeta } from "../merge/meta.js";
-import { mergeText } from "../merge/text.js";
 import { joinArchivePath, parentPath } from "../protocol/paths.js";
 import type { ObjectMeta } from "../protocol/types.js";
 import type { ZsyncClient } from "../transport/http/client.js";
@@ -66,6 +66,8 @@ export interface MergeOptions {
   dryRun?: boolean;
   /** Connects to the server; called only when a BASE copy is missing from SOURCE's pristine store. */
   connect?: () => Promise<ZsyncClient>;
+  /** Conflict policy for every file (`--policy`); otherwise TARGET's per-path policies, then `merge`. */
+  policy?: ConflictPolicy;
 }
 
 /** A change of SOURCE that was not brought over, and why. */
@@ -89,8 +91,6 @@ export interface MergeResult {
   savedAside: JournalReport["savedAside"];
   dryRun: boolean;
 }
-
-const MAX_TEXT_MERGE_BYTES = 64 * 1024 * 1024;
 
 const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
 const depthOf = (path: string) => (path === "" ? 0 : path.split("/").length);
@@ -287,7 +287,11 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
     if (!b) {
       return skip(
         path,
-        t ? "not under version control in TARGET" : "not in TARGET (it is at another revision there: `zsync update` TARGET, then merge again)",
+        t
+          ? "not under version control in TARGET"
+          : a.revision !== undefined && target.entries.revision >= a.revision
+            ? `deleted on the server (TARGET, at revision ${target.entries.revision}, no longer has it)`
+            : "not in TARGET (it is at another revision there: `zsync update` TARGET, then merge again)",
         kind === "folder",
       );
     }
@@ -340,7 +344,7 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
         delete next.cache;
         content = "U";
       } else {
-        const conflict = await planContentMerge(path, a, a.meta?.contentType ?? b.meta?.contentType, item.workingMeta?.contentType);
+        const conflict = await planFileMerge(path, a, a.meta?.contentType ?? b.meta?.contentType, item.workingMeta?.contentType);
         if (conflict !== "unchanged") {
           delete next.cache;
           if (conflict) {
@@ -414,7 +418,7 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
       let content: UpdateLine["content"] = "A";
       let reason = "the same file was already in TARGET (unversioned); now scheduled for addition";
       if (mineHash !== item.workingHash) {
-        const conflict = await planContentMerge(path, undefined, undefined, item.workingMeta?.contentType);
+        const conflict = await planFileMerge(path, undefined, undefined, item.workingMeta?.contentType);
         if (conflict && conflict !== "unchanged") {
           next.conflict = conflict;
           content = "C";
@@ -442,7 +446,7 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
     let content: UpdateLine["content"] = " ";
     let reason: string | undefined;
     if (!isFolder && t?.workingHash !== item.workingHash) {
-      const conflict = await planContentMerge(path, undefined, b.meta?.contentType, item.workingMeta?.contentType);
+      const conflict = await planFileMerge(path, undefined, b.meta?.contentType, item.workingMeta?.contentType);
       if (conflict !== "unchanged") {
         delete next.cache;
         if (conflict) {
@@ -523,7 +527,7 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
    * (`base`; an empty base for two independently added files). Plans the writes and artifacts;
    * returns the conflict, if any, or "unchanged" when the clean result is TARGET's file as it is.
    */
-  async function planContentMerge(
+  async function planFileMerge(
     path: string,
     base: Entry | undefined,
     contentType: string | undefined,
@@ -538,36 +542,36 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
     const baseLabel = base?.revision !== undefined ? `.r${base.revision}` : ".base";
     const labels = { base: baseLabel, theirs: SOURCE_LABEL };
     const versions = { base: baseHash, mine, theirs };
-    const artifacts: string[] = [];
-    const artifact = (suffix: string, hash: string) => {
-      steps.push({ do: "write", path: path + suffix, hash, expect: "absent" });
-      artifacts.push(path + suffix);
-    };
-    const textual =
-      mineBytes.length + baseBytes.length + theirsBytes.length <= MAX_TEXT_MERGE_BYTES &&
-      canMergeAsText(theirsType ?? contentType, [baseBytes, mineBytes, theirsBytes]);
-    if (!textual) {
+    const plan = planContentMerge(
+      { base: base?.hash ? baseBytes : undefined, mine: mineBytes, theirs: theirsBytes },
+      {
+        labels: { mine: ".mine", ...labels },
+        contentType: theirsType ?? contentType,
+        policy: choosePolicy(path, { override: opts.policy, byPath: target.config.policies }),
+        times: await modificationTimes(join(target.root, path), join(source.root, path)),
+      },
+    );
+    const suffixes = { mine: ".mine", base: baseLabel, theirs: SOURCE_LABEL };
+    const beside = (which: ArtifactVersion[]) =>
+      which.map((v) => {
+        steps.push({ do: "write", path: path + suffixes[v], hash: versions[v]!, expect: "absent" });
+        return path + suffixes[v];
+      });
+    if (plan.outcome === "binary") {
       // Binary: never merged. TARGET's file stays; SOURCE's BASE and working versions go beside it.
-      if (baseHash) artifact(baseLabel, baseHash);
-      artifact(SOURCE_LABEL, theirs);
-      return { kind: "binary", artifacts, reason: "binary file changed in both checkouts", versions, labels };
+      return { kind: "binary", artifacts: beside(plan.beside), reason: plan.reason ?? "binary file changed in both checkouts", versions, labels };
     }
-    const mineText = mineBytes.toString("utf8");
-    const merged = mergeText(baseBytes.toString("utf8"), mineText, theirsBytes.toString("utf8"), { mine: ".mine", base: baseLabel, theirs: SOURCE_LABEL });
-    if (merged.clean && merged.text === mineText) return "unchanged"; // TARGET holds SOURCE's change already
-    const result = await keepBytes(Buffer.from(merged.text, "utf8"));
+    if (plan.outcome === "kept") {
+      // A policy chose one version whole: SOURCE's replaces TARGET's file, or TARGET's stays.
+      if (plan.version === "mine") return "unchanged";
+      steps.push({ do: "write", path, hash: theirs, expect: { hash: mine } });
+      return undefined;
+    }
+    if (plan.outcome === "merged" && plan.unchanged) return "unchanged"; // TARGET holds SOURCE's change already
+    const result = await keepBytes(Buffer.from(plan.text, "utf8"));
     steps.push({ do: "write", path, hash: result, expect: { hash: mine } });
-    if (merged.clean) return undefined;
-    artifact(".mine", mine);
-    if (baseHash) artifact(baseLabel, baseHash);
-    artifact(SOURCE_LABEL, theirs);
-    return {
-      kind: "text",
-      artifacts,
-      reason: `${merged.conflicts} conflicting region${merged.conflicts === 1 ? "" : "s"}`,
-      versions,
-      labels,
-    };
+    if (plan.outcome === "merged") return undefined;
+    return { kind: "text", artifacts: beside(plan.beside), reason: conflictReasonOf(plan), versions, labels };
   }
 
   /**
@@ -634,4 +638,10 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
     fetched.push(path);
     return bytes;
   }
+}
+
+/** Modification times (ms) of TARGET's and SOURCE's working files, for the `newest` policy. */
+async function modificationTimes(mine: string, theirs: string): Promise<{ mine?: number; theirs?: number }> {
+  const time = (file: string) => stat(file).then((s) => s.mtimeMs, () => undefined);
+  return { mine: await time(mine), theirs: await time(theirs) };
 }

@@ -36,11 +36,11 @@ import { readCheckoutFile } from "./safe-path.js";
 import { createReadStream } from "node:fs";
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { diff3Merge } from "node-diff3";
 import { DIR_CONFLICT_REASONS } from "../merge/dir-decision.js";
 import { FILE_CONFLICT_REASONS } from "../merge/file-decision.js";
+import { isKindClash } from "../merge/tree.js";
 import { canonicalJson, mergeMeta } from "../merge/meta.js";
-import { dominantLineEnding, mergeText, splitLinesKeepingTerminators } from "../merge/text.js";
+import { mergeRegions, mergeText, splitLinesKeepingTerminators, type MergeRegion, type MergeRegions } from "../merge/text.js";
 import { parseObjectMeta } from "../protocol/manifest.js";
 import type { ObjectMeta } from "../protocol/types.js";
 import { WcError } from "./admin.js";
@@ -241,15 +241,8 @@ export function markerLine(text: string): number | undefined {
 
 type Choice = { accept: Accept; force: boolean } | { hunks: HunkChoice[]; force: boolean };
 
-/** A stretch of the re-merge: stable lines, or a conflict (a = mine, o = base, b = theirs). */
-type Region = { ok: string[] } | { conflict: { a: string[]; o: string[]; b: string[] } };
-
-interface Regions {
-  regions: Region[];
-  /** Line ending for joins (the merge's dominant one). */
-  eol: string;
-  conflicts: number;
-}
+type Region = MergeRegion;
+type Regions = MergeRegions;
 
 /** Re-runs the three-way merge of the recorded versions and returns its regions. */
 async function textRegions(root: string, path: string, conflict: ConflictRecord): Promise<Regions> {
@@ -263,13 +256,7 @@ async function textRegions(root: string, path: string, conflict: ConflictRecord)
     return (await readFile(pristinePath(root, hash))).toString("utf8");
   };
   const [base, mine, theirs] = [await read("base"), await read("mine"), await read("theirs")];
-  // The same shortcuts as mergeText, so the regions are those of the merge that was written.
-  const eol = dominantLineEnding([base, mine, theirs]);
-  if (mine === theirs || theirs === base) return { regions: [{ ok: splitLinesKeepingTerminators(mine) }], eol, conflicts: 0 };
-  if (mine === base) return { regions: [{ ok: splitLinesKeepingTerminators(theirs) }], eol, conflicts: 0 };
-  const merged = diff3Merge(splitLinesKeepingTerminators(mine), splitLinesKeepingTerminators(base), splitLinesKeepingTerminators(theirs), { excludeFalseConflicts: true });
-  const regions: Region[] = merged.map((r) => (r.ok ? { ok: r.ok } : { conflict: { a: r.conflict!.a, o: r.conflict!.o, b: r.conflict!.b } }));
-  return { regions, eol, conflicts: regions.filter((r) => "conflict" in r).length };
+  return mergeRegions(base, mine, theirs);
 }
 
 /** Joins pieces of text, putting a line ending between a piece without one and what follows (never glue lines). */
@@ -558,10 +545,11 @@ class Planner {
         case "binary": {
           const target = await this.content(path, conflict, choice);
           const saved = await this.keepLocalContent(path, conflict, target);
-          if (saved.length > 0) {
-            rec.savedAs = saved[0].savedAs;
-            if (saved.length > 1) rec.note = saved.slice(1).map((x) => `${x.what} saved as ${x.savedAs}`).join("; ");
-          }
+          // `savedAs` is reported as "your version saved as": only the user's own bytes go there.
+          const yours = saved.find((x) => x.what.startsWith("your"));
+          if (yours) rec.savedAs = yours.savedAs;
+          const others = saved.filter((x) => x !== yours);
+          if (others.length > 0) rec.note = others.map((x) => `${x.what} saved as ${x.savedAs}`).join("; ");
           if (target !== undefined && (await this.writeContent(path, target))) delete next.cache;
           // Per-hunk choices list the text regions first, then the metadata keys.
           const textHunks = "hunks" in choice && conflict.kind === "text" ? (await textRegions(this.root, path, conflict)).conflicts : 0;
@@ -681,8 +669,7 @@ class Planner {
     if (now !== "absent" && now !== "other" && now.hash === theirs) return;
     const savedAs = await this.pickOrig(path);
     this.steps.push({ do: "write", path: savedAs, hash: theirs, expect: "absent" });
-    rec.savedAs ??= savedAs;
-    if (rec.savedAs !== savedAs) rec.note = [rec.note, `SOURCE's version saved as ${savedAs}`].filter(Boolean).join("; ");
+    rec.note = [rec.note, `SOURCE's version saved as ${savedAs}`].filter(Boolean).join("; ");
   }
 
   /**
@@ -801,13 +788,13 @@ class Planner {
   /** Plans a tree conflict's choice; returns the entry changes it leads to. */
   private async tree(path: string, entry: Entry, conflict: ConflictRecord, accept: Accept, rec: ResolvedPath, next: Entry): Promise<Record<string, Entry | null>> {
     const reason = conflict.reason ?? "";
-    const replaced = /^replaced on the server by a /.test(reason);
+    const replaced = isKindClash(reason);
     if (accept === "base") {
       throw new Refusal(`'${path}' is in a tree conflict (${reason}): --accept base does not apply; keep your side (working) or take the server's (theirs-full)`);
     }
     if (accept !== "theirs-full" && accept !== "theirs-conflict") {
       // Keep the local state as it is: only the record goes (and a merge's SOURCE version is kept).
-      if (replaced) rec.note = "the next update reports this conflict again while the local object differs from BASE";
+      if (replaced) rec.note = "the next commit replaces the server's object with yours";
       if (entry.kind === "file") await this.keepSourceVersion(path, conflict, rec);
       return { [path]: next };
     }

@@ -6,6 +6,7 @@ import { ProtocolError, type Snapshot, type ZsyncClient } from "../transport/htt
 import { WcError } from "./admin.js";
 import { applyRemote, type ApplyResult } from "./apply-remote.js";
 import type { WorkingCopy } from "./session.js";
+import type { ConflictPolicy } from "../merge/content-kinds.js";
 
 export interface UpdateOptions {
   client: ZsyncClient;
@@ -14,12 +15,18 @@ export interface UpdateOptions {
   /** Target revision (default: head). */
   revision?: number;
   progress?: (received: number, total: number) => void;
+  /** Conflict policy for every file (`--policy`); otherwise the checkout's per-path policies, then `merge`. */
+  policy?: ConflictPolicy;
 }
 
 /** Updates an open (locked) checkout, in one round trip. */
 export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<ApplyResult> {
   // Going back in time needs the whole state at that revision; forward, the delta suffices.
-  const backwards = opts.revision !== undefined && opts.revision < wc.entries.revision;
+  // An entry committed from here after the checkout's revision (mixed revisions) that is newer
+  // than the target cannot be judged from a delta either.
+  const target = opts.revision;
+  const backwards =
+    target !== undefined && (target < wc.entries.revision || [...wc.entries.entries.values()].some((e) => e.revision !== undefined && e.revision > target));
   let snapshot: Snapshot;
   try {
     snapshot = await opts.client.snapshot(wc.config.path, backwards ? { rev: opts.revision } : { since: wc.entries.revision, rev: opts.revision });
@@ -36,5 +43,5 @@ export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<Appl
     await snapshot.records.return(undefined);
     throw new WcError("wrong-repository", `the server at ${wc.config.origin} holds another repository (uuid ${snapshot.repository}, this checkout has ${wc.config.repository})`);
   }
-  return applyRemote(wc, snapshot, { full: backwards, paths: opts.paths, command: "update", progress: opts.progress });
+  return applyRemote(wc, snapshot, { full: backwards, paths: opts.paths, command: "update", progress: opts.progress, policy: opts.policy });
 }

@@ -26,9 +26,8 @@
  * Where our fixed behaviour differs from zsync the test name says "differs from zsync: …": an
  * edited file deleted on the server (24), a folder deleted on the server that holds local edits
  * or unversioned files (51), an unversioned file in the way of a server add (20), a file removed
- * locally but changed on the server (zsync rule 5c), and — by design, not for data safety — a
- * file deleted by hand that the server did not change (26: update looks only at what the server
- * changed, DESIGN.md §2 principle 3, so it stays `!` until `zsync revert`).
+ * locally but changed on the server (zsync rule 5c). A file deleted by hand that the server did
+ * not change (26) is restored by update, as in svn and zsync.
  */
 import assert from "node:assert/strict";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -437,18 +436,14 @@ describe("zsync update never loses local bytes (zsync §7.2 cases 14–52)", { c
     assert.equal(item.conflict?.kind, "tree");
   });
 
-  test("case 26 differs from zsync: lost locally, unchanged on the server → stays missing (!), BASE intact; `zsync revert` restores it", async () => {
-    // update looks only at what the server changed (DESIGN.md §2 principle 3), so a file the user
-    // deleted by hand is not brought back behind their back, as zsync's Copy did; nothing is lost.
+  test("case 26: lost locally, unchanged on the server → restored by update (svn's \"Restored\", as zsync's Copy did)", async () => {
     const s = await scenario({ "f.txt": "a\n" });
     s.remove("f.txt");
     await touchOther(s);
     const up = await s.update();
     assert.equal(up.code, 0, up.stderr);
-    assert.equal(up.byPath.get("f.txt"), undefined);
-    assert.equal(s.bytes("f.txt"), undefined);
-    assert.deepEqual((await statusOf(s.dir)).items.map((i) => [i.path, i.status]), [["f.txt", "!"]]);
-    await run(["revert", "f.txt"], s.dir);
+    assert.equal(up.byPath.get("f.txt")?.content, "U");
+    assert.match(up.byPath.get("f.txt")?.reason ?? "", /restored/);
     assert.equal(s.bytes("f.txt"), "a\n");
     assert.deepEqual((await statusOf(s.dir)).items, []);
   });

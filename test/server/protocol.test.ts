@@ -72,7 +72,7 @@ describe("protocol over HTTP", () => {
   test("snapshot of /demo carries the seed content, folders and metadata", async () => {
     const { manifest, files, dirs } = await snapshotFiles(client, "demo");
     assert.equal(manifest.root, "/demo");
-    assert.deepEqual(dirs.sort(), ["docs", "images"]);
+    assert.deepEqual(dirs.sort(), ["contacts", "docs", "images", "notes"]);
     assert.equal(files.get("README.txt"), await readFile(DEMO_SEED_DIR + "README.txt", "utf8"));
     const index = manifest.entries.find((e) => e.path === "index.html")!;
     assert.equal(index.meta?.contentType, "text/html");

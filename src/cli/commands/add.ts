@@ -17,7 +17,7 @@ export const addCommand = defineCommand<Args>({
   builder: (y) =>
     y
       .positional("paths", { type: "string", array: true, demandOption: true })
-      .option("type", { alias: "t", type: "string", describe: "content type of the named files (otherwise guessed from the extension)" })
+      .option("type", { alias: "t", type: "string", describe: "content type of the named files: a media type, or contact, event, note (otherwise guessed from the extension and content)" })
       .option("ignore", { type: "boolean", default: true, describe: "honour ignore rules (--no-ignore adds ignored paths too)" }),
   handler: async (args) => {
     const out = createOutput(args);

@@ -6,6 +6,7 @@ import { defineCommand } from "../command.js";
 import { clientFor } from "../connect.js";
 import { createOutput, type GlobalArgs } from "../output.js";
 import { savedAsideJson, warnSavedAside } from "./cleanup.js";
+import { CONFLICT_POLICIES, type ConflictPolicy } from "../../merge/content-kinds.js";
 import { ACCEPT_OPTION_CHOICES, acceptAfterUpdate, type AcceptOption } from "./resolve.js";
 
 interface Args extends GlobalArgs {
@@ -13,6 +14,7 @@ interface Args extends GlobalArgs {
   target?: string;
   dryRun: boolean;
   accept?: AcceptOption;
+  policy?: ConflictPolicy;
 }
 
 /** How a directory given on the command line is shown: as given, `.` for the current one. */
@@ -32,13 +34,14 @@ export const mergeCommand = defineCommand<Args>({
         type: "string",
         choices: ACCEPT_OPTION_CHOICES,
         describe: "resolve the conflicts this merge makes this way (see zsync resolve); default postpone, or the interactive resolver on a terminal",
-      }),
+      })
+      .option("policy", { type: "string", choices: CONFLICT_POLICIES, describe: "settle files changed in both checkouts this way (default: TARGET's per-path policies, else merge)" }),
   handler: async (args) => {
     const out = createOutput(args);
     const source = await openSource(args.source);
     const start = args.target === undefined ? "." : await requireCheckoutRoot(args.target, "TARGET");
     await withWorkingCopy(start, { lock: args.dryRun ? undefined : "merge" }, async (wc) => {
-      const result = await merge(wc, source, { dryRun: args.dryRun, connect: () => clientFor(wc.config, args) });
+      const result = await merge(wc, source, { dryRun: args.dryRun, connect: () => clientFor(wc.config, args), policy: args.policy });
       const root = wc.root;
       const show = (path: string) => displayPath(root, path);
       // The conflicts this merge made get the same policy as update's: --accept, or the

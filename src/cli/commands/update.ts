@@ -6,12 +6,14 @@ import { transferProgress } from "../../ui/progress.js";
 import { defineCommand } from "../command.js";
 import { clientFor } from "../connect.js";
 import { createOutput, type GlobalArgs, type Output } from "../output.js";
+import { CONFLICT_POLICIES, type ConflictPolicy } from "../../merge/content-kinds.js";
 import { ACCEPT_OPTION_CHOICES, acceptAfterUpdate } from "./resolve.js";
 
 interface Args extends GlobalArgs {
   paths: string[];
   revision?: number;
   accept?: string;
+  policy?: ConflictPolicy;
 }
 
 /** The `--json` document of checkout and update (documented in docs/CLI.md). */
@@ -51,6 +53,15 @@ export function printUpdateLines(out: Output, result: ApplyResult, root: string,
   }
 }
 
+/** The last line of an update: never "Updated to revision N" when the checkout stayed older. */
+export function updateSummary(result: ApplyResult, before: number): string {
+  if (result.revision !== result.target) {
+    const left = result.skipped.length;
+    return `Updated to revision ${result.target} except ${left > 0 ? `${left} skipped path(s)` : "the paths in conflict"}; the checkout stays at revision ${result.revision} until they are resolved and updated.`;
+  }
+  return result.lines.length === 0 && result.target === before ? `At revision ${result.target}.` : `Updated to revision ${result.target}.`;
+}
+
 export const updateCommand = defineCommand<Args>({
   command: "update [paths..]",
   aliases: ["up"],
@@ -59,7 +70,8 @@ export const updateCommand = defineCommand<Args>({
     y
       .positional("paths", { type: "string", array: true, default: [] as string[] })
       .option("revision", { alias: "r", type: "number", describe: "update to this revision (default: head)" })
-      .option("accept", { type: "string", choices: ACCEPT_OPTION_CHOICES, describe: "resolve new conflicts this way (see zsync resolve); default postpone, or the interactive resolver on a terminal" }),
+      .option("accept", { type: "string", choices: ACCEPT_OPTION_CHOICES, describe: "resolve new conflicts this way (see zsync resolve); default postpone, or the interactive resolver on a terminal" })
+      .option("policy", { type: "string", choices: CONFLICT_POLICIES, describe: "settle files changed on both sides this way (default: the checkout's per-path policies, else merge)" }),
   handler: async (args) => {
     const out = createOutput(args);
     await withWorkingCopy(".", { lock: "update" }, async (wc) => {
@@ -67,12 +79,12 @@ export const updateCommand = defineCommand<Args>({
       const client = await clientFor(wc.config, args);
       const before = wc.entries.revision;
       const bar = transferProgress("Updating", { enabled: !args.json && !args.quiet });
-      const result = await update(wc, { client, paths, revision: args.revision, progress: bar.update }).finally(bar.stop);
+      const result = await update(wc, { client, paths, revision: args.revision, progress: bar.update, policy: args.policy }).finally(bar.stop);
       const accepted = await acceptAfterUpdate(wc, result, args);
       out.result({ ...updateJson(result, wc.root), ...accepted.json });
       printUpdateLines(out, accepted.result, wc.root);
       await accepted.finish(out);
-      out.line(result.lines.length === 0 && result.target === before ? `At revision ${result.target}.` : `Updated to revision ${result.target}.`);
+      out.line(updateSummary(result, before));
     });
   },
 });

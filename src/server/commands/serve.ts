@@ -8,6 +8,7 @@ import { loadHostKey } from "../ssh/host-key.js";
 import { openStore } from "../store/open.js";
 import { DEFAULT_TOKEN_TTL_DAYS } from "../tokens.js";
 import { VERSION } from "../version.js";
+import { createTypeRegistry, loadTypeModule } from "../types/registry.js";
 import { storeSpec, type ServerArgv } from "./common.js";
 import { readTlsFiles } from "./tls-files.js";
 
@@ -29,6 +30,7 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         .option("tls-cert", { type: "string", describe: "serve HTTPS with this certificate chain (PEM file); needs --tls-key" })
         .option("tls-key", { type: "string", describe: "private key (PEM file) of --tls-cert" })
         .option("events-heartbeat", { type: "number", default: 15, describe: "seconds between heartbeat comments on @@events streams" })
+        .option("type-module", { type: "string", array: true, describe: "load a content type from this ES module (repeatable; see docs/CONTENT-TYPES.md)" })
         .option("quiet", { type: "boolean", default: false, describe: "no request log" })
         .option("token-ttl-days", { type: "number", default: DEFAULT_TOKEN_TTL_DAYS, describe: "lifetime of login tokens in days (fractions allowed: 0.0001 ≈ 9 s, for tests)" })
         .option("max-login-failures", { type: "number", default: DEFAULT_FAILURE_LIMITS.perUser, describe: "failed logins per minute of one address and user before a cool-down (per address: 3×)" })
@@ -39,6 +41,13 @@ export function serveCommand(y: ServerArgv): ServerArgv {
       if (!(args.loginCoolDown > 0)) throw new Error("--login-cool-down must be a positive number of seconds");
       // Read before opening the store: a bad certificate must not leave anything half started.
       const tls = await readTlsFiles(args.tlsCert, args.tlsKey);
+      const plugins = [];
+      for (const file of args.typeModule ?? []) {
+        const type = await loadTypeModule(file);
+        plugins.push(type);
+        console.log(`content type ${type.name} (${type.mediaTypes.join(", ")}) loaded from ${file}`);
+      }
+      const types = createTypeRegistry({ plugins });
       const dataDir = resolve(args.dataDir);
       const sshWanted = args.sshPort !== undefined;
       if (sshWanted && (!Number.isInteger(args.sshPort) || args.sshPort! < 0 || args.sshPort! > 65535)) {
@@ -67,6 +76,7 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         log: args.quiet ? undefined : (line) => console.error(line),
         tokenTtlMs: args.tokenTtlDays * 86_400_000,
         failureLimits: { perUser: args.maxLoginFailures, perAddress: 3 * args.maxLoginFailures, coolDownMs: args.loginCoolDown * 1000 },
+        types,
         ssh: hostKey && { host: args.sshHost ?? args.host, port: args.sshPort!, hostKey, passwordAuth: args.sshPasswordAuth },
       });
       if (running.ssh && hostKey) {

@@ -25,6 +25,7 @@ import type { FailureLimits } from "../rate-limit.js";
 import { createManageApp, isManageUrl } from "../manage/index.js";
 import { SessionStore } from "../manage/sessions.js";
 import { DEFAULT_TOKEN_TTL_DAYS } from "../tokens.js";
+import { createTypeRegistry, type TypeRegistry } from "../types/registry.js";
 
 export interface AppOptions {
   store: Store;
@@ -46,6 +47,8 @@ export interface AppOptions {
   notifier?: RevisionNotifier;
   /** Heartbeat interval of `@@events` streams (default 15 s). */
   heartbeatMs?: number;
+  /** Content types (default: the built-ins). */
+  types?: TypeRegistry;
 }
 
 type Handler = (ctx: RequestContext) => Promise<void>;
@@ -79,6 +82,7 @@ export function createApp(appOptions: AppOptions): (req: IncomingMessage, res: S
     },
   };
   const log = options.log ?? (() => {});
+  const types = options.types ?? createTypeRegistry();
   const authenticate = createAuthenticator(options.store, { failureLimits: options.failureLimits, log, guard: options.loginGuard });
   const manage = createManageApp({
     store: options.store,
@@ -177,7 +181,7 @@ export function createApp(appOptions: AppOptions): (req: IncomingMessage, res: S
     const handler = methods[req.method ?? ""];
     if (!handler) throw new HttpError(405, "method-not-allowed", `@@${target.view} accepts ${Object.keys(methods).join(", ")}`);
     const store = contentViewFor(options.store, access);
-    await handler({ req, res, target, principal, access, store, limits: options.limits, tempDir: options.tempDir });
+    await handler({ req, res, target, principal, access, store, limits: options.limits, tempDir: options.tempDir, types });
   }
 }
 

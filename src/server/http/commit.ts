@@ -11,6 +11,7 @@ import type { RequestContext } from "./context.js";
 import { HttpError, sendJson } from "./errors.js";
 import { absoluteFrom, relativeTo } from "./params.js";
 import { toEntryInfo } from "./snapshot.js";
+import { checkTypedContent } from "./typed-content.js";
 import { asClientError, receiveArchive, type ReceivedArchive } from "./upload.js";
 
 /** Handles a commit; see docs/PROTOCOL.md. */
@@ -51,6 +52,7 @@ export async function handleCommit(ctx: RequestContext): Promise<void> {
     if (manifest === undefined) throw new HttpError(400, "bad-manifest", "commit archive must start with the manifest record");
     checkBodiesMatch(manifest.changes, received);
     const changes = toStoreChanges(target.objectPath, manifest.changes, received);
+    await checkTypedContent(ctx, ctx.types, manifest.changes, received);
     for (const staged of received.files.values()) await store.putBlobFromFile(staged.hash, staged.size, staged.file);
     const note = manifest.note ?? target.query.get("note") ?? "";
     const result = await commitOrExplain(ctx, { author: ctx.principal.name, note, changes });

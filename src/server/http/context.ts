@@ -4,6 +4,7 @@ import type { RequestTarget } from "../../protocol/request-path.js";
 import type { Principal } from "../auth.js";
 import type { Access } from "../authz/access.js";
 import type { ContentStore } from "../authz/content-view.js";
+import type { TypeRegistry } from "../types/registry.js";
 
 /** Size limits applied to requests. */
 export interface ServerLimits {
@@ -42,4 +43,6 @@ export interface RequestContext {
   limits: ServerLimits;
   /** Directory for staging uploaded bodies (same file system as nothing in particular). */
   tempDir: string;
+  /** Content types: typed files are validated on commit. */
+  types: TypeRegistry;
 }
