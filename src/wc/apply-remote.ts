@@ -212,7 +212,7 @@ export async function applyRemote(
     }
     if (entry.kind === "folder") {
       const decision = decideDir({
-        local: status && status.kind === "folder" ? "present" : "absent",
+        local: status && status.kind === "folder" && status.content !== "!" ? "present" : "absent",
         base: entry.schedule !== "added",
         remote: "absent",
         schedule: entry.schedule,
@@ -413,7 +413,8 @@ export async function applyRemote(
         // Content stays; the BASE still moves to the server's revision and metadata.
         const next: Entry = { ...entryFromRemote(remote), ...(entry!.cache ? { cache: entry!.cache } : {}) };
         if (entry!.schedule === "removed") next.schedule = "removed";
-        const meta = planMeta(path, entry, remote, status, next);
+        // An object scheduled for removal has no metadata file to merge into: only its BASE moves.
+        const meta = entry!.schedule === "removed" ? " " : planMeta(path, entry, remote, status, next);
         entryChanges[path] = next;
         note({ path, kind, content: " ", meta });
         return;
