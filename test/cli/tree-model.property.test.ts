@@ -210,13 +210,26 @@ class World {
     for (let i = 0; i < this.roots.length; i++) {
       const w = i as Wc;
       const at = `settling ${NAMES[w]}, round ${round} (resolve --accept ${accept}, update, commit)`;
-      await this.wc(w, "resolve", (wc) => resolve(wc, { paths: [""], accept, skipRefused: true })).catch((e) => this.refusal(e, at));
-      // A choice may be refused for some conflict (e.g. `base` on a tree conflict): `working` then ends it.
-      await this.wc(w, "resolve", (wc) => resolve(wc, { paths: [""], accept: "working", force: true })).catch((e) => this.refusal(e, at));
-      const up = await this.wc(w, "update", (wc) => update(wc, { client: remote.client }));
-      this.log.push(`${at}: update → ${up.lines.map((l) => `${l.content}${l.meta} ${l.path}${l.reason ? ` (${l.reason})` : ""}`).join(", ") || "nothing"}`);
-      // An update after resolving may bring new conflicts (the server moved on): resolve those too.
-      await this.wc(w, "resolve", (wc) => resolve(wc, { paths: [""], accept: "working", force: true })).catch((e) => this.refusal(e, at));
+      // The issue's rule: resolve every conflict (any choice), one update, then commit must succeed.
+      // An update that brings new conflicts (the server moved on) starts the same again.
+      for (let pass = 1; ; pass++) {
+        await this.wc(w, "resolve", (wc) => resolve(wc, { paths: [""], accept, skipRefused: true })).catch((e) => this.refusal(e, at));
+        // A choice may be refused for some conflict (e.g. `base` on a tree conflict): `working` then ends it.
+        await this.wc(w, "resolve", (wc) => resolve(wc, { paths: [""], accept: "working", force: true })).catch((e) => this.refusal(e, at));
+        const up = await this.wc(w, "update", (wc) => update(wc, { client: remote.client }));
+        this.log.push(`${at}: update → ${up.lines.map((l) => `${l.content}${l.meta} ${l.path}${l.reason ? ` (${l.reason})` : ""}`).join(", ") || "nothing"}`);
+        if (up.conflicts === 0) break;
+        if (pass === 3) assert.fail(`${at}: every update brings new conflicts\n${this.log.join("\n")}`);
+      }
+      // An addition the user deleted by hand (`!` and scheduled `added`) has no bytes to restore:
+      // as in svn, only `revert` ends it — the user's own state, not one zsync left behind.
+      const lost = (await scanWorkingCopy(this.roots[w], (await loadEntries(this.roots[w])).entries, { changedOnly: true })).items
+        .filter((x) => x.content === "!" && x.entry?.schedule === "added")
+        .map((x) => x.path);
+      if (lost.length > 0) {
+        await this.wc(w, "revert", (wc) => revert(wc, { paths: lost }));
+        this.log.push(`${at}: revert ${lost.join(" ")} (additions deleted by hand)`);
+      }
       try {
         const ci = await this.wc(w, "commit", (wc) => commit(wc, { client: remote.client, message: "settle" }));
         this.log.push(`${at}: commit → ${ci.revision ?? "nothing"}`);
@@ -294,7 +307,9 @@ const makeFolder = (i: Wc, path: string) =>
   });
 const deleteDisk = (i: Wc, path: string) =>
   command(`${NAMES[i]}: rm -rf ${path} (by hand)`, true, async (w) => {
-    rmSync(join(w.roots[i], path), { recursive: true, force: true });
+    const abs = join(w.roots[i], path);
+    if (kindOnDisk(abs) === "none") return "nothing there";
+    rmSync(abs, { recursive: true, force: true });
   });
 const addCmd = (i: Wc, path: string) => command(`${NAMES[i]}: zsync add ${path}`, false, (w) => w.wc(i, "add", async (wc) => void (await add(wc, { paths: [path] }))));
 const rmCmd = (i: Wc, path: string) => command(`${NAMES[i]}: zsync rm --force ${path}`, true, (w) => w.wc(i, "remove", async (wc) => void (await remove(wc, { paths: [path], force: true }))));
