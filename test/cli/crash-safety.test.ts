@@ -13,6 +13,7 @@ import { cpSync, existsSync, readFileSync, watch, writeFileSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import fc from "fast-check";
 import { CLIENT_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
 import { zsync } from "../helpers/cli.js";
 import { checkoutInProcess, listAll, Remote, run, sha256, statusOf } from "../helpers/scenario.js";
@@ -46,18 +47,10 @@ const conflictTheirs = lines(5, " theirs");
  */
 const CRASH_SEED = process.env.ZSYNC_CRASH_SEED !== undefined ? Number(process.env.ZSYNC_CRASH_SEED) : (Date.now() ^ (process.pid << 10)) >>> 0;
 delete process.env.ZSYNC_CRASH_SEED; // zsync-server reads ZSYNC_* variables as options
-/** mulberry32: a small seeded generator, so a kill point is replayable. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = seededRandom(CRASH_SEED);
+/** The random fractions, in order (fast-check's seeded generator). */
+const fractions = fc.sample(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { seed: CRASH_SEED, numRuns: 16 });
+let drawn = 0;
+const random = () => fractions[drawn++ % fractions.length];
 
 let server: TestServer;
 let remote: Remote;

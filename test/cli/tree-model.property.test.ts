@@ -21,7 +21,7 @@
  * run for that long. `ZSYNC_MODEL_VERBOSE` prints every command and its outcome.
  */
 import assert from "node:assert/strict";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -42,7 +42,7 @@ import { revert } from "../../src/wc/revert.js";
 import { scanWorkingCopy } from "../../src/wc/scan.js";
 import { withWorkingCopy } from "../../src/wc/session.js";
 import { update } from "../../src/wc/update.js";
-import { Remote } from "../helpers/scenario.js";
+import { readTree, Remote } from "../helpers/scenario.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
 const env = { ...process.env };
@@ -71,20 +71,8 @@ type Wc = 0 | 1 | 2;
 const TOKEN = /<tok-(\d+)>/g;
 
 /** Every file of a checkout but its admin area (metadata files included), as path → text. */
-function filesOf(root: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (rel: string) => {
-    for (const name of readdirSync(join(root, rel)).sort()) {
-      const path = rel === "" ? name : `${rel}/${name}`;
-      if (path === ".zsync") continue;
-      const s = lstatSync(join(root, path));
-      if (s.isDirectory()) walk(path);
-      else if (s.isFile()) files.set(path, readFileSync(join(root, path), "utf8"));
-    }
-  };
-  if (existsSync(root)) walk("");
-  return files;
-}
+const filesOf = (root: string): Map<string, string> =>
+  existsSync(root) ? new Map([...readTree(root)].map(([path, bytes]) => [path, bytes.toString("utf8")])) : new Map();
 
 /** A metadata file's JSON, formatting aside (the user's own formatting is kept). */
 const canonical = (text: string): string => {
