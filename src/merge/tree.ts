@@ -15,9 +15,9 @@
  * | 6 | scheduled `added`, other kind [local add, incoming add] | tree conflict, local kept |
  * | 7 | BASE of the incoming kind, the other kind on disk [local obstruction, incoming edit] | tree conflict, local kept |
  * | 8 | BASE of the incoming kind | per-kind |
- * | 9 | BASE of the other kind, scheduled `removed` [local delete, incoming replace] | replace |
+ * | 9 | BASE of the other kind, scheduled `removed`, gone from disk [local delete, incoming replace] | replace |
  * | 10 | BASE of the other kind, nothing changed at or under the path | replace |
- * | 11 | BASE of the other kind, local changes [local edit, incoming replace] | tree conflict, local kept |
+ * | 11 | BASE of the other kind, local changes (or removed but kept on disk) [local edit, incoming replace] | tree conflict, local kept |
  *
  * "Local kept" means: nothing on disk changes; the local object (and everything inside a folder)
  * becomes a local addition that *replaces* the server's object, and the conflict is recorded on
@@ -100,7 +100,7 @@ export function reconcileTree(s: TreeSituation): TreeStep {
     if (s.disk !== "none" && s.disk !== s.base && !s.removed) return conflict(TREE_CONFLICT_REASONS.obstructedVersioned(s.disk, incoming));
     return { step: "per-kind" };
   }
-  if (s.removed || !s.localChanges) return { step: "replace" };
+  if ((s.removed && s.disk === "none") || (!s.removed && !s.localChanges)) return { step: "replace" };
   return conflict(TREE_CONFLICT_REASONS.editedReplaced(incoming));
 }
 

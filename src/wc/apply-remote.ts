@@ -12,24 +12,22 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { conflictReasonOf, planContentMerge, type ArtifactVersion } from "../merge/content-plan.js";
-import { choosePolicy, type ConflictPolicy } from "../merge/content-kinds.js";
 import { decideDir } from "../merge/dir-decision.js";
 import { decideFile, type FileAction } from "../merge/file-decision.js";
 import { reconcileTree, type KindOrNone, type TreeSituation } from "../merge/tree.js";
-import { mergeMeta } from "../merge/meta.js";
-import { SnarfError, type SnarfRecord } from "../protocol/snarf.js";
-import type { EntryInfo, ObjectMeta, SnapshotManifest } from "../protocol/types.js";
+import type { SnarfRecord } from "../protocol/snarf.js";
+import type { EntryInfo, SnapshotManifest } from "../protocol/types.js";
 import { WcError, type Depth } from "./admin.js";
-import { entriesUnder, entryFromRemote, type ConflictRecord, type Entry } from "./entries.js";
+import { entriesUnder, entryFromRemote, type Entry } from "./entries.js";
 import { runJournal, type Expectation, type JournalReport, type JournalStep } from "./journal.js";
-import { formatMeta, formatMetaConflict, metaFileOf, readWorkingMetaSync, sameMeta } from "./meta-files.js";
-import { hashFile, hasPristine, pristinePath, storePristine } from "./pristine.js";
+import { formatMeta, metaFileOf, readWorkingMetaSync } from "./meta-files.js";
+import { hashFile, hasPristine } from "./pristine.js";
+import { receiveBodies } from "./receive.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
-import { assertSafeCheckoutPath, readCheckoutFile } from "./safe-path.js";
+import { planFileMerge, planMeta, type PlanContext } from "./plan-object.js";
+import { choosePolicy, type ConflictPolicy } from "../merge/content-kinds.js";
+import { assertSafeCheckoutPath } from "./safe-path.js";
 import type { WorkingCopy } from "./session.js";
 
 /** One line of an update report: `U  path`, ` U path` (metadata), `C  path`… */
@@ -91,32 +89,7 @@ export async function applyRemote(
 
   // 1. Receive every body we will need into the pristine store.
   const remoteByPath = new Map(manifest.entries.map((e) => [e.path, e]));
-  const total = manifest.entries.filter((e) => e.kind === "file" && wanted(e.path, "file")).length;
-  let received = 0;
-  try {
-    for await (const record of snapshot.records) {
-      const remote = remoteByPath.get(record.path);
-      if (record.kind !== "file" || !remote || remote.kind !== "file") continue; // records the manifest does not list are never written
-      if (!wanted(remote.path, "file")) continue;
-      await storePristine(root, record.body, remote.hash, record.size).catch((error: unknown) => {
-        if (error instanceof WcError && error.code === "bad-content") {
-          throw new WcError("bad-archive", `the server sent other bytes for ${remote.path} than its manifest announced; nothing in the checkout was changed`);
-        }
-        throw error;
-      });
-      opts.progress?.(++received, total);
-    }
-  } catch (error) {
-    if (error instanceof SnarfError) throw new WcError("bad-archive", `the server sent a malformed archive (${error.message}); nothing in the checkout was changed`);
-    throw error;
-  }
-
-  // A body the manifest promised but the archive lacked must fail here, not halfway through the journal.
-  for (const remote of manifest.entries) {
-    if (remote.kind === "file" && wanted(remote.path, "file") && !(await hasPristine(root, remote.hash!))) {
-      throw new WcError("bad-archive", `the server's archive lacks the content of ${remote.path} (or sent other bytes); nothing was changed`);
-    }
-  }
+  await receiveBodies(root, snapshot, { wanted: (path) => wanted(path, "file"), progress: opts.progress });
 
   // 2. Plan. Only what the server touched is scanned, so the cost follows the change, not the tree.
   const deleted = new Set(manifest.deleted.filter((p) => entries.has(p)));
@@ -137,6 +110,7 @@ export async function applyRemote(
   const rootMeta = readWorkingMetaSync(root, "");
   local.set("", { path: "", kind: "folder", content: "=", meta: " ", workingMeta: rootMeta.meta, metaError: rootMeta.error, entry: entries.get("") });
   const steps: JournalStep[] = [];
+  const ctx: PlanContext = { root, steps, policyOf: (path) => choosePolicy(path, { override: opts.policy, byPath: config.policies }) };
   const entryChanges: Record<string, Entry | null> = {};
   const lines: UpdateLine[] = [];
   const skipped: string[] = [];
@@ -150,7 +124,19 @@ export async function applyRemote(
 
   const blocked: string[] = [];
   const superseded: string[] = [];
-  const changedPaths = new Set(changed.map((e) => e.path));
+  /** Folders this plan creates: paths inside them can be written. */
+  const madeDirs = new Set<string>();
+  /** True when the folder holding `path` exists on disk (or is created by this plan) and is not being removed. */
+  const parentReady = (path: string): boolean => {
+    const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+    if (parent === "" || madeDirs.has(parent)) return true;
+    if (entryChanges[parent] === null) return false;
+    try {
+      return lstatSync(join(root, parent)).isDirectory();
+    } catch {
+      return false;
+    }
+  };
   const isBlocked = (path: string) => blocked.some((b) => path.startsWith(b + "/"));
 
   // Additions and changes, parents first. The tree reconciler decides at the level of kinds;
@@ -168,6 +154,23 @@ export async function applyRemote(
     if (entry?.schedule === "added" && !entry.conflict && entry.revision === remote.revision && entry.kind !== remote.kind) {
       // The user kept a local object in place of exactly this server object: the next commit replaces it.
       superseded.push(path);
+      continue;
+    }
+    if (path !== "" && !parentReady(path)) {
+      if (entry?.schedule === "removed" && !entry.conflict && entry.revision === remote.revision) continue; // kept removed by the user
+      // Its folder is gone locally (removed, or replaced on disk by a file): nothing can be written
+      // there. The server's object is recorded as BASE, scheduled for removal with its folder, in a
+      // tree conflict that `resolve --accept working` ends (the next commit removes the folder).
+      if (entry?.schedule === "added" || entry?.conflict) {
+        skipped.push(path);
+        continue;
+      }
+      entryChanges[path] = {
+        ...entryFromRemote(remote),
+        schedule: "removed",
+        conflict: { kind: "tree", artifacts: [], reason: "changed on the server inside a folder that is gone locally" },
+      };
+      note({ path, kind: remote.kind, content: "C", meta: " ", reason: "changed on the server inside a folder that is gone locally" });
       continue;
     }
     const step = path === "" ? { step: "per-kind" as const } : reconcileTree(treeSituation(path, entry, status, remote.kind));
@@ -213,7 +216,7 @@ export async function applyRemote(
     }
     if (entry.kind === "folder") {
       const decision = decideDir({
-        local: status && status.kind === "folder" ? "present" : "absent",
+        local: status && status.kind === "folder" && status.content !== "!" ? "present" : "absent",
         base: entry.schedule !== "added",
         remote: "absent",
         schedule: entry.schedule,
@@ -323,12 +326,14 @@ export async function applyRemote(
     const restored: string[] = [];
     for (const [path, entry] of [...entries].sort(([a], [b]) => depthOf(a) - depthOf(b) || (a < b ? -1 : 1))) {
       if (path === "" || entry.schedule || entry.conflict || entryChanges[path] !== undefined || !wanted(path, entry.kind)) continue;
-      if (changedPaths.has(path) || deleted.has(path) || isBlocked(path) || blocked.includes(path)) continue;
+      // A changed path the plan left alone (already current) is restored like any other.
+      if (deleted.has(path) || skipped.includes(path) || superseded.includes(path) || isBlocked(path) || blocked.includes(path)) continue;
       if (restored.some((r) => path.startsWith(r + "/"))) {
         // Inside a folder being restored: everything inside comes back too.
-      } else if (lexists(join(root, path))) continue;
+      } else if (lexists(join(root, path)) || !parentReady(path)) continue;
       if (entry.kind === "folder") {
         steps.push({ do: "mkdir", path });
+        madeDirs.add(path);
         restored.push(path);
         note({ path, kind: "folder", content: "U", meta: " ", reason: "restored: it was missing" });
         continue;
@@ -353,7 +358,7 @@ export async function applyRemote(
 
   function planFolder(remote: EntryInfo, entry: Entry | undefined, status: PathStatus | undefined) {
     const { path } = remote;
-    if (path !== "" && status && status.kind !== "folder") {
+    if (path !== "" && status && status.kind !== "folder" && entry?.schedule !== "removed") {
       // An unversioned file is where the folder should go: keep it, skip the folder.
       blocked.push(path);
       note({ path, kind: "folder", content: "C", meta: " ", reason: "obstructed: an unversioned file is in the way" });
@@ -370,11 +375,13 @@ export async function applyRemote(
     let content: UpdateLine["content"] = " ";
     if (!entry && path !== "") {
       steps.push({ do: "mkdir", path });
+      madeDirs.add(path);
       content = status ? "E" : "N";
     } else if (entry?.schedule === "added") {
       content = "E";
     }
-    const meta = planMeta(path, entry?.schedule === "added" ? undefined : entry, remote, status, next);
+    // A folder scheduled for removal keeps no metadata file: only its BASE moves.
+    const meta = entry?.schedule === "removed" ? " " : planMeta(ctx, path, entry?.schedule === "added" ? undefined : entry, remote, status, next);
     entryChanges[path] = next;
     note({ path, kind: "folder", content, meta });
   }
@@ -414,7 +421,8 @@ export async function applyRemote(
         // Content stays; the BASE still moves to the server's revision and metadata.
         const next: Entry = { ...entryFromRemote(remote), ...(entry!.cache ? { cache: entry!.cache } : {}) };
         if (entry!.schedule === "removed") next.schedule = "removed";
-        const meta = planMeta(path, entry, remote, status, next);
+        // An object scheduled for removal has no metadata file to merge into: only its BASE moves.
+        const meta = entry!.schedule === "removed" ? " " : planMeta(ctx, path, entry, remote, status, next);
         entryChanges[path] = next;
         note({ path, kind, content: " ", meta });
         return;
@@ -422,14 +430,14 @@ export async function applyRemote(
       case "take-remote": {
         steps.push({ do: "write", path, hash: remote!.hash!, expect: fileExpect(present ? status : undefined) });
         const next = entryFromRemote(remote!);
-        const meta = planMeta(path, hasBase ? entry : undefined, remote!, status, next);
+        const meta = planMeta(ctx, path, hasBase ? entry : undefined, remote!, status, next);
         entryChanges[path] = next;
         note({ path, kind, content: "U", meta });
         return;
       }
       case "adopt": {
         const next = entryFromRemote(remote!);
-        const meta = planMeta(path, hasBase ? entry : undefined, remote!, status, next);
+        const meta = planMeta(ctx, path, hasBase ? entry : undefined, remote!, status, next);
         entryChanges[path] = next;
         note({ path, kind, content: localState === "modified" && hasBase ? "G" : "U", meta });
         return;
@@ -454,7 +462,7 @@ export async function applyRemote(
           if (entry?.schedule === "removed") next.schedule = "removed";
           // The server's metadata is the new BASE's: write it (merged with a local metadata file),
           // or keeping the local file would later commit its deletion.
-          if (!hasBase) planMeta(path, undefined, remote, status, next);
+          if (!hasBase) planMeta(ctx, path, undefined, remote, status, next);
         } else {
           next = { kind: "file", schedule: "added" };
         }
@@ -471,9 +479,9 @@ export async function applyRemote(
       }
       case "merge": {
         const next = entryFromRemote(remote!);
-        const conflict = await planFileMerge(path, hasBase ? entry : undefined, status!, remote!);
+        const conflict = await planFileMerge(ctx, path, hasBase ? entry : undefined, status!, remote!);
         if (conflict) next.conflict = conflict;
-        const meta = planMeta(path, hasBase ? entry : undefined, remote!, status, next);
+        const meta = planMeta(ctx, path, hasBase ? entry : undefined, remote!, status, next);
         entryChanges[path] = next;
         note({ path, kind, content: conflict ? "C" : "G", meta, reason: conflict?.reason });
         return;
@@ -481,94 +489,6 @@ export async function applyRemote(
     }
   }
 
-  /** Merges working content with the server's over BASE; returns the conflict, if any. */
-  async function planFileMerge(path: string, entry: Entry | undefined, status: PathStatus, remote: EntryInfo): Promise<ConflictRecord | undefined> {
-    const mineBytes = await readCheckoutFile(root, path);
-    const mine = await storePristine(root, Readable.from([mineBytes]));
-    if (entry?.hash && !(await hasPristine(root, entry.hash))) {
-      throw new WcError(
-        "missing-pristine",
-        `cannot merge ${path}: its BASE copy ${pristinePath(root, entry.hash)} is missing, so nothing was changed. ` +
-          `To recover, move your ${path} aside, run \`zsync update\` (it fetches the server's version), then carry your edits over.`,
-      );
-    }
-    const baseBytes = entry?.hash ? await readFile(pristinePath(root, entry.hash)) : Buffer.alloc(0);
-    const theirsBytes = await readFile(pristinePath(root, remote.hash!));
-    const baseLabel = entry?.revision !== undefined ? `.r${entry.revision}` : ".base";
-    const theirsLabel = `.r${remote.revision}`;
-    const plan = planContentMerge(
-      { base: entry?.hash ? baseBytes : undefined, mine: mineBytes, theirs: theirsBytes },
-      {
-        labels: { mine: ".mine", base: baseLabel, theirs: theirsLabel },
-        contentType: remote.meta?.contentType ?? entry?.meta?.contentType,
-        policy: choosePolicy(path, { override: opts.policy, byPath: config.policies }),
-      },
-    );
-    const versions = { base: entry?.hash, mine: mine.hash, theirs: remote.hash! };
-    const suffixes = { mine: ".mine", base: baseLabel, theirs: theirsLabel };
-    const beside = (which: ArtifactVersion[]) =>
-      which.map((v) => {
-        steps.push({ do: "write", path: path + suffixes[v], hash: versions[v]!, expect: "absent" });
-        return path + suffixes[v];
-      });
-    const labels = { base: baseLabel, theirs: theirsLabel };
-    if (plan.outcome === "binary") {
-      // Binary: never merged. The working file stays as it is; both other versions go beside it.
-      return { kind: "binary", artifacts: beside(plan.beside), reason: plan.reason ?? "binary file changed on both sides", versions, labels };
-    }
-    if (plan.outcome === "kept") {
-      // A policy chose one version whole: the server's replaces the working file, or the working file stays.
-      if (plan.version === "theirs") steps.push({ do: "write", path, hash: remote.hash!, expect: { hash: status.workingHash! } });
-      return undefined;
-    }
-    const result = await storePristine(root, Readable.from([Buffer.from(plan.text, "utf8")]));
-    steps.push({ do: "write", path, hash: result.hash, expect: { hash: status.workingHash! } });
-    if (plan.outcome === "merged") return undefined;
-    return { kind: "text", artifacts: beside(plan.beside), reason: conflictReasonOf(plan), versions, labels };
-  }
-
-  /**
-   * Plans the metadata file of an object: per-key three-way merge of BASE, working and server
-   * metadata. Sets `next.meta` (the new BASE) and, on conflict, `next.conflict`.
-   */
-  function planMeta(path: string, entry: Entry | undefined, remote: EntryInfo, status: PathStatus | undefined, next: Entry): UpdateLine["meta"] {
-    const base: ObjectMeta | undefined = entry?.meta;
-    const theirs = remote.meta;
-    const file = metaFileOf(path);
-    const workingExists = status?.workingMeta !== undefined || status?.metaError !== undefined;
-    if (status?.metaError) {
-      // An unreadable metadata file is the user's: keep it, put the server's version beside it.
-      if (!sameMeta(base, theirs)) {
-        const artifact = `${file}.r${remote.revision}`;
-        steps.push({ do: "write-text", path: artifact, text: theirs ? formatMeta(theirs) : "{}\n", expect: "any" });
-        next.conflict ??= { kind: "meta", artifacts: [artifact], reason: status.metaError };
-        return "C";
-      }
-      return " ";
-    }
-    const mine = status?.workingMeta;
-    if (sameMeta(base, theirs) && entry) return " ";
-    const merged = mergeMeta(base, mine, theirs);
-    const newText = merged.meta ? formatMeta(merged.meta) : null;
-    const oldText = mine ? formatMeta(mine) : null;
-    if (merged.clean && (newText !== oldText || (!workingExists && newText !== null))) {
-      steps.push({ do: "write-text", path: file, text: newText, expect: "any" });
-    }
-    if (!merged.clean) {
-      // The metadata file takes the conflict form: every version of each conflicting key in place.
-      const form = formatMetaConflict(merged.meta, { base, mine, theirs }, merged.conflicts);
-      steps.push({ do: "write-text", path: file, text: form, expect: "any" });
-      next.conflict ??= {
-        kind: "meta",
-        artifacts: [],
-        reason: `metadata keys changed on both sides: ${merged.conflicts.join(", ")}`,
-        meta: { base, mine, theirs, keys: merged.conflicts },
-      };
-      return "C";
-    }
-    if (!entry) return " "; // new objects: their metadata comes with them
-    return sameMeta(mine, base) ? "U" : "G";
-  }
 }
 
 function lexists(absolute: string): boolean {

@@ -5,11 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { zsync } from "../helpers/cli.js";
+import { answerDroppingProxy } from "../helpers/proxy.js";
 import { startServer, tempDir, type TestServer } from "../helpers/server.js";
 import { Remote, statusOf } from "../helpers/scenario.js";
 
@@ -25,31 +24,9 @@ after(async () => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A proxy to the real server that, while `cutCommits` is set, forwards commits but drops their answers. */
-async function answerDroppingProxy(): Promise<{ origin: string; state: { cutCommits: boolean; cut: number }; server: Server }> {
-  const target = new URL(server.url);
-  const state = { cutCommits: false, cut: 0 };
-  const proxy = createServer((req, res) => {
-    const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      if (state.cutCommits && req.url!.includes("@@fromFS.snarf")) {
-        state.cut++;
-        answer.resume();
-        answer.on("end", () => res.socket?.destroy());
-        return;
-      }
-      res.writeHead(answer.statusCode!, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on("error", () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", () => resolve()));
-  return { origin: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, state, server: proxy };
-}
-
 test("a commit applied by the server whose answer is lost: clear message, then update settles it, nothing lost", async () => {
   await remote.createFolder("lost", { "f.txt": "one\n", "g.txt": "g\n" });
-  const proxy = await answerDroppingProxy();
+  const proxy = await answerDroppingProxy(server.url);
   try {
     const parent = await tempDir("zsync-lost-");
     made.push(parent);

@@ -1,7 +1,8 @@
 /**
  * Crash safety (DESIGN.md §2 principle 1): `zsync update` and `zsync commit` of a large change
  * are SIGKILLed at several points — early, later, the moment `.zsync/journal.json` appears, and
- * at random moments. After each kill `zsync cleanup` must leave a checkout where every working
+ * at random moments (fractions of the measured timeline drawn from a logged seed; `ZSYNC_CRASH_SEED`
+ * replays them). After each kill `zsync cleanup` must leave a checkout where every working
  * file holds either its old or its new bytes (never a mix, never truncated), no local edit is
  * lost, `zsync status` tells the truth, no temp file is left, the lock is free, and one more
  * `zsync update` or `zsync commit` finishes the job.
@@ -12,6 +13,7 @@ import { cpSync, existsSync, readFileSync, watch, writeFileSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import fc from "fast-check";
 import { CLIENT_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
 import { zsync } from "../helpers/cli.js";
 import { checkoutInProcess, listAll, Remote, run, sha256, statusOf } from "../helpers/scenario.js";
@@ -38,6 +40,17 @@ const mergeResult = lines(-1).replace("line 2\n", "line 2 mine\n").replace("line
 /** A conflict: both sides change line 5. */
 const conflictMine = lines(5, " mine");
 const conflictTheirs = lines(5, " theirs");
+
+/**
+ * The random kill points are fractions of the measured timeline drawn from this seed, printed
+ * with every random kill; `ZSYNC_CRASH_SEED=N` replays the same fractions.
+ */
+const CRASH_SEED = process.env.ZSYNC_CRASH_SEED !== undefined ? Number(process.env.ZSYNC_CRASH_SEED) : (Date.now() ^ (process.pid << 10)) >>> 0;
+delete process.env.ZSYNC_CRASH_SEED; // zsync-server reads ZSYNC_* variables as options
+/** The random fractions, in order (fast-check's seeded generator). */
+const fractions = fc.sample(fc.noBias(fc.integer({ min: 0, max: 9999 })), { seed: CRASH_SEED, numRuns: 16 }).map((n) => n / 10000);
+let drawn = 0;
+const random = () => fractions[drawn++ % fractions.length];
 
 let server: TestServer;
 let remote: Remote;
@@ -265,9 +278,10 @@ describe("SIGKILL during a large update", { concurrency: 1 }, () => {
 
   test("killed at random moments", async (t) => {
     for (let k = 0; k < 2; k++) {
-      const delay = Math.floor(Math.random() * timeline * 0.9);
-      const r = await crashOnce(`kill at random ${delay} ms`, () => sleep(delay));
-      t.diagnostic(`random kill at ${delay} ms: ${r.killed ? "killed" : "finished first"}, state after cleanup: ${r.state}`);
+      const fraction = random();
+      const delay = Math.floor(fraction * timeline * 0.9);
+      const r = await crashOnce(`kill at random ${delay} ms (ZSYNC_CRASH_SEED=${CRASH_SEED})`, () => sleep(delay));
+      t.diagnostic(`random kill at ${delay} ms (fraction ${fraction.toFixed(4)} of the timeline, ZSYNC_CRASH_SEED=${CRASH_SEED}): ${r.killed ? "killed" : "finished first"}, state after cleanup: ${r.state}`);
     }
   });
 });
@@ -368,9 +382,10 @@ describe("SIGKILL during a large commit", { concurrency: 1 }, () => {
 
   test("killed at random moments", async (t) => {
     for (let k = 0; k < 2; k++) {
-      const delay = Math.floor(Math.random() * timeline * 0.9);
-      const r = await crashOnce(`commit killed at random ${delay} ms`, () => sleep(delay));
-      t.diagnostic(`random kill at ${delay} ms: ${r.killed ? "killed" : "finished first"}; ${r.how}`);
+      const fraction = random();
+      const delay = Math.floor(fraction * timeline * 0.9);
+      const r = await crashOnce(`commit killed at random ${delay} ms (ZSYNC_CRASH_SEED=${CRASH_SEED})`, () => sleep(delay));
+      t.diagnostic(`random kill at ${delay} ms (fraction ${fraction.toFixed(4)} of the timeline, ZSYNC_CRASH_SEED=${CRASH_SEED}): ${r.killed ? "killed" : "finished first"}; ${r.how}`);
     }
   });
 });

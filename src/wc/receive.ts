@@ -1,0 +1,49 @@
+/**
+ * Receiving a snapshot's bodies into the pristine store (the first step of checkout and update),
+ * each verified against the manifest's hash. Interrupting it changes nothing but the pristine store.
+ */
+import { SnarfError, type SnarfRecord } from "../protocol/snarf.js";
+import type { SnapshotManifest } from "../protocol/types.js";
+import { WcError } from "./admin.js";
+import { hasPristine, storePristine } from "./pristine.js";
+
+/**
+ * Stores every file body of `snapshot` whose path is `wanted`; records the manifest does not list
+ * are never stored. Fails (changing nothing in the checkout) on a malformed archive, other bytes
+ * than announced, or a promised body that is missing.
+ */
+export async function receiveBodies(
+  root: string,
+  snapshot: { manifest: SnapshotManifest; records: AsyncGenerator<SnarfRecord> },
+  opts: { wanted: (path: string) => boolean; progress?: (received: number, total: number) => void },
+): Promise<void> {
+  const { manifest } = snapshot;
+  const wanted = opts.wanted;
+  const remoteByPath = new Map(manifest.entries.map((e) => [e.path, e]));
+  const total = manifest.entries.filter((e) => e.kind === "file" && wanted(e.path)).length;
+  let received = 0;
+  try {
+    for await (const record of snapshot.records) {
+      const remote = remoteByPath.get(record.path);
+      if (record.kind !== "file" || !remote || remote.kind !== "file") continue; // records the manifest does not list are never written
+      if (!wanted(remote.path)) continue;
+      await storePristine(root, record.body, remote.hash, record.size).catch((error: unknown) => {
+        if (error instanceof WcError && error.code === "bad-content") {
+          throw new WcError("bad-archive", `the server sent other bytes for ${remote.path} than its manifest announced; nothing in the checkout was changed`);
+        }
+        throw error;
+      });
+      opts.progress?.(++received, total);
+    }
+  } catch (error) {
+    if (error instanceof SnarfError) throw new WcError("bad-archive", `the server sent a malformed archive (${error.message}); nothing in the checkout was changed`);
+    throw error;
+  }
+
+  // A body the manifest promised but the archive lacked must fail here, not halfway through the journal.
+  for (const remote of manifest.entries) {
+    if (remote.kind === "file" && wanted(remote.path) && !(await hasPristine(root, remote.hash!))) {
+      throw new WcError("bad-archive", `the server's archive lacks the content of ${remote.path} (or sent other bytes); nothing was changed`);
+    }
+  }
+}
