@@ -6,6 +6,14 @@ import { caFileFor, httpOptions } from "../transport/http/connect-options.js";
 import type { WcConfig } from "../wc/admin.js";
 import type { GlobalArgs } from "./output.js";
 import { isSshUrl } from "../transport/ssh/url.js";
+import { mayStoreLogin, rememberLogin } from "./remember-login.js";
+import { createOutput } from "./output.js";
+
+/** After a password was accepted, store a login token instead of asking next time (see remember-login.ts). */
+async function rememberPassword(client: ZsyncClient, origin: string, user: string | undefined, password: string | undefined, args: GlobalArgs): Promise<void> {
+  if (user === undefined || password === undefined || !(await mayStoreLogin({ noAuthCache: args.authCache === false }))) return;
+  await rememberLogin(client, { origin, user, out: createOutput(args) });
+}
 
 /** ssh transport, loaded only for `zsync+ssh://` URLs. */
 async function sshSession(url: string, args: GlobalArgs, user?: string) {
@@ -17,7 +25,9 @@ async function sshSession(url: string, args: GlobalArgs, user?: string) {
 export async function clientFor(config: WcConfig, args: GlobalArgs): Promise<ZsyncClient> {
   if (isSshUrl(config.origin)) return (await sshSession(config.origin, args)).client;
   const auth = await resolveClientAuth(config.origin, { user: args.username ?? config.user, password: args.password, interactive: !args.nonInteractive });
-  return createZsyncClient({ origin: config.origin, ...auth, ...(await httpOptions(config.origin, { user: auth.user, caFile: caFileFor(args, config) })) });
+  const client = createZsyncClient({ origin: config.origin, ...auth, ...(await httpOptions(config.origin, { user: auth.user, caFile: caFileFor(args, config) })) });
+  await rememberPassword(client, config.origin, auth.user, auth.password, args);
+  return client;
 }
 
 /** A protocol client for a URL given on the command line; returns the repository path too. */
@@ -27,6 +37,7 @@ export async function clientForUrl(url: string, args: GlobalArgs): Promise<{ cli
   const auth = await resolveClientAuth(parsed.origin, { user: args.username ?? parsed.user, urlPassword: parsed.password, password: args.password, interactive: !args.nonInteractive });
   const ca = caFileFor(args);
   const client = createZsyncClient({ origin: parsed.origin, ...auth, ...(await httpOptions(parsed.origin, { user: auth.user, caFile: ca })) });
+  await rememberPassword(client, parsed.origin, auth.user, auth.password, args);
   return { client, origin: parsed.origin, path: parsed.path, user: auth.user, ca };
 }
 

@@ -1,6 +1,6 @@
 /** `zsync diff|di [PATH…] [--context N]`: unified diffs of working files against BASE, offline. */
 import { diff, formatFileDiff, DEFAULT_CONTEXT } from "../../wc/diff.js";
-import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { displayPath, toCheckoutPaths, withWorkingCopy, checkoutOfPaths } from "../../wc/session.js";
 import { defineCommand } from "../command.js";
 import { createOutput, type GlobalArgs } from "../output.js";
 
@@ -19,7 +19,7 @@ export const diffCommand = defineCommand<Args>({
       .option("context", { type: "number", default: DEFAULT_CONTEXT, describe: "lines of context around each change" }),
   handler: async (args) => {
     const out = createOutput(args);
-    await withWorkingCopy(".", {}, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), {}, async (wc) => {
       const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : undefined;
       const report = await diff(wc, { paths, context: args.context });
       const rendered = report.files.map((file) => ({ file, text: formatFileDiff(file, displayPath(wc.root, file.path)) }));

@@ -2,7 +2,7 @@
 import type { LogEntry } from "../../protocol/types.js";
 import { WcError } from "../../wc/admin.js";
 import { log, repositoryPath } from "../../wc/log.js";
-import { toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { toCheckoutPaths, withWorkingCopy, checkoutOfPaths } from "../../wc/session.js";
 import { defineCommand } from "../command.js";
 import { clientFor, clientForUrl } from "../connect.js";
 import { createOutput, type GlobalArgs } from "../output.js";
@@ -62,7 +62,7 @@ export const logCommand = defineCommand<Args>({
       const { client, path } = await clientForUrl(args.target, args);
       report = await log({ client, path, limit: args.limit });
     } else {
-      report = await withWorkingCopy(".", {}, async (wc) => {
+      report = await withWorkingCopy(await checkoutOfPaths(args.target === undefined ? [] : [args.target]), {}, async (wc) => {
         const [path] = args.target === undefined ? [""] : toCheckoutPaths(wc.root, [args.target]);
         const client = await clientFor(wc.config, args);
         return log({ client, path: repositoryPath(path, wc.config.path), limit: args.limit });

@@ -1,6 +1,6 @@
 /** `zsync status|st [PATH…] [-v] [-u]` */
 import { status } from "../../wc/status.js";
-import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { displayPath, toCheckoutPaths, withWorkingCopy, checkoutOfPaths } from "../../wc/session.js";
 import { defineCommand } from "../command.js";
 import { clientFor } from "../connect.js";
 import { createOutput, type GlobalArgs } from "../output.js";
@@ -22,7 +22,7 @@ export const statusCommand = defineCommand<Args>({
       .option("show-updates", { alias: "u", type: "boolean", default: false, describe: "ask the server which paths are out of date (*)" }),
   handler: async (args) => {
     const out = createOutput(args);
-    await withWorkingCopy(".", {}, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), {}, async (wc) => {
       const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : undefined;
       const server = args.showUpdates ? await clientFor(wc.config, args) : undefined;
       const report = await status(wc, { paths, verbose: args.verbose, server });

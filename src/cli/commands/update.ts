@@ -1,6 +1,6 @@
 /** `zsync update|up [PATH…] [-r REV]` */
 import type { ApplyResult } from "../../wc/apply-remote.js";
-import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { displayPath, toCheckoutPaths, withWorkingCopy, checkoutOfPaths } from "../../wc/session.js";
 import { update } from "../../wc/update.js";
 import { transferProgress } from "../../ui/progress.js";
 import { defineCommand } from "../command.js";
@@ -62,7 +62,7 @@ export const updateCommand = defineCommand<Args>({
       .option("accept", { type: "string", choices: ACCEPT_OPTION_CHOICES, describe: "resolve new conflicts this way (see zsync resolve); default postpone, or the interactive resolver on a terminal" }),
   handler: async (args) => {
     const out = createOutput(args);
-    await withWorkingCopy(".", { lock: "update" }, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "update" }, async (wc) => {
       const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : undefined;
       const client = await clientFor(wc.config, args);
       const before = wc.entries.revision;
