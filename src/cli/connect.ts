@@ -18,7 +18,7 @@ async function rememberPassword(client: ZsyncClient, origin: string, user: strin
 /** ssh transport, loaded only for `zsync+ssh://` URLs. */
 async function sshSession(url: string, args: GlobalArgs, user?: string) {
   const { openSshSession } = await import("../transport/ssh/session.js");
-  return openSshSession(url, { identity: args.identity, knownHosts: args.knownHosts, acceptNewHostKey: args.acceptNewHostKey, nonInteractive: args.nonInteractive, user });
+  return openSshSession(url, { identity: args.identity, knownHosts: args.knownHosts, acceptNewHostKey: args.acceptNewHostKey, nonInteractive: args.nonInteractive, user, password: args.password });
 }
 
 /** A protocol client for the server of a checkout. */
@@ -30,8 +30,20 @@ export async function clientFor(config: WcConfig, args: GlobalArgs): Promise<Zsy
   return client;
 }
 
+/** A password typed into a URL is used for this command only, but the shell keeps it: say so. */
+function warnUrlPassword(url: string, args: GlobalArgs): void {
+  let password = "";
+  try {
+    password = new URL(url).password;
+  } catch {
+    return; // the parser says what is wrong with the URL
+  }
+  if (password) createOutput(args).warn("the password in this URL stays in your shell history (and shows in `ps` while zsync runs); prefer `zsync login`, ZSYNC_PASSWORD or the prompt");
+}
+
 /** A protocol client for a URL given on the command line; returns the repository path too. */
 export async function clientForUrl(url: string, args: GlobalArgs): Promise<{ client: ZsyncClient; origin: string; path: string; user?: string; ca?: string }> {
+  warnUrlPassword(url, args);
   if (isSshUrl(url)) return sshSession(url, args, args.username);
   const parsed = parseServerUrl(url);
   const auth = await resolveClientAuth(parsed.origin, { user: args.username ?? parsed.user, urlPassword: parsed.password, password: args.password, interactive: !args.nonInteractive });

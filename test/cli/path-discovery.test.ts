@@ -99,6 +99,22 @@ describe("checkout discovery from paths, remembered logins", () => {
     assert.match(ci.stderr, /a password for zsync is needed/);
   });
 
+  test("zsync login --password-stdin reads the password from a pipe", async () => {
+    const { cwd, configDir, env } = await freshClient();
+    const r = await zsync(["login", server.url, "-u", "zsync", "--password-stdin"], { cwd, env, input: "zsync\n" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Logged in to .* as zsync/);
+    assert.ok(!readFileSync(join(configDir, "credentials"), "utf8").includes('"zsync\n'));
+    const log = await zsync(["log", server.url + "/demo"], { cwd, env });
+    assert.equal(log.code, 0, log.stderr);
+    const empty = await zsync(["login", server.url, "-u", "zsync", "--password-stdin"], { cwd, env, input: "" });
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /--password-stdin read no password/);
+    const wrong = await zsync(["login", server.url, "-u", "zsync", "--password-stdin"], { cwd, env, input: "nope\n" });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /refused the credentials/);
+  });
+
   test("a wrong password stores nothing and says the server refused it", async () => {
     const { cwd, configDir, env } = await freshClient();
     const r = await zsync(["checkout", server.url.replace("http://", "http://zsync:wrong@") + "/demo", "wc"], { cwd, env });

@@ -68,7 +68,7 @@ export function serveCommand(y: ServerArgv): ServerArgv {
       }
       console.log(`zsync-server ${VERSION} listening on ${running.url}`);
       if (args.demo) {
-        const sshTry = running.ssh ? `\n  zsync checkout ${running.ssh.url.replace("://", "://zsync@")}/demo work     (your ssh key)` : "";
+        const sshTry = running.ssh ? `\n  zsync checkout ${running.ssh.url.replace("://", "://zsync@")}/demo work     (your ssh key${args.sshPasswordAuth ? " or password: zsync" : ""})` : "";
         console.log(`
 Try:
   curl -u zsync:zsync ${running.url}/demo/@@toFS.snarf
