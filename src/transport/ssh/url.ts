@@ -49,7 +49,7 @@ export function parseSshUrl(url: string): SshUrl {
     host: parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname,
     port,
     user: parsed.username ? decode(parsed.username) : undefined,
-    password: parsed.password ? decode(parsed.password) : undefined,
+    ...(parsed.password ? { password: decode(parsed.password) } : {}),
     path: segments.join("/"),
   };
 }
