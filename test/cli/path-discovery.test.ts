@@ -80,7 +80,7 @@ describe("checkout discovery from paths, remembered logins", () => {
     assert.equal(json.json.error.code, "different-checkouts");
     assert.equal((await zsyncJson(["status", "a"], { cwd, env })).json.items[0].status, "?", "one.txt was not added");
     const outside = await zsync(["status", "elsewhere"], { cwd, env });
-    assert.equal(outside.code, 1);
+    assert.equal(outside.code, 2);
     assert.match(outside.stderr, /elsewhere is not inside a zsync checkout/);
   });
 
