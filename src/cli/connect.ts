@@ -6,27 +6,50 @@ import { caFileFor, httpOptions } from "../transport/http/connect-options.js";
 import type { WcConfig } from "../wc/admin.js";
 import type { GlobalArgs } from "./output.js";
 import { isSshUrl } from "../transport/ssh/url.js";
+import { mayStoreLogin, rememberLogin } from "./remember-login.js";
+import { createOutput } from "./output.js";
+
+/** After a password was accepted, store a login token instead of asking next time (see remember-login.ts). */
+async function rememberPassword(client: ZsyncClient, origin: string, user: string | undefined, password: string | undefined, args: GlobalArgs): Promise<void> {
+  if (user === undefined || password === undefined || !(await mayStoreLogin({ noAuthCache: args.authCache === false }))) return;
+  await rememberLogin(client, { origin, user, out: createOutput(args) });
+}
 
 /** ssh transport, loaded only for `zsync+ssh://` URLs. */
 async function sshSession(url: string, args: GlobalArgs, user?: string) {
   const { openSshSession } = await import("../transport/ssh/session.js");
-  return openSshSession(url, { identity: args.identity, knownHosts: args.knownHosts, acceptNewHostKey: args.acceptNewHostKey, nonInteractive: args.nonInteractive, user });
+  return openSshSession(url, { identity: args.identity, knownHosts: args.knownHosts, acceptNewHostKey: args.acceptNewHostKey, nonInteractive: args.nonInteractive, user, password: args.password });
 }
 
 /** A protocol client for the server of a checkout. */
 export async function clientFor(config: WcConfig, args: GlobalArgs): Promise<ZsyncClient> {
   if (isSshUrl(config.origin)) return (await sshSession(config.origin, args)).client;
   const auth = await resolveClientAuth(config.origin, { user: args.username ?? config.user, password: args.password, interactive: !args.nonInteractive });
-  return createZsyncClient({ origin: config.origin, ...auth, ...(await httpOptions(config.origin, { user: auth.user, caFile: caFileFor(args, config) })) });
+  const client = createZsyncClient({ origin: config.origin, ...auth, ...(await httpOptions(config.origin, { user: auth.user, caFile: caFileFor(args, config) })) });
+  await rememberPassword(client, config.origin, auth.user, auth.password, args);
+  return client;
+}
+
+/** A password typed into a URL is used for this command only, but the shell keeps it: say so. */
+function warnUrlPassword(url: string, args: GlobalArgs): void {
+  let password = "";
+  try {
+    password = new URL(url).password;
+  } catch {
+    return; // the parser says what is wrong with the URL
+  }
+  if (password) createOutput(args).warn("the password in this URL stays in your shell history (and shows in `ps` while zsync runs); prefer `zsync login`, ZSYNC_PASSWORD or the prompt");
 }
 
 /** A protocol client for a URL given on the command line; returns the repository path too. */
 export async function clientForUrl(url: string, args: GlobalArgs): Promise<{ client: ZsyncClient; origin: string; path: string; user?: string; ca?: string }> {
+  warnUrlPassword(url, args);
   if (isSshUrl(url)) return sshSession(url, args, args.username);
   const parsed = parseServerUrl(url);
   const auth = await resolveClientAuth(parsed.origin, { user: args.username ?? parsed.user, urlPassword: parsed.password, password: args.password, interactive: !args.nonInteractive });
   const ca = caFileFor(args);
   const client = createZsyncClient({ origin: parsed.origin, ...auth, ...(await httpOptions(parsed.origin, { user: auth.user, caFile: ca })) });
+  await rememberPassword(client, parsed.origin, auth.user, auth.password, args);
   return { client, origin: parsed.origin, path: parsed.path, user: auth.user, ca };
 }
 

@@ -12,6 +12,8 @@ export interface GlobalArgs {
   nonInteractive: boolean;
   username?: string;
   password?: string;
+  /** false with --no-auth-cache: never store a login token for a password. */
+  authCache?: boolean;
   /** ssh private key to offer first (zsync+ssh:// URLs). */
   identity?: string;
   /** known_hosts file to read and write instead of ~/.ssh/known_hosts + ~/.ssh/zsync_known_hosts. */

@@ -25,7 +25,7 @@ export async function resolveClientAuth(origin: string, options: { user?: string
   const login = await findLogin(origin, user);
   if (login) return { user: login.user, token: login.token, mapError: (error) => loginError(error, origin, login.user) };
   if (user === undefined) return {};
-  return { user, password: await resolvePassword({ user, interactive: options.interactive }) };
+  return { user, password: await resolvePassword({ user, interactive: options.interactive, server: loginOrigin(origin) }) };
 }
 
 function loginError(error: ProtocolError, origin: string, user: string): Error {

@@ -64,13 +64,13 @@ function decodeOrUndefined(part: string): string | undefined {
 }
 
 /** Finds the password for `user`, prompting only on a TTY and only when interactive. */
-export async function resolvePassword(opts: { user?: string; password?: string; interactive: boolean }): Promise<string | undefined> {
+export async function resolvePassword(opts: { user?: string; password?: string; interactive: boolean; server?: string }): Promise<string | undefined> {
   if (opts.user === undefined) return undefined;
   if (opts.password !== undefined) return opts.password;
   if (process.env.ZSYNC_PASSWORD !== undefined) return process.env.ZSYNC_PASSWORD;
   if (opts.interactive && process.stdin.isTTY && process.stderr.isTTY) {
     const { password } = await import("@inquirer/prompts");
-    return password({ message: `Password for ${opts.user}:`, mask: "*" }, { output: process.stderr });
+    return password({ message: `Password for ${opts.user}${opts.server ? ` at ${opts.server}` : ""}:`, mask: "*" }, { output: process.stderr });
   }
   throw new WcError("no-password", `a password for ${opts.user} is needed: run \`zsync login\`, pass --password, set ZSYNC_PASSWORD, or run on a terminal to be asked`);
 }

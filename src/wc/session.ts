@@ -64,6 +64,29 @@ export async function withWorkingCopy<T>(start: string, opts: { lock?: string },
 }
 
 /**
+ * Where to look for the checkout of a command: the checkout holding the path arguments (svn
+ * style, so `zsync commit ./parts/checkout` works from outside it), or the current folder when
+ * there are none. Paths in two different checkouts are a usage error that changes nothing.
+ */
+export async function checkoutOfPaths(paths: readonly string[], cwd = process.cwd()): Promise<string> {
+  if (paths.length === 0) return cwd;
+  let found: { root: string; arg: string } | undefined;
+  for (const arg of paths) {
+    const root = await findWorkingCopy(resolve(cwd, arg)).catch(async (error: unknown) => {
+      if ((error as WcError).code !== "not-a-working-copy") throw error;
+      // A path in no checkout is a usage error, named against the current folder's checkout if any.
+      const here = await findWorkingCopy(cwd).catch(() => undefined);
+      throw new WcError("outside-checkout", here ? `${arg} is not inside the checkout at ${here}` : `${arg} is not inside a zsync checkout (no .zsync/ found above it)`, 2);
+    });
+    if (found && found.root !== root) {
+      throw new WcError("different-checkouts", `${found.arg} and ${arg} are in different checkouts (${found.root} and ${root}); run the command once for each checkout`, 2);
+    }
+    found ??= { root, arg };
+  }
+  return found!.root;
+}
+
+/**
  * Turns user path arguments (relative to cwd) into checkout paths ("" = root). A path outside
  * the checkout, or into `.zsync/`, is a usage error that changes nothing.
  */

@@ -84,7 +84,7 @@ after(async () => {
 
 /** Spawns `zsync ARGS` in `cwd` and SIGKILLs it when `when` resolves (or lets it finish). */
 function runAndKill(args: string[], cwd: string, when: (child: ReturnType<typeof spawn>) => Promise<unknown>) {
-  const child = spawn(process.execPath, [CLIENT_BIN, ...args], { cwd, env: { ...process.env, ZSYNC_PASSWORD: "zsync", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLIENT_BIN, ...args], { cwd, env: { ...process.env, ZSYNC_PASSWORD: "zsync", ZSYNC_NO_AUTH_CACHE: "1", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (c) => (stderr += c));
   child.stdout!.resume();

@@ -382,7 +382,7 @@ class PtySession {
       cwd,
       cols: 120,
       rows: 40,
-      env: { ...(process.env as Record<string, string>), ZSYNC_PASSWORD: "zsync", NO_COLOR: "1", TERM: "xterm", ...env },
+      env: { ...(process.env as Record<string, string>), ZSYNC_PASSWORD: "zsync", ZSYNC_NO_AUTH_CACHE: "1", NO_COLOR: "1", TERM: "xterm", ...env },
     });
     this.proc.onData((d) => (this.raw += d));
     this.exited = new Promise((resolve) => this.proc.onExit((e) => resolve(e.exitCode)));

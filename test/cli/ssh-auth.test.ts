@@ -31,7 +31,7 @@ describe("ssh client authentication", () => {
   async function freshHome(extra: Record<string, string | undefined> = {}) {
     const home = join(work, `home${++homes}`);
     await mkdir(home);
-    return { home, env: { HOME: home, SSH_AUTH_SOCK: undefined, ZSYNC_KNOWN_HOSTS: knownHosts, ZSYNC_SSH_ACCEPT_NEW: undefined, ...extra } };
+    return { home, env: { HOME: home, SSH_AUTH_SOCK: undefined, ZSYNC_KNOWN_HOSTS: knownHosts, ZSYNC_SSH_ACCEPT_NEW: undefined, ZSYNC_PASSWORD: undefined, ...extra } };
   }
 
   before(async () => {

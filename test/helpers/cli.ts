@@ -18,7 +18,8 @@ export interface CliResult {
 /** Runs `zsync ARGS` in `cwd`; the demo password comes from ZSYNC_PASSWORD unless `env` says otherwise. */
 export function zsync(args: string[], opts: { cwd: string; env?: Record<string, string | undefined>; input?: string } = { cwd: process.cwd() }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ZSYNC_PASSWORD: "zsync", ZSYNC_CONFIG_DIR: TEST_CONFIG_DIR, NO_COLOR: "1", ...opts.env };
+    // Tests that exercise stored logins opt in with ZSYNC_NO_AUTH_CACHE: undefined.
+    const env: NodeJS.ProcessEnv = { ...process.env, ZSYNC_PASSWORD: "zsync", ZSYNC_CONFIG_DIR: TEST_CONFIG_DIR, ZSYNC_NO_AUTH_CACHE: "1", NO_COLOR: "1", ...opts.env };
     for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
     const child = spawn(process.execPath, [CLIENT_BIN, ...args], { cwd: opts.cwd, env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";

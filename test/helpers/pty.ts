@@ -23,7 +23,7 @@ export function zsyncInPty(
 ): Promise<PtyResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries({ ...process.env, NO_COLOR: "1", TERM: "xterm", ...opts.env })) if (value !== undefined) env[key] = value;
+    for (const [key, value] of Object.entries({ ...process.env, ZSYNC_NO_AUTH_CACHE: "1", NO_COLOR: "1", TERM: "xterm", ...opts.env })) if (value !== undefined) env[key] = value;
     const child = pty.spawn(process.execPath, [CLIENT_BIN, ...args], { cwd: opts.cwd, env, cols: 200, rows: 50, name: "xterm" });
     const answers = [...(opts.answers ?? [])];
     let output = "";

@@ -1,6 +1,6 @@
 /** `zsync add PATH… [--type CONTENTTYPE] [--no-ignore]` */
 import { add } from "../../wc/add.js";
-import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { displayPath, toCheckoutPaths, withWorkingCopy, checkoutOfPaths } from "../../wc/session.js";
 import { defineCommand } from "../command.js";
 import { createOutput, type GlobalArgs } from "../output.js";
 import { savedAsideJson, warnSavedAside } from "./cleanup.js";
@@ -21,7 +21,7 @@ export const addCommand = defineCommand<Args>({
       .option("ignore", { type: "boolean", default: true, describe: "honour ignore rules (--no-ignore adds ignored paths too)" }),
   handler: async (args) => {
     const out = createOutput(args);
-    await withWorkingCopy(".", { lock: "add" }, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "add" }, async (wc) => {
       const paths = toCheckoutPaths(wc.root, args.paths);
       const r = await add(wc, { paths, contentType: args.type, noIgnore: !args.ignore });
       out.result({

@@ -1,7 +1,7 @@
 /** `zsync cleanup`: finish an interrupted command, remove stale temp files. */
 import { cleanup, pendingJournal } from "../../wc/cleanup.js";
 import type { JournalReport } from "../../wc/journal.js";
-import { displayPath, withWorkingCopy } from "../../wc/session.js";
+import { checkoutOfPaths, displayPath, withWorkingCopy } from "../../wc/session.js";
 import { defineCommand } from "../command.js";
 import { createOutput, type GlobalArgs, type Output } from "../output.js";
 
@@ -17,14 +17,19 @@ export function savedAsideJson(root: string, savedAside: JournalReport["savedAsi
   return savedAside.map((s) => ({ path: s.path, savedAs: s.savedAs, displayPath: displayPath(root, s.path), displaySavedAs: displayPath(root, s.savedAs) }));
 }
 
-export const cleanupCommand = defineCommand<GlobalArgs>({
-  command: "cleanup",
+interface Args extends GlobalArgs {
+  path?: string;
+}
+
+export const cleanupCommand = defineCommand<Args>({
+  command: "cleanup [path]",
   describe: "finish an interrupted command (from its journal), take over a stale lock, remove temp files",
-  builder: (y) => y,
+  builder: (y) => y.positional("path", { type: "string", describe: "a folder of the checkout (default: the current folder)" }),
   handler: async (args) => {
     const out = createOutput(args);
-    const interrupted = await pendingJournal(".");
-    await withWorkingCopy(".", { lock: "cleanup" }, async (wc) => {
+    const start = await checkoutOfPaths(args.path === undefined ? [] : [args.path]);
+    const interrupted = await pendingJournal(start);
+    await withWorkingCopy(start, { lock: "cleanup" }, async (wc) => {
       const r = await cleanup(wc, { interrupted });
       out.result({ finished: r.finished ?? null, savedAside: savedAsideJson(wc.root, r.savedAside), removed: r.removed });
       if (r.finished) out.line(`Finished the interrupted \`zsync ${r.finished}\`.`);

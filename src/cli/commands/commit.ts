@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { commit } from "../../wc/commit.js";
 import { WcError } from "../../wc/admin.js";
-import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { displayPath, toCheckoutPaths, withWorkingCopy, checkoutOfPaths } from "../../wc/session.js";
 import { defineCommand } from "../command.js";
 import { clientFor } from "../connect.js";
 import { createOutput, type GlobalArgs } from "../output.js";
@@ -20,7 +20,8 @@ async function commitMessage(args: Args): Promise<string> {
     const { input } = await import("@inquirer/prompts");
     return input({ message: "Commit message:" }, { output: process.stderr });
   }
-  throw new WcError("no-message", "commit needs a message: -m MSG or -F FILE", 2);
+  // No terminal to ask on: like the original zsync (and unlike svn), commit with an empty log message.
+  return "";
 }
 
 export const commitCommand = defineCommand<Args>({
@@ -35,7 +36,7 @@ export const commitCommand = defineCommand<Args>({
   handler: async (args) => {
     const out = createOutput(args);
     const message = await commitMessage(args);
-    await withWorkingCopy(".", { lock: "commit" }, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "commit" }, async (wc) => {
       const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : undefined;
       const client = await clientFor(wc.config, args);
       const outcome = await commit(wc, { client, message, paths });

@@ -1,6 +1,6 @@
 /** `zsync copy|cp SRC DST` */
 import { copy } from "../../wc/copy.js";
-import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { displayPath, toCheckoutPaths, withWorkingCopy, checkoutOfPaths } from "../../wc/session.js";
 import { defineCommand } from "../command.js";
 import { createOutput, type GlobalArgs } from "../output.js";
 import { savedAsideJson, warnSavedAside } from "./cleanup.js";
@@ -17,7 +17,7 @@ export const copyCommand = defineCommand<Args>({
   builder: (y) => y.positional("src", { type: "string", demandOption: true }).positional("dst", { type: "string", demandOption: true }),
   handler: async (args) => {
     const out = createOutput(args);
-    await withWorkingCopy(".", { lock: "copy" }, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths([args.src, args.dst]), { lock: "copy" }, async (wc) => {
       const [src, dst] = toCheckoutPaths(wc.root, [args.src, args.dst]);
       const r = await copy(wc, { src, dst });
       out.result({

@@ -5,7 +5,7 @@
 import { diff, formatFileDiff, DEFAULT_CONTEXT, type FileDiff } from "../../wc/diff.js";
 import { diffAgainstRevision } from "../../wc/diff-revision.js";
 import { metaFileOf } from "../../protocol/meta-text.js";
-import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { checkoutOfPaths, displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
 import { WcError } from "../../wc/admin.js";
 import { clientFor } from "../connect.js";
 import { defineCommand } from "../command.js";
@@ -100,7 +100,7 @@ export const diffCommand = defineCommand<Args>({
     const range = args.revision === undefined ? undefined : parseRevisionArg(args.revision);
     if (range?.end !== undefined) return diffBetweenRevisions(args, out);
     if (range === undefined && args.paths.some(isUrl)) throw new WcError("bad-usage", "comparing URLs needs -r A:B", 2);
-    await withWorkingCopy(".", {}, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), {}, async (wc) => {
       const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : undefined;
       if (range !== undefined) {
         const client = await clientFor(wc.config, args);

@@ -1,6 +1,6 @@
 /** `zsync info [PATH…]` */
 import { info } from "../../wc/info.js";
-import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { displayPath, toCheckoutPaths, withWorkingCopy, checkoutOfPaths } from "../../wc/session.js";
 import { defineCommand } from "../command.js";
 import { createOutput, type GlobalArgs } from "../output.js";
 
@@ -14,7 +14,7 @@ export const infoCommand = defineCommand<Args>({
   builder: (y) => y.positional("paths", { type: "string", array: true, default: ["."] as string[] }),
   handler: async (args) => {
     const out = createOutput(args);
-    await withWorkingCopy(".", {}, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), {}, async (wc) => {
       const paths = toCheckoutPaths(wc.root, args.paths.length > 0 ? args.paths : ["."]);
       const r = await info(wc, { paths });
       out.result({

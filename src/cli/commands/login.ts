@@ -11,6 +11,16 @@ import { createOutput, type GlobalArgs } from "../output.js";
 interface Args extends GlobalArgs {
   url?: string;
   label?: string;
+  passwordStdin: boolean;
+}
+
+/** The password piped in (`--password-stdin`, docker's convention): all of stdin, one trailing newline dropped. */
+async function readStdinPassword(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const password = Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  if (password === "") throw new WcError("empty-password", "--password-stdin read no password from stdin (pipe it in: echo \"$PW\" | zsync login URL -u USER --password-stdin)", 2);
+  return password;
 }
 
 export const loginCommand = defineCommand<Args>({
@@ -20,6 +30,9 @@ export const loginCommand = defineCommand<Args>({
     y
       .positional("url", { type: "string", describe: "http(s)://[user@]host[:port] (default: the current checkout's server and user)" })
       .alias("u", "username")
+      .option("password-stdin", { type: "boolean", default: false, describe: "read the password from stdin (keeps it out of ps and shell history)" })
+      .example("zsync login https://zsync.example.org -u ann", "log in, asking for the password")
+      .example("printf %s \"$PW\" | zsync login https://zsync.example.org -u ann --password-stdin", "log in from a script")
       .option("label", { type: "string", describe: "a note on the token, shown by zsync-server token list (default: zsync on HOSTNAME)" }),
   handler: async (args) => {
     const out = createOutput(args);
@@ -29,7 +42,10 @@ export const loginCommand = defineCommand<Args>({
     if (user === undefined) throw new WcError("no-user", `name the user: zsync login ${origin} -u USER`, 2);
     let password: string | undefined;
     try {
-      password = target.urlPassword ?? (await resolvePassword({ user, password: args.password, interactive: !args.nonInteractive }));
+      if (args.passwordStdin && (target.urlPassword !== undefined || args.password !== undefined)) {
+        throw new WcError("two-passwords", "give the password one way: --password-stdin, --password, or in the URL", 2);
+      }
+      password = args.passwordStdin ? await readStdinPassword() : target.urlPassword ?? (await resolvePassword({ user, password: args.password, interactive: !args.nonInteractive, server: origin }));
     } catch (error) {
       if ((error as WcError).code !== "no-password") throw error;
       throw new WcError("no-password", `a password for ${user} is needed to log in: pass --password, set ZSYNC_PASSWORD, or run on a terminal to be asked`);

@@ -1,6 +1,6 @@
 /** `zsync mkdir PATH…` */
 import { mkdir } from "../../wc/mkdir.js";
-import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { displayPath, toCheckoutPaths, withWorkingCopy, checkoutOfPaths } from "../../wc/session.js";
 import { defineCommand } from "../command.js";
 import { createOutput, type GlobalArgs } from "../output.js";
 import { savedAsideJson, warnSavedAside } from "./cleanup.js";
@@ -15,7 +15,7 @@ export const mkdirCommand = defineCommand<Args>({
   builder: (y) => y.positional("paths", { type: "string", array: true, demandOption: true }),
   handler: async (args) => {
     const out = createOutput(args);
-    await withWorkingCopy(".", { lock: "mkdir" }, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "mkdir" }, async (wc) => {
       const paths = toCheckoutPaths(wc.root, args.paths);
       const r = await mkdir(wc, { paths });
       out.result({

@@ -1,6 +1,6 @@
 /** `zsync remove|rm|del|delete PATH… [--keep-local] [--force]` */
 import { remove, RemoveRefusedError } from "../../wc/remove.js";
-import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { displayPath, toCheckoutPaths, withWorkingCopy, checkoutOfPaths } from "../../wc/session.js";
 import { defineCommand } from "../command.js";
 import { createOutput, type GlobalArgs } from "../output.js";
 import { savedAsideJson, warnSavedAside } from "./cleanup.js";
@@ -22,7 +22,7 @@ export const removeCommand = defineCommand<Args>({
       .option("force", { type: "boolean", default: false, describe: "remove even locally modified, added, unversioned or conflicted content" }),
   handler: async (args) => {
     const out = createOutput(args);
-    await withWorkingCopy(".", { lock: "remove" }, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "remove" }, async (wc) => {
       const paths = toCheckoutPaths(wc.root, args.paths);
       let r;
       try {

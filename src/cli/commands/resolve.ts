@@ -6,7 +6,7 @@ import type { ApplyResult } from "../../wc/apply-remote.js";
 import { WcError } from "../../wc/admin.js";
 import { loadEntries } from "../../wc/entries.js";
 import { ACCEPT_CHOICES, conflictedPaths, resolve, type Accept, type ResolvedPath } from "../../wc/resolve.js";
-import { displayPath, toCheckoutPaths, withWorkingCopy, type WorkingCopy } from "../../wc/session.js";
+import { displayPath, toCheckoutPaths, withWorkingCopy, type WorkingCopy, checkoutOfPaths } from "../../wc/session.js";
 import { runResolver } from "../../ui/resolver.js";
 import { defineCommand } from "../command.js";
 import { createOutput, type GlobalArgs, type Output } from "../output.js";
@@ -73,7 +73,7 @@ export const resolveCommand = defineCommand<Args>({
         2,
       );
     }
-    await withWorkingCopy(".", { lock: "resolve" }, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "resolve" }, async (wc) => {
       const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : [""];
       const show = (p: string) => displayPath(wc.root, p);
       let resolved: ResolvedPath[] = [];

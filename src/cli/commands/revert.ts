@@ -1,6 +1,6 @@
 /** `zsync revert PATH… [-R|--recursive]` */
 import { revert } from "../../wc/revert.js";
-import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { displayPath, toCheckoutPaths, withWorkingCopy, checkoutOfPaths } from "../../wc/session.js";
 import { defineCommand } from "../command.js";
 import { createOutput, type GlobalArgs } from "../output.js";
 import { savedAsideJson, warnSavedAside } from "./cleanup.js";
@@ -19,7 +19,7 @@ export const revertCommand = defineCommand<Args>({
       .option("recursive", { alias: "R", type: "boolean", default: false, describe: "also revert everything inside named folders" }),
   handler: async (args) => {
     const out = createOutput(args);
-    await withWorkingCopy(".", { lock: "revert" }, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "revert" }, async (wc) => {
       const paths = toCheckoutPaths(wc.root, args.paths);
       const r = await revert(wc, { paths, recursive: args.recursive });
       const show = (p: string) => displayPath(wc.root, p);

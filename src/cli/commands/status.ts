@@ -1,7 +1,7 @@
 /** `zsync status|st [PATH…] [-v] [-u]` */
 import { status, type StatusReport } from "../../wc/status.js";
 import { statusViaWatcher } from "../../wc/watch/fast-status.js";
-import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { checkoutOfPaths, displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
 import { defineCommand } from "../command.js";
 import { clientFor } from "../connect.js";
 import { createOutput, type GlobalArgs } from "../output.js";
@@ -23,7 +23,7 @@ export const statusCommand = defineCommand<Args>({
       .option("show-updates", { alias: "u", type: "boolean", default: false, describe: "ask the server which paths are out of date (*)" }),
   handler: async (args) => {
     const out = createOutput(args);
-    await withWorkingCopy(".", {}, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), {}, async (wc) => {
       const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : undefined;
       const server = args.showUpdates ? await clientFor(wc.config, args) : undefined;
       // A running `zsync watch` knows what changed: ask it instead of walking (docs/WATCH.md).

@@ -1,6 +1,6 @@
 /** `zsync update|up [PATH…] [-r REV]` */
 import type { ApplyResult } from "../../wc/apply-remote.js";
-import { displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
+import { displayPath, toCheckoutPaths, withWorkingCopy, checkoutOfPaths } from "../../wc/session.js";
 import { update } from "../../wc/update.js";
 import { transferProgress } from "../../ui/progress.js";
 import { defineCommand } from "../command.js";
@@ -74,7 +74,7 @@ export const updateCommand = defineCommand<Args>({
       .option("policy", { type: "string", choices: CONFLICT_POLICIES, describe: "settle files changed on both sides this way (default: the checkout's per-path policies, else merge)" }),
   handler: async (args) => {
     const out = createOutput(args);
-    await withWorkingCopy(".", { lock: "update" }, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "update" }, async (wc) => {
       const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : undefined;
       const client = await clientFor(wc.config, args);
       const before = wc.entries.revision;

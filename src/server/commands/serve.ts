@@ -86,7 +86,7 @@ export function serveCommand(y: ServerArgv): ServerArgv {
       console.log(`zsync-server ${VERSION} listening on ${running.url}`);
       console.log(`manage in a browser: ${running.url}/manage${args.demo ? "     (log in as zsync, password zsync)" : ""}`);
       if (args.demo) {
-        const sshTry = running.ssh ? `\n  zsync checkout ${running.ssh.url.replace("://", "://zsync@")}/demo work     (your ssh key)` : "";
+        const sshTry = running.ssh ? `\n  zsync checkout ${running.ssh.url.replace("://", "://zsync@")}/demo work     (your ssh key${args.sshPasswordAuth ? " or password: zsync" : ""})` : "";
         console.log(`
 Try:
   open ${running.url}/manage and log in as zsync / zsync

@@ -15,6 +15,12 @@ export interface SshConnectOptions {
   acceptNewHostKey: boolean;
   /** Never prompt (also without a terminal). */
   nonInteractive: boolean;
+  /**
+   * Password for the `password` and `keyboard-interactive` methods, tried after the keys: the
+   * URL's (this command only), `--password` or ZSYNC_PASSWORD; else a prompt naming user@host on a
+   * terminal. Never stored.
+   */
+  password?: string;
   /** Give up when the server has not answered for this long (prompts excluded). Default 30 s. */
   timeoutMs?: number;
 }
@@ -65,6 +71,8 @@ export async function openSshConnection(target: SshTarget, opts: SshConnectOptio
     agent: process.env.SSH_AUTH_SOCK || undefined,
     interactive,
     duringPrompt,
+    password: opts.password ?? process.env.ZSYNC_PASSWORD,
+    where: `${target.user}@${target.hostName}`,
   });
   const { Client: SshClient } = await import("ssh2");
   const client = new SshClient();

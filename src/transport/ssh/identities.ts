@@ -26,6 +26,10 @@ export interface IdentityOptions {
   interactive: boolean;
   /** Runs around a prompt (the connect timer must not run while a person types). */
   duringPrompt?: <T>(work: () => Promise<T>) => Promise<T>;
+  /** Password for the password / keyboard-interactive methods, tried after every key. */
+  password?: string;
+  /** `user@host`, named in the password prompt. */
+  where?: string;
 }
 
 /** The ssh2 authHandler plus what to tell the user when it runs out of keys. */
@@ -37,7 +41,10 @@ export interface Identities {
   explainFailure(host: string): string;
 }
 
-type Step = { kind: "agent"; socket: string } | { kind: "file"; path: string; explicit: boolean };
+type Step = { kind: "agent"; socket: string } | { kind: "file"; path: string; explicit: boolean } | { kind: "password" };
+
+/** Password prompts on a terminal: svn asks up to three times. */
+const PASSWORD_TRIES = 3;
 
 /** Builds the key sequence for one connection. */
 export function createIdentities(opts: IdentityOptions): Identities {
@@ -48,6 +55,10 @@ export function createIdentities(opts: IdentityOptions): Identities {
   if (!opts.identity && opts.configIdentityFiles.length === 0) {
     for (const name of DEFAULT_IDENTITY_FILES) steps.push({ kind: "file", path: join(homeDir(), ".ssh", name), explicit: false });
   }
+  // Keys first (as OpenSSH does); a password only when one was given or a person can type one.
+  const passwordTries = opts.password !== undefined ? 1 : opts.interactive ? PASSWORD_TRIES : 0;
+  for (let i = 0; i < passwordTries; i++) steps.push({ kind: "password" });
+  let passwordOffered = false;
   const offered: string[] = [];
   const locked: string[] = [];
   let fatal: WcError | undefined;
@@ -93,12 +104,35 @@ export function createIdentities(opts: IdentityOptions): Identities {
     return key;
   }
 
+  /** The password to try: the given one, else asked for on the terminal. */
+  async function passwordFor(): Promise<string | undefined> {
+    if (opts.password !== undefined) return opts.password;
+    const { password } = await import("@inquirer/prompts");
+    const again = passwordOffered ? "Permission denied, please try again.\n" : "";
+    if (again) process.stderr.write(again);
+    try {
+      return await during(() => password({ message: `${opts.where ?? opts.user}'s password:`, mask: false }, { output: process.stderr }));
+    } catch {
+      fatal = new WcError("password-cancelled", `no password was given for ${opts.where ?? opts.user}`);
+      return undefined;
+    }
+  }
+
   const authHandler: AuthHandlerMiddleware = (methodsLeft, _partial, next) => {
     void (async () => {
       while (!fatal) {
         const step = steps.shift();
         if (!step) break;
-        if (methodsLeft && !methodsLeft.includes("publickey")) break;
+        if (step.kind === "password") {
+          const method = !methodsLeft || methodsLeft.includes("password") ? "password" : methodsLeft.includes("keyboard-interactive") ? "keyboard-interactive" : undefined;
+          if (!method) break;
+          const secret = await passwordFor();
+          if (secret === undefined) break;
+          passwordOffered = true;
+          if (method === "password") return next({ type: "password", username: opts.user, password: secret });
+          return next({ type: "keyboard-interactive", username: opts.user, prompt: (_name, _instructions, _lang, prompts, finish) => finish(prompts.map(() => secret)) });
+        }
+        if (methodsLeft && !methodsLeft.includes("publickey")) continue;
         if (step.kind === "agent") {
           offered.push(`the keys of ssh-agent (${step.socket})`);
           return next({ type: "agent", username: opts.user, agent: step.socket });
@@ -123,6 +157,9 @@ export function createIdentities(opts: IdentityOptions): Identities {
       const lockedNote = locked.length
         ? ` ${locked.join(", ")} ${locked.length === 1 ? "is" : "are"} encrypted and there is no terminal to ask for the passphrase: add it to ssh-agent (ssh-add ${locked[0]}) or run on a terminal.`
         : "";
+      if (passwordOffered) {
+        return `${host} refused the password for ${opts.user}${offered.length ? ` (and the ssh keys offered: ${offered.join("; ")})` : ""}; check the password, or use an ssh key (-i FILE)`;
+      }
       if (offered.length === 0) {
         return `no ssh key to offer to ${host}: no ssh-agent (SSH_AUTH_SOCK) and no usable key among ${opts.identity ?? (opts.configIdentityFiles.length ? opts.configIdentityFiles.join(", ") : DEFAULT_IDENTITY_FILES.map((n) => `~/.ssh/${n}`).join(", "))}; pass -i FILE.${lockedNote}`;
       }

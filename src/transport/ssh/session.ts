@@ -24,7 +24,7 @@ export interface SshSession {
 export async function openSshSession(url: string, opts: SshConnectOptions & { user?: string }): Promise<SshSession> {
   const parsed = parseSshUrl(url);
   const target = await resolveSshTarget({ host: parsed.host, port: parsed.port, user: parsed.user ?? opts.user });
-  const ssh = await openSshConnection(target, opts);
+  const ssh = await openSshConnection(target, { ...opts, password: parsed.password ?? opts.password });
   const where = `${target.user}@${target.hostName}:${target.port}`;
   const httpHost = target.hostName.includes(":") ? `[${target.hostName}]` : target.hostName;
   let dispatcher;

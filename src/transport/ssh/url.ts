@@ -13,6 +13,8 @@ export interface SshUrl {
   /** Port from the URL; undefined when the URL has none (then ~/.ssh/config, else 22). */
   port?: number;
   user?: string;
+  /** A password given in the URL: for this one command's password login, never stored. */
+  password?: string;
   /** Repository path (no leading slash, "" for the root). */
   path: string;
 }
@@ -31,9 +33,6 @@ export function parseSshUrl(url: string): SshUrl {
     throw new WcError("bad-url", `not a URL: ${url}`, 2);
   }
   if (parsed.protocol !== SSH_SCHEME || !parsed.hostname) throw new WcError("bad-url", `not a zsync+ssh://[user@]host[:port]/path URL: ${url}`, 2);
-  if (parsed.password) {
-    throw new WcError("bad-url", `a zsync+ssh:// URL carries no password (ssh keys authenticate; use ssh-agent or -i FILE): ${url.replace(/:[^:@/]*@/, ":***@")}`, 2);
-  }
   if (parsed.search || parsed.hash) throw new WcError("bad-url", `a zsync+ssh:// URL has no query or fragment: ${url}`, 2);
   const decode = (text: string) => {
     try {
@@ -50,6 +49,7 @@ export function parseSshUrl(url: string): SshUrl {
     host: parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname,
     port,
     user: parsed.username ? decode(parsed.username) : undefined,
+    ...(parsed.password ? { password: decode(parsed.password) } : {}),
     path: segments.join("/"),
   };
 }
