@@ -4,7 +4,7 @@
  */
 import type { ZsyncClient } from "../transport/http/client.js";
 import { repositoryPath } from "../wc/log.js";
-import { toCheckoutPaths, withWorkingCopy } from "../wc/session.js";
+import { checkoutOfPaths, toCheckoutPaths, withWorkingCopy } from "../wc/session.js";
 import { clientFor, clientForUrl } from "./connect.js";
 import type { GlobalArgs } from "./output.js";
 
@@ -34,7 +34,7 @@ export async function resolveHistoryTarget(target: string | undefined, args: Glo
     const { client, path } = await clientForUrl(target, args);
     return { client, path };
   }
-  return withWorkingCopy(".", {}, async (wc) => {
+  return withWorkingCopy(await checkoutOfPaths(target === undefined ? [] : [target]), {}, async (wc) => {
     const [checkoutPath] = target === undefined ? [""] : toCheckoutPaths(wc.root, [target]);
     const client = await clientFor(wc.config, args);
     const entryRevision = wc.entries.entries.get(checkoutPath)?.revision;

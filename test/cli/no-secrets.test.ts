@@ -94,9 +94,9 @@ test("login, checkout, edit, commit, update: no password or token in the checkou
   await run(["checkout", `${proxy.url}/demo`, "wc"], cwd);
   const wc = join(cwd, "wc");
   writeFileSync(join(wc, "README.txt"), "changed with a token\n");
-  mkdirSync(join(wc, "notes"));
-  writeFileSync(join(wc, "notes/new.txt"), "new\n");
-  await run(["add", "notes"], wc);
+  mkdirSync(join(wc, "my-notes"));
+  writeFileSync(join(wc, "my-notes/new.txt"), "new\n");
+  await run(["add", "my-notes"], wc);
   await run(["commit", "-m", "token commit"], wc);
   // With a URL password (this command only), then with ZSYNC_PASSWORD.
   await run(["checkout", `${proxy.url.replace("://", `://ann:${encodeURIComponent(PASSWORD)}@`)}/demo`, "wc2"], cwd);
