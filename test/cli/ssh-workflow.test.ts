@@ -57,7 +57,9 @@ describe("the workflow over zsync+ssh://", () => {
 
     const checkout = await ok(["checkout", `${base}/site`, "alice"], work);
     assert.equal((checkout.log.match(/Accepted publickey/g) ?? []).length, 1, "one ssh connection for the whole command");
-    assert.equal((checkout.log.match(/Starting session: subsystem 'zsync'/g) ?? []).length, 1, "one channel, kept alive across requests");
+    // Channels are pooled (at most 4 per connection, so a long-lived @@events stream never blocks other requests) and kept alive.
+    const channels = (checkout.log.match(/Starting session: subsystem 'zsync'/g) ?? []).length;
+    assert.ok(channels >= 1 && channels <= 4, `1 to 4 channels, kept alive across requests (saw ${channels})`);
     await ok(["checkout", `${base}/site`, "bob", "-q"], work);
     const alice = join(work, "alice");
     const bob = join(work, "bob");
