@@ -197,7 +197,8 @@ describe("merge between checkouts (in-process)", { concurrency: 4 }, () => {
     assert.equal(p.read(p.b, "dir/inner.md"), "# inner\n");
     assert.deepEqual(p.meta(p.b, "new.txt"), { contentType: "text/plain", extra: { title: "New" } });
     assert.deepEqual(p.meta(p.b, "dir"), { extra: { title: "A folder" } });
-    assert.deepEqual(p.meta(p.b, "dir/inner.md"), { contentType: "text/markdown" });
+    // A Markdown file is a note: add gives it its title (issue 16).
+    assert.deepEqual(p.meta(p.b, "dir/inner.md"), { contentType: "text/markdown", extra: { title: "inner" } });
     assert.deepEqual(await p.letters(), { dir: "A ", "dir/inner.md": "A ", "new.txt": "A " });
   });
 
