@@ -2,8 +2,8 @@
  * `@@events` with two zsync-server processes on one PostgreSQL database: a commit through server 1
  * reaches an event stream of server 2 (LISTEN/NOTIFY, no polling), and when server 2's LISTEN
  * connection is killed — and cannot come back at once — the commit made meanwhile still reaches
- * the stream, without a gap, once the connection is back. The test waits for events and log
- * lines, never for the clock.
+ * the stream, without a gap, once the connection is back; the same after PostgreSQL restarts.
+ * The tests wait for events and log lines, never for the clock.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -84,6 +84,31 @@ describe("@@events across two servers on one PostgreSQL database", () => {
     } finally {
       abort.abort();
       await cluster.query(`ALTER ROLE ${SECOND_ROLE} LOGIN`);
+    }
+  });
+
+  test("PostgreSQL restarted under an open stream: server 2 listens again and the next commit arrives", { timeout: 120_000 }, async () => {
+    const viaFirst = createZsyncClient({ origin: first.url, user: "zsync", password: "zsync" });
+    const viaSecond = createZsyncClient({ origin: second.url, user: "zsync", password: "zsync" });
+    const head = (await viaSecond.info()).repository.revision;
+    const abort = new AbortController();
+    const stream = await viaSecond.events("demo", { since: head, signal: abort.signal });
+    try {
+      assert.equal((await stream.next()).value?.type, "ready");
+      const lostBefore = second.stderr().split("LISTEN connection was lost").length;
+      const againBefore = second.stderr().split("listening again").length;
+      cluster.stopServer();
+      try {
+        await second.waitForStderr(new RegExp(`(LISTEN connection was lost[^]*){${lostBefore}}`), 60_000);
+      } finally {
+        cluster.startServer();
+      }
+      await second.waitForStderr(new RegExp(`(listening again[^]*){${againBefore}}`), 60_000);
+      assert.equal(second.stderr().split("listening again").length, againBefore + 1, "it says when it listens again");
+      const r1 = await checkin(viaFirst, "after-restart.txt");
+      assert.deepEqual(revisionsOf(await readUntil(stream, (s) => revisionsOf(s).includes(r1))), [r1]);
+    } finally {
+      abort.abort();
     }
   });
 });
