@@ -301,6 +301,17 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
     const contentChanged = kind === "file" && item.content === "M";
     const metaChanged = item.meta === "M";
 
+    if (b.schedule === "removed" && !(await parentReady(path))) {
+      // TARGET removed the folder too and put something else in its place: nothing can be
+      // written beside the path. A tree conflict records SOURCE's version (its bytes stay in
+      // SOURCE and in TARGET's pristine store); `resolve --accept working` keeps the removal.
+      const reason = "changed in SOURCE inside a folder that is gone in TARGET";
+      const conflict: ConflictRecord = { kind: "tree", artifacts: [], reason };
+      if (contentChanged) conflict.versions = { theirs: await keepFile(join(source.root, path)) };
+      entryChanges[path] = { ...b, conflict };
+      note({ path, kind, content: "C", meta: " ", reason });
+      return;
+    }
     if (b.schedule === "removed") {
       // TARGET removed what SOURCE changed: keep both sides, SOURCE's version beside the path.
       const artifacts: string[] = [];
@@ -604,6 +615,13 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
       meta: { base, mine: mine.meta, theirs, keys: merged.conflicts },
     };
     return "C";
+  }
+
+  /** True when TARGET's folder holding `path` is a folder on disk, or this merge makes it one. */
+  async function parentReady(path: string): Promise<boolean> {
+    const parent = parentPath(path);
+    if (parent === "" || addedFolders.has(parent)) return true;
+    return (await lstatOrNone(join(target.root, parent)))?.isDirectory() === true;
   }
 
   /** TARGET's metadata file of `path`: parsed, and what a step replacing it must expect. */

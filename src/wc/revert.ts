@@ -17,7 +17,10 @@ import { readCheckoutFile } from "./safe-path.js";
 import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { revertBlocker, type RevertAncestor } from "../merge/revert-scope.js";
+import type { KindOrNone } from "../merge/tree.js";
 import { parseObjectMeta } from "../protocol/manifest.js";
+import { parentPath } from "../protocol/paths.js";
 import type { ObjectKind } from "../protocol/types.js";
 import { WcError } from "./admin.js";
 import { lstatOrNone, sha256 } from "./add.js";
@@ -93,6 +96,33 @@ async function versionsOnlyInArtifacts(root: string, path: string, entry: Entry,
   return only;
 }
 
+/**
+ * Refuses (changing nothing) when a path would be put back inside a folder that is not coming
+ * back with it: a folder scheduled for removal, or a file in a folder's place ({@link revertBlocker}).
+ */
+async function refuseOrphans(root: string, entries: Map<string, Entry>, targets: Set<string>): Promise<void> {
+  const diskKinds = new Map<string, KindOrNone>();
+  const diskKind = async (path: string): Promise<KindOrNone> => {
+    let kind = diskKinds.get(path);
+    if (kind === undefined) {
+      const s = await lstatOrNone(join(root, path)).catch(() => undefined);
+      kind = !s ? "none" : s.isDirectory() ? "folder" : "file";
+      diskKinds.set(path, kind);
+    }
+    return kind;
+  };
+  for (const path of [...targets].sort()) {
+    const entry = entries.get(path)!;
+    const ancestors: RevertAncestor[] = [];
+    for (let parent = parentPath(path); parent !== ""; parent = parentPath(parent)) {
+      const above = entries.get(parent);
+      if (above) ancestors.push({ path: parent, schedule: above.schedule, disk: await diskKind(parent), reverted: targets.has(parent) });
+    }
+    const why = revertBlocker({ path, schedule: entry.schedule }, ancestors);
+    if (why) throw new WcError("revert-parent-first", why);
+  }
+}
+
 /** Reverts `opts.paths` (see the module comment). Plans everything before changing anything. */
 export async function revert(wc: WorkingCopy, opts: RevertOptions): Promise<RevertResult> {
   const entries = wc.entries.entries;
@@ -115,6 +145,7 @@ export async function revert(wc: WorkingCopy, opts: RevertOptions): Promise<Reve
     else if (entry.schedule === "removed") below.filter((p) => entries.get(p)!.schedule === "removed").forEach((p) => targets.add(p));
   }
   if (targets.size === 0) return result;
+  await refuseOrphans(wc.root, entries, targets);
 
   const scan = await scanWorkingCopy(wc.root, entries, { within: roots });
   const scanned = new Map(scan.items.map((i) => [i.path, i]));

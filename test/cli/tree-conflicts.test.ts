@@ -281,6 +281,65 @@ describe("tree conflicts and mixed revisions through the binary", () => {
     assert.match(m.stdout + m.stderr, /deleted on the server/);
   });
 
+  test("revert of a path inside a folder that was removed and replaced by a file is refused, naming the folder (model seed 1121916620)", async () => {
+    const { a } = await twoCheckouts({ d: null, "d/z": "z\n" });
+    await run(["rm", "--force", "d"], a);
+    writeFileSync(join(a, "d"), "my new file\n");
+    const add = await zsync(["add", "d"], { cwd: a });
+    assert.match(add.stdout + add.stderr, /'d' is scheduled for removal/, "adding over a scheduled removal is refused");
+    const child = await zsync(["revert", "d/z"], { cwd: a });
+    assert.notEqual(child.code, 0, child.stdout + child.stderr);
+    assert.match(child.stderr, /can't revert 'd\/z' without reverting its folder 'd', which is scheduled for removal: run `zsync revert d`/);
+    assert.doesNotMatch(child.stderr, /EEXIST/);
+    assert.equal(existsSync(join(a, ".zsync", "journal.json")), false, "nothing was started");
+    assert.equal(text(a, "d"), "my new file\n", "the user's file is untouched");
+    assert.deepEqual(await versionedChanges(a), ["R  d", "R  d/z"]);
+    // Reverting the folder brings it back, and keeps the user's file under another name.
+    const parent = await zsync(["revert", "d"], { cwd: a });
+    assert.equal(parent.code, 0, parent.stdout + parent.stderr);
+    assert.equal(text(a, "d/z"), "z\n");
+    assert.equal(text(a, "d.zsync-saved"), "my new file\n");
+    assert.deepEqual(await versionedChanges(a), []);
+    await assertNotStuck(a);
+  });
+
+  test("revert of a missing path inside a folder replaced on disk by a file is refused, naming the folder", async () => {
+    const { a } = await twoCheckouts({ d: null, "d/z": "z\n" });
+    rmSync(join(a, "d"), { recursive: true });
+    writeFileSync(join(a, "d"), "in the way\n");
+    const child = await zsync(["revert", "d/z"], { cwd: a });
+    assert.notEqual(child.code, 0);
+    assert.match(child.stderr, /can't revert 'd\/z': a file is where its folder 'd' belongs/);
+    assert.equal(existsSync(join(a, ".zsync", "journal.json")), false);
+    assert.equal(text(a, "d"), "in the way\n");
+    await run(["revert", "-R", "d"], a);
+    assert.equal(text(a, "d/z"), "z\n");
+    assert.equal(text(a, "d.zsync-saved"), "in the way\n");
+  });
+
+  test("merge of an edit inside a folder TARGET removed and replaced by a file is a tree conflict, not ENOTDIR (soak seed 1109490318)", async () => {
+    const { a, b } = await twoCheckouts({ d: null, "d/z": "z\n" });
+    // TARGET (a): folder d removed, a file d in its place.
+    await run(["rm", "--force", "d"], a);
+    writeFileSync(join(a, "d"), "my file d\n");
+    // SOURCE (b): d/z's content and metadata edited.
+    writeFileSync(join(b, "d/z"), "z\nsource line\n");
+    mkdirSync(join(b, "d/@@meta"), { recursive: true });
+    writeFileSync(join(b, "d/@@meta/z.json"), JSON.stringify({ extra: { note: "from source" } }) + "\n");
+    const m = await zsync(["merge", b, a], { cwd: a });
+    assert.equal(m.code, 1, m.stdout + m.stderr);
+    assert.doesNotMatch(m.stdout + m.stderr, /ENOTDIR/);
+    assert.match(m.stdout, /C\s+d\/z/);
+    assert.match(m.stdout + m.stderr, /changed in SOURCE inside a folder that is gone in TARGET/);
+    assert.equal(existsSync(join(a, ".zsync", "journal.json")), false, "no pending journal in TARGET");
+    assert.equal(text(a, "d"), "my file d\n", "TARGET's file is untouched");
+    assert.equal(text(b, "d/z"), "z\nsource line\n", "SOURCE is untouched");
+    const item = (await statusOf(a)).byPath.get("d/z")!;
+    assert.equal(item.conflict?.kind, "tree");
+    await assertNotStuck(a);
+    assert.equal(text(a, "d"), "my file d\n");
+  });
+
   test("case 8: a commit the server saved whose answer was lost is recognised by the next commit", async () => {
     await remote.createFolder("tc-lost", { "f.txt": "one\n", "g.txt": "g\n" });
     const proxy = await answerDroppingProxy(server.url);
