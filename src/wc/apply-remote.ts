@@ -51,6 +51,12 @@ export interface ApplyResult {
   savedAside: JournalReport["savedAside"];
   /** Paths left alone because a conflict or an obstruction blocked them. */
   skipped: string[];
+  /**
+   * Server objects the user chose to replace with a local one (a tree conflict resolved with
+   * `working`): left alone, and the checkout stays at its revision until the replacement is
+   * committed — reverting it must find the server's object still to come.
+   */
+  replacing: string[];
 }
 
 /** True when `path` belongs in a checkout of that depth. */
@@ -249,7 +255,7 @@ export async function applyRemote(
   }
 
   // 3. Apply. The checkout's revision moves only if nothing had to be left behind.
-  const advance = skipped.length === 0 && blocked.length === 0 && !scopes;
+  const advance = skipped.length === 0 && blocked.length === 0 && superseded.length === 0 && !scopes;
   // Nothing to write (a no-op update): do not rewrite the entries for nothing.
   const nothingToDo = steps.length === 0 && Object.keys(entryChanges).length === 0 && (!advance || manifest.revision === wc.entries.revision);
   const report = nothingToDo
@@ -268,6 +274,7 @@ export async function applyRemote(
     conflicts,
     savedAside: report.savedAside,
     skipped,
+    replacing: superseded,
   };
 
   /** The tree reconciler's view of one path. */
@@ -373,17 +380,25 @@ export async function applyRemote(
     const next: Entry = entryFromRemote(remote);
     if (entry?.schedule === "removed") next.schedule = "removed";
     let content: UpdateLine["content"] = " ";
+    let reason: string | undefined;
     if (!entry && path !== "") {
       steps.push({ do: "mkdir", path });
       madeDirs.add(path);
       content = status ? "E" : "N";
     } else if (entry?.schedule === "added") {
       content = "E";
+    } else if (entry && !entry.schedule && path !== "" && status?.content === "!") {
+      // Deleted by hand and changed on the server: it comes back (svn's "Restored"), and with it
+      // what is inside (new server objects here, and the untouched ones by planRestores).
+      steps.push({ do: "mkdir", path });
+      madeDirs.add(path);
+      content = "U";
+      reason = "restored: it was missing";
     }
     // A folder scheduled for removal keeps no metadata file: only its BASE moves.
     const meta = entry?.schedule === "removed" ? " " : planMeta(ctx, path, entry?.schedule === "added" ? undefined : entry, remote, status, next);
     entryChanges[path] = next;
-    note({ path, kind: "folder", content, meta });
+    note({ path, kind: "folder", content, meta, ...(reason ? { reason } : {}) });
   }
 
   async function planFile(remote: EntryInfo | undefined, entry: Entry | undefined, status: PathStatus | undefined, deletedPath?: string) {

@@ -340,6 +340,53 @@ describe("tree conflicts and mixed revisions through the binary", () => {
     assert.equal(text(a, "d"), "my file d\n");
   });
 
+  test("a kept local replacement that is reverted before its commit lets the next update bring the server's object (soak seed 1109490318)", async () => {
+    const { a, b } = await twoCheckouts();
+    writeFileSync(join(a, "y"), "my file y\n");
+    await run(["add", "y"], a);
+    await run(["mkdir", "y"], b);
+    await run(["commit", "-m", "folder y"], b);
+    const clash = await updateOf(a);
+    assert.equal(clash.byPath.get("y")?.reason, "added locally as a file, added on the server as a folder");
+    await run(["resolve", "--accept", "working", "y"], a);
+    // Kept: the next update leaves y alone, and the checkout does not claim to hold the server's y.
+    const kept = await zsync(["update"], { cwd: a });
+    assert.equal(kept.code, 0, kept.stdout + kept.stderr);
+    assert.match(kept.stdout, /except y \(replaced locally\); the checkout stays at revision \d+ until the replacement is committed\./);
+    // The user changes their mind: the local file goes, the addition is reverted.
+    rmSync(join(a, "y"));
+    await run(["revert", "y"], a);
+    const up = await updateOf(a);
+    assert.equal(up.code, 0, JSON.stringify(up.report));
+    assert.equal(up.byPath.get("y")?.content, "N", "the server's folder comes");
+    assert.equal(existsSync(join(a, "y")) && !existsSync(join(a, "y.orig")), true);
+    assert.deepEqual(await versionedChanges(a), []);
+    const fresh = await checkoutInProcess(remote, `tc${counter}`, "zsync-tc-");
+    made.push(join(fresh, ".."));
+    assert.deepEqual((await statusOf(a, true)).items.map((i) => i.path).sort(), (await statusOf(fresh, true)).items.map((i) => i.path).sort());
+  });
+
+  test("a folder deleted by hand that the server deleted and made again comes back with the server's new contents (soak seed 1109490318)", async () => {
+    const { folder, a, b } = await twoCheckouts({ d: null, "d/z": "z\n", "d/y": "y\n" });
+    await run(["rm", "d"], b);
+    await run(["commit", "-m", "rm d"], b);
+    await run(["mkdir", "d"], b);
+    writeFileSync(join(b, "d/w"), "w\n");
+    await run(["add", "d/w"], b);
+    await run(["commit", "-m", "d again"], b);
+    rmSync(join(a, "d"), { recursive: true });
+    const up = await updateOf(a);
+    assert.equal(up.code, 0, JSON.stringify(up.report));
+    assert.equal(up.byPath.get("d")?.content, "U");
+    assert.equal(up.byPath.get("d")?.reason, "restored: it was missing");
+    assert.equal(up.byPath.get("d/w")?.content, "U");
+    assert.equal(text(a, "d/w"), "w\n");
+    assert.equal(existsSync(join(a, "d/z")), false);
+    assert.deepEqual(await versionedChanges(a), []);
+    assert.deepEqual([...(await remote.entries(folder)).keys()].filter((p) => p.startsWith("d")).sort(), ["d", "d/w"]);
+    await assertNotStuck(a);
+  });
+
   test("case 8: a commit the server saved whose answer was lost is recognised by the next commit", async () => {
     await remote.createFolder("tc-lost", { "f.txt": "one\n", "g.txt": "g\n" });
     const proxy = await answerDroppingProxy(server.url);
