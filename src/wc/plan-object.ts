@@ -25,6 +25,17 @@ export interface PlanContext {
   policyOf?: (path: string) => ConflictPolicy;
 }
 
+/** One line of an update report: `U  path`, ` U path` (metadata), `C  path`… */
+export interface UpdateLine {
+  path: string;
+  kind: "file" | "folder";
+  /** Content letter: U updated, G merged, C conflict, D deleted, N new folder, A/R kept schedules, E existed. */
+  content: " " | "U" | "G" | "C" | "D" | "N" | "A" | "R" | "E";
+  /** Metadata letter: U updated, G merged, C conflict. */
+  meta: " " | "U" | "G" | "C";
+  reason?: string;
+}
+
 /** Metadata letter of an update line: U updated, G merged, C conflict. */
 export type MetaLetter = " " | "U" | "G" | "C";
 

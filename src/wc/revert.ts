@@ -27,9 +27,9 @@ import { lstatOrNone, sha256 } from "./add.js";
 import { entriesUnder, loadEntries, type Entry } from "./entries.js";
 import { runJournal, type JournalReport, type JournalStep } from "./journal.js";
 import { formatMeta, metaFileOf, sameMeta } from "./meta-files.js";
-import { SOURCE_LABEL } from "./merge.js";
+import { SOURCE_LABEL } from "./merge-source.js";
 import { hashFile, pristinePath, storePristine } from "./pristine.js";
-import { holdsAddedLines } from "./resolve.js";
+import { holdsAddedLines } from "./resolve-text.js";
 import { scanWorkingCopy, type ContentState } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
 
@@ -59,6 +59,8 @@ export interface RevertedPath {
   removedArtifacts: string[];
   /** True when a conflict record was cleared. */
   conflictCleared: boolean;
+  /** The reverted addition replaced the server's object: `zsync update` brings that object. */
+  serverObjectToUpdate?: boolean;
 }
 
 export interface RevertResult {
@@ -66,6 +68,13 @@ export interface RevertResult {
   /** Named paths that are not under version control. */
   skipped: { path: string; message: string }[];
   savedAside: JournalReport["savedAside"];
+  /**
+   * A reverted addition replaced a server object this checkout never received (svn's BASE of a
+   * replacement). The checkout's revision is then set back to 0 — the checkout no longer claims
+   * to hold everything up to a revision — so the next update compares every path with the
+   * server's (mixed revisions, see docs/TREE-CONFLICTS.md) and brings that object.
+   */
+  serverObjectsToUpdate?: boolean;
 }
 
 async function* once(bytes: Uint8Array) {
@@ -184,6 +193,12 @@ export async function revert(wc: WorkingCopy, opts: RevertOptions): Promise<Reve
     if (entry.schedule === "added") {
       // Back to unversioned: the file and its metadata file stay as they are.
       rec.unscheduled = "added";
+      // It replaced the server's object (a tree conflict resolved `working`), which this checkout
+      // never received: the next update must bring it. See {@link RevertResult.serverObjectsToUpdate}.
+      if (entry.revision !== undefined) {
+        rec.serverObjectToUpdate = true;
+        result.serverObjectsToUpdate = true;
+      }
       journalEntries[path] = null;
       result.reverted.push(rec);
       continue;
@@ -252,7 +267,8 @@ export async function revert(wc: WorkingCopy, opts: RevertOptions): Promise<Reve
   }
 
   if (result.reverted.length > 0) {
-    result.savedAside = (await runJournal(wc.root, { command: "revert", steps, entries: journalEntries })).savedAside;
+    const revision = result.serverObjectsToUpdate ? 0 : undefined;
+    result.savedAside = (await runJournal(wc.root, { command: "revert", steps, entries: journalEntries, revision })).savedAside;
     wc.entries = await loadEntries(wc.root);
   }
   return result;

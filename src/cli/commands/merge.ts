@@ -46,7 +46,7 @@ export const mergeCommand = defineCommand<Args>({
       const show = (path: string) => displayPath(root, path);
       // The conflicts this merge made get the same policy as update's: --accept, or the
       // interactive resolver on a terminal, or postponed.
-      const asUpdate = { revision: result.revision, target: result.revision, lines: result.lines, conflicts: result.conflicts, savedAside: result.savedAside, skipped: [], replacing: [] };
+      const asUpdate = { revision: result.revision, target: result.revision, lines: result.lines, conflicts: result.conflicts, savedAside: result.savedAside, skipped: [] };
       const accepted = result.dryRun ? undefined : await acceptAfterUpdate(wc, asUpdate, args);
       const conflicts = accepted ? accepted.result.conflicts : result.conflicts;
 

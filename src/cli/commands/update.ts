@@ -54,13 +54,9 @@ export function printUpdateLines(out: Output, result: ApplyResult, root: string,
 }
 
 /** The last line of an update: never "Updated to revision N" when the checkout stayed older. */
-export function updateSummary(result: ApplyResult, before: number, root: string): string {
+export function updateSummary(result: ApplyResult, before: number): string {
   if (result.revision !== result.target) {
     const left = result.skipped.length;
-    if (left === 0 && result.conflicts === 0 && result.replacing.length > 0) {
-      const shown = result.replacing.map((p) => displayPath(root, p)).join(", ");
-      return `Updated to revision ${result.target} except ${shown} (replaced locally); the checkout stays at revision ${result.revision} until the replacement is committed.`;
-    }
     return `Updated to revision ${result.target} except ${left > 0 ? `${left} skipped path(s)` : "the paths in conflict"}; the checkout stays at revision ${result.revision} until they are resolved and updated.`;
   }
   return result.lines.length === 0 && result.target === before ? `At revision ${result.target}.` : `Updated to revision ${result.target}.`;
@@ -88,7 +84,7 @@ export const updateCommand = defineCommand<Args>({
       out.result({ ...updateJson(result, wc.root), ...accepted.json });
       printUpdateLines(out, accepted.result, wc.root);
       await accepted.finish(out);
-      out.line(updateSummary(result, before, wc.root));
+      out.line(updateSummary(result, before));
     });
   },
 });
