@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parentPath } from "../protocol/paths.js";
 import { lstatOrNone } from "./add.js";
-import type { UpdateLine } from "./apply-remote.js";
+import type { UpdateLine } from "./plan-object.js";
 import { entriesUnder, type ConflictRecord, type Entry } from "./entries.js";
 import type { JournalStep } from "./journal.js";
 import type { MergePlan, MergePlanContext } from "./merge-plan.js";

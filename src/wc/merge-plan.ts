@@ -16,12 +16,11 @@ import type { ObjectMeta } from "../protocol/types.js";
 import type { ZsyncClient } from "../transport/http/client.js";
 import { WcError } from "./admin.js";
 import { lstatOrNone } from "./add.js";
-import type { UpdateLine } from "./apply-remote.js";
 import type { ConflictRecord, Entry } from "./entries.js";
 import type { Expectation, JournalStep } from "./journal.js";
 import { SOURCE_LABEL, type SourceCheckout } from "./merge-source.js";
 import { metaFileOf, readWorkingMeta } from "./meta-files.js";
-import { planMetaFile } from "./plan-object.js";
+import { planMetaFile, type UpdateLine } from "./plan-object.js";
 import { hashFile, pristinePath, storePristine } from "./pristine.js";
 import { readCheckoutFile } from "./safe-path.js";
 import type { PathStatus } from "./scan.js";
@@ -45,7 +44,7 @@ export interface MergePlanContext {
   policy?: ConflictPolicy;
 }
 
-export const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
+const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
 
 /** The plan of one merge: its collections and shared planners. */
 export type MergePlan = ReturnType<typeof createMergePlan>;

@@ -6,8 +6,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync } from "node:fs";
 import { join } from "node:path";
-import type { ConflictPolicy } from "../merge/content-kinds.js";
-import { choosePolicy } from "../merge/content-kinds.js";
+import { choosePolicy, type ConflictPolicy } from "../merge/content-kinds.js";
 import type { KindOrNone, TreeSituation } from "../merge/tree.js";
 import type { EntryInfo } from "../protocol/types.js";
 import { entriesUnder, entryFromRemote, type Entry } from "./entries.js";
