@@ -11,7 +11,7 @@ import type { ConflictPolicy } from "../merge/content-kinds.js";
 import type { EntryInfo, ObjectMeta } from "../protocol/types.js";
 import { WcError } from "./admin.js";
 import type { ConflictRecord, Entry } from "./entries.js";
-import type { JournalStep } from "./journal.js";
+import type { Expectation, JournalStep } from "./journal.js";
 import { formatMeta, formatMetaConflict, metaFileOf, sameMeta } from "./meta-files.js";
 import { hasPristine, pristinePath, storePristine } from "./pristine.js";
 import { readCheckoutFile } from "./safe-path.js";
@@ -23,6 +23,17 @@ export interface PlanContext {
   steps: JournalStep[];
   /** The conflict policy of each path (--policy, `zsync config policy`, else merge). */
   policyOf?: (path: string) => ConflictPolicy;
+}
+
+/** One line of an update report: `U  path`, ` U path` (metadata), `C  path`… */
+export interface UpdateLine {
+  path: string;
+  kind: "file" | "folder";
+  /** Content letter: U updated, G merged, C conflict, D deleted, N new folder, A/R kept schedules, E existed. */
+  content: " " | "U" | "G" | "C" | "D" | "N" | "A" | "R" | "E";
+  /** Metadata letter: U updated, G merged, C conflict. */
+  meta: " " | "U" | "G" | "C";
+  reason?: string;
 }
 
 /** Metadata letter of an update line: U updated, G merged, C conflict. */
@@ -80,9 +91,73 @@ export async function planFileMerge(
   return { kind: "text", artifacts: beside(plan.beside), reason: conflictReasonOf(plan), versions, labels };
 }
 
+/** The working metadata file of an object, as a metadata merge sees it ("mine"). */
+export interface WorkingMetaFile {
+  /** Its metadata (undefined: no file). */
+  meta?: ObjectMeta;
+  /** Why it is not valid metadata (it is then the user's to keep). */
+  error?: string;
+  /** What a step replacing it must expect to find. */
+  expect: Expectation;
+}
+
+/** How one command names the other side of a metadata merge. */
+export interface MetaMergeSide {
+  /** The artifact written beside an unreadable metadata file (the other side's version). */
+  artifact: string;
+  artifactExpect: Expectation;
+  /** Where the other side's changes were made, for the conflict reason ("on both sides", "in both checkouts"). */
+  where: string;
+}
+
 /**
- * Plans the metadata file of an object: per-key three-way merge of BASE, working and server
- * metadata. Sets `next.meta` (the new BASE) and, on conflict, `next.conflict`.
+ * The one metadata-file planner of `update` and `merge`: per-key three-way merge of `base`,
+ * the working metadata file (`mine`) and `theirs` (mergeMeta), turned into a journal step. Sets
+ * `next.conflict` on a conflict: the file then takes the editable conflict form (every version of
+ * each conflicting key in place), or, when the working file is unreadable, it stays and the other
+ * side's version goes beside it. Returns the metadata letter — ` ` nothing, `U` theirs taken,
+ * `G` merged with local edits, `C` conflict — or `held` when the working file already holds the
+ * merged metadata (the same edit was made locally): `update` reports that `G`, `merge` nothing.
+ */
+export function planMetaFile(
+  steps: JournalStep[],
+  path: string,
+  versions: { base?: ObjectMeta; mine: WorkingMetaFile; theirs?: ObjectMeta },
+  side: MetaMergeSide,
+  next: Entry,
+): MetaLetter | "held" {
+  const { base, mine, theirs } = versions;
+  // The other side did not change the metadata: whatever the working file holds stays.
+  if (sameMeta(base, theirs)) return " ";
+  const file = metaFileOf(path);
+  if (mine.error) {
+    steps.push({ do: "write-text", path: side.artifact, text: theirs ? formatMeta(theirs) : "{}\n", expect: side.artifactExpect });
+    next.conflict ??= { kind: "meta", artifacts: [side.artifact], reason: mine.error };
+    return "C";
+  }
+  const merged = mergeMeta(base, mine.meta, theirs);
+  if (!merged.clean) {
+    const form = formatMetaConflict(merged.meta, { base, mine: mine.meta, theirs }, merged.conflicts);
+    steps.push({ do: "write-text", path: file, text: form, expect: mine.expect });
+    next.conflict ??= {
+      kind: "meta",
+      artifacts: [],
+      reason: `metadata keys changed ${side.where}: ${merged.conflicts.join(", ")}`,
+      meta: { base, mine: mine.meta, theirs, keys: merged.conflicts },
+    };
+    return "C";
+  }
+  const newText = merged.meta ? formatMeta(merged.meta) : null;
+  const oldText = mine.meta ? formatMeta(mine.meta) : null;
+  if (newText === oldText) return "held";
+  steps.push({ do: "write-text", path: file, text: newText, expect: mine.expect });
+  return sameMeta(mine.meta, base) ? "U" : "G";
+}
+
+/**
+ * `update`'s metadata file of an object: {@link planMetaFile} with BASE, the working file as
+ * scanned, and the server's metadata. Sets `next.meta` (the new BASE) and, on conflict,
+ * `next.conflict`. A new object's metadata comes with it (no letter but `C`).
  */
 export function planMeta(
   { steps }: PlanContext,
@@ -92,40 +167,13 @@ export function planMeta(
   status: PathStatus | undefined,
   next: Entry,
 ): MetaLetter {
-  const base: ObjectMeta | undefined = entry?.meta;
-  const theirs = remote.meta;
-  const file = metaFileOf(path);
-  const workingExists = status?.workingMeta !== undefined || status?.metaError !== undefined;
-  if (status?.metaError) {
-    // An unreadable metadata file is the user's: keep it, put the server's version beside it.
-    if (!sameMeta(base, theirs)) {
-      const artifact = `${file}.r${remote.revision}`;
-      steps.push({ do: "write-text", path: artifact, text: theirs ? formatMeta(theirs) : "{}\n", expect: "any" });
-      next.conflict ??= { kind: "meta", artifacts: [artifact], reason: status.metaError };
-      return "C";
-    }
-    return " ";
-  }
-  const mine = status?.workingMeta;
-  if (sameMeta(base, theirs) && entry) return " ";
-  const merged = mergeMeta(base, mine, theirs);
-  const newText = merged.meta ? formatMeta(merged.meta) : null;
-  const oldText = mine ? formatMeta(mine) : null;
-  if (merged.clean && (newText !== oldText || (!workingExists && newText !== null))) {
-    steps.push({ do: "write-text", path: file, text: newText, expect: "any" });
-  }
-  if (!merged.clean) {
-    // The metadata file takes the conflict form: every version of each conflicting key in place.
-    const form = formatMetaConflict(merged.meta, { base, mine, theirs }, merged.conflicts);
-    steps.push({ do: "write-text", path: file, text: form, expect: "any" });
-    next.conflict ??= {
-      kind: "meta",
-      artifacts: [],
-      reason: `metadata keys changed on both sides: ${merged.conflicts.join(", ")}`,
-      meta: { base, mine, theirs, keys: merged.conflicts },
-    };
-    return "C";
-  }
-  if (!entry) return " "; // new objects: their metadata comes with them
-  return sameMeta(mine, base) ? "U" : "G";
+  const letter = planMetaFile(
+    steps,
+    path,
+    { base: entry?.meta, mine: { meta: status?.workingMeta, error: status?.metaError, expect: "any" }, theirs: remote.meta },
+    { artifact: `${metaFileOf(path)}.r${remote.revision}`, artifactExpect: "any", where: "on both sides" },
+    next,
+  );
+  if (!entry && letter !== "C") return " ";
+  return letter === "held" ? "G" : letter;
 }

@@ -17,16 +17,19 @@ import { readCheckoutFile } from "./safe-path.js";
 import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { revertBlocker, type RevertAncestor } from "../merge/revert-scope.js";
+import type { KindOrNone } from "../merge/tree.js";
 import { parseObjectMeta } from "../protocol/manifest.js";
+import { parentPath } from "../protocol/paths.js";
 import type { ObjectKind } from "../protocol/types.js";
 import { WcError } from "./admin.js";
 import { lstatOrNone, sha256 } from "./add.js";
 import { entriesUnder, loadEntries, type Entry } from "./entries.js";
 import { runJournal, type JournalReport, type JournalStep } from "./journal.js";
 import { formatMeta, metaFileOf, sameMeta } from "./meta-files.js";
-import { SOURCE_LABEL } from "./merge.js";
+import { SOURCE_LABEL } from "./merge-source.js";
 import { hashFile, pristinePath, storePristine } from "./pristine.js";
-import { holdsAddedLines } from "./resolve.js";
+import { holdsAddedLines } from "./resolve-text.js";
 import { scanWorkingCopy, type ContentState } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
 
@@ -56,6 +59,8 @@ export interface RevertedPath {
   removedArtifacts: string[];
   /** True when a conflict record was cleared. */
   conflictCleared: boolean;
+  /** The reverted addition replaced the server's object: `zsync update` brings that object. */
+  serverObjectToUpdate?: boolean;
 }
 
 export interface RevertResult {
@@ -63,6 +68,13 @@ export interface RevertResult {
   /** Named paths that are not under version control. */
   skipped: { path: string; message: string }[];
   savedAside: JournalReport["savedAside"];
+  /**
+   * A reverted addition replaced a server object this checkout never received (svn's BASE of a
+   * replacement). The checkout's revision is then set back to 0 — the checkout no longer claims
+   * to hold everything up to a revision — so the next update compares every path with the
+   * server's (mixed revisions, see docs/TREE-CONFLICTS.md) and brings that object.
+   */
+  serverObjectsToUpdate?: boolean;
 }
 
 async function* once(bytes: Uint8Array) {
@@ -93,6 +105,33 @@ async function versionsOnlyInArtifacts(root: string, path: string, entry: Entry,
   return only;
 }
 
+/**
+ * Refuses (changing nothing) when a path would be put back inside a folder that is not coming
+ * back with it: a folder scheduled for removal, or a file in a folder's place ({@link revertBlocker}).
+ */
+async function refuseOrphans(root: string, entries: Map<string, Entry>, targets: Set<string>): Promise<void> {
+  const diskKinds = new Map<string, KindOrNone>();
+  const diskKind = async (path: string): Promise<KindOrNone> => {
+    let kind = diskKinds.get(path);
+    if (kind === undefined) {
+      const s = await lstatOrNone(join(root, path)).catch(() => undefined);
+      kind = !s ? "none" : s.isDirectory() ? "folder" : "file";
+      diskKinds.set(path, kind);
+    }
+    return kind;
+  };
+  for (const path of [...targets].sort()) {
+    const entry = entries.get(path)!;
+    const ancestors: RevertAncestor[] = [];
+    for (let parent = parentPath(path); parent !== ""; parent = parentPath(parent)) {
+      const above = entries.get(parent);
+      if (above) ancestors.push({ path: parent, schedule: above.schedule, disk: await diskKind(parent), reverted: targets.has(parent) });
+    }
+    const why = revertBlocker({ path, schedule: entry.schedule }, ancestors);
+    if (why) throw new WcError("revert-parent-first", why);
+  }
+}
+
 /** Reverts `opts.paths` (see the module comment). Plans everything before changing anything. */
 export async function revert(wc: WorkingCopy, opts: RevertOptions): Promise<RevertResult> {
   const entries = wc.entries.entries;
@@ -115,6 +154,7 @@ export async function revert(wc: WorkingCopy, opts: RevertOptions): Promise<Reve
     else if (entry.schedule === "removed") below.filter((p) => entries.get(p)!.schedule === "removed").forEach((p) => targets.add(p));
   }
   if (targets.size === 0) return result;
+  await refuseOrphans(wc.root, entries, targets);
 
   const scan = await scanWorkingCopy(wc.root, entries, { within: roots });
   const scanned = new Map(scan.items.map((i) => [i.path, i]));
@@ -153,6 +193,12 @@ export async function revert(wc: WorkingCopy, opts: RevertOptions): Promise<Reve
     if (entry.schedule === "added") {
       // Back to unversioned: the file and its metadata file stay as they are.
       rec.unscheduled = "added";
+      // It replaced the server's object (a tree conflict resolved `working`), which this checkout
+      // never received: the next update must bring it. See {@link RevertResult.serverObjectsToUpdate}.
+      if (entry.revision !== undefined) {
+        rec.serverObjectToUpdate = true;
+        result.serverObjectsToUpdate = true;
+      }
       journalEntries[path] = null;
       result.reverted.push(rec);
       continue;
@@ -221,7 +267,8 @@ export async function revert(wc: WorkingCopy, opts: RevertOptions): Promise<Reve
   }
 
   if (result.reverted.length > 0) {
-    result.savedAside = (await runJournal(wc.root, { command: "revert", steps, entries: journalEntries })).savedAside;
+    const revision = result.serverObjectsToUpdate ? 0 : undefined;
+    result.savedAside = (await runJournal(wc.root, { command: "revert", steps, entries: journalEntries, revision })).savedAside;
     wc.entries = await loadEntries(wc.root);
   }
   return result;

@@ -281,6 +281,112 @@ describe("tree conflicts and mixed revisions through the binary", () => {
     assert.match(m.stdout + m.stderr, /deleted on the server/);
   });
 
+  test("revert of a path inside a folder that was removed and replaced by a file is refused, naming the folder (model seed 1121916620)", async () => {
+    const { a } = await twoCheckouts({ d: null, "d/z": "z\n" });
+    await run(["rm", "--force", "d"], a);
+    writeFileSync(join(a, "d"), "my new file\n");
+    const add = await zsync(["add", "d"], { cwd: a });
+    assert.match(add.stdout + add.stderr, /'d' is scheduled for removal/, "adding over a scheduled removal is refused");
+    const child = await zsync(["revert", "d/z"], { cwd: a });
+    assert.notEqual(child.code, 0, child.stdout + child.stderr);
+    assert.match(child.stderr, /can't revert 'd\/z' without reverting its folder 'd', which is scheduled for removal: run `zsync revert d`/);
+    assert.doesNotMatch(child.stderr, /EEXIST/);
+    assert.equal(existsSync(join(a, ".zsync", "journal.json")), false, "nothing was started");
+    assert.equal(text(a, "d"), "my new file\n", "the user's file is untouched");
+    assert.deepEqual(await versionedChanges(a), ["R  d", "R  d/z"]);
+    // Reverting the folder brings it back, and keeps the user's file under another name.
+    const parent = await zsync(["revert", "d"], { cwd: a });
+    assert.equal(parent.code, 0, parent.stdout + parent.stderr);
+    assert.equal(text(a, "d/z"), "z\n");
+    assert.equal(text(a, "d.zsync-saved"), "my new file\n");
+    assert.deepEqual(await versionedChanges(a), []);
+    await assertNotStuck(a);
+  });
+
+  test("revert of a missing path inside a folder replaced on disk by a file is refused, naming the folder", async () => {
+    const { a } = await twoCheckouts({ d: null, "d/z": "z\n" });
+    rmSync(join(a, "d"), { recursive: true });
+    writeFileSync(join(a, "d"), "in the way\n");
+    const child = await zsync(["revert", "d/z"], { cwd: a });
+    assert.notEqual(child.code, 0);
+    assert.match(child.stderr, /can't revert 'd\/z': a file is where its folder 'd' belongs/);
+    assert.equal(existsSync(join(a, ".zsync", "journal.json")), false);
+    assert.equal(text(a, "d"), "in the way\n");
+    await run(["revert", "-R", "d"], a);
+    assert.equal(text(a, "d/z"), "z\n");
+    assert.equal(text(a, "d.zsync-saved"), "in the way\n");
+  });
+
+  test("merge of an edit inside a folder TARGET removed and replaced by a file is a tree conflict, not ENOTDIR (soak seed 1109490318)", async () => {
+    const { a, b } = await twoCheckouts({ d: null, "d/z": "z\n" });
+    // TARGET (a): folder d removed, a file d in its place.
+    await run(["rm", "--force", "d"], a);
+    writeFileSync(join(a, "d"), "my file d\n");
+    // SOURCE (b): d/z's content and metadata edited.
+    writeFileSync(join(b, "d/z"), "z\nsource line\n");
+    mkdirSync(join(b, "d/@@meta"), { recursive: true });
+    writeFileSync(join(b, "d/@@meta/z.json"), JSON.stringify({ extra: { note: "from source" } }) + "\n");
+    const m = await zsync(["merge", b, a], { cwd: a });
+    assert.equal(m.code, 1, m.stdout + m.stderr);
+    assert.doesNotMatch(m.stdout + m.stderr, /ENOTDIR/);
+    assert.match(m.stdout, /C\s+d\/z/);
+    assert.match(m.stdout + m.stderr, /changed in SOURCE inside a folder that is gone in TARGET/);
+    assert.equal(existsSync(join(a, ".zsync", "journal.json")), false, "no pending journal in TARGET");
+    assert.equal(text(a, "d"), "my file d\n", "TARGET's file is untouched");
+    assert.equal(text(b, "d/z"), "z\nsource line\n", "SOURCE is untouched");
+    const item = (await statusOf(a)).byPath.get("d/z")!;
+    assert.equal(item.conflict?.kind, "tree");
+    await assertNotStuck(a);
+    assert.equal(text(a, "d"), "my file d\n");
+  });
+
+  test("a kept local replacement that is reverted before its commit lets the next update bring the server's object (soak seed 1109490318)", async () => {
+    const { a, b } = await twoCheckouts();
+    writeFileSync(join(a, "y"), "my file y\n");
+    await run(["add", "y"], a);
+    await run(["mkdir", "y"], b);
+    await run(["commit", "-m", "folder y"], b);
+    const clash = await updateOf(a);
+    assert.equal(clash.byPath.get("y")?.reason, "added locally as a file, added on the server as a folder");
+    await run(["resolve", "--accept", "working", "y"], a);
+    // Kept: the next update leaves y alone (the next commit would replace the server's folder).
+    await run(["update"], a);
+    assert.equal(text(a, "y"), "my file y\n");
+    // The user changes their mind: the local file goes, the addition is reverted.
+    rmSync(join(a, "y"));
+    const reverted = await run(["revert", "y"], a);
+    assert.match(reverted.stdout, /Reverted 'y' \(run `zsync update` to get the server's object it replaced\)/);
+    const up = await updateOf(a);
+    assert.equal(up.code, 0, JSON.stringify(up.report));
+    assert.equal(up.byPath.get("y")?.content, "N", "the server's folder comes");
+    assert.equal(existsSync(join(a, "y")) && !existsSync(join(a, "y.orig")), true);
+    assert.deepEqual(await versionedChanges(a), []);
+    const fresh = await checkoutInProcess(remote, `tc${counter}`, "zsync-tc-");
+    made.push(join(fresh, ".."));
+    assert.deepEqual((await statusOf(a, true)).items.map((i) => i.path).sort(), (await statusOf(fresh, true)).items.map((i) => i.path).sort());
+  });
+
+  test("a folder deleted by hand that the server deleted and made again comes back with the server's new contents (soak seed 1109490318)", async () => {
+    const { folder, a, b } = await twoCheckouts({ d: null, "d/z": "z\n", "d/y": "y\n" });
+    await run(["rm", "d"], b);
+    await run(["commit", "-m", "rm d"], b);
+    await run(["mkdir", "d"], b);
+    writeFileSync(join(b, "d/w"), "w\n");
+    await run(["add", "d/w"], b);
+    await run(["commit", "-m", "d again"], b);
+    rmSync(join(a, "d"), { recursive: true });
+    const up = await updateOf(a);
+    assert.equal(up.code, 0, JSON.stringify(up.report));
+    assert.equal(up.byPath.get("d")?.content, "U");
+    assert.equal(up.byPath.get("d")?.reason, "restored: it was missing");
+    assert.equal(up.byPath.get("d/w")?.content, "U");
+    assert.equal(text(a, "d/w"), "w\n");
+    assert.equal(existsSync(join(a, "d/z")), false);
+    assert.deepEqual(await versionedChanges(a), []);
+    assert.deepEqual([...(await remote.entries(folder)).keys()].filter((p) => p.startsWith("d")).sort(), ["d", "d/w"]);
+    await assertNotStuck(a);
+  });
+
   test("case 8: a commit the server saved whose answer was lost is recognised by the next commit", async () => {
     await remote.createFolder("tc-lost", { "f.txt": "one\n", "g.txt": "g\n" });
     const proxy = await answerDroppingProxy(server.url);

@@ -45,6 +45,7 @@ export const revertCommand = defineCommand<Args>({
         if (x.savedAs) notes.push(`your version saved as ${show(x.savedAs)}`);
         if (x.metaSavedAs) notes.push(`your metadata saved as ${show(x.metaSavedAs)}`);
         if (x.removedArtifacts.length > 0) notes.push(`removed ${x.removedArtifacts.map(show).join(", ")}`);
+        if (x.serverObjectToUpdate) notes.push("run `zsync update` to get the server's object it replaced");
         out.line(`Reverted '${show(x.path)}${x.kind === "folder" && x.path !== "" ? "/" : ""}'${notes.length ? ` (${notes.join("; ")})` : ""}`);
       }
       for (const s of r.skipped) out.warn(s.message);
