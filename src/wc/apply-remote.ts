@@ -18,6 +18,7 @@ import { decideFile, type FileAction } from "../merge/file-decision.js";
 import { reconcileTree, type KindOrNone, type TreeSituation } from "../merge/tree.js";
 import type { SnarfRecord } from "../protocol/snarf.js";
 import type { EntryInfo, SnapshotManifest } from "../protocol/types.js";
+import { rememberServerTypes } from "./server-types.js";
 import { WcError, type Depth } from "./admin.js";
 import { entriesUnder, entryFromRemote, type Entry } from "./entries.js";
 import { runJournal, type Expectation, type JournalReport, type JournalStep } from "./journal.js";
@@ -110,7 +111,13 @@ export async function applyRemote(
   const rootMeta = readWorkingMetaSync(root, "");
   local.set("", { path: "", kind: "folder", content: "=", meta: " ", workingMeta: rootMeta.meta, metaError: rootMeta.error, entry: entries.get("") });
   const steps: JournalStep[] = [];
-  const ctx: PlanContext = { root, steps, policyOf: (path) => choosePolicy(path, { override: opts.policy, byPath: config.policies }) };
+  await rememberServerTypes(root, manifest.types);
+  const ctx: PlanContext = {
+    root,
+    steps,
+    types: manifest.types,
+    policyOf: (path, typeDefault) => choosePolicy(path, { override: opts.policy, byPath: config.policies, typeDefault }),
+  };
   const entryChanges: Record<string, Entry | null> = {};
   const lines: UpdateLine[] = [];
   const skipped: string[] = [];

@@ -36,7 +36,8 @@ import { readFile, realpath, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { conflictReasonOf, planContentMerge, type ArtifactVersion } from "../merge/content-plan.js";
-import { choosePolicy, type ConflictPolicy } from "../merge/content-kinds.js";
+import { announcedTypeOf, choosePolicy, type ConflictPolicy } from "../merge/content-kinds.js";
+import { readServerTypes } from "./server-types.js";
 import { mergeMeta } from "../merge/meta.js";
 import { joinArchivePath, parentPath } from "../protocol/paths.js";
 import type { ObjectMeta } from "../protocol/types.js";
@@ -155,6 +156,8 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
   if ((await realpath(source.root)) === (await realpath(target.root))) {
     throw new WcError("same-checkout", `SOURCE and TARGET are the same checkout (${target.root})`, 2);
   }
+  // The types TARGET's server announced at its last checkout or update (plug-ins' merge kinds and policies).
+  const serverTypes = await readServerTypes(target.root);
   if (source.config.repository !== target.config.repository) {
     throw new WcError(
       "different-repository",
@@ -547,7 +550,8 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
       {
         labels: { mine: ".mine", ...labels },
         contentType: theirsType ?? contentType,
-        policy: choosePolicy(path, { override: opts.policy, byPath: target.config.policies }),
+        types: serverTypes,
+        policy: choosePolicy(path, { override: opts.policy, byPath: target.config.policies, typeDefault: announcedTypeOf(theirsType ?? contentType, serverTypes)?.defaultPolicy }),
         times: await modificationTimes(join(target.root, path), join(source.root, path)),
       },
     );
