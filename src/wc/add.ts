@@ -283,7 +283,7 @@ export async function add(wc: WorkingCopy, given: AddOptions): Promise<AddResult
  * The content type `add` records: by extension (a built-in type's canonical media type, so a
  * `.vcf` is `text/vcard`), else by the first bytes (`BEGIN:VCARD`, `BEGIN:VCALENDAR`).
  */
-async function guessContentType(root: string, path: string): Promise<string | undefined> {
+export async function guessContentType(root: string, path: string): Promise<string | undefined> {
   const byName = mimeTypes().lookup(baseName(path));
   if (typeof byName === "string") {
     const builtin = builtinTypeOf(byName);
