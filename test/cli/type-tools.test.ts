@@ -74,6 +74,12 @@ describe("zsync notes", () => {
     const after = await remote.entries("demo");
     assert.equal(after.has("notes/Shopping list.md"), false);
     assert.equal(after.get("notes/Groceries.md")?.meta?.extra?.title, "Groceries");
+    // zsync move does the same in one step.
+    await run(["move", "notes/Groceries.md", "notes/Food.md"], wc);
+    await run(["commit", "-m", "move"], wc);
+    const moved = await remote.entries("demo");
+    assert.equal(moved.has("notes/Groceries.md"), false);
+    assert.equal(moved.get("notes/Food.md")?.meta?.extra?.title, "Food");
   });
 });
 
