@@ -3,6 +3,7 @@
  * names a contact, an event or a note, how `add` recognises them by content, and the conflict
  * policies (pysyncml's set) with the rule that picks one for a path.
  */
+import type { AnnouncedType } from "../protocol/types.js";
 
 /** Built-in content types besides plain files and folders. */
 export type RecordKind = "contact" | "event";
@@ -69,4 +70,43 @@ export function choosePolicy(path: string, opts: { override?: ConflictPolicy; by
     if (matches && (!best || bare.length > best.length)) best = { length: bare.length, policy };
   }
   return best?.policy ?? opts.typeDefault ?? "merge";
+}
+
+/**
+ * How a client merges a type's files without running the server's code for it: `lines` (text by
+ * lines), `json` (per key, src/merge/json.ts), `records` (vCard/iCalendar per property) or
+ * `binary` (never merged: both versions kept). The server announces one per type.
+ */
+export type MergeKind = "lines" | "json" | "records" | "binary";
+export const MERGE_KINDS: readonly MergeKind[] = ["lines", "json", "records", "binary"];
+
+/** True when `value` names a merge kind. */
+export function isMergeKind(value: unknown): value is MergeKind {
+  return typeof value === "string" && (MERGE_KINDS as readonly string[]).includes(value);
+}
+
+export type { AnnouncedType };
+
+/** The built-in types as a client knows them without a server's announcement. */
+export const BUILTIN_ANNOUNCED_TYPES: readonly AnnouncedType[] = [
+  { name: "note", mediaTypes: ["text/markdown", "text/x-markdown"], extensions: [".md", ".markdown"], merge: "lines", defaultPolicy: "merge" },
+  { name: "contact", mediaTypes: ["text/vcard", "text/x-vcard", "text/directory"], extensions: [".vcf", ".vcard"], merge: "records", defaultPolicy: "merge" },
+  { name: "event", mediaTypes: ["text/calendar"], extensions: [".ics", ".ical"], merge: "records", defaultPolicy: "merge" },
+];
+
+/**
+ * The type a media type names among `announced` (the server's list; parameters and case ignored),
+ * else among the built-ins; undefined for a plain file.
+ */
+export function announcedTypeOf(contentType: string | undefined, announced: readonly AnnouncedType[] = []): AnnouncedType | undefined {
+  if (!contentType) return undefined;
+  const essence = contentType.split(";", 1)[0]!.trim().toLowerCase();
+  const named = (list: readonly AnnouncedType[]) => list.find((t) => t.mediaTypes.some((m) => m.toLowerCase() === essence));
+  return named(announced) ?? named(BUILTIN_ANNOUNCED_TYPES);
+}
+
+/** The announced type whose extensions match the file name (`.todo`), if any; built-ins are not included. */
+export function announcedTypeByName(path: string, announced: readonly AnnouncedType[]): AnnouncedType | undefined {
+  const name = path.slice(path.lastIndexOf("/") + 1).toLowerCase();
+  return announced.find((t) => t.extensions.some((e) => name.endsWith(e.toLowerCase()) && name.length > e.length));
 }

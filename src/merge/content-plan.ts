@@ -5,7 +5,8 @@
  * callers read the bytes and turn the plan into journal steps.
  */
 import { canMergeAsText } from "./binary.js";
-import { builtinTypeOf, type ConflictPolicy } from "./content-kinds.js";
+import { announcedTypeOf, type AnnouncedType, type ConflictPolicy, type MergeKind } from "./content-kinds.js";
+import { mergeJson } from "./json.js";
 import { mergeRecords, recordStamp } from "./records.js";
 import { mergeText, type MergeLabels } from "./text.js";
 
@@ -36,6 +37,8 @@ export type ContentMergePlan =
 export interface ContentPlanOptions {
   labels: MergeLabels;
   contentType?: string;
+  /** The server's announced types (plug-ins among them): `contentType` picks the merge kind from them, else from the built-ins. */
+  types?: readonly AnnouncedType[];
   /** How concurrent changes are settled (default `merge`); see docs/CONTENT-TYPES.md. */
   policy?: ConflictPolicy;
   /** Modification times (ms) for the `newest` policy, when the caller knows them; records use their REV/LAST-MODIFIED/DTSTAMP first. */
@@ -49,19 +52,29 @@ export function planContentMerge(versions: ContentVersions, opts: ContentPlanOpt
   const policy = opts.policy ?? "merge";
   const decode = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
   if (policy === "mine" || policy === "theirs") return { outcome: "kept", version: policy, reason: `policy ${policy}` };
-  const kind = builtinTypeOf(opts.contentType);
+  const kind: MergeKind = announcedTypeOf(opts.contentType, opts.types)?.merge ?? "lines";
   if (policy === "newest") {
-    const newer = newerSide(kind === "contact" || kind === "event" ? { mine: recordStamp(decode(versions.mine)), theirs: recordStamp(decode(versions.theirs)) } : {}, opts.times);
+    const newer = newerSide(kind === "records" ? { mine: recordStamp(decode(versions.mine)), theirs: recordStamp(decode(versions.theirs)) } : {}, opts.times);
     if (newer) return { outcome: "kept", version: newer, reason: `policy newest: ${newer === "mine" ? "the working file" : "the server's version"} is newer` };
     return { outcome: "binary", beside: hasBase ? ["base", "theirs"] : ["theirs"], reason: "policy newest: neither version says when it changed, so both are kept" };
   }
   if (policy === "error") return { outcome: "binary", beside: hasBase ? ["base", "theirs"] : ["theirs"], reason: "policy error: changed on both sides, not merged" };
   const textual =
+    kind !== "binary" &&
     versions.mine.length + base.length + versions.theirs.length <= MAX_TEXT_MERGE_BYTES &&
     canMergeAsText(opts.contentType, [base, versions.mine, versions.theirs]);
   if (!textual) return { outcome: "binary", beside: hasBase ? ["base", "theirs"] : ["theirs"] };
   const mineText = decode(versions.mine);
-  if (kind === "contact" || kind === "event") {
+  if (kind === "json") {
+    // Per key; a version that is not JSON falls back to the line merge below.
+    const json = mergeJson(hasBase ? decode(base) : undefined, mineText, decode(versions.theirs));
+    if (json?.clean) return { outcome: "merged", text: json.text, unchanged: json.text === mineText };
+    if (json) {
+      const beside: ArtifactVersion[] = hasBase ? ["mine", "base", "theirs"] : ["mine", "theirs"];
+      return { outcome: "conflict", text: json.text, regions: json.conflicts.length, beside, reason: `conflicting keys: ${json.conflicts.join(", ")}` };
+    }
+  }
+  if (kind === "records") {
     // Per property; a version that does not parse falls back to the line merge below.
     const records = mergeRecords(hasBase ? decode(base) : undefined, mineText, decode(versions.theirs));
     if (records?.clean) return { outcome: "merged", text: records.text, unchanged: records.text === mineText };

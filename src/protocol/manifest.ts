@@ -4,6 +4,7 @@
  */
 import { ArchivePathError, checkArchivePath, isProtocolPath } from "./paths.js";
 import type {
+  AnnouncedType,
   CommitChange,
   CommitManifest,
   EntryInfo,
@@ -186,7 +187,34 @@ export function parseSnapshotManifest(value: unknown): SnapshotManifest {
     ...(value.since === undefined ? {} : { since: checkRevision(value.since, "since") }),
     entries,
     deleted: value.deleted.map((path, i) => checkPath(path, `deleted[${i}]`)),
+    ...(value.types === undefined ? {} : { types: parseAnnouncedTypes(value.types, "types") }),
   };
+}
+
+const MERGE_KIND_NAMES = ["lines", "json", "records", "binary"];
+const POLICY_NAMES = ["merge", "mine", "theirs", "newest", "error"];
+
+/** Validates a server's list of content types (snapshot manifests, `/.well-known/zsync`). */
+export function parseAnnouncedTypes(value: unknown, where: string): AnnouncedType[] {
+  if (!Array.isArray(value) || value.length > 256) fail(`${where} must be an array of at most 256 types`);
+  const words = (list: unknown, what: string, pattern: RegExp) => {
+    if (!Array.isArray(list) || list.length > 32 || !list.every((v) => typeof v === "string" && v.length <= 127 && pattern.test(v))) fail(`${what} must be a short list of names`);
+    return list as string[];
+  };
+  return value.map((raw, i): AnnouncedType => {
+    const at = `${where}[${i}]`;
+    if (!isPlainObject(raw)) fail(`${at} must be an object`);
+    if (typeof raw.name !== "string" || !/^[a-z][a-z0-9-]{0,63}$/.test(raw.name)) fail(`${at}.name must be a short lower-case word`);
+    if (typeof raw.merge !== "string" || !MERGE_KIND_NAMES.includes(raw.merge)) fail(`${at}.merge must be one of ${MERGE_KIND_NAMES.join(", ")}`);
+    if (typeof raw.defaultPolicy !== "string" || !POLICY_NAMES.includes(raw.defaultPolicy)) fail(`${at}.defaultPolicy must be one of ${POLICY_NAMES.join(", ")}`);
+    return {
+      name: raw.name,
+      mediaTypes: words(raw.mediaTypes, `${at}.mediaTypes`, /^[\w.+-]+\/[\w.+-]+$/),
+      extensions: words(raw.extensions, `${at}.extensions`, /^\.[\w.-]+$/),
+      merge: raw.merge as AnnouncedType["merge"],
+      defaultPolicy: raw.defaultPolicy as AnnouncedType["defaultPolicy"],
+    };
+  });
 }
 
 /** Validates the optional manifest of a checkin: metadata per path of the imported tree. */

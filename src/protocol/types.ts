@@ -19,7 +19,25 @@ export const PROTOCOL_FEATURES = [
   "events",
   "list",
   "diff",
+  "types",
 ] as const;
+
+/**
+ * What a server announces of one content type, in `GET /.well-known/zsync` and in every snapshot
+ * manifest, so that clients merge plug-in types they cannot run code for (docs/CONTENT-TYPES.md).
+ */
+export interface AnnouncedType {
+  /** Short name: `contact`, `todo`. */
+  name: string;
+  /** Media types (in an object's `contentType`) that name it. */
+  mediaTypes: string[];
+  /** File name endings that suggest it. */
+  extensions: string[];
+  /** How clients merge its files: by lines, per JSON key, per vCard/iCalendar property, or never (binary). */
+  merge: "lines" | "json" | "records" | "binary";
+  /** The conflict policy when neither the command nor the checkout names one. */
+  defaultPolicy: "merge" | "mine" | "theirs" | "newest" | "error";
+}
 
 /** Media type of SNARF archives. */
 export const SNARF_MEDIA_TYPE = "application/x-snarf";
@@ -73,6 +91,8 @@ export interface SnapshotManifest {
   entries: EntryInfo[];
   /** Paths deleted since `since` (deltas only), relative to root. */
   deleted: string[];
+  /** The server's content types (feature `types`); absent from older servers. */
+  types?: AnnouncedType[];
 }
 
 /** How a commit changes one path. */
@@ -159,4 +179,6 @@ export interface ServerInfo {
   protocol: { versions: number[]; features: string[] };
   repository: { uuid: string; revision: number };
   auth: string[];
+  /** The server's content types (feature `types`). */
+  types?: AnnouncedType[];
 }

@@ -13,7 +13,8 @@ import { readCheckoutFile } from "./safe-path.js";
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { lstat, open, readdir } from "node:fs/promises";
-import { BUILTIN_MEDIA_TYPES, builtinTypeOf, noteTitleOf, sniffContentType } from "../merge/content-kinds.js";
+import { announcedTypeByName, BUILTIN_MEDIA_TYPES, builtinTypeOf, noteTitleOf, sniffContentType } from "../merge/content-kinds.js";
+import { readServerTypes } from "./server-types.js";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { parseObjectMeta } from "../protocol/manifest.js";
@@ -110,8 +111,15 @@ export function sha256(data: string | Uint8Array): string {
 
 /** Schedules `opts.paths` for addition. Validates everything first: on error nothing changed. */
 export async function add(wc: WorkingCopy, given: AddOptions): Promise<AddResult> {
-  const named = given.contentType !== undefined ? BUILTIN_MEDIA_TYPES[given.contentType as keyof typeof BUILTIN_MEDIA_TYPES] : undefined;
-  const opts = named && Object.hasOwn(BUILTIN_MEDIA_TYPES, given.contentType!) ? { ...given, contentType: named } : given;
+  // The server's announced types (plug-ins) are named and guessed like the built-ins.
+  const serverTypes = await readServerTypes(wc.root);
+  const named =
+    given.contentType === undefined
+      ? undefined
+      : Object.hasOwn(BUILTIN_MEDIA_TYPES, given.contentType)
+        ? BUILTIN_MEDIA_TYPES[given.contentType as keyof typeof BUILTIN_MEDIA_TYPES]
+        : serverTypes.find((t) => t.name === given.contentType)?.mediaTypes[0];
+  const opts = named ? { ...given, contentType: named } : given;
   if (opts.contentType !== undefined) checkContentType(opts.contentType);
   const entries = wc.entries.entries;
   const ignored = createIgnoreMatcher(wc.root);
@@ -249,7 +257,7 @@ export async function add(wc: WorkingCopy, given: AddOptions): Promise<AddResult
     } else if (existing) {
       if (existingMeta?.contentType) item.contentType = existingMeta.contentType;
     } else {
-      const guess = await guessContentType(wc.root, item.path);
+      const guess = announcedTypeByName(item.path, serverTypes)?.mediaTypes[0] ?? (await guessContentType(wc.root, item.path));
       if (typeof guess === "string") {
         // A note's title is its file name, kept in its metadata too.
         const meta: ObjectMeta = builtinTypeOf(guess) === "note" ? { contentType: guess, extra: { title: noteTitleOf(item.path) } } : { contentType: guess };
@@ -275,7 +283,7 @@ export async function add(wc: WorkingCopy, given: AddOptions): Promise<AddResult
  * The content type `add` records: by extension (a built-in type's canonical media type, so a
  * `.vcf` is `text/vcard`), else by the first bytes (`BEGIN:VCARD`, `BEGIN:VCALENDAR`).
  */
-async function guessContentType(root: string, path: string): Promise<string | undefined> {
+export async function guessContentType(root: string, path: string): Promise<string | undefined> {
   const byName = mimeTypes().lookup(baseName(path));
   if (typeof byName === "string") {
     const builtin = builtinTypeOf(byName);

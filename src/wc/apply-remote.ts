@@ -26,6 +26,7 @@ import type { WorkingCopy } from "./session.js";
 import { filePlanner } from "./update-file.js";
 import type { UpdateLine } from "./plan-object.js";
 import { createUpdatePlan, depthOf, holdsChanges } from "./update-plan.js";
+import { rememberServerTypes } from "./server-types.js";
 
 export type { UpdateLine } from "./plan-object.js";
 
@@ -97,7 +98,8 @@ export async function applyRemote(
   const local = new Map<string, PathStatus>(scan.items.map((i) => [i.path, i]));
   const rootMeta = readWorkingMetaSync(root, "");
   local.set("", { path: "", kind: "folder", content: "=", meta: " ", workingMeta: rootMeta.meta, metaError: rootMeta.error, entry: entries.get("") });
-  const plan = createUpdatePlan({ wc, local, deleted, wanted, policy: opts.policy });
+  await rememberServerTypes(root, manifest.types);
+  const plan = createUpdatePlan({ wc, local, deleted, wanted, policy: opts.policy, types: manifest.types });
   const planFile = filePlanner(plan, root);
   const { steps, entryChanges, skipped, blocked, superseded, note, parentReady, isBlocked } = plan;
   const { treeSituation, keepLocal, planLocalAdditions, planRestores, planRemoval, planFolder } = plan;

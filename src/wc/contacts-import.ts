@@ -5,7 +5,7 @@
  * nothing.
  */
 import { randomUUID } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { foldLine, parseVObjects, serializeVObjects, escapeText, VObjectSyntaxError, type VComponent } from "../merge/vobject.js";
 import { WcError } from "./admin.js";
@@ -28,8 +28,18 @@ export interface ImportedContact {
   name: string;
 }
 
-/** Writes and schedules one file per card; returns them in input order. */
-export async function importContacts(wc: WorkingCopy, opts: ImportContactsOptions): Promise<ImportedContact[]> {
+/** One file per card: where it goes, the contact's name and the file's text. */
+export interface PlannedContact {
+  path: string;
+  name: string;
+  text: string;
+}
+
+/**
+ * Parses the whole input and names one file per card (`FOLDER/NAME.vcf`, `NAME (2).vcf` when
+ * taken, `exists` says what is); throws, having changed nothing, on input that does not parse.
+ */
+export async function planContactFiles(opts: ImportContactsOptions & { exists: (path: string) => Promise<boolean> }): Promise<PlannedContact[]> {
   let components: VComponent[];
   try {
     components = parseVObjects(opts.text);
@@ -41,17 +51,22 @@ export async function importContacts(wc: WorkingCopy, opts: ImportContactsOption
   if (cards.length === 0) throw new WcError("bad-vcard", `${opts.source}: no BEGIN:VCARD found; nothing was imported`);
   const summaries = summarizeCards("", cards);
   const taken = new Set<string>();
-  const planned: { path: string; name: string; text: string }[] = [];
+  const planned: PlannedContact[] = [];
   for (const [i, card] of cards.entries()) {
     const name = summaries[i]!.name;
-    const path = await freeName(wc.root, opts.folder, fileStem(name), taken);
+    const path = await freeName(opts.folder, fileStem(name), taken, opts.exists);
     checkObjectPath(path, "import");
     planned.push({ path, name, text: serializeVObjects([card]) });
   }
+  return planned;
+}
+
+/** Writes and schedules one file per card; returns them in input order. */
+export async function importContacts(wc: WorkingCopy, opts: ImportContactsOptions): Promise<ImportedContact[]> {
+  const planned = await planContactFiles({ ...opts, exists: async (path) => (await lstatOrNone(join(wc.root, path))) !== undefined });
   for (const p of planned) {
     await writeFile(join(wc.root, p.path), p.text, { flag: "wx" }).catch(async (error: NodeJS.ErrnoException) => {
       if (error.code !== "ENOENT") throw error;
-      const { mkdir } = await import("node:fs/promises");
       await mkdir(join(wc.root, opts.folder), { recursive: true });
       await writeFile(join(wc.root, p.path), p.text, { flag: "wx" });
     });
@@ -76,12 +91,12 @@ function fileStem(name: string): string {
   return stem === "" || stem.startsWith("@@") ? "contact" : stem;
 }
 
-/** `folder/stem.vcf`, or `folder/stem (2).vcf`… when that is taken on disk or in this import. */
-async function freeName(root: string, folder: string, stem: string, taken: Set<string>): Promise<string> {
+/** `folder/stem.vcf`, or `folder/stem (2).vcf`… when that is taken (`exists`) or in this import. */
+async function freeName(folder: string, stem: string, taken: Set<string>, exists: (path: string) => Promise<boolean>): Promise<string> {
   for (let n = 1; ; n++) {
     const name = `${stem}${n === 1 ? "" : ` (${n})`}.vcf`;
     const path = folder === "" ? name : `${folder}/${name}`;
-    if (taken.has(path.toLowerCase()) || (await lstatOrNone(join(root, path)))) continue;
+    if (taken.has(path.toLowerCase()) || (await exists(path))) continue;
     taken.add(path.toLowerCase());
     return path;
   }

@@ -11,7 +11,7 @@
  * with DIR, and only then is the checkout's `.zsync/` moved into DIR.
  */
 import { constants } from "node:fs";
-import { lstat, mkdtemp, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { copyFile, lstat, mkdir, mkdtemp, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseObjectMeta } from "../protocol/manifest.js";
 import { ArchivePathError, checkArchivePath, isReservedName, joinArchivePath } from "../protocol/paths.js";
@@ -24,7 +24,9 @@ import { checkout } from "./checkout.js";
 import { loadEntries, saveEntries } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
 import { statCache } from "./journal.js";
-import { META_DIR, objectOfMetaFile, sameMeta } from "./meta-files.js";
+import { META_DIR, metaFileOf, objectOfMetaFile, sameMeta } from "./meta-files.js";
+import { builtinTypeOf, noteTitleOf } from "../merge/content-kinds.js";
+import { guessContentType } from "./add.js";
 import { hashFile } from "./pristine.js";
 
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
@@ -83,6 +85,8 @@ interface Plan {
   meta: Record<string, ObjectMeta>;
   /** Metadata keyed by path relative to DIR ("" = DIR itself). */
   metaByObject: Map<string, ObjectMeta>;
+  /** Metadata of typed files without a `@@meta` file (`.vcf` → contact, …), as `add` guesses it; relative to DIR. */
+  typed: Map<string, ObjectMeta>;
   skipped: SkippedPath[];
 }
 
@@ -106,7 +110,8 @@ export async function importTree(opts: ImportOptions): Promise<ImportResult> {
   if (!top) throw new WcError("not-found", `${opts.dir} does not exist; nothing was imported`);
   if (!top.isDirectory() && !top.isFile()) throw new WcError("bad-source", `${opts.dir} is neither a directory nor a regular file; nothing was imported`);
 
-  const plan = top.isDirectory() ? await planTree(root, name) : ({ kind: "file", files: new Set(), folders: new Set(), meta: {}, metaByObject: new Map(), skipped: [] } as Plan);
+  const plan = top.isDirectory() ? await planTree(root, name) : ({ kind: "file", files: new Set(), folders: new Set(), meta: {}, metaByObject: new Map(), typed: new Map(), skipped: [] } as Plan);
+  await typeFiles(plan, root, name);
 
   // Decide before sending whether attaching can work, so the answer does not depend on timing.
   let notAttached: string | undefined;
@@ -166,7 +171,7 @@ export async function importTree(opts: ImportOptions): Promise<ImportResult> {
 /** Walks DIR and decides what to send; throws (nothing sent) on names or metadata that cannot go. */
 async function planTree(root: string, name: string): Promise<Plan> {
   const ignored = createIgnoreMatcher(root);
-  const plan: Plan = { kind: "folder", files: new Set(), folders: new Set(), meta: {}, metaByObject: new Map(), skipped: [] };
+  const plan: Plan = { kind: "folder", files: new Set(), folders: new Set(), meta: {}, metaByObject: new Map(), typed: new Map(), skipped: [] };
   const problems: string[] = [];
   const metaFiles: string[] = [];
 
@@ -234,6 +239,23 @@ async function planTree(root: string, name: string): Promise<Plan> {
   return plan;
 }
 
+/**
+ * Gives files without metadata the built-in type `add` would (contacts, events, notes), so the
+ * server validates them: a malformed `.vcf` or `.ics` refuses the whole import.
+ */
+async function typeFiles(plan: Plan, root: string, name: string): Promise<void> {
+  const files = plan.kind === "file" ? [""] : [...plan.files];
+  for (const rel of files) {
+    if (plan.metaByObject.has(rel)) continue;
+    const guess = await guessContentType(plan.kind === "file" ? dirname(root) : root, plan.kind === "file" ? basename(root) : rel);
+    const builtin = builtinTypeOf(guess);
+    if (guess === undefined || builtin === undefined) continue;
+    const meta: ObjectMeta = builtin === "note" ? { contentType: guess, extra: { title: noteTitleOf(rel || name) } } : { contentType: guess };
+    plan.typed.set(rel, meta);
+    plan.meta[joinArchivePath(name, rel)] = meta;
+  }
+}
+
 /** Lists the regular files of one `@@meta` directory (relative to root). */
 async function collectMetaFiles(root: string, metaDir: string, into: string[], skipped: SkippedPath[]): Promise<void> {
   const entries = await readdir(join(root, metaDir), { withFileTypes: true });
@@ -286,6 +308,12 @@ async function attach(opts: ImportOptions, root: string, repoPath: string, plan:
     }
     await saveEntries(co, entries);
     if (await lstat(join(root, ADMIN_DIR)).then(() => true, () => false)) return `${join(opts.dir, ADMIN_DIR)} appeared meanwhile; not attached`;
+    // The metadata files of the types given on import, as the checkout has them (new files only).
+    for (const object of plan.typed.keys()) {
+      const file = metaFileOf(object);
+      await mkdir(dirname(join(root, file)), { recursive: true });
+      await copyFile(join(co, file), join(root, file), constants.COPYFILE_EXCL);
+    }
     await rename(join(co, ADMIN_DIR), join(root, ADMIN_DIR));
     return undefined;
   } catch (error) {
@@ -314,7 +342,7 @@ async function compareWithCheckout(co: string, root: string, plan: Plan, hashes:
           const object = objectOfMetaFile(metaFile);
           if (object === undefined) return `the server's checkout has an unexpected ${metaFile}`;
           const theirs = parseObjectMeta(JSON.parse(await readRegularFile(join(co, metaFile))), metaFile);
-          if (!sameMeta(theirs, plan.metaByObject.get(object))) return `the server's metadata of ${object || "the new folder"} differs from ${metaFile}`;
+          if (!sameMeta(theirs, plan.metaByObject.get(object) ?? plan.typed.get(object))) return `the server's metadata of ${object || "the new folder"} differs from ${metaFile}`;
           seenMeta.add(object);
         }
         continue;
@@ -339,6 +367,6 @@ async function compareWithCheckout(co: string, root: string, plan: Plan, hashes:
   if (difference) return difference;
   for (const file of plan.files) if (!seenFiles.has(file)) return `${file} did not arrive on the server`;
   for (const folder of plan.folders) if (!seenFolders.has(folder)) return `${folder} did not arrive on the server`;
-  for (const object of plan.metaByObject.keys()) if (!seenMeta.has(object)) return `the metadata of ${object || "the new folder"} did not arrive on the server`;
+  for (const object of [...plan.metaByObject.keys(), ...plan.typed.keys()]) if (!seenMeta.has(object)) return `the metadata of ${object || "the new folder"} did not arrive on the server`;
   return undefined;
 }

@@ -10,7 +10,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { conflictReasonOf, planContentMerge, type ArtifactVersion } from "../merge/content-plan.js";
-import { choosePolicy, type ConflictPolicy } from "../merge/content-kinds.js";
+import { announcedTypeOf, choosePolicy, type AnnouncedType, type ConflictPolicy } from "../merge/content-kinds.js";
 import { joinArchivePath, parentPath } from "../protocol/paths.js";
 import type { ObjectMeta } from "../protocol/types.js";
 import type { ZsyncClient } from "../transport/http/client.js";
@@ -42,6 +42,8 @@ export interface MergePlanContext {
   /** Connects to the server; called only when a BASE copy is missing from SOURCE's pristine store. */
   connect?: () => Promise<ZsyncClient>;
   policy?: ConflictPolicy;
+  /** The types TARGET's server announced at its last checkout or update (plug-ins' merge kinds and policies). */
+  serverTypes?: readonly AnnouncedType[];
 }
 
 const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
@@ -50,7 +52,7 @@ const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).
 export type MergePlan = ReturnType<typeof createMergePlan>;
 
 /** Starts the plan of a merge. */
-export function createMergePlan({ target, source, dryRun, connect, policy }: MergePlanContext) {
+export function createMergePlan({ target, source, dryRun, connect, policy, serverTypes }: MergePlanContext) {
   const opts = { connect, policy };
   const steps: JournalStep[] = [];
   const entryChanges: Record<string, Entry | null> = {};
@@ -135,7 +137,8 @@ export function createMergePlan({ target, source, dryRun, connect, policy }: Mer
       {
         labels: { mine: ".mine", ...labels },
         contentType: theirsType ?? contentType,
-        policy: choosePolicy(path, { override: opts.policy, byPath: target.config.policies }),
+        types: serverTypes,
+        policy: choosePolicy(path, { override: opts.policy, byPath: target.config.policies, typeDefault: announcedTypeOf(theirsType ?? contentType, serverTypes)?.defaultPolicy }),
         times: await modificationTimes(join(target.root, path), join(source.root, path)),
       },
     );

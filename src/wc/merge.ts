@@ -33,6 +33,7 @@ import { realpath } from "node:fs/promises";
 import type { ConflictPolicy } from "../merge/content-kinds.js";
 import type { ZsyncClient } from "../transport/http/client.js";
 import { WcError } from "./admin.js";
+import { readServerTypes } from "./server-types.js";
 import { withinDepth, type UpdateLine } from "./apply-remote.js";
 import { loadEntries } from "./entries.js";
 import { runJournal, type JournalReport } from "./journal.js";
@@ -136,7 +137,9 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
   local.set("", { path: "", kind: "folder", content: "=", meta: " ", entry: tgtEntries.get("") });
 
 
-  const context: MergePlanContext = { target, source, local, dryRun, connect: opts.connect, policy: opts.policy };
+  // The types TARGET's server announced at its last checkout or update (plug-ins' merge kinds and policies).
+  const serverTypes = await readServerTypes(target.root);
+  const context: MergePlanContext = { target, source, local, dryRun, connect: opts.connect, policy: opts.policy, serverTypes };
   const plan = createMergePlan(context);
   const { planAdded, planRemoved, planModified } = changePlanners(plan, context);
   const { steps, entryChanges, lines, notMerged, fetched, differentBase, blocked, skip } = plan;

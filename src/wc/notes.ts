@@ -33,13 +33,17 @@ export async function addNote(wc: WorkingCopy, opts: { title: string; body: stri
 
 /** The note named by a title or a checkout path; refuses none or several. */
 export async function findNote(wc: WorkingCopy, opts: { name: string }): Promise<string> {
-  const paths = await typedPaths(wc, { type: "note" });
+  return pickNote(await typedPaths(wc, { type: "note" }), { name: opts.name, where: "this checkout" });
+}
+
+/** Among the paths of notes, the one named by a title or a path; refuses none or several (`where` names the place for errors). */
+export function pickNote(paths: string[], opts: { name: string; where: string }): string {
   const exact = paths.filter((p) => p === opts.name || p === opts.name + ".md");
   if (exact.length === 1) return exact[0]!;
   const byTitle = paths.filter((p) => noteTitleOf(p) === opts.name);
   if (byTitle.length === 1) return byTitle[0]!;
   if (byTitle.length > 1) throw new WcError("ambiguous", `several notes are titled '${opts.name}': ${byTitle.join(", ")}; name one by its path`);
-  throw new WcError("not-found", `no note '${opts.name}' in this checkout (see \`zsync notes list\`)`);
+  throw new WcError("not-found", `no note '${opts.name}' in ${opts.where} (see \`zsync notes list\`)`);
 }
 
 /** Replaces a note's body; returns its path and whether it changed. */

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { conflictReasonOf, planContentMerge, type ArtifactVersion } from "../merge/content-plan.js";
 import { mergeMeta } from "../merge/meta.js";
-import type { ConflictPolicy } from "../merge/content-kinds.js";
+import { announcedTypeOf, type AnnouncedType, type ConflictPolicy } from "../merge/content-kinds.js";
 import type { EntryInfo, ObjectMeta } from "../protocol/types.js";
 import { WcError } from "./admin.js";
 import type { ConflictRecord, Entry } from "./entries.js";
@@ -21,8 +21,10 @@ import type { PathStatus } from "./scan.js";
 export interface PlanContext {
   root: string;
   steps: JournalStep[];
-  /** The conflict policy of each path (--policy, `zsync config policy`, else merge). */
-  policyOf?: (path: string) => ConflictPolicy;
+  /** The conflict policy of each path (--policy, `zsync config policy`, else the type's default `typeDefault`, else merge). */
+  policyOf?: (path: string, typeDefault?: ConflictPolicy) => ConflictPolicy;
+  /** The types the server announced (merge kind and default policy of plug-in types). */
+  types?: readonly AnnouncedType[];
 }
 
 /** One line of an update report: `U  path`, ` U path` (metadata), `C  path`… */
@@ -41,7 +43,7 @@ export type MetaLetter = " " | "U" | "G" | "C";
 
 /** Merges working content with the server's over BASE; returns the conflict, if any. */
 export async function planFileMerge(
-  { root, steps, policyOf }: PlanContext,
+  { root, steps, policyOf, types }: PlanContext,
   path: string,
   entry: Entry | undefined,
   status: PathStatus,
@@ -60,12 +62,14 @@ export async function planFileMerge(
   const theirsBytes = await readFile(pristinePath(root, remote.hash!));
   const baseLabel = entry?.revision !== undefined ? `.r${entry.revision}` : ".base";
   const theirsLabel = `.r${remote.revision}`;
+  const contentType = remote.meta?.contentType ?? entry?.meta?.contentType;
   const plan = planContentMerge(
     { base: entry?.hash ? baseBytes : undefined, mine: mineBytes, theirs: theirsBytes },
     {
       labels: { mine: ".mine", base: baseLabel, theirs: theirsLabel },
-      contentType: remote.meta?.contentType ?? entry?.meta?.contentType,
-      policy: policyOf?.(path),
+      contentType,
+      types,
+      policy: policyOf?.(path, announcedTypeOf(contentType, types)?.defaultPolicy),
     },
   );
   const versions = { base: entry?.hash, mine: mine.hash, theirs: remote.hash! };

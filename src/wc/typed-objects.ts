@@ -7,12 +7,18 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { builtinTypeOf, noteTitleOf } from "../merge/content-kinds.js";
 import { parseVObjects, unescapeText, type VComponent } from "../merge/vobject.js";
+import { WcError } from "./admin.js";
 import { readWorkingMeta } from "./meta-files.js";
 import type { WorkingCopy } from "./session.js";
 
 export type ToolType = "note" | "contact";
 
 const EXTENSIONS: Record<ToolType, RegExp> = { note: /\.(md|markdown)$/i, contact: /\.(vcf|vcard)$/i };
+
+/** True when a file at `path` with `contentType` is of the tool type (by content type, else by extension). */
+export function isToolType(path: string, contentType: string | undefined, type: ToolType): boolean {
+  return builtinTypeOf(contentType) === type || (contentType === undefined && EXTENSIONS[type].test(path));
+}
 
 /** Checkout paths (sorted) of the files of `type`, inside `under` when given. */
 export async function typedPaths(wc: WorkingCopy, opts: { type: ToolType; under?: string }): Promise<string[]> {
@@ -22,8 +28,7 @@ export async function typedPaths(wc: WorkingCopy, opts: { type: ToolType; under?
     if (opts.under && opts.under !== "" && !(path === opts.under || path.startsWith(opts.under + "/"))) continue;
     const working = await readWorkingMeta(wc.root, path);
     const contentType = (working.meta ?? entry.meta)?.contentType;
-    const byType = builtinTypeOf(contentType);
-    if (byType === opts.type || (contentType === undefined && EXTENSIONS[opts.type].test(path))) out.push(path);
+    if (isToolType(path, contentType, opts.type)) out.push(path);
   }
   return out.sort();
 }
@@ -82,13 +87,35 @@ export function summarizeCards(path: string, components: VComponent[]): ContactS
 
 /** The contacts of the checkout; a file that does not parse is reported in `unreadable`. */
 export async function listContacts(wc: WorkingCopy, opts: { under?: string } = {}): Promise<{ contacts: ContactSummary[]; unreadable: { path: string; error: string }[] }> {
+  const files: { path: string; text: string }[] = [];
+  const missing: { path: string; error: string }[] = [];
+  for (const path of await typedPaths(wc, { type: "contact", under: opts.under })) {
+    await readFile(join(wc.root, path), "utf8").then(
+      (text) => files.push({ path, text }),
+      (error: Error) => missing.push({ path, error: error.message }),
+    );
+  }
+  const summary = summarizeContactFiles(files);
+  return { contacts: summary.contacts, unreadable: [...summary.unreadable, ...missing] };
+}
+
+/** The contacts `contacts show NAME` means: by path or exact name, else by part of the name (any case); `where` names the place for errors. */
+export function pickContacts(contacts: ContactSummary[], opts: { name: string; where: string }): ContactSummary[] {
+  const found = contacts.filter((c) => c.path === opts.name || c.name === opts.name);
+  const matches = found.length > 0 ? found : contacts.filter((c) => c.name.toLowerCase().includes(opts.name.toLowerCase()));
+  if (matches.length === 0) throw new WcError("not-found", `no contact '${opts.name}' in ${opts.where} (see \`zsync contacts list\`)`);
+  return matches;
+}
+
+/** Summaries of the contacts in files already read; a file that does not parse goes to `unreadable`. */
+export function summarizeContactFiles(files: { path: string; text: string }[]): { contacts: ContactSummary[]; unreadable: { path: string; error: string }[] } {
   const contacts: ContactSummary[] = [];
   const unreadable: { path: string; error: string }[] = [];
-  for (const path of await typedPaths(wc, { type: "contact", under: opts.under })) {
+  for (const file of files) {
     try {
-      contacts.push(...summarizeCards(path, parseVObjects(await readFile(join(wc.root, path), "utf8"))));
+      contacts.push(...summarizeCards(file.path, parseVObjects(file.text)));
     } catch (error) {
-      unreadable.push({ path, error: (error as Error).message });
+      unreadable.push({ path: file.path, error: (error as Error).message });
     }
   }
   return { contacts, unreadable };

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync } from "node:fs";
 import { join } from "node:path";
-import { choosePolicy, type ConflictPolicy } from "../merge/content-kinds.js";
+import { choosePolicy, type AnnouncedType, type ConflictPolicy } from "../merge/content-kinds.js";
 import type { KindOrNone, TreeSituation } from "../merge/tree.js";
 import type { EntryInfo } from "../protocol/types.js";
 import { entriesUnder, entryFromRemote, type Entry } from "./entries.js";
@@ -27,17 +27,24 @@ export interface UpdatePlanContext {
   /** True when a path belongs to this update (depth and named paths). */
   wanted: (path: string, kind: "file" | "folder") => boolean;
   policy?: ConflictPolicy;
+  /** The types the server announced (merge kind and default policy of plug-in types). */
+  types?: readonly AnnouncedType[];
 }
 
 /** The plan of one update: its collections and shared planners. */
 export type UpdatePlan = ReturnType<typeof createUpdatePlan>;
 
 /** Starts the plan of an update. */
-export function createUpdatePlan({ wc, local, deleted, wanted, policy }: UpdatePlanContext) {
+export function createUpdatePlan({ wc, local, deleted, wanted, policy, types }: UpdatePlanContext) {
   const { root, config } = wc;
   const entries = wc.entries.entries;
   const steps: JournalStep[] = [];
-  const ctx: PlanContext = { root, steps, policyOf: (path) => choosePolicy(path, { override: policy, byPath: config.policies }) };
+  const ctx: PlanContext = {
+    root,
+    steps,
+    types,
+    policyOf: (path, typeDefault) => choosePolicy(path, { override: policy, byPath: config.policies, typeDefault }),
+  };
   const entryChanges: Record<string, Entry | null> = {};
   const lines: UpdateLine[] = [];
   const skipped: string[] = [];

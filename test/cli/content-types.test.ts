@@ -5,12 +5,12 @@
  * policy gives its outcome without losing a byte where it is `merge` or `error`.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { zsync, zsyncJson } from "../helpers/cli.js";
 import { checkoutInProcess, Remote, run, statusOf, updateOf, type Content } from "../helpers/scenario.js";
-import { startServer, type TestServer } from "../helpers/server.js";
+import { startServer, tempDir, type TestServer } from "../helpers/server.js";
 
 let server: TestServer;
 let remote: Remote;
@@ -70,6 +70,60 @@ describe("typed content on commit", { concurrency: 2 }, () => {
     // A valid change of the same file goes through.
     write(wc, "sync.ics", event.replace("SUMMARY:Sync", "SUMMARY:Weekly sync"));
     await run(["commit", "-m", "ok"], wc);
+  });
+
+  test("zsync import types .vcf/.ics/.md files like add; a malformed one refuses the whole import with its line", async () => {
+    const { folder } = await folderWith({});
+    const dir = await tempDir("zsync-ct-import-");
+    made.push(dir);
+    mkdirSync(join(dir, "people"));
+    write(dir, "people/ann.vcf", card("TEL;TYPE=cell:+1 555 0100"));
+    write(dir, "Plans.md", "# Plans\n");
+    write(dir, "sync.ics", crlf("BEGIN:VCALENDAR", "VERSION:2.0", "BEGIN:VEVENT", "UID:e1", "SUMMARY:no start", "END:VEVENT", "END:VCALENDAR"));
+    const refused = await zsync(["import", remote.url(`${folder}/tree`), dir], { cwd: dir });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /sync\.ics is not a valid event: line 3: VEVENT without a DTSTART property; nothing was imported/);
+    assert.equal((await remote.entries(folder)).has("tree"), false, "nothing stored");
+    assert.equal(existsSync(join(dir, ".zsync")), false, "not attached");
+
+    write(dir, "sync.ics", read(dir, "sync.ics").replace("SUMMARY:no start", "DTSTART:20240610T080000Z"));
+    await run(["import", remote.url(`${folder}/tree`), dir], dir);
+    const entries = await remote.entries(folder);
+    assert.equal(entries.get("tree/people/ann.vcf")?.meta?.contentType, "text/vcard");
+    assert.equal(entries.get("tree/sync.ics")?.meta?.contentType, "text/calendar");
+    assert.deepEqual(entries.get("tree/Plans.md")?.meta, { contentType: "text/markdown", extra: { title: "Plans" } });
+    assert.deepEqual((await statusOf(dir)).items, [], "attached, and the metadata files it got are the server's");
+    assert.equal(JSON.parse(read(dir, "people/@@meta/ann.vcf.json")).contentType, "text/vcard");
+  });
+
+  test("the checkin endpoint refuses a malformed typed file with its line; nothing is stored", async () => {
+    const { folder } = await folderWith({});
+    const bad = crlf("BEGIN:VCARD", "VERSION:3.0", "FN Broken", "END:VCARD");
+    const records = (async function* () {
+      yield { kind: "dir" as const, path: "box" };
+      yield { kind: "file" as const, path: "box/b.vcf", size: Buffer.byteLength(bad), body: bad };
+    })();
+    await assert.rejects(remote.client.checkin(folder, "box", records, { meta: { "box/b.vcf": VCARD } }), (error: Error & { status?: number }) => {
+      assert.equal(error.status, 422);
+      assert.match(error.message, /box\/b\.vcf is not a valid contact: line 3: .*nothing was imported/);
+      return true;
+    });
+    assert.equal((await remote.entries(folder)).has("box"), false);
+  });
+
+  test("retyping through the metadata file re-parses the stored content: refused with its line when it does not parse", async () => {
+    const { folder, wc } = await folderWith({ "plain.txt": "just text\n", "card.txt": card() });
+    const before = await remote.entries(folder);
+    mkdirSync(join(wc, "@@meta"), { recursive: true });
+    write(wc, "@@meta/plain.txt.json", JSON.stringify({ contentType: "text/vcard" }));
+    const refused = await zsync(["commit", "-m", "retype"], { cwd: wc });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /plain\.txt \(its stored content\) is not a valid contact: line 1: .*its type stays "none"; nothing was committed/);
+    assert.deepEqual(await remote.entries(folder), before, "nothing changed on the server");
+    rmSync(join(wc, "@@meta/plain.txt.json"));
+    write(wc, "@@meta/card.txt.json", JSON.stringify({ contentType: "text/vcard" }));
+    await run(["commit", "-m", "retype a real card"], wc);
+    assert.equal((await remote.entries(folder)).get("card.txt")?.meta?.contentType, "text/vcard");
   });
 
   test("add chooses the type by extension and content; --type names it", async () => {

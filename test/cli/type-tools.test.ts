@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { zsync, zsyncJson } from "../helpers/cli.js";
 import { checkoutInProcess, Remote, run } from "../helpers/scenario.js";
-import { startServer, type TestServer } from "../helpers/server.js";
+import { startServer, tempDir, type TestServer } from "../helpers/server.js";
+import { vcardFile } from "../helpers/vcards.js";
+import { parseVObjects, type VComponent } from "../../src/merge/vobject.js";
 
 let server: TestServer;
 let remote: Remote;
@@ -72,6 +74,12 @@ describe("zsync notes", () => {
     const after = await remote.entries("demo");
     assert.equal(after.has("notes/Shopping list.md"), false);
     assert.equal(after.get("notes/Groceries.md")?.meta?.extra?.title, "Groceries");
+    // zsync move does the same in one step.
+    await run(["move", "notes/Groceries.md", "notes/Food.md"], wc);
+    await run(["commit", "-m", "move"], wc);
+    const moved = await remote.entries("demo");
+    assert.equal(moved.has("notes/Groceries.md"), false);
+    assert.equal(moved.get("notes/Food.md")?.meta?.extra?.title, "Food");
   });
 });
 
@@ -97,29 +105,31 @@ describe("zsync contacts", () => {
     assert.deepEqual(shownCleo.json.contacts.map((c) => [c.name, c.organization]), [["Cleo, Queen", "Egypt; Ltd"]]);
   });
 
-  test("importing a vCard file of 1,000 contacts makes 1,000 contact objects in one revision", async () => {
+  test("importing a vCard file of 1,000 contacts makes 1,000 contact objects in one revision", async (t) => {
     const wc = await demoCheckout();
-    const cards: string[] = [];
-    for (let i = 1; i <= 1000; i++) {
-      // Mixed versions, as exports from several address books are.
-      cards.push(i % 2 ? `BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Person ${i}\r\nTEL;TYPE=CELL:+1 555 ${String(i).padStart(4, "0")}\r\nEND:VCARD\r\n` : `BEGIN:VCARD\r\nVERSION:2.1\r\nN:Person;${i}\r\nFN:Person ${i}\r\nEMAIL;INTERNET:p${i}@example.com\r\nEND:VCARD\r\n`);
-    }
-    cards.push("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Person 1\r\nNOTE:a second Person 1\r\nEND:VCARD\r\n");
+    const { text, seed } = vcardFile(1000);
+    t.diagnostic(`vCard seed ${seed} (ZSYNC_VCARD_SEED=${seed} repeats it)`);
+    const cards = parseVObjects(text);
+    assert.equal(cards.length, 1000);
     const file = join(wc, "..", "all.vcf");
-    writeFileSync(file, cards.join(""));
-    const imported = await zsyncJson<{ imported: { path: string }[] }>(["contacts", "import", file, "--folder", "people"], { cwd: wc });
-    assert.equal(imported.code, 0, imported.stderr);
-    assert.equal(imported.json.imported.length, 1001);
-    assert.equal(imported.json.imported[1000]!.path, "people/Person 1 (2).vcf", "same names get a number");
+    writeFileSync(file, text);
+    const imported = await zsyncJson<{ imported: { path: string; name: string }[] }>(["contacts", "import", file, "--folder", "people"], { cwd: wc });
+    assert.equal(imported.code, 0, `seed ${seed}: ${imported.stderr}`);
+    assert.equal(imported.json.imported.length, 1000);
+    assert.equal(new Set(imported.json.imported.map((c) => c.path.toLowerCase())).size, 1000, "same names (any case) get a number");
     const before = (await remote.entries("demo")).get("")!.revision;
     const commit = await zsync(["commit", "-m", "import"], { cwd: wc });
-    assert.equal(commit.code, 0, commit.stderr);
+    assert.equal(commit.code, 0, `seed ${seed}: ${commit.stderr}`);
     const entries = await remote.entries("demo");
-    const people = [...entries.values()].filter((e) => e.path.startsWith("people/"));
-    assert.equal(people.length, 1001);
+    const people = [...entries.values()].filter((e) => e.path.startsWith("people/") && e.kind === "file");
+    assert.equal(people.length, 1000);
     assert.equal(new Set(people.map((e) => e.revision)).size, 1, "one revision");
     assert.ok(people[0]!.revision > before);
     assert.ok(people.every((e) => e.meta?.contentType === "text/vcard"));
+    // Every card arrived as it was: the export is the same cards in the same data.
+    const exported = await zsync(["contacts", "export", "--folder", "people"], { cwd: wc });
+    const key = (c: VComponent) => JSON.stringify(c.properties.map((p) => [p.name, p.params, p.value]));
+    assert.deepEqual(parseVObjects(exported.stdout).map(key).sort(), cards.map(key).sort(), `seed ${seed}`);
   });
 
   test("a malformed import changes nothing", async () => {
@@ -131,5 +141,95 @@ describe("zsync contacts", () => {
     assert.match(result.stderr, /bad\.vcf: line 7: expected ':'.*nothing was imported/);
     const status = await zsyncJson<{ items: unknown[] }>(["status"], { cwd: wc });
     assert.deepEqual(status.json.items, []);
+  });
+});
+
+describe("the tools on a server folder URL", () => {
+  let cwd: string;
+  let counter = 0;
+  before(async () => {
+    cwd = await tempDir("zsync-tools-url-");
+    made.push(cwd);
+  });
+  const newFolder = async (tree: Record<string, string | null>, meta: Record<string, { contentType: string; extra?: Record<string, unknown> }>) => {
+    const folder = `tools-url-${++counter}`;
+    await remote.createFolder(folder, tree, meta);
+    return { folder, url: remote.url(folder) };
+  };
+  const head = async (folder: string) => Math.max(...[...(await remote.entries(folder)).values()].map((e) => e.revision));
+
+  test("notes list, show, add and edit on a URL; add and edit commit one revision each", async () => {
+    const { folder, url } = await newFolder({ notes: null, "notes/Plan.md": "# The plan\nsteps\n" }, { "notes/Plan.md": { contentType: "text/markdown", extra: { title: "Plan" } } });
+    const listed = await zsyncJson<{ notes: { path: string; title: string; firstLine: string }[] }>(["notes", "list", url], { cwd });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(listed.json.notes.map((n) => [n.path, n.title, n.firstLine]), [["notes/Plan.md", "Plan", "The plan"]]);
+    const shown = await zsync(["notes", "show", "Plan", url], { cwd });
+    assert.equal(shown.stdout, "# The plan\nsteps\n");
+
+    const before = await head(folder);
+    const added = await zsyncJson<{ path: string; revision: number }>(["notes", "add", "Idea", "--body", "an idea\n", "--folder", "notes", "--url", url, "-m", "new idea"], { cwd });
+    assert.equal(added.code, 0, added.stderr);
+    assert.equal(added.json.path, "notes/Idea.md");
+    assert.equal(added.json.revision, before + 1);
+    const entries = await remote.entries(folder);
+    assert.deepEqual(entries.get("notes/Idea.md")?.meta, { contentType: "text/markdown", extra: { title: "Idea" } });
+    const again = await zsync(["notes", "add", "idea", "--body", "x", "--folder", "notes", "--url", url], { cwd });
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /exists already/);
+
+    const edited = await zsyncJson<{ changed: boolean; revision: number }>(["notes", "edit", "Idea", "--body", "a better idea\n", "--url", url], { cwd });
+    assert.equal(edited.code, 0, edited.stderr);
+    assert.deepEqual([edited.json.changed, edited.json.revision], [true, before + 2]);
+    assert.equal((await zsync(["notes", "show", "notes/Idea.md", "--url", url], { cwd })).stdout, "a better idea\n");
+    const log = await remote.client.log(folder, { limit: 1 });
+    assert.equal(log[0]!.note, "edit note Idea");
+  });
+
+  test("contacts add, import (1,000 cards, one revision), list, show and export on a URL", async (t) => {
+    const { folder, url } = await newFolder({ "Ann.vcf": "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ann Example\r\nEMAIL:ann@example.org\r\nEND:VCARD\r\n" }, { "Ann.vcf": { contentType: "text/vcard" } });
+    const added = await zsyncJson<{ path: string; revision: number }>(["contacts", "add", "Dan Dare", "--email", "dan@eagle.example", "--url", url], { cwd });
+    assert.equal(added.code, 0, added.stderr);
+    assert.equal(added.json.path, "Dan Dare.vcf");
+    assert.equal((await remote.entries(folder)).get("Dan Dare.vcf")?.meta?.contentType, "text/vcard");
+
+    const { text, seed } = vcardFile(1000);
+    t.diagnostic(`vCard seed ${seed} (ZSYNC_VCARD_SEED=${seed} repeats it)`);
+    const file = join(cwd, `url-${seed}.vcf`);
+    writeFileSync(file, text);
+    const before = await head(folder);
+    const imported = await zsyncJson<{ revision: number; imported: { path: string }[] }>(["contacts", "import", file, "--url", url, "--folder", "people"], { cwd });
+    assert.equal(imported.code, 0, `seed ${seed}: ${imported.stderr}`);
+    assert.equal(imported.json.imported.length, 1000);
+    assert.equal(imported.json.revision, before + 1, "one revision");
+    const people = [...(await remote.entries(folder)).values()].filter((e) => e.path.startsWith("people/") && e.kind === "file");
+    assert.equal(people.length, 1000);
+    assert.ok(people.every((e) => e.revision === imported.json.revision && e.meta?.contentType === "text/vcard"));
+
+    const listed = await zsyncJson<{ contacts: { name: string; path: string }[]; unreadable: unknown[] }>(["contacts", "list", url], { cwd });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(listed.json.contacts.length, 1002);
+    assert.deepEqual(listed.json.unreadable, []);
+    const onlyPeople = await zsyncJson<{ contacts: unknown[] }>(["contacts", "list", "people", "--url", url], { cwd });
+    assert.equal(onlyPeople.json.contacts.length, 1000);
+    const shown = await zsync(["contacts", "show", "Dan", url], { cwd });
+    assert.match(shown.stdout, /^Dan Dare {2}\(Dan Dare\.vcf\)\n {2}email: dan@eagle\.example\n/);
+    const exported = await zsync(["contacts", "export", url, "--folder", "people"], { cwd });
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.equal(parseVObjects(exported.stdout).length, 1000);
+    const toFile = await zsync(["contacts", "export", join(cwd, "out.vcf"), "--url", url], { cwd });
+    assert.equal(toFile.code, 0, toFile.stderr);
+    assert.equal(parseVObjects(read(cwd, "out.vcf")).length, 1002);
+  });
+
+  test("a malformed import on a URL commits nothing", async () => {
+    const { folder, url } = await newFolder({}, {});
+    const file = join(cwd, "bad-url.vcf");
+    writeFileSync(file, "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ok\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nFN Broken\r\nEND:VCARD\r\n");
+    const before = await head(folder);
+    const result = await zsync(["contacts", "import", file, "--url", url], { cwd });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /bad-url\.vcf: line 7: expected ':'.*nothing was imported/);
+    assert.equal(await head(folder), before);
+    assert.equal((await remote.entries(folder)).size, 1, "only the folder itself");
   });
 });

@@ -128,6 +128,31 @@ describe("zsync watch", () => {
     assert.equal(await serverText(server, guide), merged);
   });
 
+  test("--policy reaches the watcher's updates: theirs takes the server's version, error keeps both", { timeout: 90_000 }, async () => {
+    const theirs = await checkout("policy-theirs");
+    const error = await checkout("policy-error");
+    const other = await checkout("policy-other");
+    const file = "docs/notes.txt";
+    const original = await readFile(join(other, file), "utf8");
+    await writeFile(join(theirs, file), "local edit, to be replaced\n");
+    await writeFile(join(error, file), "local edit, to be kept\n");
+    const wt = await watching(theirs, ["--policy", "theirs"]);
+    const we = await watching(error, ["--policy=error"]);
+    const serverVersion = original + "a line from the other checkout\n";
+    await writeFile(join(other, file), serverVersion);
+    const head = (await zsyncJson<{ revision: number }>(["commit", "-m", "other", file], { cwd: other })).json.revision;
+    await wt.waitFor((l) => updated(file)(l) && l.target >= head, "the update under theirs");
+    await we.waitFor((l) => l.event === "conflict" && l.path === file, "the conflict under error");
+    assert.equal(await readFile(join(theirs, file), "utf8"), serverVersion, "theirs: the server's version replaced the working file");
+    assert.ok(!wt.lines.some((l) => l.event === "conflict"), "theirs: no conflict");
+    assert.equal(await readFile(join(error, file), "utf8"), "local edit, to be kept\n", "error: the working file is untouched (no markers)");
+    const beside = (await readdir(join(error, "docs"))).filter((n) => n.startsWith("notes.txt.r"));
+    assert.equal(beside.length, 2, `error: BASE and the server's version beside it: ${beside.join(",")}`);
+    assert.ok((await Promise.all(beside.map((n) => readFile(join(error, "docs", n), "utf8")))).includes(serverVersion), "error: no byte of the server's version lost");
+    await wt.stop();
+    await we.stop();
+  });
+
   test("rename-based saves and rapid repeated saves commit the final content exactly once", { timeout: 90_000 }, async () => {
     const a = await checkout("saves-a");
     const wa = await watching(a, ["--commit=0.3"]);

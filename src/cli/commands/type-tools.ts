@@ -2,6 +2,7 @@
 import { spawn } from "node:child_process";
 import { WcError } from "../../wc/admin.js";
 import { toCheckoutPaths } from "../../wc/session.js";
+import { isUrl } from "../history-target.js";
 
 /** Standard input as text when it is not a terminal (piped or redirected); undefined on a terminal. */
 export async function pipedInput(): Promise<string | undefined> {
@@ -24,4 +25,24 @@ export function runEditor(file: string): Promise<void> {
 /** A folder option as a checkout path: given relative to the current folder, else `fallback` from the root. */
 export function folderOption(root: string, given: string | undefined, fallback: string): string {
   return given === undefined ? fallback : toCheckoutPaths(root, [given])[0]!;
+}
+
+/** The `--url` and `--message` options of the tools' actions: work on a server folder instead of the checkout. */
+export function remoteOptions<T>(y: import("yargs").Argv<T>) {
+  return y
+    .option("url", { type: "string", describe: "work on this server folder instead of the checkout (writes are committed at once, one revision)" })
+    .option("message", { alias: "m", type: "string", describe: "log message of the revision (with --url)" });
+}
+
+/** The server folder URL an action names: `--url`, or a positional that is a URL. */
+export function remoteUrl(args: { url?: string }, positional?: string): string | undefined {
+  if (args.url !== undefined && positional !== undefined && isUrl(positional)) throw new WcError("usage", "give the URL once: as --url or in place of the folder", 2);
+  return args.url ?? (isUrl(positional) ? positional : undefined);
+}
+
+/** A folder option on a URL: relative to the URL's folder ("" without one). */
+export function remoteFolderOption(given: string | undefined): string {
+  const segments = (given ?? "").split("/").filter((s) => s !== "" && s !== ".");
+  if (segments.includes("..")) throw new WcError("usage", `--folder ${given}: with --url, the folder is inside the URL's folder (no ..)`, 2);
+  return segments.join("/");
 }

@@ -1,8 +1,9 @@
-/** `zsync watch [PATH] [--commit[=SECONDS]] [--message TEMPLATE] [--poll] [--json]` */
+/** `zsync watch [PATH] [--commit[=SECONDS]] [--message TEMPLATE] [--policy P] [--poll] [--json]` */
 import { findWorkingCopy, readConfig, WcError } from "../../wc/admin.js";
 import { displayPath, toCheckoutPaths } from "../../wc/session.js";
 import { watch, type WatchEvent } from "../../wc/watch/watch.js";
 import { DEFAULT_WATCH_MESSAGE } from "../../merge/auto-commit.js";
+import { CONFLICT_POLICIES, type ConflictPolicy } from "../../merge/content-kinds.js";
 import { isSshUrl } from "../../transport/ssh/url.js";
 import type { ZsyncClient } from "../../transport/http/client.js";
 import { defineCommand } from "../command.js";
@@ -17,6 +18,7 @@ interface Args extends GlobalArgs {
   poll: boolean;
   rescan: number;
   retryMax: number;
+  policy?: ConflictPolicy;
 }
 
 /** Quiet period of `--commit` without a value. */
@@ -132,6 +134,7 @@ export const watchCommand = defineCommand<Args>({
       .positional("path", { type: "string", default: ".", describe: "the checkout, or a folder in it, to watch" })
       .option("commit", { type: "string", describe: `commit local saves after SECONDS of quiet (default ${DEFAULT_COMMIT_SECONDS})` })
       .option("message", { alias: "m", type: "string", default: DEFAULT_WATCH_MESSAGE, describe: "commit message template: {paths} {count} {user} {host} {date}" })
+      .option("policy", { type: "string", choices: CONFLICT_POLICIES, describe: "settle files changed on both sides this way in every update (default: the checkout's per-path policies, else the type's default)" })
       .option("poll", { type: "boolean", default: false, describe: "poll the file system (network mounts, no inotify)" })
       .option("rescan", { type: "number", default: 60, describe: "seconds between full rescans, in case a file system event was missed" })
       .option("retry-max", { type: "number", default: 30, describe: "longest wait in seconds between reconnection attempts" }),
@@ -158,6 +161,7 @@ export const watchCommand = defineCommand<Args>({
       commitAfterMs,
       message: args.message,
       poll: args.poll,
+      policy: args.policy,
       rescanMs: args.rescan * 1000,
       maxRetryMs: args.retryMax * 1000,
       report: (event) => render(out, args, root, event, tally),

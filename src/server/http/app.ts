@@ -25,7 +25,7 @@ import type { FailureLimits } from "../rate-limit.js";
 import { createManageApp, isManageUrl } from "../manage/index.js";
 import { SessionStore } from "../manage/sessions.js";
 import { DEFAULT_TOKEN_TTL_DAYS } from "../tokens.js";
-import { createTypeRegistry, type TypeRegistry } from "../types/registry.js";
+import { announceTypes, createTypeRegistry, type TypeRegistry } from "../types/registry.js";
 
 export interface AppOptions {
   store: Store;
@@ -163,6 +163,7 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
         protocol: { versions: [PROTOCOL_VERSION], features: [...PROTOCOL_FEATURES] },
         repository: { uuid, revision: head },
         auth: ["basic", "bearer"],
+        types: announceTypes(types),
       };
       sendJson(res, 200, info, { [REVISION_HEADER]: String(head) });
       return;

@@ -11,6 +11,7 @@ import type { RequestContext } from "./context.js";
 import { HiddenPathError } from "../authz/access.js";
 import { HttpError, sendJson } from "./errors.js";
 import { absoluteFrom } from "./params.js";
+import { checkTypedCheckin } from "./typed-content.js";
 import { asClientError, receiveArchive } from "./upload.js";
 
 /** Handles a checkin; see docs/PROTOCOL.md. */
@@ -77,6 +78,7 @@ export async function handleCheckin(ctx: RequestContext): Promise<void> {
         (staged): StoreChange => ({ op: "add", path: absoluteFrom(target.objectPath, staged.path), kind: "file", hash: staged.hash, meta: meta[staged.path] }),
       ),
     ];
+    await checkTypedCheckin(ctx.types, received, meta);
     for (const staged of received.files.values()) await store.putBlobFromFile(staged.hash, staged.size, staged.file);
     const result = await commitOrExplain(ctx, { author: ctx.principal.name, note: note || `import ${name}`, changes });
     sendJson(ctx.res, 200, result);

@@ -15,6 +15,7 @@ import {
   type SnapshotManifest,
 } from "../../protocol/types.js";
 import type { StoredObject } from "../store/types.js";
+import { announceTypes } from "../types/registry.js";
 import type { RequestContext } from "./context.js";
 import { HttpError } from "./errors.js";
 import { parseRevision, relativeTo } from "./params.js";
@@ -47,6 +48,7 @@ export async function handleSnapshot(ctx: RequestContext): Promise<void> {
     ...(since === undefined ? {} : { since }),
     entries,
     deleted,
+    types: announceTypes(ctx.types),
   };
 
   const { uuid } = await store.info();

@@ -21,6 +21,7 @@ export const fileType: ContentTypeDefinition<string> = {
   mediaTypes: [],
   extensions: [],
   defaultPolicy: "merge",
+  mergeAs: "lines",
   parse: (text) => text,
   serialize: (value) => value,
   merge: lineMerge,
@@ -40,6 +41,7 @@ export const noteType: ContentTypeDefinition<Note> = {
   mediaTypes: ["text/markdown", "text/x-markdown"],
   extensions: [".md", ".markdown"],
   defaultPolicy: "merge",
+  mergeAs: "lines",
   parse: (text) => ({ body: text }),
   serialize: (note) => note.body,
   merge(base, mine, theirs) {
@@ -79,6 +81,7 @@ export const contactType: ContentTypeDefinition<VComponent[]> = {
   mediaTypes: ["text/vcard", "text/x-vcard", "text/directory"],
   extensions: [".vcf", ".vcard"],
   defaultPolicy: "merge",
+  mergeAs: "records",
   parse: (text) =>
     parseTop(text, "VCARD", (card) => {
       const version = card.properties.find((p) => p.name === "VERSION");
@@ -96,6 +99,7 @@ export const eventType: ContentTypeDefinition<VComponent[]> = {
   mediaTypes: ["text/calendar"],
   extensions: [".ics", ".ical"],
   defaultPolicy: "merge",
+  mergeAs: "records",
   parse: (text) =>
     parseTop(text, "VCALENDAR", (calendar) => {
       for (const event of calendar.components.filter((c) => c.name === "VEVENT")) {

@@ -4,9 +4,9 @@
  * plug-ins loaded with `zsync-server serve --type-module FILE` implement it; docs/CONTENT-TYPES.md
  * walks through writing one.
  */
-import type { ConflictPolicy } from "../../merge/content-kinds.js";
+import type { ConflictPolicy, MergeKind } from "../../merge/content-kinds.js";
 
-export type { ConflictPolicy };
+export type { ConflictPolicy, MergeKind };
 
 /** A parse failure naming the 1-based line of the content where it was found. */
 export class ContentParseError extends Error {
@@ -34,8 +34,14 @@ export interface ContentTypeDefinition<T = unknown> {
   mediaTypes: string[];
   /** File name endings (`.vcf`) that suggest this type in a checkout. */
   extensions: string[];
-  /** Conflict policy when neither the command nor the checkout names one. */
+  /** Conflict policy when neither the command nor the checkout names one; announced to clients. */
   defaultPolicy: ConflictPolicy;
+  /**
+   * How clients merge this type's files, announced to them (a client never runs a plug-in's
+   * code): `lines` (the default), `json` per key, `records` per vCard/iCalendar property, or
+   * `binary` (never merged, both versions kept). `merge` below is what the server's own code uses.
+   */
+  mergeAs?: MergeKind;
   /**
    * Parses content (UTF-8 text). Throws {@link ContentParseError} (or any error with a numeric
    * `line`) on content that is not of this type; the server then refuses the commit.

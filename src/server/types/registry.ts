@@ -4,7 +4,8 @@
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { isConflictPolicy } from "../../merge/content-kinds.js";
+import { isConflictPolicy, isMergeKind } from "../../merge/content-kinds.js";
+import type { AnnouncedType } from "../../protocol/types.js";
 import { BUILTIN_TYPES, fileType } from "./builtins.js";
 import type { ContentTypeDefinition } from "./interface.js";
 
@@ -34,6 +35,16 @@ export function createTypeRegistry(opts: { plugins?: ContentTypeDefinition<any>[
   };
 }
 
+/**
+ * What the server tells clients of its types (`/.well-known/zsync`, snapshot manifests): every
+ * type with a media type (not `file`/`folder`), its merge kind for clients and its default policy.
+ */
+export function announceTypes(registry: TypeRegistry): AnnouncedType[] {
+  return registry.types
+    .filter((t) => t.mediaTypes.length > 0)
+    .map((t) => ({ name: t.name, mediaTypes: [...t.mediaTypes], extensions: [...t.extensions], merge: t.mergeAs ?? "lines", defaultPolicy: t.defaultPolicy }));
+}
+
 /** Why a loaded module is not a content type, or undefined when it is one. */
 export function typeDefinitionProblem(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null) return "it exports no content type (export default an object; see docs/CONTENT-TYPES.md)";
@@ -44,6 +55,7 @@ export function typeDefinitionProblem(value: unknown): string | undefined {
   }
   if (!Array.isArray(t.extensions) || !t.extensions.every((e) => typeof e === "string" && /^\.[\w.-]+$/.test(e))) return "extensions must be a list like [\".todo\"]";
   if (!isConflictPolicy(t.defaultPolicy)) return "defaultPolicy must be merge, mine, theirs, newest or error";
+  if (t.mergeAs !== undefined && !isMergeKind(t.mergeAs)) return "mergeAs must be lines, json, records or binary";
   for (const fn of ["parse", "serialize", "merge"] as const) if (typeof t[fn] !== "function") return `${fn} must be a function`;
   return undefined;
 }

@@ -20,6 +20,7 @@ import { commit, OutOfDateError, type CommittedPath } from "../commit.js";
 import { scanWorkingCopy } from "../scan.js";
 import { withWorkingCopy, type WorkingCopy } from "../session.js";
 import { update } from "../update.js";
+import type { ConflictPolicy } from "../../merge/content-kinds.js";
 import { watchLocalChanges, type LocalWatcher } from "./local-changes.js";
 import { prepareStatusService, startStatusService, type StatusService } from "./status-service.js";
 
@@ -54,6 +55,8 @@ export interface WatchOptions {
   maxRetryMs?: number;
   /** Reconnect when the event stream has been silent this long (default 60 s; the server sends heartbeats). */
   idleMs?: number;
+  /** Conflict policy for every file an update merges (`--policy`); otherwise the checkout's per-path policies, then the type's default. */
+  policy?: ConflictPolicy;
   report: (event: WatchEvent) => void;
 }
 
@@ -112,7 +115,7 @@ export async function watch(root: string, opts: WatchOptions): Promise<Watcher> 
     const c = await getClient();
     const outcome = await withLock(async (wc) => {
       const before = wc.entries.revision;
-      const result = await update(wc, { client: c, paths: scope === "" ? undefined : [scope] });
+      const result = await update(wc, { client: c, paths: scope === "" ? undefined : [scope], policy: opts.policy });
       return { result, before };
     });
     if (outcome === "locked") return false;
