@@ -159,4 +159,6 @@ export interface ServerInfo {
   protocol: { versions: number[]; features: string[] };
   repository: { uuid: string; revision: number };
   auth: string[];
+  /** Present when the server speaks SyncML (feature `syncml`): its endpoint and datastore folders. */
+  syncml?: { url: string; encodings: string[]; datastores: { uri: string; folder: string; types: string[] }[] };
 }

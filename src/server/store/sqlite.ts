@@ -20,6 +20,9 @@ import {
   isSafeNonNegative,
   toStored,
   toToken,
+  toSyncState,
+  syncStateValues,
+  type SyncStateRow,
   type BlobRow,
   type HistoryRow,
   type ObjectRow,
@@ -37,6 +40,7 @@ import {
   type RevisionInfo,
   type Store,
   type StoredObject,
+  type SyncState,
 } from "./types.js";
 
 /** Chunks written per transaction by `putBlobFromFile` (64 MiB), yielding in between. */
@@ -595,6 +599,24 @@ class SqliteStore implements Store {
 
   async revokeToken(id: string): Promise<boolean> {
     return this.stmt("UPDATE tokens SET revoked = 1 WHERE id = ?").run(id).changes > 0;
+  }
+
+  async getSyncState(account: string, device: string, datastore: string): Promise<SyncState | undefined> {
+    const row = this.stmt("SELECT * FROM syncml_state WHERE account = ? AND device = ? AND datastore = ?").get(account, device, datastore) as SyncStateRow | undefined;
+    return row && toSyncState(row);
+  }
+
+  async putSyncState(state: SyncState): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.requireAccount(state.account);
+        this.stmt(
+          `INSERT INTO syncml_state (account, device, datastore, client_anchor, server_anchor, items, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (account, device, datastore) DO UPDATE SET client_anchor = excluded.client_anchor, server_anchor = excluded.server_anchor,
+           items = excluded.items, updated_at = excluded.updated_at`,
+        ).run(...syncStateValues(state));
+      })
+      .immediate();
   }
 
   private requireAccount(name: string): void {
