@@ -49,12 +49,17 @@ export function datastoreFolder(root: string, def: DatastoreDef): string {
   return bare === "" ? def.uri : `${bare}/${def.uri}`;
 }
 
-/** Item text as stored: vCard/iCalendar lines end in CRLF (XML transport turns them into LF). */
+/**
+ * Item text as stored: vCard/iCalendar lines end in CRLF (XML transport turns them into LF), and
+ * properties without a value are left out.
+ */
 export function normalizeItem(def: DatastoreDef, text: string): string {
   const body = text.replace(/^\uFEFF/, "");
   if (def.typeName === "note") return body.replace(/\r\n?/g, "\n");
   const lines = body.replace(/\r\n?/g, "\n").replace(/\n+$/, "").split("\n");
-  return lines.join("\r\n") + "\r\n";
+  // SyncML engines send every property they know, most of them empty (`NICKNAME:`, `ADR:;;;;;;`).
+  const kept = lines.filter((line, i) => !(/^[A-Za-z0-9-]+(;[^:]*)?:[;]*$/.test(line) && !/^(BEGIN|END):/i.test(line) && !/^[ \t]/.test(lines[i + 1] ?? "")));
+  return kept.join("\r\n") + "\r\n";
 }
 
 function firstComponent(text: string): VComponent | undefined {

@@ -177,6 +177,7 @@ export const ALERT = {
   ONE_WAY_FROM_SERVER: 204,
   REFRESH_FROM_SERVER: 205,
   NEXT_MESSAGE: 222,
+  RESUME: 225,
 } as const;
 
 /** Sync modes the server takes part in. */

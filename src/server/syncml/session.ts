@@ -228,7 +228,10 @@ async function handleAlert(deps: SessionDeps, session: Session, command: Command
     reply.status({ ...base, code: OK });
     return;
   }
-  if (!SYNC_MODES.includes(code)) {
+  // A device resuming an interrupted session (225): resuming is not supported, so, as OMA DS
+  // asks of such servers, it is told to slow-sync (508 below), which matches instead of duplicating.
+  const resume = code === ALERT.RESUME;
+  if (!SYNC_MODES.includes(code) && !resume) {
     reply.status({ ...base, code: NOT_SUPPORTED });
     return;
   }
@@ -250,8 +253,8 @@ async function handleAlert(deps: SessionDeps, session: Session, command: Command
   const clientLast = textAt(itemElement, "Meta", "Anchor", "Last");
   const clientNext = textAt(itemElement, "Meta", "Anchor", "Next") ?? "";
   const stored = await deps.store.getSyncState(caller.account, session.device!, def.uri);
-  let mode = code;
-  let statusCode = OK;
+  let mode = resume ? ALERT.SLOW : code;
+  let statusCode = resume ? REFRESH_REQUIRED : OK;
   const needsHistory = mode === ALERT.TWO_WAY || mode === ALERT.ONE_WAY_FROM_CLIENT || mode === ALERT.ONE_WAY_FROM_SERVER;
   if (needsHistory && (!stored || clientLast === undefined || stored.clientAnchor !== clientLast)) {
     // Unknown device, lost state, or an old anchor replayed: only a slow sync is safe.
