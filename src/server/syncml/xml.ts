@@ -27,7 +27,7 @@ const parser = new XMLParser({
   parseTagValue: false,
   trimValues: false,
   processEntities: true,
-  htmlEntities: false,
+  htmlEntities: true, // also decodes numeric character references (&#13;)
 });
 
 type Ordered = Record<string, unknown>;
