@@ -66,12 +66,12 @@ test("items are named after their FN, SUMMARY or first line, made safe and uniqu
   const card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann / Bob\\, Jr.\r\nEND:VCARD\r\n";
   assert.equal(itemName(contacts, card), "Ann / Bob, Jr.");
   const taken = new Set(["Ann Bob, Jr..vcf"]);
-  assert.equal(newItemName(contacts, card, (n) => taken.has(n)), "Ann Bob, Jr. 2.vcf");
-  assert.equal(newItemName(contacts, "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Smith;Jo\r\nEND:VCARD\r\n", () => false), "Jo Smith.vcf");
-  assert.equal(newItemName(calendar, "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:1\r\nSUMMARY:Lunch\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", () => false), "Lunch.ics");
-  assert.equal(newItemName(notes, "# Shopping\nmilk\n", () => false), "Shopping.md");
-  assert.equal(newItemName(notes, "\n\n", () => false), "note.md");
-  assert.equal(newItemName(notes, "../../etc\n", () => false), "etc.md", "no path tricks");
+  assert.equal(newItemName(contacts, card, { taken: (n) => taken.has(n) }), "Ann Bob, Jr. 2.vcf");
+  assert.equal(newItemName(contacts, "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Smith;Jo\r\nEND:VCARD\r\n", { taken: () => false }), "Jo Smith.vcf");
+  assert.equal(newItemName(calendar, "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:1\r\nSUMMARY:Lunch\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", { taken: () => false }), "Lunch.ics");
+  assert.equal(newItemName(notes, "# Shopping\nmilk\n", { taken: () => false }), "Shopping.md");
+  assert.equal(newItemName(notes, "\n\n", { taken: () => false }), "note.md");
+  assert.equal(newItemName(notes, "../../etc\n", { taken: () => false }), "etc.md", "no path tricks");
 });
 
 test("slow-sync matching keys: UID first, else the name, case and spacing ignored", () => {

@@ -111,7 +111,8 @@ export function identityKey(def: DatastoreDef, text: string): string | undefined
 }
 
 /** A file name for a new item: its name made safe, with the datastore's extension, not in `taken`. */
-export function newItemName(def: DatastoreDef, text: string, taken: (name: string) => boolean): string {
+export function newItemName(def: DatastoreDef, text: string, opts: { taken: (name: string) => boolean }): string {
+  const { taken } = opts;
   const safe = itemName(def, text)
     .replace(/[\u0000-\u001f\u007f/\\]/g, " ")
     .replace(/^[.\s]+/, "")

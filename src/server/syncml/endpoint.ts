@@ -79,7 +79,7 @@ export function createSyncmlEndpoint(options: SyncmlOptions): (req: IncomingMess
       return { account: principal.name, access, context: { view, types: options.types, tempDir: options.tempDir } };
     };
     const http = parseBasicAuth(req.headers.authorization);
-    const { xml, done } = await handleMessage({ store: options.store, root: options.root, version: options.version, now }, session, message, lookup, http);
+    const { xml, done } = await handleMessage(session, message, { deps: { store: options.store, root: options.root, version: options.version, now }, lookup, httpCredentials: http });
     if (done) sessions.delete(session.id);
     if (session.caller) options.log(`syncml: ${session.caller.account} device ${session.device} message ${message.header.msgId}${done ? " (session complete)" : ""}`);
     res.writeHead(200, { "content-type": SYNCML_XML, "content-length": Buffer.byteLength(xml) });

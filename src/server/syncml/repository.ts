@@ -21,7 +21,8 @@ export interface FolderItem {
 }
 
 /** The folder's items by server id; empty when the folder does not exist (yet). */
-export async function listItems(view: ContentStore, folder: string, def: DatastoreDef, types: TypeRegistry): Promise<Map<string, FolderItem>> {
+export async function listItems(view: ContentStore, opts: { folder: string; def: DatastoreDef; types: TypeRegistry }): Promise<Map<string, FolderItem>> {
+  const { folder, def, types } = opts;
   const items = new Map<string, FolderItem>();
   for (const object of await view.listTree(folder)) {
     if (object.kind !== "file" || object.hash === undefined || object.path === folder) continue;

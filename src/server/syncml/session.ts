@@ -9,16 +9,9 @@
 import type { Access } from "../authz/access.js";
 import type { Store, SyncState } from "../store/types.js";
 import { datastoreFolder, datastoreFor, textForDevice } from "./datastores.js";
-import {
-  applyClientChanges,
-  computeOutgoing,
-  deleteUnmatched,
-  recordMap,
-  settleSent,
-  type DatastoreSession,
-  type OutChange,
-  type SyncContext,
-} from "./datastore-sync.js";
+import { applyClientChanges } from "./apply-changes.js";
+import type { DatastoreSession, OutChange, SyncContext } from "./datastore-session.js";
+import { computeOutgoing, deleteUnmatched, recordMap, settleSent } from "./outgoing.js";
 import { DEVINF_TYPE, DEVINF_URI, serverDevInf } from "./devinf.js";
 import { ALERT, anchorMarkup, BASIC_CHALLENGE, headerMarkup, itemsOf, messageMarkup, statusCommand, SYNC_MODES, type Command, type Message, type StatusFields } from "./messages.js";
 import { child, childrenNamed, el, metinf, node, textAt, type Markup } from "./xml.js";
@@ -97,7 +90,8 @@ export type CallerLookup = (cred: { user: string; password: string }) => Promise
  * Handles one message of a session; returns the reply (XML text) and whether the session is over.
  * `httpAuthorization` is the request's Basic credentials, used when the SyncHdr carries none.
  */
-export async function handleMessage(deps: SessionDeps, session: Session, message: Message, lookup: CallerLookup, httpCredentials?: { user: string; password: string }): Promise<{ xml: string; done: boolean }> {
+export async function handleMessage(session: Session, message: Message, opts: { deps: SessionDeps; lookup: CallerLookup; httpCredentials?: { user: string; password: string } }): Promise<{ xml: string; done: boolean }> {
+  const { deps, lookup, httpCredentials } = opts;
   const { header } = message;
   session.lastUsed = deps.now().getTime();
   if (session.clientSessionId !== undefined && (header.sessionId !== session.clientSessionId || header.source !== session.device)) {
@@ -171,7 +165,7 @@ export async function handleMessage(deps: SessionDeps, session: Session, message
 
   if (!message.final) {
     // More of the device's package is coming (or it asked for our next message).
-    if (session.phase === "send") await sendChanges(session, ctx, reply);
+    if (session.phase === "send") await sendChanges(session, reply);
     return { xml: finish(session, reply, session.phase !== "send" ? false : reply.final), done: false };
   }
   if (session.phase === "init") {
@@ -187,7 +181,7 @@ export async function handleMessage(deps: SessionDeps, session: Session, message
     session.phase = "send";
   }
   if (session.phase === "send") {
-    await sendChanges(session, ctx, reply);
+    await sendChanges(session, reply);
     if (reply.final) session.phase = "map";
     return { xml: finish(session, reply, reply.final), done: false };
   }
@@ -302,11 +296,7 @@ async function handleSync(session: Session, ctx: SyncContext, command: Command, 
     return;
   }
   reply.status({ ...base, code: OK });
-  const statuses = await applyClientChanges(
-    ctx,
-    ds,
-    changes.map((c) => ({ name: c.name, cmdId: textAt(c, "CmdID") ?? "", items: itemsOf(c) })),
-  );
+  const statuses = await applyClientChanges(ctx, ds, { changes: changes.map((c) => ({ name: c.name, cmdId: textAt(c, "CmdID") ?? "", items: itemsOf(c) })) });
   for (const s of statuses) reply.status({ msgRef: msgId, cmdRef: s.cmdId, cmd: s.cmd, sourceRef: s.sourceRef, targetRef: s.targetRef, code: s.code });
 }
 
@@ -321,7 +311,7 @@ function handleMap(session: Session, command: Command, reply: Reply, msgId: stri
   for (const mapItem of childrenNamed(command.element, "MapItem")) {
     const guid = textAt(mapItem, "Target", "LocURI");
     const luid = textAt(mapItem, "Source", "LocURI");
-    if (guid !== undefined && luid !== undefined) recordMap(ds, guid, luid);
+    if (guid !== undefined && luid !== undefined) recordMap(ds, { guid, luid });
   }
   reply.status({ msgRef: msgId, cmdRef: command.cmdId, cmd: "Map", targetRef: target, sourceRef: source, code: OK });
 }
@@ -334,13 +324,13 @@ function settleStatus(session: Session, command: Command): void {
     const sent = ds.pending.get(key);
     if (sent) {
       ds.pending.delete(key);
-      settleSent(ds, sent, code);
+      settleSent(ds, { change: sent, code });
     }
   }
 }
 
 /** Adds the server's Sync commands, as many changes as the device's MaxMsgSize allows; `reply.final` says whether all went. */
-async function sendChanges(session: Session, _ctx: SyncContext, reply: Reply): Promise<void> {
+async function sendChanges(session: Session, reply: Reply): Promise<void> {
   const budget = Math.max(4096, session.clientMaxMsgSize - 2048);
   let complete = true;
   for (const ds of session.datastores.values()) {

@@ -1,80 +1,16 @@
 /**
- * One datastore's part of a SyncML session: the device's changes applied to the folder (commits
- * as the account, through its permission-checked view), a slow sync's matching, conflicts settled
- * by the content type's policy with its per-property merge, and the server's changes for the device.
+ * A device's changes applied to a datastore's folder: commits as the account through its
+ * permission-checked view, a slow sync's matching, and conflicts settled by the content type's
+ * policy with its per-property merge (the device's version kept in the history).
  */
 import { choosePolicy } from "../../merge/content-kinds.js";
 import { ForbiddenError, HiddenPathError } from "../authz/access.js";
-import type { ContentStore } from "../authz/content-view.js";
-import { InvalidChangeError, OutOfDateError, type StoreChange, type SyncItemState } from "../store/types.js";
+import { InvalidChangeError, OutOfDateError, type StoreChange } from "../store/types.js";
 import type { ContentTypeDefinition } from "../types/interface.js";
-import type { TypeRegistry } from "../types/registry.js";
 import { identityKey, itemMeta, newItemName, normalizeItem, type DatastoreDef } from "./datastores.js";
+import { textOf, type ClientChange, type DatastoreSession, type ItemStatus, type SyncContext } from "./datastore-session.js";
 import type { ItemView } from "./messages.js";
-import { hashText, listItems, missingFolders, readText, storeText, type FolderItem } from "./repository.js";
-
-/** What the engine needs to touch the repository. */
-export interface SyncContext {
-  view: ContentStore;
-  types: TypeRegistry;
-  tempDir: string;
-  /** The account (commit author). */
-  author: string;
-  /** The device id, named in commit notes. */
-  device: string;
-}
-
-/** A change the server sends the device. */
-export interface OutChange {
-  op: "Add" | "Replace" | "Delete";
-  guid: string;
-  luid?: string;
-  hash?: string;
-  text?: string;
-}
-
-/** A datastore in a session. */
-export interface DatastoreSession {
-  def: DatastoreDef;
-  folder: string;
-  /** The device's datastore URI (its Alert's Source) and the server's as the device named it. */
-  clientUri: string;
-  serverUri: string;
-  mode: number;
-  clientNext: string;
-  serverLast?: string;
-  serverNext: string;
-  /** The items the device holds (working copy; stored when the session completes). */
-  items: Record<string, SyncItemState>;
-  /** Server ids the device's items were matched to in this session (slow sync, refresh). */
-  matched: Set<string>;
-  /** LUIDs from Maps for items whose Add status has not been seen yet. */
-  mapped: Map<string, string>;
-  /** Server changes not sent yet (undefined until the device's Sync is complete). */
-  outgoing?: OutChange[];
-  /** Sent changes awaiting their Status, by `msgId:cmdId`. */
-  pending: Map<string, OutChange>;
-  /** The device's Sync package is complete. */
-  clientDone: boolean;
-  /** Text of blobs read in this session. */
-  texts: Map<string, string>;
-}
-
-/** A change command inside a device's Sync. */
-export interface ClientChange {
-  name: string;
-  cmdId: string;
-  items: ItemView[];
-}
-
-/** The Status of one item of a device's change. */
-export interface ItemStatus {
-  cmd: string;
-  cmdId: string;
-  code: number;
-  sourceRef?: string;
-  targetRef?: string;
-}
+import { hashText, listItems, missingFolders, storeText, type FolderItem } from "./repository.js";
 
 /** SyncML status codes used for items. */
 const OK = 200;
@@ -91,15 +27,6 @@ const FAILED = 500;
 
 function typeOf(ctx: SyncContext, def: DatastoreDef): ContentTypeDefinition<any> {
   return ctx.types.byName(def.typeName)!;
-}
-
-async function textOf(ctx: SyncContext, ds: DatastoreSession, hash: string): Promise<string> {
-  let text = ds.texts.get(hash);
-  if (text === undefined) {
-    text = await readText(ctx.view, hash);
-    ds.texts.set(hash, text);
-  }
-  return text;
 }
 
 /** The item data as text (base64 decoded when its Format says b64). */
@@ -151,9 +78,10 @@ interface Planned {
  * Applies a device's Sync commands to the folder: one commit for all, plus one per settled
  * conflict (the device's version first, so it stays in the history). Returns a Status per item.
  */
-export async function applyClientChanges(ctx: SyncContext, ds: DatastoreSession, changes: ClientChange[]): Promise<ItemStatus[]> {
+export async function applyClientChanges(ctx: SyncContext, ds: DatastoreSession, opts: { changes: ClientChange[] }): Promise<ItemStatus[]> {
+  const { changes } = opts;
   const statuses: ItemStatus[] = [];
-  const current = await listItems(ctx.view, ds.folder, ds.def, ctx.types);
+  const current = await listItems(ctx.view, { folder: ds.folder, def: ds.def, types: ctx.types });
   const taken = new Set(current.keys());
   const planned: Planned[] = [];
   const conflicts: Planned[][] = [];
@@ -215,7 +143,7 @@ export async function applyClientChanges(ctx: SyncContext, ds: DatastoreSession,
           const changes: StoreChange[] = server.hash === hash ? [] : [{ op: "modify", path: server.path, baseHash: server.hash, hash }];
           planned.push({ changes, status, apply: () => (ds.items[guid] = { luid, hash }), text });
         } else {
-          const base = await textOf(ctx, ds, held.hash).catch(() => undefined);
+          const base = await textOf(ctx, { ds, hash: held.hash }).catch(() => undefined);
           await planConflict(ctx, ds, { guid, luid, server, base, text, hash, status }, conflicts, statuses);
         }
         continue;
@@ -230,7 +158,7 @@ export async function applyClientChanges(ctx: SyncContext, ds: DatastoreSession,
         ds.matched.add(match.guid);
         await planConflict(ctx, ds, { guid: match.guid, luid, server: match, base: undefined, text, hash, status }, conflicts, statuses);
       } else {
-        const name = newItemName(ds.def, text, (n) => taken.has(n));
+        const name = newItemName(ds.def, text, { taken: (n) => taken.has(n) });
         taken.add(name);
         ds.matched.add(name);
         planned.push({
@@ -265,7 +193,7 @@ async function planConflict(
   conflicts: Planned[][],
   statuses: ItemStatus[],
 ): Promise<void> {
-  const repository = await textOf(ctx, ds, c.server.hash);
+  const repository = await textOf(ctx, { ds, hash: c.server.hash });
   const settled = settle(ctx, ds, c.server.path, c.base, c.text, repository);
   if (!settled) {
     statuses.push({ ...c.status, code: CONFLICT });
@@ -320,50 +248,8 @@ async function findMatch(ctx: SyncContext, ds: DatastoreSession, current: Map<st
   const key = identityKey(ds.def, text);
   if (key === undefined) return undefined;
   for (const candidate of free) {
-    if (identityKey(ds.def, await textOf(ctx, ds, candidate.hash)) === key) return candidate;
+    if (identityKey(ds.def, await textOf(ctx, { ds, hash: candidate.hash })) === key) return candidate;
   }
   return undefined;
 }
 
-/** The server's changes for the device: what it lacks (Add), holds in another version (Replace) or holds but the folder no longer has (Delete). */
-export async function computeOutgoing(ctx: SyncContext, ds: DatastoreSession): Promise<OutChange[]> {
-  if (ds.mode === 202 || ds.mode === 203) return [];
-  const current = await listItems(ctx.view, ds.folder, ds.def, ctx.types);
-  const out: OutChange[] = [];
-  for (const item of current.values()) {
-    const held = ds.items[item.guid];
-    if (held && held.hash === item.hash) continue;
-    out.push({ op: held ? "Replace" : "Add", guid: item.guid, luid: held?.luid, hash: item.hash, text: await textOf(ctx, ds, item.hash) });
-  }
-  for (const [guid, held] of Object.entries(ds.items)) {
-    if (current.has(guid)) continue;
-    if (held.luid === undefined) delete ds.items[guid];
-    else out.push({ op: "Delete", guid, luid: held.luid });
-  }
-  return out;
-}
-
-/** Refresh from the device: the folder's items it did not send are deleted (one commit). */
-export async function deleteUnmatched(ctx: SyncContext, ds: DatastoreSession): Promise<number> {
-  const current = await listItems(ctx.view, ds.folder, ds.def, ctx.types);
-  const changes: StoreChange[] = [...current.values()].filter((i) => !ds.items[i.guid]).map((i) => ({ op: "delete", path: i.path, baseHash: i.hash }));
-  if (changes.length > 0) await ctx.view.commit({ author: ctx.author, note: `SyncML: refresh from ${ctx.device} (${ds.def.uri}) deletes ${changes.length} item(s)`, changes });
-  return changes.length;
-}
-
-/** Records the device's Status for a change the server sent. */
-export function settleSent(ds: DatastoreSession, change: OutChange, code: number): void {
-  if (code < 200 || code >= 300) {
-    if (code === 418 && change.op === "Add" && change.hash) ds.items[change.guid] = { luid: ds.mapped.get(change.guid), hash: change.hash };
-    return;
-  }
-  if (change.op === "Delete") delete ds.items[change.guid];
-  else ds.items[change.guid] = { luid: ds.items[change.guid]?.luid ?? change.luid ?? ds.mapped.get(change.guid), hash: change.hash! };
-}
-
-/** Records a Map item: the device's LUID for a server id. */
-export function recordMap(ds: DatastoreSession, guid: string, luid: string): void {
-  const held = ds.items[guid];
-  if (held) held.luid = luid;
-  else ds.mapped.set(guid, luid);
-}
