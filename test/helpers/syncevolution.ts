@@ -76,7 +76,7 @@ function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promi
 }
 
 /** Configures a device with its own state directory; `user`/`password` are the zsync account. */
-export async function configureDevice(opts: { home: string; url: string; user: string; password: string; stores: DeviceStore[] }): Promise<Device> {
+export async function configureDevice(opts: { home: string; url: string; user: string; password: string; stores: DeviceStore[]; /** More peer properties (`maxMsgSize=20000`). */ properties?: string[] }): Promise<Device> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     XDG_CONFIG_HOME: join(opts.home, "config"),
@@ -89,7 +89,7 @@ export async function configureDevice(opts: { home: string; url: string; user: s
     const r = await run(args, env);
     if (r.code !== 0) throw new Error(`syncevolution ${args.join(" ")} failed (${r.code}):\n${r.output}`);
   };
-  await must(["--configure", "--template", "none", `syncURL=${opts.url}/syncml`, `username=${opts.user}`, `password=${opts.password}`, "enableWBXML=0", "peerIsClient=0", "zs"]);
+  await must(["--configure", "--template", "none", `syncURL=${opts.url}/syncml`, `username=${opts.user}`, `password=${opts.password}`, "enableWBXML=0", "peerIsClient=0", ...(opts.properties ?? []), "zs"]);
   for (const store of opts.stores) {
     mkdirSync(store.dir, { recursive: true });
     await must(["--configure", "backend=file", `database=file://${store.dir}`, `databaseFormat=${store.format}`, `uri=${store.uri}`, "sync=two-way", "zs", store.name]);

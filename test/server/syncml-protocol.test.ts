@@ -250,6 +250,26 @@ describe("SyncML protocol", { concurrency: false }, () => {
     await device.send("");
   });
 
+  test("a device's Sync split over two messages: the first is answered with Statuses and Alert 222, both parts are applied", async () => {
+    const device = new Device(server, "dev-split");
+    device.startSession();
+    await device.send(alert(1, 201, "P1"));
+    const first = await device.send(sync(1, add(2, "M1", card("Split One", "TEL:41"))), { final: false });
+    assert.equal(statusFor(first, "Add", "2")?.code, 201);
+    assert.equal(first.final, false);
+    const more = first.body.find((c) => c.name === "Alert");
+    assert.equal(textAt(more, "Data"), "222", "the server asks for the next message");
+    assert.deepEqual(serverChanges(first), [], "nothing from the server before the device's package is complete");
+    const second = await device.send(sync(1, add(2, "M2", card("Split Two", "TEL:42"))));
+    assert.equal(statusFor(second, "Add", "2")?.code, 201);
+    const names = await folder();
+    assert.ok(names.includes("Split One.vcf") && names.includes("Split Two.vcf"));
+    const sent = serverChanges(second).map((c) => c.guid);
+    assert.ok(!sent.includes("Split One.vcf") && !sent.includes("Split Two.vcf"), "the device's own items are not echoed");
+    const msgRef = textAt(child(second.root!, "SyncHdr"), "MsgID")!;
+    assert.ok((await device.send(acknowledge(second, msgRef, 1, (g) => `l-${g}`))).final);
+  });
+
   test("the server's changes are split over messages within the device's MaxMsgSize", async () => {
     const many: Record<string, string> = {};
     for (let n = 0; n < 30; n++) many[`Bulk ${n}.vcf`] = card(`Bulk ${n}`, `NOTE:${"x".repeat(200)}`);

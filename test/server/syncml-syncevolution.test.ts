@@ -271,6 +271,15 @@ describe("SyncEvolution against zsync-server", { skip: available ? false : "sync
     assert.deepEqual(keysOf(notes), ["Later\ncall mum"]);
   });
 
+  test("a device with a small MaxMsgSize gets the folder over several messages", async () => {
+    const dir = join(home, "small-contacts");
+    const small = await configureDevice({ home: join(home, "se-small"), url: server.url, user: "zsync", password: "zsync", properties: ["maxMsgSize=20000"], stores: [{ name: "addressbook", dir, format: "text/vcard", uri: "contacts" }] });
+    assertSynced(await small.sync("refresh-from-server", ["addressbook"]), "refresh-from-server with maxMsgSize=20000");
+    const bytes = readdirSync(dir).reduce((sum, n) => sum + readFileSync(join(dir, n)).length, 0);
+    assert.ok(bytes > 3 * 20000, `${bytes} bytes of items cannot fit in one 20000-byte message`);
+    assert.deepEqual(keysOf(dir), keysOf(join(wc, "contacts")));
+  });
+
   test("a reader's device changes nothing, and wrong credentials are refused", async () => {
     await addAccount(server.dataDir, "rita", "rita-pass-1", "reader");
     const dir = join(home, "reader-contacts");

@@ -52,6 +52,8 @@ export interface DatastoreSession {
   pending: Map<string, OutChange>;
   /** The device's Sync package is complete. */
   clientDone: boolean;
+  /** The server's Sync command for this datastore went out (at least once). */
+  syncSent?: boolean;
   /** Text of blobs read in this session. */
   texts: Map<string, string>;
 }

@@ -165,8 +165,14 @@ export async function handleMessage(session: Session, message: Message, opts: { 
 
   if (!message.final) {
     // More of the device's package is coming (or it asked for our next message).
-    if (session.phase === "send") await sendChanges(session, reply);
-    return { xml: finish(session, reply, session.phase !== "send" ? false : reply.final), done: false };
+    if (session.phase === "send") {
+      await sendChanges(session, reply);
+      if (reply.final) session.phase = "map";
+      return { xml: finish(session, reply, reply.final), done: false };
+    }
+    // Only Statuses to send back: ask for the rest of the device's package (Alert 222).
+    reply.add(node("Alert", el("CmdID", reply.nextCmdId()), el("Data", ALERT.NEXT_MESSAGE), node("Item", node("Target", el("LocURI", header.source)), node("Source", el("LocURI", header.target)))));
+    return { xml: finish(session, reply, false), done: false };
   }
   if (session.phase === "init") {
     session.phase = "sync";
@@ -335,6 +341,8 @@ async function sendChanges(session: Session, reply: Reply): Promise<void> {
   let complete = true;
   for (const ds of session.datastores.values()) {
     const queue = ds.outgoing ?? [];
+    if (queue.length === 0 && ds.syncSent) continue;
+    ds.syncSent = true;
     const syncId = reply.nextCmdId();
     const commands: Markup[] = [];
     let size = reply.size + 512;
