@@ -58,7 +58,16 @@ function settle(ctx: SyncContext, ds: DatastoreSession, path: string, base: stri
     case "newest":
       return { text: device, code: ORIGINATOR_WINS };
     case "merge": {
-      const merged = type.merge(base === undefined ? undefined : type.parse(base), type.parse(device), type.parse(repository));
+      const parseOr = (text: string | undefined) => {
+        try {
+          return text === undefined ? undefined : type.parse(text);
+        } catch {
+          return undefined; // stored before its type was checked: merged as a new item would be
+        }
+      };
+      const stored = parseOr(repository);
+      if (stored === undefined) return { text: device, code: ORIGINATOR_WINS };
+      const merged = type.merge(parseOr(base), type.parse(device), stored);
       return { text: normalizeItem(ds.def, type.serialize(merged.value)), code: MERGED };
     }
   }
@@ -248,7 +257,8 @@ async function findMatch(ctx: SyncContext, ds: DatastoreSession, current: Map<st
   const key = identityKey(ds.def, text);
   if (key === undefined) return undefined;
   for (const candidate of free) {
-    if (identityKey(ds.def, await textOf(ctx, { ds, hash: candidate.hash })) === key) return candidate;
+    if (!ds.keys.has(candidate.hash)) ds.keys.set(candidate.hash, identityKey(ds.def, await textOf(ctx, { ds, hash: candidate.hash })));
+    if (ds.keys.get(candidate.hash) === key) return candidate;
   }
   return undefined;
 }

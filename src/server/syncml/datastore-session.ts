@@ -56,6 +56,8 @@ export interface DatastoreSession {
   syncSent?: boolean;
   /** Text of blobs read in this session. */
   texts: Map<string, string>;
+  /** Slow-sync matching keys of blobs, by hash. */
+  keys: Map<string, string | undefined>;
 }
 
 /** A change command inside a device's Sync. */

@@ -277,6 +277,7 @@ async function handleAlert(deps: SessionDeps, session: Session, command: Command
     pending: new Map(),
     clientDone: false,
     texts: new Map(),
+    keys: new Map(),
   };
   session.datastores.set(item.target!, ds);
   reply.status({ ...base, code: statusCode, items: node("Item", `<Data>${anchorMarkup(undefined, clientNext)}</Data>`) });
