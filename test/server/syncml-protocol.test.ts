@@ -250,6 +250,23 @@ describe("SyncML protocol", { concurrency: false }, () => {
     await device.send("");
   });
 
+  test("a slow sync matches an item by name and merges the two versions instead of adding a duplicate", async () => {
+    const before = await folder();
+    const device = new Device(server, "dev-match");
+    device.startSession();
+    await device.send(alert(1, 201, "M1"));
+    const s3 = await device.send(sync(1, add(2, "Q1", card("Ann Able", "TEL:1", "EMAIL:ann@able.example"))));
+    assert.equal(statusFor(s3, "Add", "2")?.code, 207, "matched and merged");
+    assert.deepEqual(await folder(), before, "no duplicate");
+    const chunks: Buffer[] = [];
+    for await (const chunk of await remote.client.cat("pim/contacts/Ann Able.vcf")) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    assert.match(text, /EMAIL:ann@able\.example/);
+    assert.ok(!serverChanges(s3).some((c) => c.guid === "Ann Able.vcf"), "the device holds the merged version already");
+    const msgRef = textAt(child(s3.root!, "SyncHdr"), "MsgID")!;
+    assert.ok((await device.send(acknowledge(s3, msgRef, 1, (g) => `q-${g}`))).final);
+  });
+
   test("a device's Sync split over two messages: the first is answered with Statuses and Alert 222, both parts are applied", async () => {
     const device = new Device(server, "dev-split");
     device.startSession();
