@@ -267,6 +267,30 @@ describe("SyncML protocol", { concurrency: false }, () => {
     assert.ok((await device.send(acknowledge(s3, msgRef, 1, (g) => `q-${g}`))).final);
   });
 
+  test("a large object in chunks (MoreData): 213 for each chunk, the item stored whole; a wrong size is refused with 424", async () => {
+    const device = new Device(server, "dev-large");
+    device.startSession();
+    await device.send(alert(1, 201, "G1"));
+    const whole = card("Large Lara", `NOTE:${"n".repeat(3000)}`);
+    const [a, b] = [whole.slice(0, 1000), whole.slice(1000)];
+    const chunk = (cmdId: number, luid: string, data: string, more: boolean, size?: number) =>
+      `<Add><CmdID>${cmdId}</CmdID><Meta><Type xmlns='syncml:metinf'>text/vcard</Type>${size === undefined ? "" : `<Size xmlns='syncml:metinf'>${size}</Size>`}</Meta><Item><Source><LocURI>${luid}</LocURI></Source><Data>${esc(data)}</Data>${more ? "<MoreData/>" : ""}</Item></Add>`;
+    const first = await device.send(sync(1, chunk(2, "G1", a, true, Buffer.byteLength(whole))), { final: false });
+    assert.equal(statusFor(first, "Add", "2")?.code, 213);
+    assert.ok(!(await folder()).includes("Large Lara.vcf"), "nothing stored before the last chunk");
+    const wrong = card("Wrong Size", "TEL:5");
+    const second = await device.send(sync(1, chunk(2, "G1", b, false), chunk(3, "G2", wrong.slice(0, 20), true, 999), chunk(4, "G2", wrong.slice(20), false)));
+    assert.deepEqual([statusFor(second, "Add", "2")?.code, statusFor(second, "Add", "3")?.code, statusFor(second, "Add", "4")?.code], [201, 213, 424]);
+    const names = await folder();
+    assert.ok(names.includes("Large Lara.vcf"));
+    assert.ok(!names.includes("Wrong Size.vcf"));
+    const chunks: Buffer[] = [];
+    for await (const c of await remote.client.cat("pim/contacts/Large Lara.vcf")) chunks.push(c as Buffer);
+    assert.equal(Buffer.concat(chunks).toString("utf8"), whole);
+    const msgRef = textAt(child(second.root!, "SyncHdr"), "MsgID")!;
+    assert.ok((await device.send(acknowledge(second, msgRef, 1, (g) => `g-${g}`))).final);
+  });
+
   test("a device's Sync split over two messages: the first is answered with Statuses and Alert 222, both parts are applied", async () => {
     const device = new Device(server, "dev-split");
     device.startSession();

@@ -19,6 +19,9 @@ const MERGED = 207;
 const ORIGINATOR_WINS = 208;
 const RECIPIENT_WINS = 209;
 const NOT_DELETED = 211;
+const CHUNK_ACCEPTED = 213;
+const SIZE_MISMATCH = 424;
+const TOO_LARGE = 413;
 const FORBIDDEN = 403;
 const NOT_SUPPORTED = 406;
 const CONFLICT = 409;
@@ -30,9 +33,9 @@ function typeOf(ctx: SyncContext, def: DatastoreDef): ContentTypeDefinition<any>
 }
 
 /** The item data as text (base64 decoded when its Format says b64). */
-function itemText(item: ItemView): string | undefined {
+function itemBytes(item: ItemView): Buffer | undefined {
   if (item.data === undefined) return undefined;
-  return item.format === "b64" ? Buffer.from(item.data, "base64").toString("utf8") : item.data;
+  return item.format === "b64" ? Buffer.from(item.data, "base64") : Buffer.from(item.data, "utf8");
 }
 
 function guidOfLuid(ds: DatastoreSession, luid: string | undefined): string | undefined {
@@ -87,7 +90,7 @@ interface Planned {
  * Applies a device's Sync commands to the folder: one commit for all, plus one per settled
  * conflict (the device's version first, so it stays in the history). Returns a Status per item.
  */
-export async function applyClientChanges(ctx: SyncContext, ds: DatastoreSession, opts: { changes: ClientChange[] }): Promise<ItemStatus[]> {
+export async function applyClientChanges(ctx: SyncContext, ds: DatastoreSession, opts: { changes: ClientChange[]; /** Largest item accepted in chunks (bytes). */ maxObjSize: number }): Promise<ItemStatus[]> {
   const { changes } = opts;
   const statuses: ItemStatus[] = [];
   const current = await listItems(ctx.view, { folder: ds.folder, def: ds.def, types: ctx.types });
@@ -109,8 +112,16 @@ export async function applyClientChanges(ctx: SyncContext, ds: DatastoreSession,
         statuses.push({ ...status, code: FORBIDDEN });
         continue;
       }
+      // A large object arrives in chunks (MoreData), each answered 213, joined when the last one comes.
+      const key = `${change.name}:${luid ?? ""}`;
+      const earlier = ds.partial?.key === key ? ds.partial : undefined;
+      if (ds.partial && !earlier) ds.partial = undefined; // another item: the unfinished one is dropped
       if (item.moreData) {
-        statuses.push({ ...status, code: NOT_SUPPORTED });
+        ds.partial = { key, chunks: [...(earlier?.chunks ?? []), itemBytes(item) ?? Buffer.alloc(0)], size: earlier?.size ?? item.size };
+        if (ds.partial.chunks.reduce((n, c) => n + c.length, 0) > opts.maxObjSize) {
+          ds.partial = undefined;
+          statuses.push({ ...status, code: TOO_LARGE });
+        } else statuses.push({ ...status, code: CHUNK_ACCEPTED });
         continue;
       }
       const guid = guidOfLuid(ds, luid) ?? (item.target !== undefined && ds.items[item.target] ? item.target : undefined);
@@ -129,7 +140,15 @@ export async function applyClientChanges(ctx: SyncContext, ds: DatastoreSession,
         }
         continue;
       }
-      const raw = itemText(item);
+      const bytes = earlier ? Buffer.concat([...earlier.chunks, itemBytes(item) ?? Buffer.alloc(0)]) : itemBytes(item);
+      if (earlier) {
+        ds.partial = undefined;
+        if (earlier.size !== undefined && earlier.size !== bytes!.length) {
+          statuses.push({ ...status, code: SIZE_MISMATCH });
+          continue;
+        }
+      }
+      const raw = bytes?.toString("utf8");
       if (raw === undefined) {
         statuses.push({ ...status, code: BAD_FORMAT });
         continue;

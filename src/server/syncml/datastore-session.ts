@@ -56,6 +56,8 @@ export interface DatastoreSession {
   syncSent?: boolean;
   /** Text of blobs read in this session. */
   texts: Map<string, string>;
+  /** A large object whose chunks (MoreData) are still arriving: command and LUID, bytes so far, declared size. */
+  partial?: { key: string; chunks: Buffer[]; size?: number };
   /** Slow-sync matching keys of blobs, by hash. */
   keys: Map<string, string | undefined>;
 }

@@ -33,6 +33,7 @@ export function serverDevInf(opts: { serverUri: string; root: string; version: s
     el("DevID", opts.serverUri),
     el("DevTyp", "server"),
     "<UTC/>",
+    "<SupportLargeObjs/>",
     "<SupportNumberOfChanges/>",
     ...stores,
   ].join("")}</DevInf>`;

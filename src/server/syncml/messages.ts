@@ -91,14 +91,18 @@ export interface ItemView {
   data?: string;
   dataElement?: XmlElement;
   moreData: boolean;
+  /** The declared size of a large object (Meta Size of its first chunk). */
+  size?: number;
 }
 
 /** The items of a command, with Meta inherited from the command. */
 export function itemsOf(command: XmlElement): ItemView[] {
   const commandType = textAt(command, "Meta", "Type");
   const commandFormat = textAt(command, "Meta", "Format");
+  const commandSize = textAt(command, "Meta", "Size");
   return childrenNamed(command, "Item").map((item) => {
     const data = child(item, "Data");
+    const size = Number(textAt(item, "Meta", "Size") ?? commandSize);
     return {
       target: textAt(item, "Target", "LocURI"),
       source: textAt(item, "Source", "LocURI"),
@@ -107,6 +111,7 @@ export function itemsOf(command: XmlElement): ItemView[] {
       data: data?.text,
       dataElement: data?.children[0],
       moreData: child(item, "MoreData") !== undefined,
+      size: Number.isSafeInteger(size) && size >= 0 ? size : undefined,
     };
   });
 }
@@ -149,7 +154,7 @@ export function anchorMarkup(last: string | undefined, next: string): Markup {
 }
 
 /** The header of an outgoing message. */
-export function headerMarkup(h: { sessionId: string; msgId: number; target: string; source: string; respUri?: string; maxMsgSize: number }): Markup {
+export function headerMarkup(h: { sessionId: string; msgId: number; target: string; source: string; respUri?: string; maxMsgSize: number; maxObjSize: number }): Markup {
   return node(
     "SyncHdr",
     el("VerDTD", "1.2"),
@@ -159,7 +164,7 @@ export function headerMarkup(h: { sessionId: string; msgId: number; target: stri
     node("Target", el("LocURI", h.target)),
     node("Source", el("LocURI", h.source)),
     h.respUri === undefined ? undefined : el("RespURI", h.respUri),
-    node("Meta", metinf("MaxMsgSize", h.maxMsgSize)),
+    node("Meta", metinf("MaxMsgSize", h.maxMsgSize), metinf("MaxObjSize", h.maxObjSize)),
   );
 }
 

@@ -16,8 +16,9 @@ import { DEVINF_TYPE, DEVINF_URI, serverDevInf } from "./devinf.js";
 import { ALERT, anchorMarkup, BASIC_CHALLENGE, headerMarkup, itemsOf, messageMarkup, statusCommand, SYNC_MODES, type Command, type Message, type StatusFields } from "./messages.js";
 import { child, childrenNamed, el, metinf, node, textAt, type Markup } from "./xml.js";
 
-/** The server's own limit on message size (advertised in every SyncHdr). */
+/** The server's own limits on message and item size (advertised in every SyncHdr). */
 export const SERVER_MAX_MSG_SIZE = 1024 * 1024;
+export const SERVER_MAX_OBJ_SIZE = 16 * 1024 * 1024;
 
 /** What a session needs from the server. */
 export interface SessionDeps {
@@ -208,7 +209,7 @@ function stateOf(account: string, device: string, ds: DatastoreSession): SyncSta
 }
 
 function finish(session: Session, reply: Reply, final: boolean): string {
-  const header = headerMarkup({ sessionId: session.clientSessionId ?? "0", msgId: reply.msgId, target: session.device ?? "", source: session.serverUri ?? "", respUri: session.respUri, maxMsgSize: SERVER_MAX_MSG_SIZE });
+  const header = headerMarkup({ sessionId: session.clientSessionId ?? "0", msgId: reply.msgId, target: session.device ?? "", source: session.serverUri ?? "", respUri: session.respUri, maxMsgSize: SERVER_MAX_MSG_SIZE, maxObjSize: SERVER_MAX_OBJ_SIZE });
   return messageMarkup(header, reply.parts, final);
 }
 
@@ -303,7 +304,7 @@ async function handleSync(session: Session, ctx: SyncContext, command: Command, 
     return;
   }
   reply.status({ ...base, code: OK });
-  const statuses = await applyClientChanges(ctx, ds, { changes: changes.map((c) => ({ name: c.name, cmdId: textAt(c, "CmdID") ?? "", items: itemsOf(c) })) });
+  const statuses = await applyClientChanges(ctx, ds, { changes: changes.map((c) => ({ name: c.name, cmdId: textAt(c, "CmdID") ?? "", items: itemsOf(c) })), maxObjSize: SERVER_MAX_OBJ_SIZE });
   for (const s of statuses) reply.status({ msgRef: msgId, cmdRef: s.cmdId, cmd: s.cmd, sourceRef: s.sourceRef, targetRef: s.targetRef, code: s.code });
 }
 
