@@ -36,8 +36,8 @@ export interface ServeOptions {
   failureLimits?: Partial<FailureLimits>;
   /** Also listen for ssh (`zsync` subsystem) on this address. */
   ssh?: { host: string; port: number; hostKey: HostKey; passwordAuth?: boolean };
-  /** `@@events`: heartbeat interval (default 15 s) and the poll for commits by other processes on the store (default 1 s). */
-  events?: { heartbeatMs?: number; pollMs?: number };
+  /** `@@events`: heartbeat interval (default 15 s). */
+  events?: { heartbeatMs?: number };
   /** Content types (default: the built-ins; `--type-module` adds plug-ins). */
   types?: TypeRegistry;
   /** Serve SyncML at `POST /syncml` with datastores under this root (`--syncml-root`). */
@@ -61,8 +61,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   // One count of failed passwords, whether they came over HTTP Basic or ssh.
   const loginGuard = createLoginGuard({ limits: options.failureLimits, log: options.log });
-  // Commits through this process wake event streams at once; the poll sees other processes' commits.
-  const notifier = createRevisionNotifier({ head: async () => (await options.store.info()).head, pollMs: options.events?.pollMs });
+  // Told of commits by the store (every server's on PostgreSQL); ended first on shutdown.
+  const notifier = createRevisionNotifier(options.store);
   const app = createApp({
     notifier,
     heartbeatMs: options.events?.heartbeatMs,

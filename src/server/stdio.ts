@@ -38,7 +38,7 @@ export async function serveStdio(options: StdioOptions): Promise<void> {
   const tempDir = await mkdtemp(join(options.dataDir, "tmp", "stdio-"));
   try {
     const principal = await principalOf(options.store, options.account);
-    // Its own revision notifier (createApp's default) polls the store: commits come from other processes.
+    // Its own revision notifier (createApp's default) on the store's commit feed: commits come from other processes.
     const app = createApp({ store: options.store, limits: DEFAULT_LIMITS, tempDir, version: VERSION, log: options.log, heartbeatMs: options.heartbeatMs });
     const handler = principal === "no-account" ? refuseAll(options.account) : app;
     const channels = createChannelServer(handler);

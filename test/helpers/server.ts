@@ -19,8 +19,8 @@ export interface TestServer {
   process: ChildProcess;
   /** Everything the server wrote to stderr so far. */
   stderr(): string;
-  /** Waits (up to 5 s) until stderr matches: the request log line is written after the answer is sent. */
-  waitForStderr(pattern: RegExp): Promise<string>;
+  /** Waits (up to 5 s unless told) until stderr matches: the request log line is written after the answer is sent. */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** Everything the server wrote to stdout so far. */
   stdout(): string;
   /** SIGTERM and wait. */
@@ -71,8 +71,25 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; dem
     dataDir,
     process: child,
     stderr: () => stderr,
-    async waitForStderr(pattern: RegExp) {
-      for (const until = Date.now() + 5000; !pattern.test(stderr) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+    async waitForStderr(pattern: RegExp, timeoutMs = 5000) {
+      // Woken by each chunk the server writes; the timeout only ends a wait for a line that never comes.
+      if (pattern.test(stderr)) return stderr;
+      await new Promise<void>((resolve) => {
+        const check = () => {
+          if (!pattern.test(stderr) && child.exitCode === null) return;
+          done();
+        };
+        const done = () => {
+          clearTimeout(timer);
+          child.stderr!.off("data", check);
+          child.off("exit", done);
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        // Registered after the collecting listener, so `stderr` already holds the chunk.
+        child.stderr!.on("data", check);
+        child.once("exit", done);
+      });
       return stderr;
     },
     stdout: () => stdout,

@@ -431,54 +431,6 @@ function storeContract(backend: StoreBackend): void {
       });
     });
 
-    test("commit notifications: the head first, then each new revision; another server's commits too on PostgreSQL", async () => {
-      /** Collects a listener's calls; `next()` waits for the next one. */
-      function recorder() {
-        const seen: number[] = [];
-        const waiting: ((revision: number) => void)[] = [];
-        let read = 0;
-        return {
-          seen,
-          listener: (revision: number) => {
-            seen.push(revision);
-            const w = waiting.shift();
-            if (w) w(seen[read++]!);
-          },
-          next: () => (read < seen.length ? Promise.resolve(seen[read++]!) : new Promise<number>((resolve) => waiting.push(resolve))),
-        };
-      }
-      const spec = await backend.newSpec();
-      const a = await openStore(spec);
-      const b = await openStore(spec);
-      try {
-        await commit(a, { op: "add", path: "x", kind: "folder" });
-        const first = recorder();
-        const stop = a.subscribeCommits(first.listener);
-        assert.equal(await first.next(), 1);
-        await commit(a, { op: "add", path: "y", kind: "folder" });
-        assert.equal(await first.next(), 2);
-        stop();
-        const second = recorder();
-        const stopSecond = a.subscribeCommits(second.listener);
-        assert.equal(await second.next(), 2);
-        await commit(a, { op: "add", path: "z", kind: "folder" });
-        assert.equal(await second.next(), 3);
-        assert.deepEqual(first.seen, [1, 2], "no calls after unsubscribing");
-        stopSecond();
-        if (backend.name === "postgres") {
-          const other = recorder();
-          const stopOther = b.subscribeCommits(other.listener);
-          assert.equal(await other.next(), 3);
-          await commit(a, { op: "add", path: "w", kind: "folder" });
-          assert.equal(await other.next(), 4, "a commit through another store (server) is reported");
-          stopOther();
-        }
-      } finally {
-        await a.close();
-        await b.close();
-      }
-    });
-
     test("two stores committing on the same base: exactly one succeeds", async () => {
       const file = await backend.newSpec();
       const a = await openStore(file);
@@ -746,6 +698,8 @@ function storeContract(backend: StoreBackend): void {
       await withStore(async (store, spec) => {
         const { file, hash, data } = randomFile(48 * MiB);
         const upload = store.putBlobFromFile(hash, data.length, file);
+        // It may fail before assert.rejects below is reached: not an unhandled rejection.
+        upload.catch(() => {});
         // Wait until the upload's connection is writing chunks, then kill it as a crash would.
         const cluster = await postgresCluster();
         for (;;) {

@@ -57,6 +57,8 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         throw new Error("--ssh-port must be a port number (0-65535)");
       }
       const store = await openStore(storeSpec(args), {
+        // The commit feed's status lines (a lost PostgreSQL LISTEN connection), --quiet or not.
+        log: (line) => console.error(line),
         migrated: ({ from, to }) => {
           if (from !== 0 && from !== to) console.error(`migrated the store's schema from version ${from} to ${to}`);
         },

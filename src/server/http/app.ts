@@ -14,7 +14,7 @@ import { transportPrincipal } from "../transport-principal.js";
 import { StoreUnavailableError, type Store } from "../store/types.js";
 import { handleCheckin } from "./checkin.js";
 import { handleCommit } from "./commit.js";
-import { createRevisionNotifier, notifyingStore, type RevisionNotifier } from "../events/notifier.js";
+import { createRevisionNotifier, type RevisionNotifier } from "../events/notifier.js";
 import { DEFAULT_HEARTBEAT_MS, handleEvents, type EventStreams } from "./events.js";
 import type { RequestContext, ServerLimits } from "./context.js";
 import { HttpError, sendError, sendJson } from "./errors.js";
@@ -43,8 +43,8 @@ export interface AppOptions {
   /** The failed-login guard, when shared with the ssh endpoint. */
   loginGuard?: LoginGuard;
   /**
-   * Told of every commit made through this app (the app wraps `store.commit`); feeds `@@events`.
-   * The caller closes it on shutdown, which ends the event streams. Default: a notifier of its own.
+   * The notifier of the store's commits (events/notifier.ts) that feeds `@@events`. The caller
+   * closes it on shutdown, which ends the event streams. Default: a notifier of its own.
    */
   notifier?: RevisionNotifier;
   /** Heartbeat interval of `@@events` streams (default 15 s). */
@@ -71,10 +71,9 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
 };
 
 /** Builds the request handler of one server. */
-export function createApp(appOptions: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const notifier = appOptions.notifier ?? createRevisionNotifier({ head: async () => (await appOptions.store.info()).head });
-  // Every commit through this app, whichever route makes it, passes this store and wakes @@events.
-  const options = { ...appOptions, store: notifyingStore(appOptions.store, notifier) };
+export function createApp(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  // The store reports every commit on it (this server's, other servers' and processes'): @@events wakes.
+  const notifier = options.notifier ?? createRevisionNotifier(options.store);
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const routes: typeof ROUTES = {
     ...ROUTES,

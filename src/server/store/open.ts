@@ -1,7 +1,7 @@
 /** Opens a store from a `--store` spec: `sqlite:PATH`, or `postgres://…` / `postgresql://…`. */
 import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import type { MigrationReport } from "./migration-report.js";
+import type { OpenStoreOptions } from "./options.js";
 import { isPostgresSpec, openPostgresStore } from "./postgres.js";
 import { openSqliteStore } from "./sqlite.js";
 import type { Store } from "./types.js";
@@ -11,9 +11,10 @@ export class StoreSpecError extends Error {}
 
 /**
  * Opens the store named by `spec` (creating a SQLite file's directory when needed), migrating
- * its schema first; `migrated` learns the schema versions before and after.
+ * its schema first; `migrated` learns the schema versions before and after, `log` the commit
+ * feed's status lines (see OpenStoreOptions).
  */
-export async function openStore(spec: string, opts: { migrated?: (report: MigrationReport) => void } = {}): Promise<Store> {
+export async function openStore(spec: string, opts: OpenStoreOptions = {}): Promise<Store> {
   if (isPostgresSpec(spec)) return openPostgresStore(spec, opts);
   const colon = spec.indexOf(":");
   const scheme = colon < 0 ? "" : spec.slice(0, colon);

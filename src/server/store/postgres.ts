@@ -6,7 +6,7 @@
  * The tables live in their own PostgreSQL schema (`?schema=NAME`, default `zsync`), so an
  * application's tables can sit beside them in the same database.
  */
-import type { MigrationReport } from "./migration-report.js";
+import { DEFAULT_LISTEN_CHECK_MS, REAL_TIMERS, type OpenStoreOptions } from "./options.js";
 import { createPool, parsePostgresSpec, redact, translate } from "./postgres/connect.js";
 import { migratePostgres } from "./postgres/migrate.js";
 import { PostgresStore } from "./postgres/store.js";
@@ -18,7 +18,7 @@ export { isPostgresSpec } from "./postgres/connect.js";
  * Opens the store named by a `postgres://…` / `postgresql://…` spec, creating its schema and
  * migrating it to this code's version. `migrated` learns the versions before and after.
  */
-export async function openPostgresStore(spec: string, opts: { migrated?: (report: MigrationReport) => void } = {}): Promise<Store> {
+export async function openPostgresStore(spec: string, opts: OpenStoreOptions = {}): Promise<Store> {
   const target = parsePostgresSpec(spec);
   const pool = createPool(target);
   try {
@@ -31,5 +31,9 @@ export async function openPostgresStore(spec: string, opts: { migrated?: (report
     }
     throw err;
   }
-  return new PostgresStore(pool, target);
+  return new PostgresStore(pool, target, {
+    timers: opts.timers ?? REAL_TIMERS,
+    log: opts.log ?? (() => {}),
+    checkMs: opts.listenCheckMs ?? DEFAULT_LISTEN_CHECK_MS,
+  });
 }

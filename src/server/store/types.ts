@@ -1,5 +1,5 @@
 /**
- * The repository store interface, implemented by SQLite (sqlite.ts) and PostgreSQL (postgres.ts).
+ * The repository store interface, implemented by SQLite (sqlite.ts, sqlite/) and PostgreSQL (postgres.ts, postgres/).
  * Paths here are absolute repository paths without a leading slash: "" is the repository
  * root folder, "demo/index.html" a file. All methods are async so a networked database fits.
  */
@@ -260,9 +260,11 @@ export interface Store {
    * number of each new commit once it is committed, always increasing; returns a function that
    * unsubscribes. PostgreSQL reports commits made through ANY server on the same database and
    * schema (LISTEN/NOTIFY on channel `zsync_commits`, payload `SCHEMA:REVISION`); SQLite those of
-   * this process only. Notifications sent while the database was unreachable are lost; after
-   * reconnecting PostgreSQL reports the head again, so a listener may skip numbers and should read
-   * what it missed (`changesSince(path, lastSeen)`). Listeners must not throw.
+   * this store at once and those of other connections and processes on the same file at its next
+   * `data_version` check (`OpenStoreOptions.sqlitePollMs`). Notifications sent while the database
+   * was unreachable are lost; after reconnecting PostgreSQL reports the head again, so a listener
+   * may skip numbers and should read what it missed (`changesSince(path, lastSeen)`). Listeners
+   * must not throw.
    */
   subscribeCommits(listener: (revision: number) => void): () => void;
   close(): Promise<void>;

@@ -12,7 +12,7 @@ import { PostgresAccounts } from "./accounts.js";
 import { blobSize, deleteUnreferencedBlobs, PostgresBlobReadable, putBlobFromFile } from "./blobs.js";
 import { commitPostgres, type CommitResult } from "./commit.js";
 import type { PostgresTarget } from "./connect.js";
-import { CommitListener } from "./notify.js";
+import { CommitListener, type CommitListenerOptions } from "./notify.js";
 import { rows } from "./sql.js";
 
 const OBJECT_COLUMNS = "path, kind, revision, hash, size, meta";
@@ -26,9 +26,10 @@ export class PostgresStore extends PostgresAccounts implements Store {
   constructor(
     private readonly db: pg.Pool,
     private readonly target: PostgresTarget,
+    feed: CommitListenerOptions,
   ) {
     super(db);
-    this.listener = new CommitListener(target);
+    this.listener = new CommitListener(target, feed);
   }
 
   private async head(): Promise<number> {

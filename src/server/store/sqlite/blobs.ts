@@ -1,0 +1,169 @@
+/**
+ * Blobs in SQLite: content-addressed rows of `blobs`, their bytes in 1 MiB `blob_chunks` rows.
+ * A blob is written in transactions of at most 64 MiB (yielding in between), and becomes visible
+ * only when its `blobs` row is inserted after a check that every chunk is there.
+ */
+import * as fs from "node:fs";
+import { Readable } from "node:stream";
+import { CHUNK_SIZE, HASH_RE, isSafeNonNegative, type BlobRow } from "../rows.js";
+import type { SqliteConnection } from "./connection.js";
+
+/** Chunks written per transaction by `putBlobFromFile` (64 MiB), yielding in between. */
+export const CHUNKS_PER_TRANSACTION = 64;
+
+/** Renews an existing blob's storage date (see `Store.deleteUnreferencedBlobs`); false when absent. */
+function touchBlob(conn: SqliteConnection, hash: string): boolean {
+  return conn.stmt("UPDATE blobs SET stored_at = ? WHERE hash = ?").run(new Date().toISOString(), hash).changes > 0;
+}
+
+/** `Store.deleteUnreferencedBlobs`. */
+export function deleteUnreferencedBlobs(conn: SqliteConnection, storedBefore: string): { blobs: number; bytes: number } {
+  return conn.db
+    .transaction(() => {
+      const gone = conn
+        .stmt(
+          `SELECT hash, size FROM blobs b WHERE (b.stored_at IS NULL OR b.stored_at < ?)
+           AND NOT EXISTS (SELECT 1 FROM history h WHERE h.hash = b.hash)`,
+        )
+        .all(storedBefore) as BlobRow[];
+      for (const b of gone) {
+        conn.stmt("DELETE FROM blob_chunks WHERE hash = ?").run(b.hash);
+        conn.stmt("DELETE FROM blobs WHERE hash = ?").run(b.hash);
+      }
+      return { blobs: gone.length, bytes: gone.reduce((n, b) => n + b.size, 0) };
+    })
+    .immediate();
+}
+
+/** `Store.putBlobFromFile`. */
+export async function putBlobFromFile(conn: SqliteConnection, hash: string, size: number, file: string): Promise<void> {
+  if (typeof hash !== "string" || !HASH_RE.test(hash)) throw new Error(`not a SHA-256 hex hash: ${String(hash)}`);
+  if (!isSafeNonNegative(size)) throw new Error(`invalid blob size: ${String(size)}`);
+  if (touchBlob(conn, hash)) return;
+  // A store opening the same database in another process may delete our chunks as orphans
+  // while we write them; the completion check notices, and we write them again.
+  for (let attempt = 1; ; attempt++) {
+    await writeChunks(conn, hash, size, file);
+    if (completeBlob(conn, hash, size)) return;
+    if (attempt >= 3) throw new Error(`blob ${hash}: chunks vanished while storing it`);
+  }
+}
+
+/** Copies `file` into `blob_chunks`, 1 MiB per chunk, several transactions of ≤ 64 MiB. */
+async function writeChunks(conn: SqliteConnection, hash: string, size: number, file: string): Promise<void> {
+  const insert = conn.stmt(
+    `INSERT INTO blob_chunks (hash, seq, data) VALUES (?, ?, ?)
+     ON CONFLICT (hash, seq) DO UPDATE SET data = excluded.data`,
+  );
+  const fd = fs.openSync(file, "r");
+  try {
+    const actual = fs.fstatSync(fd).size;
+    if (actual !== size) throw new Error(`blob ${hash}: file ${file} has ${actual} bytes, expected ${size}`);
+    const buf = Buffer.allocUnsafe(CHUNK_SIZE);
+    let offset = 0;
+    let seq = 0;
+    const batch = conn.db.transaction(() => {
+      for (let i = 0; i < CHUNKS_PER_TRANSACTION && offset < size; i++) {
+        const want = Math.min(CHUNK_SIZE, size - offset);
+        const got = readFully(fd, buf, want, offset);
+        if (got !== want) throw new Error(`blob ${hash}: file ${file} shrank while reading it`);
+        insert.run(hash, seq, buf.subarray(0, got));
+        offset += got;
+        seq++;
+      }
+    });
+    while (offset < size) {
+      batch.immediate();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (fs.readSync(fd, buf, 0, 1, size) !== 0) throw new Error(`blob ${hash}: file ${file} grew while reading it`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Marks the blob complete by inserting its `blobs` row, after checking its chunks are all
+ * there (dropping stray chunks past the end). False when chunks are missing.
+ */
+function completeBlob(conn: SqliteConnection, hash: string, size: number): boolean {
+  const count = Math.ceil(size / CHUNK_SIZE);
+  return conn.db
+    .transaction((): boolean => {
+      if (touchBlob(conn, hash)) return true;
+      conn.stmt("DELETE FROM blob_chunks WHERE hash = ? AND seq >= ?").run(hash, count);
+      const got = conn.stmt("SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(data)), 0) AS bytes FROM blob_chunks WHERE hash = ?").get(hash) as {
+        n: number;
+        bytes: number;
+      };
+      if (got.n !== count || got.bytes !== size) return false;
+      conn.stmt("INSERT INTO blobs (hash, size, stored_at) VALUES (?, ?, ?)").run(hash, size, new Date().toISOString());
+      return true;
+    })
+    .immediate();
+}
+
+/** `Store.readBlob`. */
+export function readBlob(conn: SqliteConnection, hash: string): Readable {
+  return new BlobReadable(
+    hash,
+    (h) => conn.blobRow(h),
+    (h, seq) => conn.stmt("SELECT data FROM blob_chunks WHERE hash = ? AND seq = ?").get(h, seq) as { data: Buffer } | undefined,
+  );
+}
+
+/** Reads exactly `length` bytes at `position` unless the file ends first; returns bytes read. */
+function readFully(fd: number, buf: Buffer, length: number, position: number): number {
+  let got = 0;
+  while (got < length) {
+    const n = fs.readSync(fd, buf, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/**
+ * Streams a blob one chunk per `_read`, each fetched by its own single-row query, so no
+ * statement stays open between reads and at most about one chunk is buffered.
+ */
+class BlobReadable extends Readable {
+  private seq = 0;
+  private count: number | undefined;
+  private size = 0;
+  private sent = 0;
+
+  constructor(
+    private readonly hash: string,
+    private readonly getBlob: (hash: string) => BlobRow | undefined,
+    private readonly getChunk: (hash: string, seq: number) => { data: Buffer } | undefined,
+  ) {
+    super({ highWaterMark: CHUNK_SIZE });
+  }
+
+  override _read(): void {
+    try {
+      if (this.count === undefined) {
+        const blob = this.getBlob(this.hash);
+        if (!blob) {
+          this.destroy(Object.assign(new Error(`unknown blob ${this.hash}`), { code: "ENOENT" }));
+          return;
+        }
+        this.size = blob.size;
+        this.count = Math.ceil(blob.size / CHUNK_SIZE);
+      }
+      if (this.seq >= this.count) {
+        if (this.sent !== this.size) throw new Error(`blob ${this.hash} is corrupt: ${this.sent} of ${this.size} bytes`);
+        this.push(null);
+        return;
+      }
+      const chunk = this.getChunk(this.hash, this.seq);
+      if (!chunk) throw new Error(`blob ${this.hash} is corrupt: chunk ${this.seq} is missing`);
+      this.seq++;
+      this.sent += chunk.data.length;
+      this.push(chunk.data);
+    } catch (err) {
+      this.destroy(err as Error);
+    }
+  }
+}
