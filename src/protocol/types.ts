@@ -181,4 +181,6 @@ export interface ServerInfo {
   auth: string[];
   /** The server's content types (feature `types`). */
   types?: AnnouncedType[];
+  /** Present when the server speaks SyncML (feature `syncml`): its endpoint and datastore folders. */
+  syncml?: { url: string; encodings: string[]; datastores: { uri: string; folder: string; types: string[] }[] };
 }

@@ -40,6 +40,8 @@ export interface ServeOptions {
   events?: { heartbeatMs?: number };
   /** Content types (default: the built-ins; `--type-module` adds plug-ins). */
   types?: TypeRegistry;
+  /** Serve SyncML at `POST /syncml` with datastores under this root (`--syncml-root`). */
+  syncml?: { root: string };
 }
 
 export interface RunningServer {
@@ -73,6 +75,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     tokenTtlMs: options.tokenTtlMs,
     failureLimits: options.failureLimits,
     types: options.types,
+    syncml: options.syncml,
   });
   const httpOptions = { requestTimeout: 0, maxHeaderSize: limits.maxHeaderBytes };
   let server: Server;

@@ -61,6 +61,27 @@ for (const backend of STORE_BACKENDS) {
       }
     });
 
+    test("SyncML device state round-trips, is replaced as a whole, and goes with its account", async () => {
+      const store = await openStore(await backend.newSpec());
+      try {
+        await store.addAccount("ann", "h1", "editor");
+        assert.equal(await store.getSyncState("ann", "phone-1", "contacts"), undefined);
+        const state = { account: "ann", device: "phone-1", datastore: "contacts", clientAnchor: "20270101T000000Z", serverAnchor: "2027-01-01T00:00:00.000Z", items: { "Ann.vcf": { luid: "7", hash: "a".repeat(64) }, "Bob.vcf": { hash: "b".repeat(64) } } };
+        await store.putSyncState(state);
+        assert.deepEqual(await store.getSyncState("ann", "phone-1", "contacts"), state);
+        const next = { ...state, clientAnchor: "20270102T000000Z", items: { "Bob.vcf": { luid: "8", hash: "c".repeat(64) } } };
+        await store.putSyncState(next);
+        assert.deepEqual(await store.getSyncState("ann", "phone-1", "contacts"), next);
+        assert.equal(await store.getSyncState("ann", "phone-1", "notes"), undefined, "per datastore");
+        assert.equal(await store.getSyncState("ann", "phone-2", "contacts"), undefined, "per device");
+        await assert.rejects(store.putSyncState({ ...state, account: "nobody" }), InvalidChangeError);
+        await store.removeAccount("ann");
+        assert.equal(await store.getSyncState("ann", "phone-1", "contacts"), undefined);
+      } finally {
+        await store.close();
+      }
+    });
+
     test("a schema newer than this code is refused and left as it is; migrations are reported", async () => {
       const spec = await backend.newSpec();
       const reports: { from: number; to: number }[] = [];
@@ -91,6 +112,7 @@ test("a version-1 database migrates to the account tables without losing account
   for (const table of ["account_keys", "grants", "tokens"]) db.exec(`DROP TABLE ${table}`);
   db.exec("DROP INDEX history_hash"); // and what migration 3 added
   db.exec("ALTER TABLE blobs DROP COLUMN stored_at");
+  db.exec("DROP TABLE syncml_state"); // and what migration 4 added
   db.exec("UPDATE schema_version SET version = 1");
   db.close();
   const reopened = await openSqliteStore(file);
@@ -98,6 +120,8 @@ test("a version-1 database migrates to the account tables without losing account
     assert.deepEqual(await reopened.listAccounts(), [{ name: "ann", role: "editor" }]);
     await reopened.setGrant({ account: "ann", path: "", role: "reader" });
     assert.equal((await reopened.listGrants("ann")).length, 1);
+    await reopened.putSyncState({ account: "ann", device: "d", datastore: "notes", clientAnchor: "1", serverAnchor: "2", items: {} });
+    assert.equal((await reopened.getSyncState("ann", "d", "notes"))?.clientAnchor, "1");
   } finally {
     await reopened.close();
   }

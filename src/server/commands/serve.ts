@@ -31,6 +31,7 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         .option("tls-key", { type: "string", describe: "private key (PEM file) of --tls-cert" })
         .option("events-heartbeat", { type: "number", default: 15, describe: "seconds between heartbeat comments on @@events streams" })
         .option("type-module", { type: "string", array: true, describe: "load a content type from this ES module (repeatable; see docs/CONTENT-TYPES.md)" })
+        .option("syncml-root", { type: "string", describe: "serve SyncML at POST /syncml; datastores are the folders contacts, calendar and notes under this path (with --demo: /demo)" })
         .option("quiet", { type: "boolean", default: false, describe: "no request log" })
         .option("token-ttl-days", { type: "number", default: DEFAULT_TOKEN_TTL_DAYS, describe: "lifetime of login tokens in days (fractions allowed: 0.0001 ≈ 9 s, for tests)" })
         .option("max-login-failures", { type: "number", default: DEFAULT_FAILURE_LIMITS.perUser, describe: "failed logins per minute of one address and user before a cool-down (per address: 3×)" })
@@ -48,6 +49,8 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         console.log(`content type ${type.name} (${type.mediaTypes.join(", ")}) loaded from ${file}`);
       }
       const types = createTypeRegistry({ plugins });
+      const syncmlRoot = args.syncmlRoot ?? (args.demo ? "/demo" : undefined);
+      if (syncmlRoot !== undefined && !syncmlRoot.startsWith("/")) throw new Error("--syncml-root must be an absolute repository path such as /demo");
       const dataDir = resolve(args.dataDir);
       const sshWanted = args.sshPort !== undefined;
       if (sshWanted && (!Number.isInteger(args.sshPort) || args.sshPort! < 0 || args.sshPort! > 65535)) {
@@ -79,6 +82,7 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         tokenTtlMs: args.tokenTtlDays * 86_400_000,
         failureLimits: { perUser: args.maxLoginFailures, perAddress: 3 * args.maxLoginFailures, coolDownMs: args.loginCoolDown * 1000 },
         types,
+        ...(syncmlRoot === undefined ? {} : { syncml: { root: syncmlRoot } }),
         ssh: hostKey && { host: args.sshHost ?? args.host, port: args.sshPort!, hostKey, passwordAuth: args.sshPasswordAuth },
       });
       if (running.ssh && hostKey) {
@@ -86,6 +90,7 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         console.log(`ssh listening on ${running.ssh.url}${args.sshPasswordAuth ? " (public keys and passwords)" : " (public keys)"}`);
       }
       console.log(`zsync-server ${VERSION} listening on ${running.url}`);
+      if (syncmlRoot !== undefined) console.log(`SyncML at ${running.url}/syncml (datastores contacts, calendar, notes under ${syncmlRoot})`);
       console.log(`manage in a browser: ${running.url}/manage${args.demo ? "     (log in as zsync, password zsync)" : ""}`);
       if (args.demo) {
         const sshTry = running.ssh ? `\n  zsync checkout ${running.ssh.url.replace("://", "://zsync@")}/demo work     (your ssh key${args.sshPasswordAuth ? " or password: zsync" : ""})` : "";

@@ -26,6 +26,8 @@ import { createManageApp, isManageUrl } from "../manage/index.js";
 import { SessionStore } from "../manage/sessions.js";
 import { DEFAULT_TOKEN_TTL_DAYS } from "../tokens.js";
 import { announceTypes, createTypeRegistry, type TypeRegistry } from "../types/registry.js";
+import { createSyncmlEndpoint } from "../syncml/endpoint.js";
+import { syncmlDiscovery } from "../syncml/discovery.js";
 
 export interface AppOptions {
   store: Store;
@@ -49,6 +51,8 @@ export interface AppOptions {
   heartbeatMs?: number;
   /** Content types (default: the built-ins). */
   types?: TypeRegistry;
+  /** Serve SyncML at `POST /syncml`, its datastores being folders under `root` (issue 17, docs/SYNCML.md). */
+  syncml?: { root: string };
 }
 
 type Handler = (ctx: RequestContext) => Promise<void>;
@@ -83,6 +87,7 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
   const log = options.log ?? (() => {});
   const types = options.types ?? createTypeRegistry();
   const authenticate = createAuthenticator(options.store, { failureLimits: options.failureLimits, log, guard: options.loginGuard });
+  const syncml = options.syncml && createSyncmlEndpoint({ store: options.store, root: options.syncml.root, types, tempDir: options.tempDir, version: options.version, authenticate, log });
   const manage = createManageApp({
     store: options.store,
     authenticate,
@@ -144,6 +149,11 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
     if ((req.url ?? "").length > options.limits.maxUrlBytes) {
       throw new HttpError(414, "uri-too-long", `request URL longer than ${options.limits.maxUrlBytes} bytes`);
     }
+    if (syncml && (req.url ?? "").split("?")[0] === "/syncml") {
+      // SyncML devices authenticate inside the message (SyncHdr Cred), so before HTTP authentication.
+      await syncml(req, res);
+      return;
+    }
     const principal = transportPrincipal(req.socket) ?? (await authenticate(req.headers.authorization, { remoteAddress: req.socket.remoteAddress }));
     // Roles and grants are read per request: a change by `zsync-server user|grant` applies at once.
     const access = principal && (await resolveAccess(options.store, principal));
@@ -160,10 +170,11 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
       const info: ServerInfo = {
         server: "zsync-server",
         version: options.version,
-        protocol: { versions: [PROTOCOL_VERSION], features: [...PROTOCOL_FEATURES] },
+        protocol: { versions: [PROTOCOL_VERSION], features: [...PROTOCOL_FEATURES, ...(options.syncml ? ["syncml"] : [])] },
         repository: { uuid, revision: head },
         auth: ["basic", "bearer"],
         types: announceTypes(types),
+        ...(options.syncml ? { syncml: syncmlDiscovery(options.syncml.root) } : {}),
       };
       sendJson(res, 200, info, { [REVISION_HEADER]: String(head) });
       return;

@@ -3,7 +3,7 @@
  * columns as the drivers return them, and how they become the `Store` interface's objects.
  */
 import type { ObjectKind, ObjectMeta } from "../../protocol/types.js";
-import type { StoredObject, TokenRecord } from "./types.js";
+import type { StoredObject, SyncState, TokenRecord } from "./types.js";
 
 /** Blob bytes are stored in pieces of this size (the last one may be shorter). */
 export const CHUNK_SIZE = 1024 * 1024;
@@ -77,4 +77,25 @@ function encodeMeta(meta: unknown): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A row of `syncml_state`. */
+export interface SyncStateRow {
+  account: string;
+  device: string;
+  datastore: string;
+  client_anchor: string;
+  server_anchor: string;
+  items: string;
+  updated_at: string;
+}
+
+/** A `syncml_state` row as the interface's SyncState. */
+export function toSyncState(row: SyncStateRow): SyncState {
+  return { account: row.account, device: row.device, datastore: row.datastore, clientAnchor: row.client_anchor, serverAnchor: row.server_anchor, items: JSON.parse(row.items) as SyncState["items"] };
+}
+
+/** The column values of a `syncml_state` row, in insert order (the last is the update time). */
+export function syncStateValues(state: SyncState): string[] {
+  return [state.account, state.device, state.datastore, state.clientAnchor, state.serverAnchor, JSON.stringify(state.items), new Date().toISOString()];
 }

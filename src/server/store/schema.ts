@@ -28,6 +28,8 @@
  *  - `grants`: per-path roles: an account's role on a subtree (the nearest grant above a path wins
  *    over the account's role).
  *  - `tokens`: bearer tokens from `zsync login`; only a SHA-256 of the secret is kept.
+ *  - `syncml_state`: per (account, device, datastore) SyncML state (migration 4): the sync anchors
+ *    of the last completed session and the items the device holds (JSON, see SyncState in types.ts).
  */
 
 export type Dialect = "sqlite" | "postgres";
@@ -142,11 +144,27 @@ function blobAgeSchema(): string[] {
   return ["ALTER TABLE blobs ADD COLUMN stored_at TEXT", "CREATE INDEX history_hash ON history (hash)"];
 }
 
+function syncmlSchema(): string[] {
+  return [
+    `CREATE TABLE syncml_state (
+      account TEXT NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,
+      device TEXT NOT NULL,
+      datastore TEXT NOT NULL,
+      client_anchor TEXT NOT NULL,
+      server_anchor TEXT NOT NULL,
+      items TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      PRIMARY KEY (account, device, datastore)
+    )`,
+  ];
+}
+
 /** All migrations, oldest first. Append new ones; never edit one that has shipped. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: "initial schema", statements: initialSchema },
   { version: 2, description: "ssh keys, grants, tokens", statements: accountsSchema },
   { version: 3, description: "blob storage dates (garbage collection)", statements: blobAgeSchema },
+  { version: 4, description: "SyncML device state (anchors, item maps)", statements: syncmlSchema },
 ];
 
 /** The schema version this code expects. */

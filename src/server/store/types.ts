@@ -132,6 +132,30 @@ export interface TokenRecord {
   revoked: boolean;
 }
 
+/** One item a SyncML device holds, as the server last agreed with it. */
+export interface SyncItemState {
+  /** The device's local id (LUID), once the device has told it (its Add, or a Map). */
+  luid?: string;
+  /** SHA-256 of the content both sides last agreed on (the base of a later merge). */
+  hash: string;
+}
+
+/**
+ * SyncML state of one datastore of one device of one account (issue 17): the anchors of the
+ * last completed session and the items the device holds, by server id (the path relative to
+ * the datastore's folder).
+ */
+export interface SyncState {
+  account: string;
+  device: string;
+  datastore: string;
+  /** The device's Next anchor of the last completed session (its Last at the next one). */
+  clientAnchor: string;
+  /** The server's Next anchor of the last completed session. */
+  serverAnchor: string;
+  items: Record<string, SyncItemState>;
+}
+
 export interface Store {
   /** Repository uuid and head revision. */
   info(): Promise<{ uuid: string; head: number }>;
@@ -224,6 +248,13 @@ export interface Store {
   listTokens(account?: string): Promise<TokenRecord[]>;
   /** Marks a token revoked; false when unknown. */
   revokeToken(id: string): Promise<boolean>;
+  /** The SyncML state of (account, device, datastore), or undefined when there is none. */
+  getSyncState(account: string, device: string, datastore: string): Promise<SyncState | undefined>;
+  /**
+   * Stores (adds or replaces) a SyncML state in one statement. InvalidChangeError for an unknown
+   * account. Removing the account removes its states.
+   */
+  putSyncState(state: SyncState): Promise<void>;
   /**
    * Calls `listener` first with the head revision when listening starts, then with the revision
    * number of each new commit once it is committed, always increasing; returns a function that

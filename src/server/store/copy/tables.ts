@@ -24,6 +24,7 @@ export const TABLES: readonly TableSpec[] = [
   { name: "account_keys", columns: ["account", "fingerprint", "key_type", "key_data", "comment"], orderBy: "account, fingerprint", batch: 1000 },
   { name: "grants", columns: ["account", "path", "role"], orderBy: "account, path", batch: 1000 },
   { name: "tokens", columns: ["id", "secret_hash", "account", "label", "created_at", "expires_at", "revoked"], orderBy: "id", batch: 1000 },
+  { name: "syncml_state", columns: ["account", "device", "datastore", "client_anchor", "server_anchor", "items", "updated_at"], orderBy: "account, device, datastore", batch: 1000 },
 ];
 
 /** One table's rows, each as values in `columns` order. */

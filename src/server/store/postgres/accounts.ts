@@ -4,8 +4,8 @@
  * "exists already", so two servers racing on the same name cannot both succeed.
  */
 import type pg from "pg";
-import { toToken, type TokenRow } from "../rows.js";
-import { InvalidChangeError, type Account, type AccountKey, type Grant, type TokenRecord } from "../types.js";
+import { syncStateValues, toSyncState, toToken, type SyncStateRow, type TokenRow } from "../rows.js";
+import { InvalidChangeError, type Account, type AccountKey, type Grant, type SyncState, type TokenRecord } from "../types.js";
 import { rows, run, sqlState } from "./sql.js";
 
 const FOREIGN_KEY_VIOLATION = "23503";
@@ -65,6 +65,22 @@ export class PostgresAccounts {
       "INSERT INTO account_keys (account, fingerprint, key_type, key_data, comment) VALUES (?, ?, ?, ?, ?)",
       [key.account, key.fingerprint, key.type, key.data, key.comment],
       { noAccount: `no account ${key.account}`, exists: `account ${key.account} has key ${key.fingerprint} already` },
+    );
+  }
+
+  async getSyncState(account: string, device: string, datastore: string): Promise<SyncState | undefined> {
+    const row = (await rows<SyncStateRow>(this.pool, "SELECT * FROM syncml_state WHERE account = ? AND device = ? AND datastore = ?", [account, device, datastore]))[0];
+    return row && toSyncState(row);
+  }
+
+  async putSyncState(state: SyncState): Promise<void> {
+    await insert(
+      this.pool,
+      `INSERT INTO syncml_state (account, device, datastore, client_anchor, server_anchor, items, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (account, device, datastore) DO UPDATE SET client_anchor = excluded.client_anchor, server_anchor = excluded.server_anchor,
+       items = excluded.items, updated_at = excluded.updated_at`,
+      syncStateValues(state),
+      { noAccount: `no account ${state.account}`, exists: `SyncML state of ${state.device} exists already` },
     );
   }
 

@@ -2,8 +2,8 @@
  * Accounts, ssh keys, grants and tokens in SQLite: the part of the `Store` interface that is not
  * about content. `SqliteStore` (store.ts) extends this class.
  */
-import { toToken, type TokenRow } from "../rows.js";
-import { InvalidChangeError, type Account, type AccountKey, type Grant, type TokenRecord } from "../types.js";
+import { syncStateValues, toSyncState, toToken, type SyncStateRow, type TokenRow } from "../rows.js";
+import { InvalidChangeError, type Account, type AccountKey, type Grant, type SyncState, type TokenRecord } from "../types.js";
 import type { SqliteConnection } from "./connection.js";
 
 /** The account methods of the SQLite store. */
@@ -53,7 +53,7 @@ export class SqliteAccounts {
     this.write(() => {
       this.requireAccount(name);
       // Explicit deletes rather than relying on ON DELETE CASCADE: older databases may lack it.
-      for (const table of ["account_keys", "grants", "tokens"]) this.conn.stmt(`DELETE FROM ${table} WHERE account = ?`).run(name);
+      for (const table of ["account_keys", "grants", "tokens", "syncml_state"]) this.conn.stmt(`DELETE FROM ${table} WHERE account = ?`).run(name);
       this.conn.stmt("DELETE FROM accounts WHERE name = ?").run(name);
     });
   }
@@ -67,6 +67,24 @@ export class SqliteAccounts {
       this.conn
         .stmt("INSERT INTO account_keys (account, fingerprint, key_type, key_data, comment) VALUES (?, ?, ?, ?, ?)")
         .run(key.account, key.fingerprint, key.type, key.data, key.comment);
+    });
+  }
+
+  async getSyncState(account: string, device: string, datastore: string): Promise<SyncState | undefined> {
+    const row = this.conn.stmt("SELECT * FROM syncml_state WHERE account = ? AND device = ? AND datastore = ?").get(account, device, datastore) as SyncStateRow | undefined;
+    return row && toSyncState(row);
+  }
+
+  async putSyncState(state: SyncState): Promise<void> {
+    this.write(() => {
+      this.requireAccount(state.account);
+      this.conn
+        .stmt(
+          `INSERT INTO syncml_state (account, device, datastore, client_anchor, server_anchor, items, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (account, device, datastore) DO UPDATE SET client_anchor = excluded.client_anchor, server_anchor = excluded.server_anchor,
+           items = excluded.items, updated_at = excluded.updated_at`,
+        )
+        .run(...syncStateValues(state));
     });
   }
 
