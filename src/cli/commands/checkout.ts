@@ -22,7 +22,7 @@ export const checkoutCommand = defineCommand<Args>({
   describe: "check out a server folder into DIR (default: the URL's last segment)",
   builder: (y) =>
     y
-      .positional("url", { type: "string", describe: "http(s)://[user@]host[:port]/path" })
+      .positional("url", { type: "string", describe: "http(s)://[user@]host[:port]/path or zsync+ssh://[user@]host[:port]/path" })
       .positional("dir", { type: "string" })
       .option("depth", { choices: ["empty", "files", "immediates", "infinity"], default: "infinity", describe: "how much of the tree to check out" })
       .option("revision", { alias: "r", type: "number", describe: "check out this revision" }),

@@ -28,11 +28,9 @@ export const loginCommand = defineCommand<Args>({
   describe: "log in to a server: exchange a password for a revocable token kept in ~/.config/zsync/credentials",
   builder: (y) =>
     y
-      .positional("url", { type: "string", describe: "http(s)://[user@]host[:port] (default: the current checkout's server and user)" })
+      .positional("url", { type: "string", describe: "http(s):// or zsync+ssh://[user@]host[:port] (default: the current checkout's server and user)" })
       .alias("u", "username")
       .option("password-stdin", { type: "boolean", default: false, describe: "read the password from stdin (keeps it out of ps and shell history)" })
-      .example("zsync login https://zsync.example.org -u ann", "log in, asking for the password")
-      .example("printf %s \"$PW\" | zsync login https://zsync.example.org -u ann --password-stdin", "log in from a script")
       .option("label", { type: "string", describe: "a note on the token, shown by zsync-server token list (default: zsync on HOSTNAME)" }),
   handler: async (args) => {
     const out = createOutput(args);
