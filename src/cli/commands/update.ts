@@ -81,7 +81,8 @@ export const updateCommand = defineCommand<Args>({
       const bar = transferProgress("Updating", { enabled: !args.json && !args.quiet });
       const result = await update(wc, { client, paths, revision: args.revision, progress: bar.update, policy: args.policy }).finally(bar.stop);
       const accepted = await acceptAfterUpdate(wc, result, args);
-      out.result({ ...updateJson(result, wc.root), ...accepted.json });
+      const openConflicts = [...wc.entries.entries.values()].filter((e) => e.conflict).length;
+      out.result({ ...updateJson(result, wc.root), openConflicts, ...accepted.json });
       printUpdateLines(out, accepted.result, wc.root);
       await accepted.finish(out);
       out.line(updateSummary(result, before));
