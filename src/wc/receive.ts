@@ -27,6 +27,9 @@ export async function receiveBodies(
       const remote = remoteByPath.get(record.path);
       if (record.kind !== "file" || !remote || remote.kind !== "file") continue; // records the manifest does not list are never written
       if (!wanted(remote.path)) continue;
+      if (record.size !== remote.size) {
+        throw new WcError("bad-archive", `the server sent ${record.size} bytes for ${remote.path} but its manifest declared ${remote.size}; nothing in the checkout was changed`);
+      }
       await storePristine(root, record.body, remote.hash, record.size).catch((error: unknown) => {
         if (error instanceof WcError && error.code === "bad-content") {
           throw new WcError("bad-archive", `the server sent other bytes for ${remote.path} than its manifest announced; nothing in the checkout was changed`);

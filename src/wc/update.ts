@@ -43,5 +43,11 @@ export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<Appl
     await snapshot.records.return(undefined);
     throw new WcError("wrong-repository", `the server at ${wc.config.origin} holds another repository (uuid ${snapshot.repository}, this checkout has ${wc.config.repository})`);
   }
+  // A server must never move a checkout backwards unasked, nor answer another revision than asked for.
+  const got = snapshot.manifest.revision;
+  if ((target !== undefined && got !== target) || (target === undefined && got < wc.entries.revision)) {
+    await snapshot.records.return(undefined);
+    throw new WcError("bad-archive", `the server answered with revision ${got}, but ${target !== undefined ? `revision ${target} was asked for` : `the checkout is already at revision ${wc.entries.revision}`}; refused, nothing in the checkout was changed`);
+  }
   return applyRemote(wc, snapshot, { full: backwards, paths: opts.paths, command: "update", progress: opts.progress, policy: opts.policy });
 }
