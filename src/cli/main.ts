@@ -25,13 +25,17 @@ export function describeFailure(error: unknown): { code: number; message: string
   if (error instanceof ProtocolError) {
     if (error.status === 401) return { code: 1, message: `the server refused the credentials (${error.message}); check the user name and password, or run \`zsync login\`` };
     if (error.status === 403) return { code: 1, message: `permission denied: ${error.message}` };
+    if (error.status === 507) return { code: 1, message: "the server is out of disk space; nothing was committed (ask its administrator to free some)" };
     return { code: 1, message: error.message };
   }
   const e = error as NodeJS.ErrnoException;
   if (typeof e?.code === "string" && (e.code.startsWith("UND_ERR_") || ["ECONNRESET", "EPIPE", "ETIMEDOUT"].includes(e.code))) {
     return { code: 1, message: `the connection to the server broke off mid-transfer (${e.message}); run the command again` };
   }
-  if (e?.code === "ENOSPC") return { code: 1, message: `disk full while writing ${e.path ?? ""}: nothing was lost; free some space and run the command again` };
+  if (e?.code === "ENOSPC" || e?.code === "EDQUOT") {
+    const where = e.path ? `while writing ${e.path}` : "(no space left on the device)";
+    return { code: 1, message: `disk full ${where}: nothing was lost; free some space and run the command again` };
+  }
   return { code: 1, message: e?.message ?? String(error) };
 }
 

@@ -79,7 +79,8 @@ export async function checkout(opts: CheckoutOptions): Promise<ApplyResult & { r
       throw error;
     }
     // Interrupted while writing the files: the journal holds the rest; cleanup finishes it.
-    const cause = (error as NodeJS.ErrnoException).code === "ENOSPC" ? "disk full" : (error as Error).message;
+    const e = error as NodeJS.ErrnoException;
+    const cause = e.code === "ENOSPC" ? `disk full${e.path ? ` while writing ${e.path}` : ""}` : e.message;
     throw new WcError("checkout-interrupted", `the checkout into ${opts.dir} was interrupted (${cause}); once that is fixed, run \`zsync cleanup\` in ${opts.dir} to finish it`);
   }
   return { ...result, root };

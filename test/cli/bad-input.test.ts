@@ -288,6 +288,48 @@ describe("bad input gets a clear error, a non-zero exit, and changes nothing", {
     assert.ok(!existsSync(join(parent, "wc")));
   });
 
+  test("the server's disk full (a real 16 MiB tmpfs): 507, 'the server is out of disk space; nothing was committed'", async (t) => {
+    const mountPoint = join(await scratch(), "server-disk");
+    mkdirSync(mountPoint);
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", mountPoint], { stdio: "ignore" });
+    } catch {
+      t.skip("cannot mount a tmpfs here (needs root); a full disk cannot be produced for real");
+      return;
+    }
+    let full: TestServer | undefined;
+    try {
+      full = await startServer({ dataDir: join(mountPoint, "data") });
+      const fullRemote = new Remote(full);
+      await fullRemote.createFolder("site", { "a.txt": "a\n" });
+      const parent = await scratch();
+      const co = await zsync(["checkout", fullRemote.url("site"), "wc", "-q"], { cwd: parent });
+      assert.equal(co.code, 0, co.stderr);
+      const dir = join(parent, "wc");
+      const big = randomBytes(3 * 1024 * 1024);
+      writeFileSync(join(dir, "big.bin"), big);
+      assert.equal((await zsync(["add", "big.bin"], { cwd: dir })).code, 0);
+      // Leave well under 3 MiB free on the server's disk.
+      const used = Number(execFileSync("df", ["--output=used", "-B1", mountPoint]).toString().split("\n")[1]);
+      writeFileSync(join(mountPoint, "filler"), Buffer.alloc(16 * 1024 * 1024 - used - 1024 * 1024));
+      const r = await zsync(["commit", "-m", "too big"], { cwd: dir });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /the server is out of disk space; nothing was committed/);
+      const json = await zsync(["commit", "-m", "too big", "--json"], { cwd: dir });
+      assert.equal(JSON.parse(json.stdout).error.code, "insufficient-storage");
+      assert.equal((await statusOf(dir)).items.find((i) => i.path === "big.bin")?.status, "A", "still scheduled");
+      rmSync(join(mountPoint, "filler"));
+      const again = await zsync(["commit", "-m", "fits now"], { cwd: dir });
+      assert.equal(again.code, 0, again.stderr);
+      const fresh = await zsync(["checkout", fullRemote.url("site"), "fresh", "-q"], { cwd: parent });
+      assert.equal(fresh.code, 0, fresh.stderr);
+      assert.deepEqual(readFileSync(join(parent, "fresh", "big.bin")), big);
+    } finally {
+      await full?.stop();
+      execFileSync("umount", [mountPoint]);
+    }
+  });
+
   test("a full disk (a real 8 MiB tmpfs): clear 'disk full' message, and a retry after freeing space works", async (t) => {
     const mountPoint = join(await scratch(), "disk");
     mkdirSync(mountPoint);
@@ -306,7 +348,7 @@ describe("bad input gets a clear error, a non-zero exit, and changes nothing", {
       writeFileSync(join(mountPoint, "filler"), Buffer.alloc(5 * 1024 * 1024));
       const r = await zsync(["checkout", remote.url(folder), "wc"], { cwd: mountPoint });
       assert.equal(r.code, 1, r.stdout);
-      assert.match(r.stderr, /disk full/);
+      assert.match(r.stderr, new RegExp(`disk full while writing ${mountPoint}/wc/`), "the message names the file");
       rmSync(join(mountPoint, "filler"));
       const dir = join(mountPoint, "wc");
       t.diagnostic(existsSync(dir) ? "interrupted while writing the files: finished by cleanup" : "interrupted while receiving: no directory left, checked out again");
