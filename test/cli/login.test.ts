@@ -13,6 +13,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import * as pty from "node-pty";
 import { addAccount, PASSWORD } from "../helpers/accounts.js";
 import { zsync, zsyncJson } from "../helpers/cli.js";
+import { zsyncInPty } from "../helpers/pty.js";
 import { CLIENT_BIN, SERVER_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
 
 /** A client environment of its own: HOME and config directory in temp dirs, no password variable. */
@@ -38,6 +39,7 @@ describe("zsync login and logout", () => {
   before(async () => {
     const dataDir = await tempDir("zsync-server-");
     await addAccount(dataDir, "ann", PASSWORD);
+    await addAccount(dataDir, "carol", PASSWORD); // wrong passwords on a terminal: her failures never cool ann down
     server = await startServer({ dataDir });
     origin = server.url;
   });
@@ -176,6 +178,46 @@ describe("zsync login and logout", () => {
     assert.match(shown, /Logged in to/);
     assert.equal(storedLogins(configDir).length, 1);
     assert.ok(!readFileSync(join(configDir, "credentials"), "utf8").includes(PASSWORD));
+  });
+
+  test("on a terminal a wrong password is asked again, three times in all; the prompt names the server", async () => {
+    const { env, home } = await clientEnv();
+    const prompt = new RegExp(`Password for carol at ${origin.replace(/[.]/g, "\\.")}:`);
+    const url = origin.replace("://", "://carol@") + "/demo";
+    const twice = await zsyncInPty(["ls", url], {
+      cwd: home,
+      env,
+      answers: [
+        { prompt, answer: "wrong-1" },
+        { prompt: /refused the password for carol at .*; try again \(2 more tries\)[\s\S]*Password for carol/, answer: "wrong-2" },
+        { prompt: /try again \(1 more try\)[\s\S]*Password for carol/, answer: PASSWORD },
+      ],
+    });
+    assert.equal(twice.code, 0, twice.output);
+    assert.ok(!twice.output.includes(PASSWORD), "the password is not echoed");
+    const refused = await zsyncInPty(["ls", url], {
+      cwd: home,
+      env,
+      answers: [
+        { prompt, answer: "wrong-3" },
+        { prompt: /2 more tries[\s\S]*Password for carol/, answer: "wrong-4" },
+        { prompt: /1 more try[\s\S]*Password for carol/, answer: "wrong-5" },
+      ],
+    });
+    assert.equal(refused.code, 1, refused.output);
+    assert.match(refused.output, /refused the credentials/);
+    // The prompt redraws on every key (the mask), so count the refusals between prompts instead.
+    assert.equal(refused.output.match(/try again/g)?.length, 2, "asked three times, no more");
+    const login = await zsyncInPty(["login", origin, "-u", "carol"], {
+      cwd: home,
+      env,
+      answers: [
+        { prompt, answer: "wrong-6" },
+        { prompt: /refused the password for carol[\s\S]*Password for carol/, answer: PASSWORD },
+      ],
+    });
+    assert.equal(login.code, 0, login.output);
+    assert.match(login.output, /Logged in to/);
   });
 
   test("a URL password works for one command and is never written", async () => {
