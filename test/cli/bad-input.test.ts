@@ -288,6 +288,19 @@ describe("bad input gets a clear error, a non-zero exit, and changes nothing", {
     assert.ok(!existsSync(join(parent, "wc")));
   });
 
+  test("revert of a file replaced by a folder says the folder was in the way, and keeps it", async () => {
+    const { dir } = await checkedOut();
+    rmSync(join(dir, "f.txt"));
+    mkdirSync(join(dir, "f.txt"));
+    writeFileSync(join(dir, "f.txt", "inner.txt"), "keep me\n");
+    const r = await zsync(["revert", "f.txt"], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /a folder 'f\.txt' was in the way of the file; it was moved, with what is in it, to 'f\.txt\.zsync-saved'/);
+    assert.doesNotMatch(r.stderr, /changed while zsync worked on it/);
+    assert.equal(readFileSync(join(dir, "f.txt"), "utf8"), "a\n");
+    assert.equal(readFileSync(join(dir, "f.txt.zsync-saved", "inner.txt"), "utf8"), "keep me\n");
+  });
+
   test("the server's disk full (a real 16 MiB tmpfs): 507, 'the server is out of disk space; nothing was committed'", async (t) => {
     const mountPoint = join(await scratch(), "server-disk");
     mkdirSync(mountPoint);
