@@ -13,7 +13,7 @@ import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { zsync } from "../helpers/cli.js";
+import { zsync, zsyncJson } from "../helpers/cli.js";
 import { startServer, tempDir, type TestServer } from "../helpers/server.js";
 import { checkoutInProcess, readTree, Remote, sha256, statusOf } from "../helpers/scenario.js";
 
@@ -286,6 +286,42 @@ describe("bad input gets a clear error, a non-zero exit, and changes nothing", {
     assert.equal(co.code, 1);
     assert.match(co.stderr, /refused the credentials/);
     assert.ok(!existsSync(join(parent, "wc")));
+  });
+
+  test("a bad metadata file is named once in status and commit", async () => {
+    const { dir } = await checkedOut();
+    mkdirSync(join(dir, "@@meta"), { recursive: true });
+    writeFileSync(join(dir, "@@meta", "f.txt.json"), '{"contentType": 5}\n');
+    const st = await zsync(["status"], { cwd: dir });
+    assert.equal(st.stderr.split("@@meta/f.txt.json").length - 1, 1, st.stderr);
+    assert.match(st.stderr, /contentType must be a string/);
+    const ci = await zsync(["commit", "-m", "x"], { cwd: dir });
+    assert.equal(ci.code, 1);
+    assert.equal(ci.stderr.split("@@meta/f.txt.json").length - 1, 1, ci.stderr);
+  });
+
+  test("status of a path that is not there warns (svn), exit 1; --json lists it in notFound", async () => {
+    const { dir } = await checkedOut();
+    const r = await zsync(["status", "nonexist.txt", "g.txt"], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /warning: nonexist\.txt is not there: neither a file on disk nor a versioned path/);
+    assert.match(r.stdout, /^M +g\.txt$/m, "the paths that are there are still reported");
+    const json = await zsync(["status", "nonexist.txt", "--json"], { cwd: dir });
+    assert.deepEqual(JSON.parse(json.stdout).notFound, ["nonexist.txt"]);
+    rmSync(join(dir, "f.txt"));
+    const missing = await zsync(["status", "f.txt"], { cwd: dir });
+    assert.equal(missing.code, 0, "a versioned file gone from disk is '!', not a typo");
+    assert.match(missing.stdout, /^! +f\.txt$/m);
+  });
+
+  test("files kept beside metadata files under @@meta/ (.orig) show in status as unversioned", async () => {
+    const { dir } = await checkedOut();
+    mkdirSync(join(dir, "@@meta"), { recursive: true });
+    writeFileSync(join(dir, "@@meta", "f.txt.json.orig"), "{}\n");
+    const { json } = await zsyncJson<{ items: { path: string; status: string }[] }>(["status"], { cwd: dir });
+    assert.deepEqual(json.items.find((i) => i.path === "@@meta/f.txt.json.orig")?.status, "?");
+    const only = await zsync(["status", "g.txt"], { cwd: dir });
+    assert.doesNotMatch(only.stdout, /orig/, "a status of other paths leaves it out");
   });
 
   test("revert of a file replaced by a folder says the folder was in the way, and keeps it", async () => {
