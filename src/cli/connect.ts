@@ -1,7 +1,8 @@
 /** Connects a command to the server of a checkout (or of a URL), with credentials from the command line or environment. */
-import { resolveClientAuth } from "../transport/client-auth.js";
-import { parseServerUrl } from "../transport/credentials.js";
-import { createZsyncClient, type ZsyncClient } from "../transport/http/client.js";
+import { resolveClientAuth, type ClientAuth } from "../transport/client-auth.js";
+import { parseServerUrl, resolvePassword } from "../transport/credentials.js";
+import { createZsyncClient, ProtocolError, type ZsyncClient } from "../transport/http/client.js";
+import { loginOrigin } from "../transport/token-store.js";
 import { caFileFor, httpOptions } from "../transport/http/connect-options.js";
 import type { WcConfig } from "../wc/admin.js";
 import type { GlobalArgs } from "./output.js";
@@ -15,6 +16,32 @@ async function rememberPassword(client: ZsyncClient, origin: string, user: strin
   await rememberLogin(client, { origin, user, out: createOutput(args) });
 }
 
+/** How many times a password typed at the prompt is asked for (svn asks three times too). */
+export const PASSWORD_ATTEMPTS = 3;
+
+/**
+ * An HTTP client with `auth`. A password typed at the prompt is tried at once (an authenticated
+ * GET of /.well-known/zsync) and, when the server refuses it, asked again — up to
+ * {@link PASSWORD_ATTEMPTS} times in all — before the command does anything.
+ */
+async function httpClient(origin: string, auth: ClientAuth, args: GlobalArgs, caFile: string | undefined): Promise<{ client: ZsyncClient; auth: ClientAuth }> {
+  const make = async (a: ClientAuth) => createZsyncClient({ origin, ...a, ...(await httpOptions(origin, { user: a.user, caFile })) });
+  let client = await make(auth);
+  for (let attempt = 1; auth.prompted; attempt++) {
+    try {
+      await client.info();
+      break;
+    } catch (error) {
+      if (!(error instanceof ProtocolError && error.status === 401) || attempt >= PASSWORD_ATTEMPTS) throw error;
+      createOutput(args).warn(`the server refused the password for ${auth.user} at ${loginOrigin(origin)}; try again (${PASSWORD_ATTEMPTS - attempt} more ${PASSWORD_ATTEMPTS - attempt === 1 ? "try" : "tries"})`);
+      auth = { ...auth, password: await resolvePassword({ user: auth.user, interactive: true, server: loginOrigin(origin) }) };
+      client = await make(auth);
+    }
+  }
+  await rememberPassword(client, origin, auth.user, auth.password, args);
+  return { client, auth };
+}
+
 /** ssh transport, loaded only for `zsync+ssh://` URLs. */
 async function sshSession(url: string, args: GlobalArgs, user?: string) {
   const { openSshSession } = await import("../transport/ssh/session.js");
@@ -25,9 +52,7 @@ async function sshSession(url: string, args: GlobalArgs, user?: string) {
 export async function clientFor(config: WcConfig, args: GlobalArgs): Promise<ZsyncClient> {
   if (isSshUrl(config.origin)) return (await sshSession(config.origin, args)).client;
   const auth = await resolveClientAuth(config.origin, { user: args.username ?? config.user, password: args.password, interactive: !args.nonInteractive });
-  const client = createZsyncClient({ origin: config.origin, ...auth, ...(await httpOptions(config.origin, { user: auth.user, caFile: caFileFor(args, config) })) });
-  await rememberPassword(client, config.origin, auth.user, auth.password, args);
-  return client;
+  return (await httpClient(config.origin, auth, args, caFileFor(args, config))).client;
 }
 
 /** A password typed into a URL is used for this command only, but the shell keeps it: say so. */
@@ -46,10 +71,9 @@ export async function clientForUrl(url: string, args: GlobalArgs): Promise<{ cli
   warnUrlPassword(url, args);
   if (isSshUrl(url)) return sshSession(url, args, args.username);
   const parsed = parseServerUrl(url);
-  const auth = await resolveClientAuth(parsed.origin, { user: args.username ?? parsed.user, urlPassword: parsed.password, password: args.password, interactive: !args.nonInteractive });
+  const chosen = await resolveClientAuth(parsed.origin, { user: args.username ?? parsed.user, urlPassword: parsed.password, password: args.password, interactive: !args.nonInteractive });
   const ca = caFileFor(args);
-  const client = createZsyncClient({ origin: parsed.origin, ...auth, ...(await httpOptions(parsed.origin, { user: auth.user, caFile: ca })) });
-  await rememberPassword(client, parsed.origin, auth.user, auth.password, args);
+  const { client, auth } = await httpClient(parsed.origin, chosen, args, ca);
   return { client, origin: parsed.origin, path: parsed.path, user: auth.user, ca };
 }
 

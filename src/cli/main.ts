@@ -9,6 +9,15 @@ import { ProtocolError } from "../transport/http/client.js";
 import { COMMANDS } from "./commands/index.js";
 import { VERSION } from "../server/version.js";
 import { endCommand } from "../transport/command-end.js";
+import { suggestVerb, usageError, verbTable, withExamples } from "./usage.js";
+
+/** Prints a usage error (one line and a hint; `{"error": …}` with --json) and exits 2. */
+function failUsage(message: string, argv: string[]): never {
+  const { message: what, hint } = usageError(message, { argv, verbs: verbTable(COMMANDS), commands: COMMANDS });
+  if (argv.includes("--json")) process.stdout.write(JSON.stringify({ error: { code: "usage", message: what, hint } }, null, 2) + "\n");
+  process.stderr.write(`zsync: ${what}\n${hint}\n`);
+  process.exit(2);
+}
 
 /** Exit code for a failure, and the message for it. */
 export function describeFailure(error: unknown): { code: number; message: string } {
@@ -16,13 +25,17 @@ export function describeFailure(error: unknown): { code: number; message: string
   if (error instanceof ProtocolError) {
     if (error.status === 401) return { code: 1, message: `the server refused the credentials (${error.message}); check the user name and password, or run \`zsync login\`` };
     if (error.status === 403) return { code: 1, message: `permission denied: ${error.message}` };
+    if (error.status === 507) return { code: 1, message: "the server is out of disk space; nothing was committed (ask its administrator to free some)" };
     return { code: 1, message: error.message };
   }
   const e = error as NodeJS.ErrnoException;
   if (typeof e?.code === "string" && (e.code.startsWith("UND_ERR_") || ["ECONNRESET", "EPIPE", "ETIMEDOUT"].includes(e.code))) {
     return { code: 1, message: `the connection to the server broke off mid-transfer (${e.message}); run the command again` };
   }
-  if (e?.code === "ENOSPC") return { code: 1, message: `disk full while writing ${e.path ?? ""}: nothing was lost; free some space and run the command again` };
+  if (e?.code === "ENOSPC" || e?.code === "EDQUOT") {
+    const where = e.path ? `while writing ${e.path}` : "(no space left on the device)";
+    return { code: 1, message: `disk full ${where}: nothing was lost; free some space and run the command again` };
+  }
   return { code: 1, message: e?.message ?? String(error) };
 }
 
@@ -42,24 +55,30 @@ export async function main(argv: string[]): Promise<void> {
     .option("known-hosts", { type: "string", global: true, describe: "ssh known_hosts file to use (or ZSYNC_KNOWN_HOSTS)" })
     .option("accept-new-host-key", { type: "boolean", default: process.env.ZSYNC_SSH_ACCEPT_NEW === "1", global: true, describe: "trust and store an unknown ssh host key (or ZSYNC_SSH_ACCEPT_NEW=1); a changed key is still refused" })
     .option("ca", { type: "string", global: true, describe: "CA certificate (PEM) to trust for https:// servers (or ZSYNC_CA)" });
-  for (const command of COMMANDS) parser = parser.command(command);
+  for (const command of COMMANDS) parser = parser.command(withExamples(command));
   parser = parser
     .command("help [cmd]", "show help for a command", (y) => y.positional("cmd", { type: "string" }), async (args) => {
-      if (args.cmd) await main([String(args.cmd), "--help"]);
-      else parser.showHelp("log");
+      if (!args.cmd) {
+        parser.showHelp("log");
+        return;
+      }
+      const verbs = verbTable(COMMANDS);
+      const name = verbs.get(String(args.cmd));
+      if (name === undefined || name === "help") {
+        const guess = suggestVerb(String(args.cmd), verbs);
+        failUsage(`no command '${args.cmd}'${guess ? `; did you mean '${guess}'?` : ""}`, ["help", ...(args.json ? ["--json"] : [])]);
+      }
+      await main([name, "--help"]);
     })
-    .demandCommand(1, "name a command; see zsync help")
-    .recommendCommands()
+    .demandCommand(1, "name a command")
     .strict()
     .version(VERSION)
     .alias("h", "help")
     .help()
     .wrap(Math.min(100, process.stdout.columns ?? 100))
-    .fail((message, error, y) => {
+    .fail((message, error) => {
       if (error) throw error;
-      y.showHelp();
-      process.stderr.write(`\nzsync: ${message}\n`);
-      process.exit(2);
+      failUsage(message, argv);
     });
   await parser.parseAsync();
 }

@@ -180,13 +180,18 @@ export function parseSnapshotManifest(value: unknown): SnapshotManifest {
     }
   }
   if (kinds.get("") === "file") fail(`entries: the root "" must be a folder`);
+  const deleted = value.deleted.map((path, i) => checkPath(path, `deleted[${i}]`));
+  for (const path of deleted) {
+    if (path === "") fail(`deleted: the checkout's root "" cannot be deleted by a snapshot`);
+    if (kinds.has(path)) fail(`${JSON.stringify(path)} is listed both as changed and as deleted`);
+  }
   return {
     protocol: 1,
     root: value.root,
     revision: checkRevision(value.revision, "revision"),
     ...(value.since === undefined ? {} : { since: checkRevision(value.since, "since") }),
     entries,
-    deleted: value.deleted.map((path, i) => checkPath(path, `deleted[${i}]`)),
+    deleted,
     ...(value.types === undefined ? {} : { types: parseAnnouncedTypes(value.types, "types") }),
   };
 }

@@ -13,6 +13,7 @@ import { tokenCommand } from "./commands/token.js";
 import { stdioCommand } from "./commands/stdio.js";
 import { userCommand } from "./commands/user.js";
 import { VERSION } from "./version.js";
+import { defaultDataDir } from "./commands/common.js";
 
 /** Runs the server command line. */
 export async function main(argv: string[]): Promise<void> {
@@ -20,7 +21,7 @@ export async function main(argv: string[]): Promise<void> {
     .scriptName("zsync-server")
     // Only these variables, read explicitly: yargs' .env("ZSYNC") turned every ZSYNC_* variable
     // (the client's ZSYNC_PASSWORD too) into an unknown option that strict mode refused.
-    .option("data-dir", { type: "string", default: process.env.ZSYNC_DATA_DIR ?? "zsync-data", describe: "data directory (store, upload staging, keys); env ZSYNC_DATA_DIR" })
+    .option("data-dir", { type: "string", default: defaultDataDir(), defaultDescription: "$XDG_DATA_HOME/zsync-server, else ~/.local/share/zsync-server", describe: "data directory (store, upload staging, ssh host key); env ZSYNC_DATA_DIR" })
     .option("store", { type: "string", default: process.env.ZSYNC_STORE, describe: "store: sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB?schema=zsync&pool=10 (PG* variables fill in what the URL leaves out; default: sqlite:DATA_DIR/repository.sqlite); env ZSYNC_STORE" });
   y = serveCommand(y);
   y = userCommand(y);

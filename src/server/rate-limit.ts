@@ -2,6 +2,7 @@
  * Failed-login limiting: counts failures per key in a fixed window; a key that reaches its limit
  * is refused for a cool-down without any credential being checked. Memory stays bounded.
  */
+import { serverNow } from "./clock.js";
 
 /** How many failures are allowed and for how long a key is then refused. */
 export interface FailureLimits {
@@ -39,7 +40,7 @@ export interface FailureLimiter {
 export function createFailureLimiter(limits: FailureLimits = DEFAULT_FAILURE_LIMITS): FailureLimiter {
   const counters = new Map<string, Counter>();
   return {
-    blockedFor(keys, now = Date.now()) {
+    blockedFor(keys, now = serverNow()) {
       let longest = 0;
       for (const key of keys) {
         const counter = counters.get(key);
@@ -47,7 +48,7 @@ export function createFailureLimiter(limits: FailureLimits = DEFAULT_FAILURE_LIM
       }
       return longest;
     },
-    fail(keys, now = Date.now()) {
+    fail(keys, now = serverNow()) {
       const blocked: string[] = [];
       for (const { key, limit } of keys) {
         let counter = counters.get(key);

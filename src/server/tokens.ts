@@ -2,6 +2,7 @@
  * Bearer tokens: `zst_<id>_<secret>`. The store keeps sha256(secret) only; a token is looked up
  * on every request (no cache), so a revoke takes effect at once.
  */
+import { serverNow } from "./clock.js";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Store, TokenRecord } from "./store/types.js";
 
@@ -24,7 +25,7 @@ function hashSecret(secret: string): string {
 export async function mintToken(store: Store, account: string, options: { label: string; ttlMs: number; now?: Date }): Promise<MintedToken> {
   const id = randomBytes(8).toString("hex");
   const secret = randomBytes(32).toString("base64url");
-  const now = options.now ?? new Date();
+  const now = options.now ?? new Date(serverNow());
   const record: TokenRecord = {
     id,
     secretHash: hashSecret(secret),
@@ -58,6 +59,6 @@ export async function checkToken(store: Store, token: string, options: { now?: D
   const expected = Buffer.from(record?.secretHash ?? "0".repeat(64), "hex");
   const equal = presented.length === expected.length && timingSafeEqual(presented, expected);
   if (!record || !equal || record.revoked) return { ok: false, reason: "invalid" };
-  if (record.expiresAt !== null && Date.parse(record.expiresAt) <= (options.now ?? new Date()).getTime()) return { ok: false, reason: "expired" };
+  if (record.expiresAt !== null && Date.parse(record.expiresAt) <= (options.now?.getTime() ?? serverNow())) return { ok: false, reason: "expired" };
   return { ok: true, record };
 }

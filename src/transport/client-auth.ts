@@ -13,6 +13,8 @@ export interface ClientAuth {
   user?: string;
   password?: string;
   token?: string;
+  /** The password was typed at the prompt (so a wrong one may be asked again). */
+  prompted?: boolean;
   /** Turns a 401 answered to a stored token into "run zsync login". */
   mapError?: (error: ProtocolError) => Error;
 }
@@ -25,7 +27,8 @@ export async function resolveClientAuth(origin: string, options: { user?: string
   const login = await findLogin(origin, user);
   if (login) return { user: login.user, token: login.token, mapError: (error) => loginError(error, origin, login.user) };
   if (user === undefined) return {};
-  return { user, password: await resolvePassword({ user, interactive: options.interactive, server: loginOrigin(origin) }) };
+  const prompted = options.interactive && process.env.ZSYNC_PASSWORD === undefined;
+  return { user, password: await resolvePassword({ user, interactive: options.interactive, server: loginOrigin(origin) }), ...(prompted ? { prompted } : {}) };
 }
 
 function loginError(error: ProtocolError, origin: string, user: string): Error {

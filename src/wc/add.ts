@@ -12,11 +12,11 @@
 import { readCheckoutFile } from "./safe-path.js";
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
-import { lstat, open, readdir } from "node:fs/promises";
-import { announcedTypeByName, BUILTIN_MEDIA_TYPES, builtinTypeOf, noteTitleOf, sniffContentType } from "../merge/content-kinds.js";
+import { lstat, readdir } from "node:fs/promises";
+import { announcedTypeByName, BUILTIN_MEDIA_TYPES, builtinTypeOf, noteTitleOf } from "../merge/content-kinds.js";
 import { readServerTypes } from "./server-types.js";
+import { guessContentType, guessedMeta } from "./guess-type.js";
 import { join } from "node:path";
-import { createRequire } from "node:module";
 import { parseObjectMeta } from "../protocol/manifest.js";
 import { ArchivePathError, baseName, checkArchivePath, parentPath } from "../protocol/paths.js";
 import type { ObjectKind, ObjectMeta } from "../protocol/types.js";
@@ -259,8 +259,7 @@ export async function add(wc: WorkingCopy, given: AddOptions): Promise<AddResult
     } else {
       const guess = announcedTypeByName(item.path, serverTypes)?.mediaTypes[0] ?? (await guessContentType(wc.root, item.path));
       if (typeof guess === "string") {
-        // A note's title is its file name, kept in its metadata too.
-        const meta: ObjectMeta = builtinTypeOf(guess) === "note" ? { contentType: guess, extra: { title: noteTitleOf(item.path) } } : { contentType: guess };
+        const meta = guessedMeta(guess, item.path);
         steps.push({ do: "write-text", path: metaFile, text: formatMeta(meta), expect: "absent" });
         item.contentType = guess;
         item.metaFile = metaFile;
@@ -277,30 +276,4 @@ export async function add(wc: WorkingCopy, given: AddOptions): Promise<AddResult
     wc.entries = await loadEntries(wc.root);
   }
   return { added, skipped, savedAside };
-}
-
-/**
- * The content type `add` records: by extension (a built-in type's canonical media type, so a
- * `.vcf` is `text/vcard`), else by the first bytes (`BEGIN:VCARD`, `BEGIN:VCALENDAR`).
- */
-export async function guessContentType(root: string, path: string): Promise<string | undefined> {
-  const byName = mimeTypes().lookup(baseName(path));
-  if (typeof byName === "string") {
-    const builtin = builtinTypeOf(byName);
-    return builtin ? BUILTIN_MEDIA_TYPES[builtin] : byName;
-  }
-  const handle = await open(join(root, path), "r").catch(() => undefined);
-  if (!handle) return undefined;
-  try {
-    const head = Buffer.alloc(64);
-    const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    return sniffContentType(head.subarray(0, bytesRead));
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The MIME database, loaded on first use: it is large, and most commands never need it. */
-function mimeTypes(): typeof import("mime-types") {
-  return createRequire(import.meta.url)("mime-types");
 }

@@ -59,6 +59,8 @@ export function adminPaths(root: string) {
     journal: join(admin, "journal.json"),
     lock: join(admin, "lock"),
     tmp: join(admin, "tmp"),
+    /** Present while a checkout has not finished (interrupted: `zsync update` finishes it). */
+    incomplete: join(admin, "incomplete"),
   };
 }
 

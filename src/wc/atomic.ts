@@ -18,6 +18,16 @@ export interface AtomicWriteOptions {
   mode?: number;
 }
 
+/**
+ * A write that failed for a full disk (ENOSPC, EDQUOT) carries no path when a stream or handle
+ * wrote it; name the file, so the message can say where the space ran out.
+ */
+export function namePathOnDiskFull(error: unknown, path: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if ((e?.code === "ENOSPC" || e?.code === "EDQUOT") && !e.path) e.path = path;
+  return error;
+}
+
 function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.zsync-tmp-${randomBytes(6).toString("hex")}`);
 }
@@ -34,7 +44,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   } catch (error) {
     await handle.close().catch(() => {});
     await rm(temp, { force: true });
-    throw error;
+    throw namePathOnDiskFull(error, path);
   }
 }
 
@@ -62,7 +72,7 @@ export async function writeStreamAtomic(path: string, chunks: AsyncIterable<Uint
   } catch (error) {
     out.destroy();
     await rm(temp, { force: true });
-    throw error;
+    throw namePathOnDiskFull(error, path);
   }
 }
 
@@ -79,6 +89,6 @@ export async function copyFileAtomic(source: string, path: string, opts: AtomicW
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
-    throw error;
+    throw namePathOnDiskFull(error, path);
   }
 }

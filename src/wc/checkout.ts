@@ -33,6 +33,9 @@ export async function checkout(opts: CheckoutOptions): Promise<ApplyResult & { r
   const root = resolve(opts.dir);
   const existing = await stat(root).catch(() => undefined);
   if (existing && !existing.isDirectory()) throw new WcError("exists", `${opts.dir} exists and is not a directory`);
+  if (existing && (await stat(adminPaths(root).incomplete).catch(() => undefined))) {
+    throw new WcError("checkout-incomplete", `${opts.dir} holds an interrupted checkout; run \`zsync update\` in ${opts.dir} to finish it`);
+  }
   if (existing && (await readdir(root)).length > 0) throw new WcError("exists", `${opts.dir} is not empty; check out into a new or empty directory`);
 
   const info = await opts.client.info().catch((error: unknown) => {
@@ -62,6 +65,7 @@ export async function checkout(opts: CheckoutOptions): Promise<ApplyResult & { r
     await writeFile(paths.format, `${FORMAT_VERSION}\n`);
     await writeConfig(root, { origin: opts.origin, path: opts.path, user: opts.user, repository: info.repository.uuid, depth: opts.depth ?? "infinity", ...(opts.ca && opts.origin.startsWith("https:") ? { ca: opts.ca } : {}) });
     await saveEntries(root, { revision: 0, entries: new Map([["", { kind: "folder", revision: 0 }]]) });
+    await writeFile(paths.incomplete, "the checkout was interrupted; `zsync update` finishes it\n");
   } catch (error) {
     await snapshot.records.return(undefined);
     if (!existing) await rm(root, { recursive: true, force: true });
@@ -79,8 +83,10 @@ export async function checkout(opts: CheckoutOptions): Promise<ApplyResult & { r
       throw error;
     }
     // Interrupted while writing the files: the journal holds the rest; cleanup finishes it.
-    const cause = (error as NodeJS.ErrnoException).code === "ENOSPC" ? "disk full" : (error as Error).message;
+    const e = error as NodeJS.ErrnoException;
+    const cause = e.code === "ENOSPC" ? `disk full${e.path ? ` while writing ${e.path}` : ""}` : e.message;
     throw new WcError("checkout-interrupted", `the checkout into ${opts.dir} was interrupted (${cause}); once that is fixed, run \`zsync cleanup\` in ${opts.dir} to finish it`);
   }
+  await rm(paths.incomplete, { force: true });
   return { ...result, root };
 }

@@ -18,7 +18,11 @@ import type { WorkingCopy } from "./session.js";
 
 export interface CommitOptions {
   client: ZsyncClient;
-  message: string;
+  /**
+   * The log message, or a function asked for it once the changes are known and committable
+   * (the editor: it sees what will be committed and is never opened when nothing would be).
+   */
+  message: string | ((changes: PathStatus[]) => Promise<string>);
   /** Commit only these checkout paths (and what is inside them). */
   paths?: string[];
 }
@@ -48,7 +52,11 @@ export class OutOfDateError extends WcError {
 }
 
 /** Commits the changes of an open (locked) checkout. */
-export async function commit(wc: WorkingCopy, opts: CommitOptions): Promise<CommitOutcome> {
+export async function commit(wc: WorkingCopy, options: CommitOptions): Promise<CommitOutcome> {
+  // Asked at most once, even when the commit is retried below.
+  let asked: Promise<string> | undefined;
+  const ask = options.message;
+  const opts = typeof ask === "string" ? options : { ...options, message: (changes: PathStatus[]) => (asked ??= ask(changes)) };
   try {
     return await commitOnce(wc, opts);
   } catch (error) {
@@ -77,10 +85,13 @@ async function commitOnce(wc: WorkingCopy, opts: CommitOptions): Promise<CommitO
     if (item.metaError && item.entry?.schedule !== "removed") problems.push(`${item.metaError}; fix the metadata file first`);
   }
   if (problems.length > 0) throw new WcError("cannot-commit", `nothing was committed:\n  ${problems.join("\n  ")}`);
+  const changed = scan.items.filter((i) => i.content !== "?" && (i.content !== "=" || i.meta !== " "));
+  if (changed.length === 0) return { committed: [] };
+  const message = typeof opts.message === "string" ? opts.message : await opts.message(changed);
 
   // A local object kept in place of a server object of the other kind: that one goes first.
   const replacing = replacements(wc, (p) => scan.items.some((i) => i.path === p));
-  if (replacing.length > 0) await sendCommit(() => removeReplacedObjects(wc, opts.client, replacing, opts.message));
+  if (replacing.length > 0) await sendCommit(() => removeReplacedObjects(wc, opts.client, replacing, message));
 
   const changes: CommitChange[] = [];
   const committed: CommittedPath[] = [];
@@ -132,7 +143,7 @@ async function commitOnce(wc: WorkingCopy, opts: CommitOptions): Promise<CommitO
     size: b.size,
     body: () => createReadStream(pristinePath(root, b.hash), { highWaterMark: 1 << 20 }),
   }));
-  const result = await sendCommit(() => opts.client.commit(wc.config.path, { protocol: 1, note: opts.message, changes }, records));
+  const result = await sendCommit(() => opts.client.commit(wc.config.path, { protocol: 1, note: message, changes }, records));
 
   // Record the new BASE through the journal (a kill here is finished by the next command).
   const newEntries: Record<string, Entry | null> = {};

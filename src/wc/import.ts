@@ -25,8 +25,7 @@ import { loadEntries, saveEntries } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
 import { statCache } from "./journal.js";
 import { META_DIR, metaFileOf, objectOfMetaFile, sameMeta } from "./meta-files.js";
-import { builtinTypeOf, noteTitleOf } from "../merge/content-kinds.js";
-import { guessContentType } from "./add.js";
+import { guessContentType, guessedMeta } from "./guess-type.js";
 import { hashFile } from "./pristine.js";
 
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
@@ -85,8 +84,8 @@ interface Plan {
   meta: Record<string, ObjectMeta>;
   /** Metadata keyed by path relative to DIR ("" = DIR itself). */
   metaByObject: Map<string, ObjectMeta>;
-  /** Metadata of typed files without a `@@meta` file (`.vcf` → contact, …), as `add` guesses it; relative to DIR. */
-  typed: Map<string, ObjectMeta>;
+  /** Files without a metadata file: the type `zsync add` would give them (sent, and written on attach). */
+  guessed: Map<string, ObjectMeta>;
   skipped: SkippedPath[];
 }
 
@@ -110,8 +109,7 @@ export async function importTree(opts: ImportOptions): Promise<ImportResult> {
   if (!top) throw new WcError("not-found", `${opts.dir} does not exist; nothing was imported`);
   if (!top.isDirectory() && !top.isFile()) throw new WcError("bad-source", `${opts.dir} is neither a directory nor a regular file; nothing was imported`);
 
-  const plan = top.isDirectory() ? await planTree(root, name) : ({ kind: "file", files: new Set(), folders: new Set(), meta: {}, metaByObject: new Map(), typed: new Map(), skipped: [] } as Plan);
-  await typeFiles(plan, root, name);
+  const plan = top.isDirectory() ? await planTree(root, name) : ({ kind: "file", files: new Set(), folders: new Set(), meta: {}, metaByObject: new Map(), guessed: new Map(), skipped: [] } as Plan);
 
   // Decide before sending whether attaching can work, so the answer does not depend on timing.
   let notAttached: string | undefined;
@@ -171,7 +169,7 @@ export async function importTree(opts: ImportOptions): Promise<ImportResult> {
 /** Walks DIR and decides what to send; throws (nothing sent) on names or metadata that cannot go. */
 async function planTree(root: string, name: string): Promise<Plan> {
   const ignored = createIgnoreMatcher(root);
-  const plan: Plan = { kind: "folder", files: new Set(), folders: new Set(), meta: {}, metaByObject: new Map(), typed: new Map(), skipped: [] };
+  const plan: Plan = { kind: "folder", files: new Set(), folders: new Set(), meta: {}, metaByObject: new Map(), guessed: new Map(), skipped: [] };
   const problems: string[] = [];
   const metaFiles: string[] = [];
 
@@ -236,24 +234,16 @@ async function planTree(root: string, name: string): Promise<Plan> {
     }
   }
   if (problems.length > 0) throw new WcError("cannot-import", `nothing was imported:\n  ${problems.join("\n  ")}`);
-  return plan;
-}
-
-/**
- * Gives files without metadata the built-in type `add` would (contacts, events, notes), so the
- * server validates them: a malformed `.vcf` or `.ics` refuses the whole import.
- */
-async function typeFiles(plan: Plan, root: string, name: string): Promise<void> {
-  const files = plan.kind === "file" ? [""] : [...plan.files];
-  for (const rel of files) {
-    if (plan.metaByObject.has(rel)) continue;
-    const guess = await guessContentType(plan.kind === "file" ? dirname(root) : root, plan.kind === "file" ? basename(root) : rel);
-    const builtin = builtinTypeOf(guess);
-    if (guess === undefined || builtin === undefined) continue;
-    const meta: ObjectMeta = builtin === "note" ? { contentType: guess, extra: { title: noteTitleOf(rel || name) } } : { contentType: guess };
-    plan.typed.set(rel, meta);
-    plan.meta[joinArchivePath(name, rel)] = meta;
+  // A file no metadata file types gets the type `zsync add` would give it.
+  for (const file of plan.files) {
+    if (plan.metaByObject.has(file)) continue;
+    const guess = await guessContentType(root, file);
+    if (guess === undefined) continue;
+    const meta = guessedMeta(guess, file);
+    plan.guessed.set(file, meta);
+    plan.meta[joinArchivePath(name, file)] = meta;
   }
+  return plan;
 }
 
 /** Lists the regular files of one `@@meta` directory (relative to root). */
@@ -308,11 +298,11 @@ async function attach(opts: ImportOptions, root: string, repoPath: string, plan:
     }
     await saveEntries(co, entries);
     if (await lstat(join(root, ADMIN_DIR)).then(() => true, () => false)) return `${join(opts.dir, ADMIN_DIR)} appeared meanwhile; not attached`;
-    // The metadata files of the types given on import, as the checkout has them (new files only).
-    for (const object of plan.typed.keys()) {
-      const file = metaFileOf(object);
-      await mkdir(dirname(join(root, file)), { recursive: true });
-      await copyFile(join(co, file), join(root, file), constants.COPYFILE_EXCL);
+    // The guessed types' metadata files, as `zsync add` writes them (never over a file that appeared).
+    for (const object of plan.guessed.keys()) {
+      const metaFile = metaFileOf(object);
+      await mkdir(dirname(join(root, metaFile)), { recursive: true });
+      await copyFile(join(co, metaFile), join(root, metaFile), constants.COPYFILE_EXCL);
     }
     await rename(join(co, ADMIN_DIR), join(root, ADMIN_DIR));
     return undefined;
@@ -342,7 +332,7 @@ async function compareWithCheckout(co: string, root: string, plan: Plan, hashes:
           const object = objectOfMetaFile(metaFile);
           if (object === undefined) return `the server's checkout has an unexpected ${metaFile}`;
           const theirs = parseObjectMeta(JSON.parse(await readRegularFile(join(co, metaFile))), metaFile);
-          if (!sameMeta(theirs, plan.metaByObject.get(object) ?? plan.typed.get(object))) return `the server's metadata of ${object || "the new folder"} differs from ${metaFile}`;
+          if (!sameMeta(theirs, plan.metaByObject.get(object) ?? plan.guessed.get(object))) return `the server's metadata of ${object || "the new folder"} differs from ${metaFile}`;
           seenMeta.add(object);
         }
         continue;
@@ -367,6 +357,6 @@ async function compareWithCheckout(co: string, root: string, plan: Plan, hashes:
   if (difference) return difference;
   for (const file of plan.files) if (!seenFiles.has(file)) return `${file} did not arrive on the server`;
   for (const folder of plan.folders) if (!seenFolders.has(folder)) return `${folder} did not arrive on the server`;
-  for (const object of [...plan.metaByObject.keys(), ...plan.typed.keys()]) if (!seenMeta.has(object)) return `the metadata of ${object || "the new folder"} did not arrive on the server`;
+  for (const object of [...plan.metaByObject.keys(), ...plan.guessed.keys()]) if (!seenMeta.has(object)) return `the metadata of ${object || "the new folder"} did not arrive on the server`;
   return undefined;
 }

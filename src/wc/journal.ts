@@ -41,7 +41,7 @@ export interface Journal {
 /** What replaying did that a user must hear about. */
 export interface JournalReport {
   /** Files that changed under the command and were moved aside instead of being overwritten. */
-  savedAside: { path: string; savedAs: string }[];
+  savedAside: { path: string; savedAs: string; /** What was in the way, when not a changed file. */ was?: "folder" | "other" }[];
 }
 
 /** Writes the journal, carries it out, and removes it. */
@@ -155,8 +155,9 @@ async function moveAside(root: string, path: string, report: JournalReport): Pro
   for (let n = 1; ; n++) {
     const savedAs = `${path}.zsync-saved${n === 1 ? "" : "-" + n}`;
     if (!(await lstat(join(root, savedAs)).catch(() => undefined))) {
+      const s = await lstat(join(root, path));
       await rename(join(root, path), join(root, savedAs));
-      report.savedAside.push({ path, savedAs });
+      report.savedAside.push({ path, savedAs, ...(s.isDirectory() ? { was: "folder" as const } : s.isFile() ? {} : { was: "other" as const }) });
       return;
     }
   }

@@ -53,7 +53,9 @@ function parseMetaText(path: string, text: string): { meta?: ObjectMeta; error?:
     }
     return { meta: parseObjectMeta(value, metaFileOf(path)) };
   } catch (error) {
-    return { error: `${metaFileOf(path)}: ${(error as Error).message}` };
+    // parseObjectMeta names the file itself; JSON.parse does not: the path once, either way.
+    const message = (error as Error).message;
+    return { error: message.startsWith(`${metaFileOf(path)}: `) ? message : `${metaFileOf(path)}: ${message}` };
   }
 }
 

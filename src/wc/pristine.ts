@@ -8,6 +8,7 @@ import { createReadStream, createWriteStream, type ReadStream } from "node:fs";
 import { access, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { adminPaths, WcError } from "./admin.js";
+import { namePathOnDiskFull } from "./atomic.js";
 
 /** Where the pristine copy of `hash` lives. */
 export function pristinePath(root: string, hash: string): string {
@@ -85,7 +86,7 @@ export async function storePristine(
     return { hash, size };
   } catch (error) {
     await rm(temp, { force: true });
-    throw error;
+    throw namePathOnDiskFull(error, temp);
   }
 }
 

@@ -15,25 +15,38 @@ import { hasPristine, storePristine } from "./pristine.js";
 export async function receiveBodies(
   root: string,
   snapshot: { manifest: SnapshotManifest; records: AsyncGenerator<SnarfRecord> },
-  opts: { wanted: (path: string) => boolean; progress?: (received: number, total: number) => void },
+  opts: { wanted: (path: string) => boolean; progress?: (received: number, total: number, bytes: number, totalBytes: number) => void },
 ): Promise<void> {
   const { manifest } = snapshot;
   const wanted = opts.wanted;
   const remoteByPath = new Map(manifest.entries.map((e) => [e.path, e]));
   const total = manifest.entries.filter((e) => e.kind === "file" && wanted(e.path)).length;
   let received = 0;
+  // Bytes as well as files, so one large file does not sit silent.
+  const totalBytes = manifest.entries.reduce((sum, e) => sum + (e.kind === "file" && wanted(e.path) ? e.size ?? 0 : 0), 0);
+  let bytes = 0;
+  const counted = async function* (body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of body) {
+      bytes += chunk.length;
+      opts.progress?.(received, total, bytes, totalBytes);
+      yield chunk;
+    }
+  };
   try {
     for await (const record of snapshot.records) {
       const remote = remoteByPath.get(record.path);
       if (record.kind !== "file" || !remote || remote.kind !== "file") continue; // records the manifest does not list are never written
       if (!wanted(remote.path)) continue;
-      await storePristine(root, record.body, remote.hash, record.size).catch((error: unknown) => {
+      if (record.size !== remote.size) {
+        throw new WcError("bad-archive", `the server sent ${record.size} bytes for ${remote.path} but its manifest declared ${remote.size}; nothing in the checkout was changed`);
+      }
+      await storePristine(root, opts.progress ? counted(record.body) : record.body, remote.hash, record.size).catch((error: unknown) => {
         if (error instanceof WcError && error.code === "bad-content") {
           throw new WcError("bad-archive", `the server sent other bytes for ${remote.path} than its manifest announced; nothing in the checkout was changed`);
         }
         throw error;
       });
-      opts.progress?.(++received, total);
+      opts.progress?.(++received, total, bytes, totalBytes);
     }
   } catch (error) {
     if (error instanceof SnarfError) throw new WcError("bad-archive", `the server sent a malformed archive (${error.message}); nothing in the checkout was changed`);

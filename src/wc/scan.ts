@@ -64,6 +64,8 @@ export async function scanWorkingCopy(
   /** Objects whose `@@meta/<name>.json` (or the root's `@@root.json`) exists. */
   const metaFiles = new Set<string>();
   const listedMetaDirs = new Set<string>();
+  /** Files in `@@meta/` that are no object's metadata (`NAME.json.orig` kept by revert/resolve): unversioned. */
+  const strayMetaFiles: string[] = [];
 
   const listMetaDir = (dir: string) => {
     if (listedMetaDirs.has(dir)) return;
@@ -77,6 +79,7 @@ export async function scanWorkingCopy(
     for (const name of names) {
       const object = objectOfMetaFile(`${dir === "" ? "" : dir + "/"}${META_DIR}/${name}`);
       if (object !== undefined) metaFiles.add(object);
+      else strayMetaFiles.push(`${dir === "" ? "" : dir + "/"}${META_DIR}/${name}`);
     }
   };
 
@@ -136,6 +139,7 @@ export async function scanWorkingCopy(
     if (!inScope(path) || entries.has(path)) continue;
     items.push({ path, kind: node.kind, content: "?", meta: " " });
   }
+  for (const path of strayMetaFiles) if (inScope(path) && !ignored(path, false)) items.push({ path, kind: "file", content: "?", meta: " " });
   for (const [path, entry] of entries) {
     if (!inScope(path)) continue;
     const node = path === "" ? ({ kind: "folder" } as DiskNode) : disk.get(path);

@@ -2,8 +2,9 @@
  * Opening a checkout for a command: find it, take the lock when the command writes, finish
  * any interrupted command from its journal, load config and entries.
  */
-import { relative, resolve, sep } from "node:path";
-import { findWorkingCopy, readConfig, WcError, type WcConfig } from "./admin.js";
+import { readdir, rm } from "node:fs/promises";
+import { join, relative, resolve, sep } from "node:path";
+import { adminPaths, findWorkingCopy, readConfig, WcError, type WcConfig } from "./admin.js";
 import { loadEntries, type Entries } from "./entries.js";
 import { hasJournal, replayJournal, type JournalReport } from "./journal.js";
 import { acquireLock } from "./lock.js";
@@ -32,7 +33,10 @@ export async function openWorkingCopy(start: string, opts: { lock?: string } = {
     release = await acquireLock(root, opts.lock);
   }
   try {
-    if (opts.lock) recovered = await replayJournal(root);
+    if (opts.lock) {
+      recovered = await replayJournal(root);
+      await removePartialDownloads(root);
+    }
     else if (await hasJournal(root)) {
       // An interrupted command: finish it first (unless another command is at work right now),
       // or the entries would not match the files and every status letter would be off.
@@ -50,6 +54,17 @@ export async function openWorkingCopy(start: string, opts: { lock?: string } = {
   } catch (error) {
     await release();
     throw error;
+  }
+}
+
+/**
+ * Partial downloads a killed command left in `.zsync/tmp/` (only pristine bodies go there, and
+ * no other command runs while we hold the lock): removed by the next command, not only `cleanup`.
+ */
+async function removePartialDownloads(root: string): Promise<void> {
+  const tmp = adminPaths(root).tmp;
+  for (const name of await readdir(tmp).catch(() => [] as string[])) {
+    if (name.startsWith("in-")) await rm(join(tmp, name), { force: true });
   }
 }
 

@@ -3,7 +3,8 @@
  * three-way merging local modifications; never destroys them.
  */
 import { ProtocolError, type Snapshot, type ZsyncClient } from "../transport/http/client.js";
-import { WcError } from "./admin.js";
+import { rm } from "node:fs/promises";
+import { adminPaths, WcError } from "./admin.js";
 import { applyRemote, type ApplyResult } from "./apply-remote.js";
 import type { WorkingCopy } from "./session.js";
 import type { ConflictPolicy } from "../merge/content-kinds.js";
@@ -43,5 +44,14 @@ export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<Appl
     await snapshot.records.return(undefined);
     throw new WcError("wrong-repository", `the server at ${wc.config.origin} holds another repository (uuid ${snapshot.repository}, this checkout has ${wc.config.repository})`);
   }
-  return applyRemote(wc, snapshot, { full: backwards, paths: opts.paths, command: "update", progress: opts.progress, policy: opts.policy });
+  // A server must never move a checkout backwards unasked, nor answer another revision than asked for.
+  const got = snapshot.manifest.revision;
+  if ((target !== undefined && got !== target) || (target === undefined && got < wc.entries.revision)) {
+    await snapshot.records.return(undefined);
+    throw new WcError("bad-archive", `the server answered with revision ${got}, but ${target !== undefined ? `revision ${target} was asked for` : `the checkout is already at revision ${wc.entries.revision}`}; refused, nothing in the checkout was changed`);
+  }
+  const result = await applyRemote(wc, snapshot, { full: backwards, paths: opts.paths, command: "update", progress: opts.progress, policy: opts.policy });
+  // An interrupted checkout is finished by a whole update.
+  if (!opts.paths) await rm(adminPaths(wc.root).incomplete, { force: true });
+  return result;
 }

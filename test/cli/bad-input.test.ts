@@ -13,7 +13,7 @@ import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { zsync } from "../helpers/cli.js";
+import { zsync, zsyncJson } from "../helpers/cli.js";
 import { startServer, tempDir, type TestServer } from "../helpers/server.js";
 import { checkoutInProcess, readTree, Remote, sha256, statusOf } from "../helpers/scenario.js";
 
@@ -288,6 +288,97 @@ describe("bad input gets a clear error, a non-zero exit, and changes nothing", {
     assert.ok(!existsSync(join(parent, "wc")));
   });
 
+  test("a bad metadata file is named once in status and commit", async () => {
+    const { dir } = await checkedOut();
+    mkdirSync(join(dir, "@@meta"), { recursive: true });
+    writeFileSync(join(dir, "@@meta", "f.txt.json"), '{"contentType": 5}\n');
+    const st = await zsync(["status"], { cwd: dir });
+    assert.equal(st.stderr.split("@@meta/f.txt.json").length - 1, 1, st.stderr);
+    assert.match(st.stderr, /contentType must be a string/);
+    const ci = await zsync(["commit", "-m", "x"], { cwd: dir });
+    assert.equal(ci.code, 1);
+    assert.equal(ci.stderr.split("@@meta/f.txt.json").length - 1, 1, ci.stderr);
+  });
+
+  test("status of a path that is not there warns (svn), exit 1; --json lists it in notFound", async () => {
+    const { dir } = await checkedOut();
+    const r = await zsync(["status", "nonexist.txt", "g.txt"], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /warning: nonexist\.txt is not there: neither a file on disk nor a versioned path/);
+    assert.match(r.stdout, /^M +g\.txt$/m, "the paths that are there are still reported");
+    const json = await zsync(["status", "nonexist.txt", "--json"], { cwd: dir });
+    assert.deepEqual(JSON.parse(json.stdout).notFound, ["nonexist.txt"]);
+    rmSync(join(dir, "f.txt"));
+    const missing = await zsync(["status", "f.txt"], { cwd: dir });
+    assert.equal(missing.code, 0, "a versioned file gone from disk is '!', not a typo");
+    assert.match(missing.stdout, /^! +f\.txt$/m);
+  });
+
+  test("files kept beside metadata files under @@meta/ (.orig) show in status as unversioned", async () => {
+    const { dir } = await checkedOut();
+    mkdirSync(join(dir, "@@meta"), { recursive: true });
+    writeFileSync(join(dir, "@@meta", "f.txt.json.orig"), "{}\n");
+    const { json } = await zsyncJson<{ items: { path: string; status: string }[] }>(["status"], { cwd: dir });
+    assert.deepEqual(json.items.find((i) => i.path === "@@meta/f.txt.json.orig")?.status, "?");
+    const only = await zsync(["status", "g.txt"], { cwd: dir });
+    assert.doesNotMatch(only.stdout, /orig/, "a status of other paths leaves it out");
+  });
+
+  test("revert of a file replaced by a folder says the folder was in the way, and keeps it", async () => {
+    const { dir } = await checkedOut();
+    rmSync(join(dir, "f.txt"));
+    mkdirSync(join(dir, "f.txt"));
+    writeFileSync(join(dir, "f.txt", "inner.txt"), "keep me\n");
+    const r = await zsync(["revert", "f.txt"], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /a folder 'f\.txt' was in the way of the file; it was moved, with what is in it, to 'f\.txt\.zsync-saved'/);
+    assert.doesNotMatch(r.stderr, /changed while zsync worked on it/);
+    assert.equal(readFileSync(join(dir, "f.txt"), "utf8"), "a\n");
+    assert.equal(readFileSync(join(dir, "f.txt.zsync-saved", "inner.txt"), "utf8"), "keep me\n");
+  });
+
+  test("the server's disk full (a real 16 MiB tmpfs): 507, 'the server is out of disk space; nothing was committed'", async (t) => {
+    const mountPoint = join(await scratch(), "server-disk");
+    mkdirSync(mountPoint);
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", mountPoint], { stdio: "ignore" });
+    } catch {
+      t.skip("cannot mount a tmpfs here (needs root); a full disk cannot be produced for real");
+      return;
+    }
+    let full: TestServer | undefined;
+    try {
+      full = await startServer({ dataDir: join(mountPoint, "data") });
+      const fullRemote = new Remote(full);
+      await fullRemote.createFolder("site", { "a.txt": "a\n" });
+      const parent = await scratch();
+      const co = await zsync(["checkout", fullRemote.url("site"), "wc", "-q"], { cwd: parent });
+      assert.equal(co.code, 0, co.stderr);
+      const dir = join(parent, "wc");
+      const big = randomBytes(3 * 1024 * 1024);
+      writeFileSync(join(dir, "big.bin"), big);
+      assert.equal((await zsync(["add", "big.bin"], { cwd: dir })).code, 0);
+      // Leave well under 3 MiB free on the server's disk.
+      const used = Number(execFileSync("df", ["--output=used", "-B1", mountPoint]).toString().split("\n")[1]);
+      writeFileSync(join(mountPoint, "filler"), Buffer.alloc(16 * 1024 * 1024 - used - 1024 * 1024));
+      const r = await zsync(["commit", "-m", "too big"], { cwd: dir });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /the server is out of disk space; nothing was committed/);
+      const json = await zsync(["commit", "-m", "too big", "--json"], { cwd: dir });
+      assert.equal(JSON.parse(json.stdout).error.code, "insufficient-storage");
+      assert.equal((await statusOf(dir)).items.find((i) => i.path === "big.bin")?.status, "A", "still scheduled");
+      rmSync(join(mountPoint, "filler"));
+      const again = await zsync(["commit", "-m", "fits now"], { cwd: dir });
+      assert.equal(again.code, 0, again.stderr);
+      const fresh = await zsync(["checkout", fullRemote.url("site"), "fresh", "-q"], { cwd: parent });
+      assert.equal(fresh.code, 0, fresh.stderr);
+      assert.deepEqual(readFileSync(join(parent, "fresh", "big.bin")), big);
+    } finally {
+      await full?.stop();
+      execFileSync("umount", [mountPoint]);
+    }
+  });
+
   test("a full disk (a real 8 MiB tmpfs): clear 'disk full' message, and a retry after freeing space works", async (t) => {
     const mountPoint = join(await scratch(), "disk");
     mkdirSync(mountPoint);
@@ -306,7 +397,7 @@ describe("bad input gets a clear error, a non-zero exit, and changes nothing", {
       writeFileSync(join(mountPoint, "filler"), Buffer.alloc(5 * 1024 * 1024));
       const r = await zsync(["checkout", remote.url(folder), "wc"], { cwd: mountPoint });
       assert.equal(r.code, 1, r.stdout);
-      assert.match(r.stderr, /disk full/);
+      assert.match(r.stderr, new RegExp(`disk full while writing ${mountPoint}/wc/`), "the message names the file");
       rmSync(join(mountPoint, "filler"));
       const dir = join(mountPoint, "wc");
       t.diagnostic(existsSync(dir) ? "interrupted while writing the files: finished by cleanup" : "interrupted while receiving: no directory left, checked out again");

@@ -283,6 +283,8 @@ describe("zsync import / checkin", () => {
     assert.deepEqual(meta["top.txt"], { contentType: "text/plain", extra: { title: "Top" } });
     assert.deepEqual(meta["images/pic.bin"], { contentType: "application/octet-stream", annotations: { dc: { creator: "me" } } });
     assert.deepEqual(meta[""], { extra: { title: "Imported" } });
+    // A file without a metadata file gets the type `zsync add` would give it, and its metadata file once attached.
+    assert.deepEqual(meta["nested/deeper/leaf.txt"], { contentType: "text/plain" });
     assert.deepEqual(files.get("images/pic.bin"), PIC);
     assert.equal(files.get("top.txt")?.toString(), "top\n");
     for (const body of files.values()) assert.ok(!body.toString("latin1").includes(SECRET), "a symlink target reached the server");
@@ -300,6 +302,7 @@ describe("zsync import / checkin", () => {
     assert.deepEqual(verbose.json.items.filter((i) => i.status !== "=" || i.meta !== "unchanged"), []);
     assert.deepEqual(verbose.json.items.map((i) => i.path).sort(), ["", "empty", "images", "images/pic.bin", "nested", "nested/deeper", "nested/deeper/leaf.txt", "top.txt"]);
     assert.equal(await readFile(join(tree, "@@meta/top.txt.json"), "utf8"), '{"extra": {"title": "Top"}, "contentType": "text/plain"}', "user files are not rewritten");
+    assert.deepEqual(JSON.parse(await readFile(join(tree, "nested/deeper/@@meta/leaf.txt.json"), "utf8")), { contentType: "text/plain" });
     assert.equal(await readFile(join(dir, "outside/secret.txt"), "utf8"), SECRET);
 
     // Importing onto the existing name fails with exit 1 and changes nothing on the server.

@@ -199,7 +199,7 @@ describe("a malicious server never writes outside the checkout", () => {
 
   test("a record whose bytes disagree with the manifest's hash", async () => {
     server.current = scenario(1, [{ path: "a.txt", body: "announced\n" }]);
-    server.current.records = [rec("a.txt", "something else\n")];
+    server.current.records = [rec("a.txt", "different\n")]; // same length, other bytes
     await checkoutRefused(/sent other bytes for a\.txt than its manifest announced/);
   });
 
@@ -336,6 +336,34 @@ describe("a symlink in the user's checkout is never followed by an update", () =
   test("the server sends .zsync/ content in an update", async () => {
     server.current = scenario(2, [{ path: ".zsync/entries.json", body: "{}" }], [], { since: 1 });
     await refused(["update"], /reserved for the checkout's admin folder/);
+  });
+
+  test("an update that deletes the checkout root itself", async () => {
+    server.current = scenario(2, [], [], { since: 1 });
+    (server.current.manifest as { deleted: string[] }).deleted.push("");
+    await refused(["update"], /sent an invalid snapshot, refused before anything was written: deleted: the checkout's root "" cannot be deleted/);
+  });
+
+  test("a path listed both as changed and as deleted", async () => {
+    server.current = scenario(2, [{ path: "a.txt", body: "changed\n" }], [], { since: 1 });
+    (server.current.manifest as { deleted: string[] }).deleted.push("a.txt");
+    await refused(["update"], /"a\.txt" is listed both as changed and as deleted/);
+  });
+
+  test("an update answered with a revision lower than the checkout's", async () => {
+    server.current = scenario(3, [{ path: "a.txt", body: "three\n" }], [], { since: 1 });
+    const up = await zsync(["update", "-q"], { cwd: co, env: env() });
+    assert.equal(up.code, 0, up.stderr);
+    server.current = scenario(2, [{ path: "a.txt", body: "two\n" }], [], { since: 3 });
+    await refused(["update"], /answered with revision 2, but the checkout is already at revision 3; refused, nothing in the checkout was changed/);
+    server.current = scenario(2, [{ path: "a.txt", body: "two\n" }], [], { since: 3 });
+    await refused(["update", "-r", "4"], /answered with revision 2, but revision 4 was asked for/);
+  });
+
+  test("a file whose declared size differs from its body", async () => {
+    server.current = scenario(2, [{ path: "a.txt", body: "longer body\n" }], [], { since: 1 });
+    (server.current.manifest as { entries: { path: string; size?: number }[] }).entries.find((e) => e.path === "a.txt")!.size = 3;
+    await refused(["update"], /sent 12 bytes for a\.txt but its manifest declared 3; nothing in the checkout was changed/);
   });
 
   test("a symlinked file in the checkout is never versioned (add skips it)", async () => {

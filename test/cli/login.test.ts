@@ -9,11 +9,10 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, statSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
-import * as pty from "node-pty";
 import { addAccount, PASSWORD } from "../helpers/accounts.js";
 import { zsync, zsyncJson } from "../helpers/cli.js";
-import { CLIENT_BIN, SERVER_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
+import { zsyncInPty } from "../helpers/pty.js";
+import { SERVER_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
 
 /** A client environment of its own: HOME and config directory in temp dirs, no password variable. */
 async function clientEnv(): Promise<{ env: Record<string, string | undefined>; configDir: string; home: string }> {
@@ -38,6 +37,7 @@ describe("zsync login and logout", () => {
   before(async () => {
     const dataDir = await tempDir("zsync-server-");
     await addAccount(dataDir, "ann", PASSWORD);
+    await addAccount(dataDir, "carol", PASSWORD); // wrong passwords on a terminal: her failures never cool ann down
     server = await startServer({ dataDir });
     origin = server.url;
   });
@@ -115,14 +115,15 @@ describe("zsync login and logout", () => {
     assert.equal(up.code, 1);
     assert.match(up.stderr, new RegExp(`your login to ${origin.replace(/[.]/g, "\\.")} was revoked or is no longer valid; run \`zsync login ${origin.replace(/[.]/g, "\\.")} -u ann\``));
 
-    // A short-lived server token: once expired, the message says so.
+    // A token on a server whose clock the test moves past the token's life: the message says it expired.
     const shortDir = await tempDir("zsync-server-");
     await addAccount(shortDir, "ann", PASSWORD);
-    const short = await startServer({ dataDir: shortDir, args: ["--token-ttl-days", "0.00003"] });
+    const clockFile = join(shortDir, "clock-offset");
+    const short = await startServer({ dataDir: shortDir, args: ["--token-ttl-days", "1"], env: { ZSYNC_CLOCK_OFFSET_FILE: clockFile } });
     try {
       const login = await zsyncJson(["login", short.url, "-u", "ann", "--password", PASSWORD], { cwd, env });
       assert.equal(login.code, 0, login.stderr);
-      await sleep(Math.max(0, Date.parse(login.json.expiresAt) - Date.now() + 200));
+      writeFileSync(clockFile, String(Date.parse(login.json.expiresAt) - Date.now() + 60_000));
       const log = await zsync(["log", `${short.url}/demo`], { cwd, env });
       assert.equal(log.code, 1);
       assert.match(log.stderr, /your login to http:\/\/127\.0\.0\.1:\d+ has expired; run `zsync login http:\/\/127\.0\.0\.1:\d+ -u ann`/);
@@ -157,25 +158,54 @@ describe("zsync login and logout", () => {
   test("on a terminal, login asks for the password (masked) and stores only the token", async () => {
     const { env, configDir } = await clientEnv();
     const cwd = await tempDir();
-    const ptyEnv = Object.fromEntries(Object.entries({ ...process.env, ...env, NO_COLOR: "1", TERM: "xterm" }).filter(([, v]) => v !== undefined)) as Record<string, string>;
-    const term = pty.spawn(process.execPath, [CLIENT_BIN, "login", origin, "-u", "ann"], { cwd, cols: 120, rows: 30, env: ptyEnv });
-    let shown = "";
-    term.onData((d) => (shown += d));
-    const exited = new Promise<number>((resolve) => term.onExit((e) => resolve(e.exitCode)));
-    const deadline = Date.now() + 30_000;
-    while (!shown.includes("Password for ann")) {
-      if (Date.now() > deadline) {
-        term.kill();
-        throw new Error(`no password prompt on the terminal:\n${shown}`);
-      }
-      await sleep(50);
-    }
-    term.write(PASSWORD + "\r");
-    assert.equal(await exited, 0, shown);
+    // Typed once the prompt has appeared (an event, not a timer).
+    const r = await zsyncInPty(["login", origin, "-u", "ann"], { cwd, env, answers: [{ prompt: /Password for ann/, answer: PASSWORD }] });
+    const shown = r.output;
+    assert.equal(r.code, 0, shown);
     assert.ok(!shown.includes(PASSWORD), "the password is not echoed");
     assert.match(shown, /Logged in to/);
     assert.equal(storedLogins(configDir).length, 1);
     assert.ok(!readFileSync(join(configDir, "credentials"), "utf8").includes(PASSWORD));
+  });
+
+  test("on a terminal a wrong password is asked again, three times in all; the prompt names the server", async () => {
+    const { env, home } = await clientEnv();
+    const prompt = new RegExp(`Password for carol at ${origin.replace(/[.]/g, "\\.")}:`);
+    const url = origin.replace("://", "://carol@") + "/demo";
+    const twice = await zsyncInPty(["ls", url], {
+      cwd: home,
+      env,
+      answers: [
+        { prompt, answer: "wrong-1" },
+        { prompt: /refused the password for carol at .*; try again \(2 more tries\)[\s\S]*Password for carol/, answer: "wrong-2" },
+        { prompt: /try again \(1 more try\)[\s\S]*Password for carol/, answer: PASSWORD },
+      ],
+    });
+    assert.equal(twice.code, 0, twice.output);
+    assert.ok(!twice.output.includes(PASSWORD), "the password is not echoed");
+    const refused = await zsyncInPty(["ls", url], {
+      cwd: home,
+      env,
+      answers: [
+        { prompt, answer: "wrong-3" },
+        { prompt: /2 more tries[\s\S]*Password for carol/, answer: "wrong-4" },
+        { prompt: /1 more try[\s\S]*Password for carol/, answer: "wrong-5" },
+      ],
+    });
+    assert.equal(refused.code, 1, refused.output);
+    assert.match(refused.output, /refused the credentials/);
+    // The prompt redraws on every key (the mask), so count the refusals between prompts instead.
+    assert.equal(refused.output.match(/try again/g)?.length, 2, "asked three times, no more");
+    const login = await zsyncInPty(["login", origin, "-u", "carol"], {
+      cwd: home,
+      env,
+      answers: [
+        { prompt, answer: "wrong-6" },
+        { prompt: /refused the password for carol[\s\S]*Password for carol/, answer: PASSWORD },
+      ],
+    });
+    assert.equal(login.code, 0, login.output);
+    assert.match(login.output, /Logged in to/);
   });
 
   test("a URL password works for one command and is never written", async () => {

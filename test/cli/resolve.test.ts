@@ -390,16 +390,32 @@ class PtySession {
   get text(): string {
     return this.raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
   }
+  /**
+   * Waits until `re` matches what the terminal showed since the last answer: re-checked on each
+   * output event (never on a timer); the process ending first fails with the transcript. A hang
+   * is caught by the per-test timeout.
+   */
   private async waitFor(re: RegExp): Promise<RegExpExecArray> {
-    const deadline = Date.now() + 30_000;
     for (;;) {
       const found = re.exec(this.text.slice(this.mark));
       if (found) return found;
-      if (Date.now() > deadline) {
-        this.proc.kill();
-        throw new Error(`no ${re} on the terminal:\n${this.text}`);
+      const ended = await new Promise<boolean>((resolve) => {
+        const data = this.proc.onData(() => {
+          data.dispose();
+          resolve(false);
+        });
+        void this.exited.then(() => {
+          data.dispose();
+          resolve(true);
+        });
+      });
+      if (ended) {
+        // The pty can deliver the last output just after the exit event: let it drain once.
+        await new Promise((r) => setImmediate(r));
+        const last = re.exec(this.text.slice(this.mark));
+        if (last) return last;
+        throw new Error(`no ${re} on the terminal before zsync exited:\n${this.text}`);
       }
-      await new Promise((r) => setTimeout(r, 50));
     }
   }
   /** Waits for a prompt, types the answer, waits until it is taken; returns what the terminal showed since the last answer. */

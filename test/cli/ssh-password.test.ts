@@ -48,6 +48,8 @@ describe("ssh password login", () => {
     const r = await zsync(["co", `zsync+ssh://zsync@localhost:${port}/demo`, "co"], { cwd: home, env: { ...env, ZSYNC_PASSWORD: "wrong" } });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /refused the password for zsync/);
+    // The client prefers keyboard-interactive (as OpenSSH does), which the server offers with passwords on.
+    assert.match(await server.waitForStderr(/ssh: refused keyboard-interactive for "zsync" from [\d.:]+: wrong password/), /refused keyboard-interactive for "zsync"/);
   });
 
   test("on a terminal the prompt names user@host and asks again after a wrong password", async () => {

@@ -84,6 +84,21 @@ describe("HTTPS with a test CA", () => {
     assert.equal(json.json.error.code, "tls-verify-failed");
   });
 
+  test("https:// to a server that speaks plain HTTP says exactly that", async () => {
+    const plain = await startServer({});
+    try {
+      const url = `${plain.url.replace("http://", "https://zsync@")}/demo`;
+      const co = await zsync(["checkout", url, "plain"], { cwd: work, env: home() });
+      assert.equal(co.code, 1);
+      assert.match(co.stderr, new RegExp(`127\\.0\\.0\\.1:${plain.port} speaks plain HTTP, not HTTPS: use http://127\\.0\\.0\\.1:${plain.port}/`));
+      assert.doesNotMatch(co.stderr, /could not be verified/);
+      assert.equal(existsSync(join(work, "plain")), false);
+      assert.equal((await zsyncJson(["checkout", url, "plain"], { cwd: work, env: home() })).json.error.code, "not-https");
+    } finally {
+      await plain.stop();
+    }
+  });
+
   test("a certificate for another name fails even with the right CA", async () => {
     const co = await zsync(["checkout", `${wrongName.url.replace("://", "://zsync@")}/demo`, "e", "--ca", join(pki, "test-ca.pem")], { cwd: work, env: home() });
     assert.equal(co.code, 1);

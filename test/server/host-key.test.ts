@@ -17,3 +17,27 @@ test("every generated ed25519 host key pair parses, public and private", () => {
     assert.ok(!(priv instanceof Error), `private key ${i}: ${priv instanceof Error ? priv.message : ""}`);
   }
 });
+
+test("serve --ssh-port with --store elsewhere makes the data directory for the host key (no ENOENT)", async () => {
+  const { startServer, tempDir } = await import("../helpers/server.js");
+  const { existsSync, statSync, rmSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const parent = await tempDir("zsync-hostkey-");
+  const dataDir = join(parent, "not", "yet");
+  const server = await startServer({ dataDir, args: ["--ssh-port", "0", "--store", `sqlite:${join(parent, "elsewhere.sqlite")}`] });
+  try {
+    assert.ok(server.sshUrl, server.stderr());
+    assert.ok(existsSync(join(dataDir, "ssh_host_ed25519_key")));
+    assert.equal(statSync(dataDir).mode & 0o777, 0o700, "the folder holding the private key is the owner's alone");
+  } finally {
+    await server.stop();
+    rmSync(parent, { recursive: true, force: true });
+  }
+});
+
+test("the default data directory is $XDG_DATA_HOME/zsync-server, else ~/.local/share/zsync-server", async () => {
+  const { defaultDataDir } = await import("../../src/server/commands/common.js");
+  assert.equal(defaultDataDir({ XDG_DATA_HOME: "/x/data", HOME: "/h" }), "/x/data/zsync-server");
+  assert.equal(defaultDataDir({ ZSYNC_DATA_DIR: "/srv/z", XDG_DATA_HOME: "/x/data" }), "/srv/z");
+  assert.match(defaultDataDir({ XDG_DATA_HOME: "relative/ignored" }), /\/\.local\/share\/zsync-server$/);
+});

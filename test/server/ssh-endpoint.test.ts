@@ -51,7 +51,7 @@ describe("ssh endpoint with OpenSSH", () => {
     assert.equal(listed.stdout, `zsync ${fingerprint} ssh-ed25519 id_ed25519@test\n`);
     assert.ok(server.stdout().includes(`authorized ${join(home, ".ssh", "id_ed25519.pub")} (${fingerprint}) for the demo account zsync`), server.stdout());
     assert.match(server.sshUrl!, /^zsync\+ssh:\/\/127\.0\.0\.1:\d+$/);
-    assert.ok(server.stdout().includes(`zsync checkout ${server.sshUrl!.replace("://", "://zsync@")}/demo work`), server.stdout());
+    assert.ok(server.stdout().includes(`zsync checkout ${server.sshUrl!.replace("://", "://zsync@")}/demo ~/zsync-work2`), server.stdout());
     const hostFingerprint = execFileSync("ssh-keygen", ["-lf", join(server.dataDir, "ssh_host_ed25519_key.pub")]).toString().split(" ")[1];
     assert.ok(server.stdout().includes(`ssh host key ${hostFingerprint}`), server.stdout());
   });

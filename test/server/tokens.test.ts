@@ -5,8 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
-import { DEMO_AUTH, SERVER_BIN, startServer, zsyncServerCli, type TestServer } from "../helpers/server.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DEMO_AUTH, SERVER_BIN, startServer, tempDir, zsyncServerCli, type TestServer } from "../helpers/server.js";
 
 const TOKENS = "/.well-known/zsync/tokens";
 const bearer = (token: string) => `Bearer ${token}`;
@@ -140,19 +141,28 @@ describe("login tokens", () => {
   });
 });
 
+/** A server whose clock the test moves (ZSYNC_CLOCK_OFFSET_FILE, src/server/clock.ts) instead of waiting. */
+async function serverWithClock(args: string[]): Promise<{ server: TestServer; advance: (ms: number) => void }> {
+  const clockFile = join(await tempDir("zsync-clock-"), "offset");
+  let offset = 0;
+  const server = await startServer({ args, env: { ZSYNC_CLOCK_OFFSET_FILE: clockFile } });
+  return { server, advance: (ms) => writeFileSync(clockFile, String((offset += ms))) };
+}
+
 describe("token expiry", () => {
   let server: TestServer;
+  let advance: (ms: number) => void;
   before(async () => {
-    // 0.00003 days ≈ 2.6 s: fractions of a day are accepted for exactly this kind of test.
-    server = await startServer({ args: ["--token-ttl-days", "0.00003"] });
+    ({ server, advance } = await serverWithClock(["--token-ttl-days", "2"]));
   });
   after(() => server.stop());
 
   test("an expired token gets 401 token-expired", async () => {
     const minted = await mint(server);
-    const wait = Date.parse(minted.expiresAt) - Date.now() + 200;
-    assert.ok(wait < 5000, "the lifetime follows --token-ttl-days");
-    await sleep(Math.max(0, wait));
+    const lifetime = Date.parse(minted.expiresAt) - Date.now();
+    assert.ok(Math.abs(lifetime - 2 * 86_400_000) < 60_000, "the lifetime follows --token-ttl-days");
+    assert.equal((await call(server, "/demo/@@log", { authorization: bearer(minted.token) })).status, 200, "valid a day before it expires");
+    advance(2 * 86_400_000 + 1000);
     const r = await call(server, "/demo/@@log", { authorization: bearer(minted.token) });
     assert.equal(r.status, 401);
     assert.equal(r.json.error.code, "token-expired");
@@ -167,8 +177,9 @@ describe("token expiry", () => {
 
 describe("failed-login limiting", () => {
   let server: TestServer;
+  let advance: (ms: number) => void;
   before(async () => {
-    server = await startServer({ args: ["--max-login-failures", "3", "--login-cool-down", "1"] });
+    ({ server, advance } = await serverWithClock(["--max-login-failures", "3", "--login-cool-down", "60"]));
   });
   after(() => server.stop());
 
@@ -190,7 +201,7 @@ describe("failed-login limiting", () => {
     const other = await call(server, "/demo/@@log", { authorization: basic("someone", "x") });
     assert.equal(other.status, 401);
 
-    await sleep(retryAfter * 1000 + 100);
+    advance(retryAfter * 1000 + 1000); // the cool-down passes on the server's clock, not the test's
     const recovered = await call(server, "/demo/@@log", { authorization: DEMO_AUTH });
     assert.equal(recovered.status, 200);
   });
@@ -204,7 +215,7 @@ describe("failed-login limiting", () => {
     }
     assert.equal(status, 429);
     assert.equal(attempts, 10, "the per-address limit is 3 × --max-login-failures");
-    assert.match(await server.waitForStderr(/too many failed bearer logins/), /too many failed bearer logins from 127\.0\.0\.1: refusing them for 1 s/);
+    assert.match(await server.waitForStderr(/too many failed bearer logins/), /too many failed bearer logins from 127\.0\.0\.1: refusing them for 60 s/);
     // Basic logins are counted apart, so a password still works.
     assert.equal((await call(server, "/demo/@@log", { authorization: DEMO_AUTH })).status, 200);
   });

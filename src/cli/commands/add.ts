@@ -16,7 +16,7 @@ export const addCommand = defineCommand<Args>({
   describe: "schedule unversioned files and folders (recursively) for addition; unversioned parents are added too",
   builder: (y) =>
     y
-      .positional("paths", { type: "string", array: true, demandOption: true })
+      .positional("paths", { type: "string", array: true, demandOption: true, default: undefined })
       .option("type", { alias: "t", type: "string", describe: "content type of the named files: a media type, or contact, event, note (otherwise guessed from the extension and content)" })
       .option("ignore", { type: "boolean", default: true, describe: "honour ignore rules (--no-ignore adds ignored paths too)" }),
   handler: async (args) => {

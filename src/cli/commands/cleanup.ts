@@ -8,13 +8,16 @@ import { createOutput, type GlobalArgs, type Output } from "../output.js";
 /** Warns about files the journal moved aside instead of overwriting (shared by the tree commands). */
 export function warnSavedAside(out: Output, root: string, savedAside: JournalReport["savedAside"]): void {
   for (const s of savedAside) {
-    out.warn(`'${displayPath(root, s.path)}' changed while zsync worked on it; your version was moved to '${displayPath(root, s.savedAs)}'`);
+    const [path, savedAs] = [displayPath(root, s.path), displayPath(root, s.savedAs)];
+    if (s.was === "folder") out.warn(`a folder '${path}' was in the way of the file; it was moved, with what is in it, to '${savedAs}'`);
+    else if (s.was === "other") out.warn(`'${path}' (not a regular file) was in the way; it was moved to '${savedAs}'`);
+    else out.warn(`'${path}' changed while zsync worked on it; your version was moved to '${savedAs}'`);
   }
 }
 
 /** The JSON form of moved-aside files. */
 export function savedAsideJson(root: string, savedAside: JournalReport["savedAside"]) {
-  return savedAside.map((s) => ({ path: s.path, savedAs: s.savedAs, displayPath: displayPath(root, s.path), displaySavedAs: displayPath(root, s.savedAs) }));
+  return savedAside.map((s) => ({ path: s.path, savedAs: s.savedAs, displayPath: displayPath(root, s.path), displaySavedAs: displayPath(root, s.savedAs), ...(s.was ? { was: s.was } : {}) }));
 }
 
 interface Args extends GlobalArgs {

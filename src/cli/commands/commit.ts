@@ -1,5 +1,8 @@
 /** `zsync commit|ci [PATH…] -m MSG | -F FILE` */
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { PathStatus } from "../../wc/scan.js";
+import { editCommitMessage } from "../commit-editor.js";
 import { commit } from "../../wc/commit.js";
 import { WcError } from "../../wc/admin.js";
 import { displayPath, toCheckoutPaths, withWorkingCopy, checkoutOfPaths } from "../../wc/session.js";
@@ -13,13 +16,11 @@ interface Args extends GlobalArgs {
   file?: string;
 }
 
-async function commitMessage(args: Args): Promise<string> {
+/** The message, or (on a terminal without -m/-F) the editor, opened once the changes are known. */
+async function commitMessage(args: Args, show: (path: string) => string): Promise<string | ((changes: PathStatus[]) => Promise<string>)> {
   if (args.message !== undefined) return args.message;
   if (args.file !== undefined) return (await readFile(args.file, "utf8")).replace(/\n$/, "");
-  if (!args.nonInteractive && process.stdin.isTTY && process.stderr.isTTY) {
-    const { input } = await import("@inquirer/prompts");
-    return input({ message: "Commit message:" }, { output: process.stderr });
-  }
+  if (!args.nonInteractive && !args.json && process.stdin.isTTY && process.stderr.isTTY) return (changes) => editCommitMessage(changes, { show });
   // No terminal to ask on: like the original zsync (and unlike svn), commit with an empty log message.
   return "";
 }
@@ -35,11 +36,23 @@ export const commitCommand = defineCommand<Args>({
       .option("file", { alias: "F", type: "string", describe: "read the log message from FILE" }),
   handler: async (args) => {
     const out = createOutput(args);
-    const message = await commitMessage(args);
     await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "commit" }, async (wc) => {
       const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : undefined;
       const client = await clientFor(wc.config, args);
-      const outcome = await commit(wc, { client, message, paths });
+      const asked = await commitMessage(args, (p) => displayPath(wc.root, p));
+      let typed: string | undefined;
+      const message = typeof asked === "string" ? asked : async (changes: PathStatus[]) => (typed = await asked(changes));
+      const outcome = await commit(wc, { client, message, paths }).catch(async (error: unknown) => {
+        // Like svn's svn-commit.tmp: a message typed in the editor is not lost with the commit.
+        if (typed) {
+          const saved = resolve("zsync-commit.txt");
+          await writeFile(saved, typed + "\n", { flag: "wx" }).then(
+            () => out.warn(`your log message was saved in ${saved}; commit again with -F ${saved}`),
+            () => out.warn(`your log message was:\n${typed}`),
+          );
+        }
+        throw error;
+      });
       out.result({ revision: outcome.revision ?? null, committed: outcome.committed.map((c) => ({ ...c, displayPath: displayPath(wc.root, c.path) })) });
       if (outcome.revision === undefined) {
         out.line("Nothing to commit.");

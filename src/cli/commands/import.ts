@@ -30,7 +30,7 @@ export const importCommand = defineCommand<Args>({
   describe: "import a local tree DIR (default .) as the new object named by URL, then make DIR a checkout of it",
   builder: (y) =>
     y
-      .positional("url", { type: "string", describe: "http(s)://[user@]host[:port]/parent/NEWNAME" })
+      .positional("url", { type: "string", describe: "http(s):// or zsync+ssh://[user@]host[:port]/parent/NEWNAME" })
       .positional("dir", { type: "string", default: ".", describe: "the directory (or file) to import" })
       .option("message", { alias: "m", type: "string", describe: "log message" })
       .option("attach", { type: "boolean", default: true, describe: "make DIR a checkout of the new object afterwards (--no-attach: leave it alone)" }),

@@ -50,7 +50,7 @@ export const logCommand = defineCommand<Args>({
   describe: "show the history of the checkout root, a path in it, or a server URL (asks the server)",
   builder: (y) =>
     y
-      .positional("target", { type: "string", describe: "a path in the checkout (default: its root) or an http(s):// URL" })
+      .positional("target", { type: "string", describe: "a path in the checkout (default: its root) or an http(s):// or zsync+ssh:// URL" })
       .option("revision", { alias: "r", type: "string", describe: "REV or REV1:REV2 (numbers, HEAD, BASE); REV1 > REV2 lists newest first, REV1 < REV2 oldest first" })
       .option("limit", { alias: "l", type: "number", describe: "show at most N revisions" })
       .option("verbose", { alias: "v", type: "boolean", default: false, describe: "list the paths each revision changed" }),

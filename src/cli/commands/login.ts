@@ -4,7 +4,8 @@ import { resolvePassword } from "../../transport/credentials.js";
 import { findLogin, loginOrigin, saveLogin } from "../../transport/token-store.js";
 import { WcError } from "../../wc/admin.js";
 import { defineCommand } from "../command.js";
-import { clientWithCredentials } from "../connect.js";
+import { clientWithCredentials, PASSWORD_ATTEMPTS } from "../connect.js";
+import { ProtocolError } from "../../transport/http/client.js";
 import { loginTarget } from "../login-target.js";
 import { createOutput, type GlobalArgs } from "../output.js";
 
@@ -28,11 +29,9 @@ export const loginCommand = defineCommand<Args>({
   describe: "log in to a server: exchange a password for a revocable token kept in ~/.config/zsync/credentials",
   builder: (y) =>
     y
-      .positional("url", { type: "string", describe: "http(s)://[user@]host[:port] (default: the current checkout's server and user)" })
+      .positional("url", { type: "string", describe: "http(s):// or zsync+ssh://[user@]host[:port] (default: the current checkout's server and user)" })
       .alias("u", "username")
       .option("password-stdin", { type: "boolean", default: false, describe: "read the password from stdin (keeps it out of ps and shell history)" })
-      .example("zsync login https://zsync.example.org -u ann", "log in, asking for the password")
-      .example("printf %s \"$PW\" | zsync login https://zsync.example.org -u ann --password-stdin", "log in from a script")
       .option("label", { type: "string", describe: "a note on the token, shown by zsync-server token list (default: zsync on HOSTNAME)" }),
   handler: async (args) => {
     const out = createOutput(args);
@@ -50,8 +49,19 @@ export const loginCommand = defineCommand<Args>({
       if ((error as WcError).code !== "no-password") throw error;
       throw new WcError("no-password", `a password for ${user} is needed to log in: pass --password, set ZSYNC_PASSWORD, or run on a terminal to be asked`);
     }
-    const client = await clientWithCredentials(target.origin, { user, password, args });
-    const created = await client.createToken({ label: args.label ?? `zsync on ${hostname()}` });
+    // A password typed at the prompt is asked again when refused, up to PASSWORD_ATTEMPTS times in all.
+    const prompted = !args.passwordStdin && target.urlPassword === undefined && args.password === undefined && process.env.ZSYNC_PASSWORD === undefined;
+    let created;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        created = await (await clientWithCredentials(target.origin, { user, password, args })).createToken({ label: args.label ?? `zsync on ${hostname()}` });
+        break;
+      } catch (error) {
+        if (!prompted || !(error instanceof ProtocolError && error.status === 401) || attempt >= PASSWORD_ATTEMPTS) throw error;
+        out.warn(`the server refused the password for ${user} at ${origin}; try again (${PASSWORD_ATTEMPTS - attempt} more ${PASSWORD_ATTEMPTS - attempt === 1 ? "try" : "tries"})`);
+        password = await resolvePassword({ user, interactive: true, server: origin });
+      }
+    }
     const replaced = await findLogin(target.origin, user);
     const file = await saveLogin({ origin, user, token: created.token, id: created.id, expiresAt: created.expiresAt, createdAt: new Date().toISOString() });
     // The login this one replaces would otherwise stay valid on the server until it expires.

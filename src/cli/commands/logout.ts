@@ -16,7 +16,7 @@ export const logoutCommand = defineCommand<Args>({
   describe: "log out of a server: revoke the stored token there and delete it here",
   builder: (y) =>
     y
-      .positional("url", { type: "string", describe: "http(s)://[user@]host[:port] (default: the current checkout's server and user)" })
+      .positional("url", { type: "string", describe: "http(s):// or zsync+ssh://[user@]host[:port] (default: the current checkout's server and user)" })
       .alias("u", "username"),
   handler: async (args) => {
     const out = createOutput(args);

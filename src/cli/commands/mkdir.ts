@@ -12,7 +12,7 @@ interface Args extends GlobalArgs {
 export const mkdirCommand = defineCommand<Args>({
   command: "mkdir <paths..>",
   describe: "create folders and schedule them for addition (the parent must be versioned)",
-  builder: (y) => y.positional("paths", { type: "string", array: true, demandOption: true }),
+  builder: (y) => y.positional("paths", { type: "string", array: true, demandOption: true, default: undefined }),
   handler: async (args) => {
     const out = createOutput(args);
     await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "mkdir" }, async (wc) => {

@@ -17,9 +17,7 @@ export const moveCommand = defineCommand<Args>({
   builder: (y) =>
     y
       .positional("src", { type: "string", demandOption: true })
-      .positional("dst", { type: "string", demandOption: true, describe: "new path, or an existing versioned folder to move into" })
-      .example("zsync move old.html new.html", "rename a file; commit sends the add and the delete together")
-      .example("zsync mv images/logo.png assets/", "move a file into a versioned folder"),
+      .positional("dst", { type: "string", demandOption: true, describe: "new path, or an existing versioned folder to move into" }),
   handler: async (args) => {
     const out = createOutput(args);
     await withWorkingCopy(await checkoutOfPaths([args.src, args.dst]), { lock: "move" }, async (wc) => {

@@ -17,7 +17,7 @@ export const removeCommand = defineCommand<Args>({
   describe: "schedule files and folders for removal and delete them from disk",
   builder: (y) =>
     y
-      .positional("paths", { type: "string", array: true, demandOption: true })
+      .positional("paths", { type: "string", array: true, demandOption: true, default: undefined })
       .option("keep-local", { type: "boolean", default: false, describe: "keep the working files (only schedule the removal)" })
       .option("force", { type: "boolean", default: false, describe: "remove even locally modified, added, unversioned or conflicted content" }),
   handler: async (args) => {

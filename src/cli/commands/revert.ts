@@ -15,7 +15,7 @@ export const revertCommand = defineCommand<Args>({
   describe: "undo local changes: restore BASE content and metadata, drop schedules, clear conflicts (modified files are saved as FILE.orig)",
   builder: (y) =>
     y
-      .positional("paths", { type: "string", array: true, demandOption: true })
+      .positional("paths", { type: "string", array: true, demandOption: true, default: undefined })
       .option("recursive", { alias: "R", type: "boolean", default: false, describe: "also revert everything inside named folders" }),
   handler: async (args) => {
     const out = createOutput(args);

@@ -1,6 +1,9 @@
 /** `zsync status|st [PATH…] [-v] [-u]` */
 import { status, type StatusReport } from "../../wc/status.js";
 import { statusViaWatcher } from "../../wc/watch/fast-status.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { adminPaths } from "../../wc/admin.js";
 import { checkoutOfPaths, displayPath, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
 import { defineCommand } from "../command.js";
 import { clientFor } from "../connect.js";
@@ -28,11 +31,17 @@ export const statusCommand = defineCommand<Args>({
       const server = args.showUpdates ? await clientFor(wc.config, args) : undefined;
       // A running `zsync watch` knows what changed: ask it instead of walking (docs/WATCH.md).
       const viaWatcher = !paths && !args.verbose && !server && !process.env.ZSYNC_NO_WATCHER ? await statusViaWatcher(wc) : undefined;
+      // svn: "W155010: The node … was not found": a path neither on disk nor versioned is a typo, not "clean".
+      const incomplete = existsSync(adminPaths(wc.root).incomplete);
+      const notFound = (paths ?? []).filter((p) => !wc.entries.entries.has(p) && !existsSync(join(wc.root, p)));
       const report: StatusReport = viaWatcher ? { revision: wc.entries.revision, items: viaWatcher.items } : await status(wc, { paths, verbose: args.verbose, server });
       out.result({
         revision: report.revision,
         ...(viaWatcher ? { watcher: true } : {}),
         ...(report.head === undefined ? {} : { head: report.head }),
+        ...(incomplete ? { incomplete: true } : {}),
+        ...(notFound.length > 0 ? { notFound: notFound.map((p) => displayPath(wc.root, p)) } : {}),
+        conflicts: report.items.filter((i) => i.content === "C" || i.meta === "C" || i.entry?.conflict).length,
         items: report.items.map((i) => ({
           path: i.path,
           displayPath: displayPath(wc.root, i.path),
@@ -54,6 +63,9 @@ export const statusCommand = defineCommand<Args>({
         else if (conflict?.kind === "meta") out.line(`      > metadata conflict: ${conflict.reason ?? ""}`);
         if (i.metaError) out.warn(i.metaError);
       }
+      if (incomplete) out.warn(`this checkout is incomplete: its checkout was interrupted; run \`zsync update\` in ${displayPath(wc.root, "")} to finish it`);
+      for (const p of notFound) out.warn(`warning: ${displayPath(wc.root, p)} is not there: neither a file on disk nor a versioned path`);
+      if (notFound.length > 0) process.exitCode = 1;
       if (report.head !== undefined) out.line(`Status against revision ${report.head}`);
     });
   },

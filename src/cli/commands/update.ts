@@ -8,6 +8,7 @@ import { clientFor } from "../connect.js";
 import { createOutput, type GlobalArgs, type Output } from "../output.js";
 import { CONFLICT_POLICIES, type ConflictPolicy } from "../../merge/content-kinds.js";
 import { ACCEPT_OPTION_CHOICES, acceptAfterUpdate } from "./resolve.js";
+import { warnSavedAside } from "./cleanup.js";
 
 interface Args extends GlobalArgs {
   paths: string[];
@@ -43,9 +44,7 @@ export function printUpdateLines(out: Output, result: ApplyResult, root: string,
     const shown = displayPath(root, line.path) + (line.kind === "folder" && line.path !== "" ? "/" : "");
     out.line(`${content}${line.meta} ${shown}${line.reason ? `  (${line.reason})` : ""}`);
   }
-  for (const saved of result.savedAside) {
-    out.warn(`${displayPath(root, saved.path)} changed while zsync worked on it; your version was kept as ${displayPath(root, saved.savedAs)}`);
-  }
+  warnSavedAside(out, root, result.savedAside);
   if (result.skipped.length > 0) out.line(`Skipped ${result.skipped.length} path(s) blocked by conflicts; resolve them and update again.`);
   if (result.conflicts > 0) {
     out.line(`Conflicts: ${result.conflicts}. See them with \`zsync status\`; resolve with \`zsync resolve\`.`);
@@ -81,7 +80,8 @@ export const updateCommand = defineCommand<Args>({
       const bar = transferProgress("Updating", { enabled: !args.json && !args.quiet });
       const result = await update(wc, { client, paths, revision: args.revision, progress: bar.update, policy: args.policy }).finally(bar.stop);
       const accepted = await acceptAfterUpdate(wc, result, args);
-      out.result({ ...updateJson(result, wc.root), ...accepted.json });
+      const openConflicts = [...wc.entries.entries.values()].filter((e) => e.conflict).length;
+      out.result({ ...updateJson(result, wc.root), openConflicts, ...accepted.json });
       printUpdateLines(out, accepted.result, wc.root);
       await accepted.finish(out);
       out.line(updateSummary(result, before));

@@ -1,8 +1,20 @@
 /** What every zsync-server command shares: where the store is, and reading a password. */
+import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Argv } from "yargs";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/types.js";
+
+/**
+ * The data directory when neither `--data-dir` nor `ZSYNC_DATA_DIR` names one: per the XDG base
+ * directory spec, `$XDG_DATA_HOME/zsync-server`, else `~/.local/share/zsync-server` — never the
+ * current directory, so a server started from another folder finds the same repository.
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.ZSYNC_DATA_DIR) return env.ZSYNC_DATA_DIR;
+  const xdg = env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith("/") ? env.XDG_DATA_HOME : join(homedir(), ".local", "share");
+  return join(xdg, "zsync-server");
+}
 
 /** The global options every command gets. */
 export interface StoreArgs {

@@ -93,12 +93,14 @@ export function serveCommand(y: ServerArgv): ServerArgv {
       if (syncmlRoot !== undefined) console.log(`SyncML at ${running.url}/syncml (datastores contacts, calendar, notes under ${syncmlRoot})`);
       console.log(`manage in a browser: ${running.url}/manage${args.demo ? "     (log in as zsync, password zsync)" : ""}`);
       if (args.demo) {
-        const sshTry = running.ssh ? `\n  zsync checkout ${running.ssh.url.replace("://", "://zsync@")}/demo work     (your ssh key${args.sshPasswordAuth ? " or password: zsync" : ""})` : "";
+        // Started by `npm run demo`: the client is `npx zsync` there; installed, it is `zsync`.
+        const zsync = process.env.npm_lifecycle_event === "demo" ? "npx zsync" : "zsync";
+        const sshTry = running.ssh ? `\n  ${zsync} checkout ${running.ssh.url.replace("://", "://zsync@")}/demo ~/zsync-work2     (your ssh key${args.sshPasswordAuth ? " or password: zsync" : ""})` : "";
         console.log(`
 Try:
   open ${running.url}/manage and log in as zsync / zsync
   curl -u zsync:zsync ${running.url}/demo/@@toFS.snarf
-  zsync checkout ${running.url.replace("://", "://zsync@")}/demo work     (password: zsync)${sshTry}
+  ${zsync} checkout ${running.url.replace("://", "://zsync@")}/demo ~/zsync-work     (password: zsync)${sshTry}
 Stop with Ctrl-C.`);
       }
       const stop = async () => {

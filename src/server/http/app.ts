@@ -203,7 +203,14 @@ function asHttpError(error: unknown): unknown {
   if (error instanceof StoreUnavailableError) {
     return new HttpError(503, "store-unavailable", "the repository database is unavailable; try again shortly", undefined, { "retry-after": "5" });
   }
+  if (isDiskFull(error)) return new HttpError(507, "insufficient-storage", "the server is out of disk space");
   return error;
+}
+
+/** A full disk, as the file system (ENOSPC, EDQUOT), SQLite (SQLITE_FULL) or PostgreSQL (53100) says it. */
+function isDiskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown; cause?: { code?: unknown } } | undefined)?.code ?? (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return code === "ENOSPC" || code === "EDQUOT" || code === "SQLITE_FULL" || code === "53100";
 }
 
 /** The request path for the log: no query (it may carry tokens), at most 200 characters. */

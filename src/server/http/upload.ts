@@ -7,7 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { once } from "node:events";
+import { pipeline } from "node:stream/promises";
 import { ManifestError } from "../../protocol/manifest.js";
 import { ArchivePathError } from "../../protocol/paths.js";
 import { decodeSnarf, readRecordBody, SnarfError } from "../../protocol/snarf.js";
@@ -87,17 +87,20 @@ async function stageBody(ctx: RequestContext, path: string, body: AsyncIterable<
   const file = join(ctx.tempDir, `upload-${randomBytes(12).toString("hex")}`);
   const staged: StagedFile = { path, hash: "", size: 0, file };
   const hash = createHash("sha256");
-  const out = createWriteStream(file);
   try {
-    for await (const chunk of body) {
-      hash.update(chunk);
-      staged.size += chunk.length;
-      if (!out.write(chunk)) await once(out, "drain");
-    }
-    out.end();
-    await once(out, "close");
+    // pipeline: a write error (ENOSPC) rejects here instead of becoming an unhandled 'error' event.
+    await pipeline(
+      body,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          hash.update(chunk);
+          staged.size += chunk.length;
+          yield chunk;
+        }
+      },
+      createWriteStream(file),
+    );
   } catch (error) {
-    out.destroy();
     await rm(file, { force: true });
     throw error;
   }

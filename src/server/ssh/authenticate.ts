@@ -39,7 +39,8 @@ export type SshAuthOutcome = { outcome: "accepted"; principal: Principal } | { o
  * `ready` event follows the accept synchronously).
  */
 export async function authenticateSsh(ctx: AuthContext, options: SshAuthOptions): Promise<SshAuthOutcome> {
-  const methods: AuthenticationType[] = options.passwordAuth ? ["publickey", "password"] : ["publickey"];
+  // keyboard-interactive asks one question, the password: what OpenSSH clients prefer over `password`.
+  const methods: AuthenticationType[] = options.passwordAuth ? ["publickey", "keyboard-interactive", "password"] : ["publickey"];
   const user = JSON.stringify(ctx.username);
   const refuse = (why: string): SshAuthOutcome => {
     options.log(`ssh: refused ${ctx.method} for ${user} from ${options.remote}: ${why}`);
@@ -50,11 +51,19 @@ export async function authenticateSsh(ctx: AuthContext, options: SshAuthOptions)
     ctx.reject(methods);
     return { outcome: "probe" };
   }
-  if (ctx.method === "password" && !options.passwordAuth) return refuse("password authentication is off");
-  if (ctx.method !== "publickey" && ctx.method !== "password") return refuse(`method ${ctx.method} not supported`);
+  if ((ctx.method === "password" || ctx.method === "keyboard-interactive") && !options.passwordAuth) return refuse(`${ctx.method} authentication is off`);
+  if (ctx.method !== "publickey" && ctx.method !== "password" && ctx.method !== "keyboard-interactive") return refuse(`method ${ctx.method} not supported`);
+
+  let typed: string | undefined;
+  if (ctx.method === "keyboard-interactive") {
+    const k = ctx;
+    const answers = await new Promise<string[]>((resolve) => k.prompt([{ prompt: "Password: ", echo: false }], "zsync", "", resolve));
+    if (answers.length !== 1) return refuse("keyboard-interactive: expected one answer");
+    typed = answers[0];
+  } else if (ctx.method === "password") typed = ctx.password;
 
   const account = await options.store.getAccount(ctx.username);
-  if (ctx.method === "password") {
+  if (typed !== undefined) {
     const attempt = { remoteAddress: options.remoteAddress ?? options.remote, scheme: "basic" as const, user: ctx.username };
     try {
       options.guard?.assertAllowed(attempt);
@@ -62,7 +71,7 @@ export async function authenticateSsh(ctx: AuthContext, options: SshAuthOptions)
       return refuse("too many failed logins from this address; cooling down");
     }
     dummyHash ??= hashPassword(Math.random().toString(36));
-    const ok = await verifyPassword(ctx.password, account?.passwordHash ?? (await dummyHash));
+    const ok = await verifyPassword(typed, account?.passwordHash ?? (await dummyHash));
     if (!account || !ok) {
       options.guard?.failed(attempt);
       return refuse(account ? "wrong password" : "no such account");
@@ -70,6 +79,7 @@ export async function authenticateSsh(ctx: AuthContext, options: SshAuthOptions)
     options.guard?.succeeded(attempt);
     return { outcome: "accepted", principal: { name: account.name, role: account.role } };
   }
+  if (ctx.method !== "publickey") return refuse(`method ${ctx.method} not supported`);
 
   const offered = ctx.key.data;
   const fingerprint = sshFingerprint(offered);

@@ -3,8 +3,8 @@
  * generated on first start (mode 0600, with its `.pub` beside it) and reused after, so clients'
  * known_hosts entries stay valid across restarts.
  */
-import { chmod, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import ssh2 from "ssh2";
 import { sshFingerprint } from "./authorized-keys.js";
 
@@ -37,6 +37,8 @@ export async function loadHostKey(dataDir: string, options: { file?: string } = 
     if ((error as NodeJS.ErrnoException).code !== "ENOENT" || options.file !== undefined) {
       throw new Error(`cannot read the ssh host key ${file}: ${(error as Error).message}`);
     }
+    // `--store sqlite:ELSEWHERE` never made the data directory: make it (0700, it holds a private key).
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     const pair = generateEd25519Pair();
     privateKey = Buffer.from(pair.private);
     // "wx": never overwrite a key another process wrote meanwhile.

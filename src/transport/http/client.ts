@@ -139,7 +139,7 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
       });
     } catch (error) {
       const tlsFailure = describeTlsFailure(error, options.origin);
-      if (tlsFailure) throw new ProtocolError(0, "tls-verify-failed", tlsFailure);
+      if (tlsFailure) throw new ProtocolError(0, tlsFailure.includes("speaks plain HTTP") ? "not-https" : "tls-verify-failed", tlsFailure);
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code ?? "";
       const detail = `${(error as Error).message}${cause ? ` (${cause})` : ""}`;
       if (method === "POST" && !NEVER_CONNECTED.has(cause)) {

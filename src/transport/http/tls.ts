@@ -96,6 +96,11 @@ const REASONS: Record<string, string> = {
 export function describeTlsFailure(error: unknown, origin: string): string | undefined {
   for (let e = error as { code?: unknown; cause?: unknown; message?: string } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
     const code = typeof e.code === "string" ? e.code : "";
+    // An https:// URL for a server that speaks plain HTTP: the "TLS record" it got back is HTTP text.
+    if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "ERR_SSL_HTTP_REQUEST" || /wrong version number|http request/i.test(code === "EPROTO" ? e.message ?? "" : "")) {
+      const url = new URL(origin);
+      return `${url.host} speaks plain HTTP, not HTTPS: use http://${url.host}/… (or give the server a certificate with --tls-cert/--tls-key); nothing was sent`;
+    }
     const reason = REASONS[code] ?? (/^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_)/.test(code) ? `${code}: ${e.message}` : undefined);
     if (reason) {
       const host = new URL(origin).host;

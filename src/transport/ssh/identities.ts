@@ -118,13 +118,21 @@ export function createIdentities(opts: IdentityOptions): Identities {
     }
   }
 
+  let probed = false;
   const authHandler: AuthHandlerMiddleware = (methodsLeft, _partial, next) => {
     void (async () => {
       while (!fatal) {
         const step = steps.shift();
         if (!step) break;
         if (step.kind === "password") {
-          const method = !methodsLeft || methodsLeft.includes("password") ? "password" : methodsLeft.includes("keyboard-interactive") ? "keyboard-interactive" : undefined;
+          if (!methodsLeft && !probed) {
+            // Ask the server which methods it takes (RFC 4252 "none") before choosing one.
+            probed = true;
+            steps.unshift(step);
+            return next({ type: "none", username: opts.user });
+          }
+          // OpenSSH's order (PreferredAuthentications): keyboard-interactive before password.
+          const method = methodsLeft?.includes("keyboard-interactive") ? "keyboard-interactive" : !methodsLeft || methodsLeft.includes("password") ? "password" : undefined;
           if (!method) break;
           const secret = await passwordFor();
           if (secret === undefined) break;

@@ -1,0 +1,107 @@
+/**
+ * Long and interrupted work on a terminal: the progress bar counts bytes as well as files, Ctrl-C
+ * during a checkout says so and how to finish it, `status` in the half-made checkout says it is
+ * incomplete, running the same checkout again points at `zsync update`, which finishes it, and
+ * the partial download left in `.zsync/tmp` is gone after the next command.
+ *
+ * Deterministic: a proxy in front of the real server forwards the snapshot up to a byte count and
+ * then holds the rest back; Ctrl-C is typed once the bar shows bytes and the proxy has stalled.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import pty from "node-pty";
+import { zsync, zsyncJson } from "../helpers/cli.js";
+import { stripAnsi } from "../helpers/pty.js";
+import { CLIENT_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
+import { Remote } from "../helpers/scenario.js";
+
+let server: TestServer;
+let proxy: Server;
+let proxyOrigin = "";
+/** Bytes of a snapshot answer forwarded before the proxy holds back; Infinity: pass everything. */
+const state = { stallAfter: Infinity, stalled: undefined as undefined | (() => void) };
+
+before(async () => {
+  server = await startServer({ demo: true });
+  const target = new URL(server.url);
+  proxy = createServer((req, res) => {
+    const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode!, answer.headers);
+      const limit = req.url!.includes("@@toFS.snarf") ? state.stallAfter : Infinity;
+      let sent = 0;
+      answer.on("data", (chunk: Buffer) => {
+        if (sent >= limit) return;
+        const part = sent + chunk.length > limit ? chunk.subarray(0, limit - sent) : chunk;
+        sent += part.length;
+        res.write(part);
+        if (sent >= limit) {
+          answer.pause(); // hold the rest back: the client waits, as on a slow link
+          state.stalled?.();
+        }
+      });
+      answer.on("end", () => res.end());
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  proxyOrigin = `http://zsync@127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+});
+after(async () => {
+  proxy.closeAllConnections();
+  await new Promise<void>((resolve) => proxy.close(() => resolve()));
+  await server.stop();
+});
+
+test("Ctrl-C during a checkout: says so; status says incomplete; checkout again points at update, which finishes it", async () => {
+  const big = randomBytes(12 * 1024 * 1024);
+  await new Remote(server).createFolder("large", { "big.bin": big, "a.txt": "a\n" });
+  const parent = await tempDir("zsync-interrupt-");
+  const url = `${proxyOrigin}/large`;
+
+  state.stallAfter = 4 * 1024 * 1024;
+  const stalled = new Promise<void>((resolve) => (state.stalled = resolve));
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ZSYNC_PASSWORD: "zsync", ZSYNC_NO_AUTH_CACHE: "1", NO_COLOR: "1", TERM: "xterm" })) if (v !== undefined) env[k] = v;
+  const term = pty.spawn(process.execPath, [CLIENT_BIN, "checkout", url, "co"], { cwd: parent, env, cols: 200, rows: 30, name: "xterm" });
+  let shown = "";
+  const exited = new Promise<number>((resolve) => term.onExit((e) => resolve(e.exitCode)));
+  const barShowsBytes = new Promise<void>((resolve) =>
+    term.onData((d) => {
+      shown += d;
+      if (/Checking out \[.*\] \d+\/\d+ files, [\d.]+ MiB of 12\.0 MiB/.test(stripAnsi(shown))) resolve();
+    }),
+  );
+  await Promise.all([stalled, barShowsBytes]);
+  term.write("\x03"); // Ctrl-C
+  const code = await exited;
+  state.stallAfter = Infinity;
+  await new Promise((r) => setImmediate(r));
+  const output = stripAnsi(shown);
+  assert.equal(code, 130, output);
+  assert.match(output, /the checkout into co was interrupted; run `zsync update` in co to finish it/);
+
+  const dir = join(parent, "co");
+  const partial = readdirSync(join(dir, ".zsync", "tmp")).filter((n) => n.startsWith("in-"));
+  assert.ok(partial.length > 0, "the test interrupted a download");
+  const st = await zsyncJson<{ incomplete?: boolean; items: unknown[] }>(["status"], { cwd: dir });
+  assert.equal(st.json.incomplete, true);
+  assert.match(st.stderr, /this checkout is incomplete: its checkout was interrupted; run `zsync update`/);
+
+  const again = await zsync(["checkout", url, "co"], { cwd: parent });
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /co holds an interrupted checkout; run `zsync update` in co to finish it/);
+
+  const up = await zsync(["update"], { cwd: dir });
+  assert.equal(up.code, 0, up.stderr);
+  for (const name of partial) assert.equal(existsSync(join(dir, ".zsync", "tmp", name)), false, "the partial download is gone");
+  assert.deepEqual(readFileSync(join(dir, "big.bin")), big);
+  assert.equal(readFileSync(join(dir, "a.txt"), "utf8"), "a\n");
+  const clean = await zsyncJson<{ incomplete?: boolean; items: unknown[] }>(["status"], { cwd: dir });
+  assert.equal(clean.json.incomplete, undefined);
+  assert.deepEqual(clean.json.items, []);
+});
