@@ -13,7 +13,7 @@
  * reverting the addition of a folder also un-adds everything inside it, and reverting the removal
  * of a folder also brings back everything that was removed with it.
  */
-import { readCheckoutFile } from "./safe-path.js";
+import { assertSafeCheckoutPath, readCheckoutFile } from "./safe-path.js";
 import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -122,6 +122,8 @@ async function refuseOrphans(root: string, entries: Map<string, Entry>, targets:
   };
   for (const path of [...targets].sort()) {
     const entry = entries.get(path)!;
+    // A symlink in a folder's place is the hostile case, refused as such before any other rule.
+    assertSafeCheckoutPath(root, path, `revert ${path}`);
     const ancestors: RevertAncestor[] = [];
     for (let parent = parentPath(path); parent !== ""; parent = parentPath(parent)) {
       const above = entries.get(parent);
