@@ -37,8 +37,12 @@ async function ensureDir(dir: string): Promise<void> {
   knownDirs.add(dir);
 }
 
+/** Temp names: unique per process, then a counter (no random bytes per file). */
+const tempPrefix = randomBytes(4).toString("hex");
+let tempCounter = 0;
+
 /** Bodies up to this size are gathered in memory and written at once. */
-const SMALL_BODY = 1 << 20;
+export const SMALL_BODY = 1 << 20;
 
 /**
  * Stores bytes as a pristine copy, hashing on the way, and returns their hash and size.
@@ -51,31 +55,34 @@ export async function storePristine(
   expectHash?: string,
   sizeHint?: number,
 ): Promise<{ hash: string; size: number }> {
+  const hasher = createHash("sha256");
+  if (sizeHint !== undefined && sizeHint <= SMALL_BODY) {
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of chunks) {
+      hasher.update(chunk);
+      parts.push(chunk);
+      size += chunk.length;
+    }
+    const hash = hasher.digest("hex");
+    if (expectHash && hash !== expectHash) throw new WcError("bad-content", `received content does not match its announced hash ${expectHash}`);
+    await writePristine(root, hash, parts.length === 1 ? parts[0] : Buffer.concat(parts));
+    return { hash, size };
+  }
   const { tmp } = adminPaths(root);
   await ensureDir(tmp);
-  const temp = join(tmp, `in-${randomBytes(8).toString("hex")}`);
-  const hasher = createHash("sha256");
+  const temp = join(tmp, `in-${tempPrefix}${(tempCounter++).toString(16)}`);
   try {
     let size = 0;
-    if (sizeHint !== undefined && sizeHint <= SMALL_BODY) {
-      const parts: Uint8Array[] = [];
-      for await (const chunk of chunks) {
-        hasher.update(chunk);
-        parts.push(chunk);
-        size += chunk.length;
-      }
-      await writeFile(temp, Buffer.concat(parts));
-    } else {
-      const out = createWriteStream(temp);
-      await once(out, "open");
-      for await (const chunk of chunks) {
-        hasher.update(chunk);
-        size += chunk.length;
-        if (!out.write(chunk)) await once(out, "drain");
-      }
-      out.end();
-      await once(out, "close");
+    const out = createWriteStream(temp);
+    await once(out, "open");
+    for await (const chunk of chunks) {
+      hasher.update(chunk);
+      size += chunk.length;
+      if (!out.write(chunk)) await once(out, "drain");
     }
+    out.end();
+    await once(out, "close");
     const hash = hasher.digest("hex");
     if (expectHash && hash !== expectHash) throw new WcError("bad-content", `received content does not match its announced hash ${expectHash}`);
     const target = pristinePath(root, hash);
@@ -83,6 +90,26 @@ export async function storePristine(
     // Content-addressed: renaming over an existing copy replaces it with identical bytes.
     await rename(temp, target);
     return { hash, size };
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Stores bytes already in memory, whose SHA-256 the caller computed, as the pristine copy
+ * `hash` (temp file, then rename). Receiving a checkout runs several of these at once, so the
+ * kernel creates files on other threads while the next bodies arrive.
+ */
+export async function writePristine(root: string, hash: string, data: Uint8Array): Promise<void> {
+  const { tmp } = adminPaths(root);
+  await ensureDir(tmp);
+  const temp = join(tmp, `in-${tempPrefix}${(tempCounter++).toString(16)}`);
+  try {
+    await writeFile(temp, data);
+    const target = pristinePath(root, hash);
+    await ensureDir(dirname(target));
+    await rename(temp, target);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;

@@ -5,7 +5,11 @@
 import { SnarfError, type SnarfRecord } from "../protocol/snarf.js";
 import type { SnapshotManifest } from "../protocol/types.js";
 import { WcError } from "./admin.js";
-import { hasPristine, storePristine } from "./pristine.js";
+import { createHash } from "node:crypto";
+import { hasPristine, SMALL_BODY, storePristine, writePristine } from "./pristine.js";
+
+/** Small bodies written at once while receiving. */
+const WRITERS = 8;
 
 /**
  * Stores every file body of `snapshot` whose path is `wanted`; records the manifest does not list
@@ -22,23 +26,49 @@ export async function receiveBodies(
   const remoteByPath = new Map(manifest.entries.map((e) => [e.path, e]));
   const total = manifest.entries.filter((e) => e.kind === "file" && wanted(e.path)).length;
   let received = 0;
+  // Small bodies are hashed here and written a few at a time: the kernel creates files on the
+  // thread pool while the next bodies arrive. At most WRITERS bodies (≤ 1 MiB each) wait in memory.
+  const writing = new Set<Promise<void>>();
+  let failed: unknown;
+  const badContent = (path: string) => new WcError("bad-archive", `the server sent other bytes for ${path} than its manifest announced; nothing in the checkout was changed`);
   try {
     for await (const record of snapshot.records) {
       const remote = remoteByPath.get(record.path);
       if (record.kind !== "file" || !remote || remote.kind !== "file") continue; // records the manifest does not list are never written
       if (!wanted(remote.path)) continue;
-      await storePristine(root, record.body, remote.hash, record.size).catch((error: unknown) => {
-        if (error instanceof WcError && error.code === "bad-content") {
-          throw new WcError("bad-archive", `the server sent other bytes for ${remote.path} than its manifest announced; nothing in the checkout was changed`);
+      if (failed) break;
+      if (record.size <= SMALL_BODY) {
+        const parts: Buffer[] = [];
+        const hasher = createHash("sha256");
+        for await (const chunk of record.body) {
+          hasher.update(chunk);
+          parts.push(chunk);
         }
-        throw error;
-      });
+        if (hasher.digest("hex") !== remote.hash) throw badContent(remote.path);
+        const write: Promise<void> = writePristine(root, remote.hash, parts.length === 1 ? parts[0] : Buffer.concat(parts)).then(
+          () => void writing.delete(write),
+          (error: unknown) => {
+            writing.delete(write);
+            failed ??= error;
+          },
+        );
+        writing.add(write);
+        if (writing.size >= WRITERS) await Promise.race(writing);
+      } else {
+        await storePristine(root, record.body, remote.hash, record.size).catch((error: unknown) => {
+          if (error instanceof WcError && error.code === "bad-content") throw badContent(remote.path);
+          throw error;
+        });
+      }
       opts.progress?.(++received, total);
     }
   } catch (error) {
+    await Promise.all(writing);
     if (error instanceof SnarfError) throw new WcError("bad-archive", `the server sent a malformed archive (${error.message}); nothing in the checkout was changed`);
     throw error;
   }
+  await Promise.all(writing);
+  if (failed) throw failed;
 
   // A body the manifest promised but the archive lacked must fail here, not halfway through the journal.
   for (const remote of manifest.entries) {
