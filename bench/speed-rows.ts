@@ -92,7 +92,7 @@ export interface BigFileResult {
   cp: number;
   commit: Measured;
   checkout: Measured;
-  /** Peak RSS of `zsync --version`: the client's floor, subtracted to get its growth. */
+  /** Peak RSS of `zsync status -u` before the big file is added: the client's floor, subtracted to get its growth. */
   clientFloor: number | null;
   /** Server RSS before each command and its peak during it. */
   server: { commit: { before: number | null; peak: number | null }; checkout: { before: number | null; peak: number | null } };
@@ -140,7 +140,8 @@ export async function measureBigFile(opts: {
   run("sh", ["-c", 'cat "$1" > /dev/null', "sh", file], { cwd: work, env });
   const cp = run("cp", [file, copyTo], { cwd: work, env }).seconds;
   removeTree(copyTo);
-  const floor = await runSampled(node, opts.zsyncArgs(["--version"]), { cwd: work, env });
+  // The client's floor: a command that loads the whole client and talks to the server, on no data.
+  const floor = await runSampled(node, opts.zsyncArgs(["status", "-u", "."]), { cwd: opts.checkout, env });
   run(node, opts.zsyncArgs(["add", "-q", "big.bin"]), { cwd: opts.checkout, env });
   const commitBefore = rssOf(opts.serverPid);
   const commit = await runSampled(node, opts.zsyncArgs(["commit", "-q", "-m", "big file"]), { cwd: opts.checkout, env, watch: opts.serverPid });

@@ -4,14 +4,20 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { createReadStream, createWriteStream, type ReadStream } from "node:fs";
-import { access, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import fs, { createReadStream, createWriteStream, type ReadStream } from "node:fs";
+import { access, mkdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { adminPaths, WcError } from "./admin.js";
 
+/** The pristine store folder of each checkout root seen (a checkout asks 20,000 times). */
+const storeOf = new Map<string, string>();
+
 /** Where the pristine copy of `hash` lives. */
 export function pristinePath(root: string, hash: string): string {
-  return join(adminPaths(root).pristine, hash.slice(0, 2), hash);
+  let store = storeOf.get(root);
+  if (store === undefined) storeOf.set(root, (store = adminPaths(root).pristine));
+  // A hash is 64 hex digits (validated where it is read): plain concatenation is a normalised path.
+  return /^[0-9a-f]{64}$/.test(hash) ? `${store}/${hash.slice(0, 2)}/${hash}` : join(store, hash.slice(0, 2), hash);
 }
 
 /** True when the pristine copy exists. */
@@ -105,15 +111,26 @@ export async function writePristine(root: string, hash: string, data: Uint8Array
   const { tmp } = adminPaths(root);
   await ensureDir(tmp);
   const temp = join(tmp, `in-${tempPrefix}${(tempCounter++).toString(16)}`);
-  try {
-    await writeFile(temp, data);
-    const target = pristinePath(root, hash);
-    await ensureDir(dirname(target));
-    await rename(temp, target);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  const target = pristinePath(root, hash);
+  await ensureDir(dirname(target));
+  // Callback calls: open, write, close and rename are four thread-pool trips either way, but
+  // without a FileHandle and a promise per step (measured: half the main-thread time per file).
+  await new Promise<void>((resolve, reject) => {
+    const fail = (error: NodeJS.ErrnoException) => fs.rm(temp, { force: true }, () => reject(error));
+    fs.open(temp, "w", (error, fd) => {
+      if (error) return fail(error);
+      const done = (error: NodeJS.ErrnoException | null) =>
+        fs.close(fd, (closeError) => {
+          if (error || closeError) return fail((error ?? closeError)!);
+          fs.rename(temp, target, (renameError) => (renameError ? fail(renameError) : resolve()));
+        });
+      const writeFrom = (at: number) => {
+        if (at >= data.length) return done(null);
+        fs.write(fd, data, at, data.length - at, null, (writeError, n) => (writeError ? done(writeError) : writeFrom(at + n)));
+      };
+      writeFrom(0);
+    });
+  });
 }
 
 /** Hashes a file's content (streaming). */
