@@ -6,6 +6,10 @@
  *   --scale X   multiply every file count by X (e.g. 0.1 for a quick try; default 1)
  *   --keep      keep the temporary directory (servers are still stopped)
  *   --runs N    timed runs for status and no-op update (median; default 5)
+ *   --only LIST only these row groups, comma-separated: checkout, status, commit, update,
+ *               startup, big (default: all)
+ *   --no-100k   skip the 100k tree
+ *   --big-mib N size of the big-file rows' file in MiB (default 1024 × min(1, scale))
  *
  * Never part of `npm test`; timings never go into tests.
  */
@@ -32,12 +36,25 @@ import {
   versionOf,
   type ServerProcess,
 } from "./lib.js";
+import { bigFileGoals, checkoutGoal, measureBigFile, measureStartup, speedTable, startupGoals, type BigFileResult, type StartupResult } from "./speed-rows.js";
 
 // ---------------------------------------------------------------------------------------------
 // Options
 
 const { scale: SCALE, keep: KEEP, runs: RUNS } = benchOptions(process.argv.slice(2), 5);
 const COMMIT_RUNS = 3;
+const argOf = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+/** Row groups to run (`--only`); all by default. */
+const ONLY = new Set((argOf("--only") ?? "checkout,status,commit,update,startup,big").split(","));
+const want = (group: string) => ONLY.has(group);
+/** `--no-100k`: stop after the 20k tree (a quicker run of the checkout goal). */
+const SKIP_100K = process.argv.includes("--no-100k");
+const BIG_BYTES = Math.round(Number(argOf("--big-mib") ?? 1024 * Math.min(1, SCALE)) * 1048576);
+let startupResult: StartupResult | undefined;
+let bigResult: BigFileResult | undefined;
 const EDITS = Math.max(1, Math.round(100 * Math.min(1, SCALE)));
 
 const SIZES = {
@@ -366,6 +383,17 @@ async function main(): Promise<void> {
     return row;
   }
 
+  /** The same checkout over local transports (svn file://, git clone --no-local file://): the checkout goal's peers. */
+  function localCheckoutRow(size: Size): void {
+    const local = { svn: join(root, `svn-${size.label}-file`), git: join(root, `git-${size.label}-file`) };
+    measure(`checkout ${size.label} (local)`, "1 run; svn file:// / git clone --no-local file://; zsync has only http", {
+      svn: hasSvn ? () => svn(["checkout", "-q", `file://${svnRepo}/bench${size.label}`, local.svn], root).seconds : undefined,
+      git: () => git(["clone", "-q", "--no-local", `file://${join(gitBase, `bench${size.label}.git`)}`, local.git], root).seconds,
+    });
+    removeTree(local.svn);
+    removeTree(local.git);
+  }
+
   /** Picks `n` text files spread evenly over the tree and appends a line to each in every checkout. */
   function editFiles(files: string[], n: number, dirs: Record<Tool, string>): void {
     for (let i = 0; i < n; i++) {
@@ -377,52 +405,87 @@ async function main(): Promise<void> {
     }
   }
 
+  // --- start-up and big files (speed-rows.ts) -------------------------------------------------
+  if (want("startup") || want("big")) {
+    const { client, close } = importClient();
+    try {
+      const empty = join(root, "empty-src");
+      mkdirSync(empty);
+      await client.checkin("", "benchempty", treeRecords(empty, { prefix: "benchempty" }), { note: "bench: empty folder" });
+      await client.checkin("", "benchbig", treeRecords(empty, { prefix: "benchbig" }), { note: "bench: big file" });
+    } finally {
+      await close();
+    }
+    if (want("startup")) {
+      progress("start-up: node -e 0, zsync --version, zsync status in an empty checkout");
+      const empty = join(root, "zsync-empty");
+      zsync(["checkout", "-q", `http://zsync@${zsyncHostPort}/benchempty`, empty], root);
+      try {
+        startupResult = measureStartup(zsync, empty, RUNS, env);
+      } catch (error) {
+        problems.push(`start-up: ${(error as Error).message}`);
+      }
+    }
+    if (want("big")) {
+      progress(`big file: commit and checkout of ${(BIG_BYTES / 1048576).toFixed(0)} MiB against cp`);
+      const checkout = join(root, "zsync-big");
+      const url = `http://zsync@${zsyncHostPort}/benchbig`;
+      zsync(["checkout", "-q", url, checkout], root);
+      try {
+        bigResult = await measureBigFile({ zsyncArgs: (args) => [ZSYNC_BIN, ...args], env, work: root, checkout, url, bytes: BIG_BYTES, serverPid: zsyncServer.child.pid });
+      } catch (error) {
+        problems.push(`big file: ${(error as Error).message}`);
+      }
+      removeTree(checkout);
+    }
+  }
+
   // --- 2k: the small tree for the size-independence of commit and update ----------------------
-  {
+  if (want("commit") || want("update")) {
     const files = await prepare(SIZES.small);
     const dirs = checkoutAll(SIZES.small, SIZES.small.files);
-    commitRow(SIZES.small, dirs, files);
-    updateRow(SIZES.small, dirs);
+    if (want("commit")) commitRow(SIZES.small, dirs, files);
+    if (want("update")) updateRow(SIZES.small, dirs);
     for (const dir of Object.values(dirs)) removeTree(dir);
   }
 
   // --- 20k: checkout, status, commit, no-op update ---------------------------------------------
-  {
+  if (want("checkout") || want("status") || want("commit") || want("update")) {
     const files = await prepare(SIZES.medium);
     const dirs = checkoutAll(SIZES.medium, SIZES.medium.files);
-    // The same checkout over local transports: svn file://, git file:// --no-local.
-    const local = { svn: join(root, "svn-20k-file"), git: join(root, "git-20k-file") };
-    measure(`checkout ${SIZES.medium.label} (local)`, "1 run; svn file:// / git clone --no-local file://; zsync has only http", {
-      svn: hasSvn ? () => svn(["checkout", "-q", `file://${svnRepo}/bench${SIZES.medium.label}`, local.svn], root).seconds : undefined,
-      git: () => git(["clone", "-q", "--no-local", `file://${join(gitBase, `bench${SIZES.medium.label}.git`)}`, local.git], root).seconds,
-    });
-    removeTree(local.svn);
-    removeTree(local.git);
-    statusRow(`status ${SIZES.medium.label}, clean`, dirs, 0);
-    commitRow(SIZES.medium, dirs, files);
-    updateRow(SIZES.medium, dirs);
+    if (want("checkout")) localCheckoutRow(SIZES.medium);
+    if (want("status")) statusRow(`status ${SIZES.medium.label}, clean`, dirs, 0);
+    if (want("commit")) commitRow(SIZES.medium, dirs, files);
+    if (want("update")) updateRow(SIZES.medium, dirs);
     for (const dir of Object.values(dirs)) removeTree(dir);
   }
 
   // --- 100k: status -----------------------------------------------------------------------------
-  {
+  if (!SKIP_100K && (want("checkout") || want("status") || want("commit") || want("update"))) {
     const files = await prepare(SIZES.large);
     const dirs = checkoutAll(SIZES.large, SIZES.large.files);
-    statusRow(`status ${SIZES.large.label}, clean`, dirs, 0);
-    editFiles(files, EDITS, dirs);
-    statusRow(`status ${SIZES.large.label}, ${EDITS} edits`, dirs, EDITS);
-    // Commit the status edits (untimed), then commit one file and update, as on 2k and 20k.
-    progress(`committing the ${EDITS} status edits (untimed)`);
-    try {
-      zsync(["commit", "-q", "-m", "status edits"], dirs.zsync);
-      if (hasSvn) svn(["commit", "-q", "-m", "status edits"], dirs.svn);
-      git(["commit", "-q", "-am", "status edits"], dirs.git);
-      git(["push", "-q"], dirs.git);
-    } catch (error) {
-      problems.push(`committing the status edits on ${SIZES.large.label}: ${(error as Error).message}`);
+    if (want("checkout")) localCheckoutRow(SIZES.large);
+    if (want("status")) {
+      statusRow(`status ${SIZES.large.label}, clean`, dirs, 0);
+      editFiles(files, EDITS, dirs);
+      statusRow(`status ${SIZES.large.label}, ${EDITS} edits`, dirs, EDITS);
+    } else {
+      editFiles(files, EDITS, dirs);
     }
-    commitRow(SIZES.large, dirs, files);
-    updateRow(SIZES.large, dirs);
+    if (want("commit") || want("update")) {
+      // Commit the status edits (untimed), then commit one file and update, as on 2k and 20k.
+      progress(`committing the ${EDITS} status edits (untimed)`);
+      try {
+        zsync(["commit", "-q", "-m", "status edits"], dirs.zsync);
+        if (hasSvn) svn(["commit", "-q", "-m", "status edits"], dirs.svn);
+        git(["commit", "-q", "-am", "status edits"], dirs.git);
+        git(["push", "-q"], dirs.git);
+      } catch (error) {
+        problems.push(`committing the status edits on ${SIZES.large.label}: ${(error as Error).message}`);
+      }
+    }
+    if (want("commit")) commitRow(SIZES.large, dirs, files);
+    if (want("update")) updateRow(SIZES.large, dirs);
     if (KEEP) progress(`kept checkouts: ${Object.values(dirs).join(" ")}`);
   }
 
@@ -446,6 +509,8 @@ async function main(): Promise<void> {
         rows: rows.map((r) => ({ ...r, ratios: { zsyncOverSvn: ratio(r.seconds.zsync, r.seconds.svn), zsyncOverGit: ratio(r.seconds.zsync, r.seconds.git) } })),
         setup,
         targets,
+        startup: startupResult,
+        bigFile: bigResult,
         problems,
       },
       null,
@@ -516,7 +581,14 @@ function evaluateTargets(): Target[] {
       pass: z !== null && s !== null ? z < s : null,
     });
   }
-  for (const kind of ["commit 1 file", "no-op update"]) {
+  for (const size of [SIZES.medium, SIZES.large]) {
+    const z = findRow(`checkout ${size.label}`)?.seconds.zsync ?? null;
+    const g = findRow(`checkout ${size.label} (local)`)?.seconds.git ?? null;
+    if (z !== null || g !== null) targets.push(checkoutGoal(size.label, z, g));
+  }
+  if (want("startup")) targets.push(...startupGoals(startupResult));
+  if (want("big")) targets.push(...bigFileGoals(bigResult));
+  for (const kind of ["commit 1 file", "no-op update"].filter((k) => want(k === "commit 1 file" ? "commit" : "update"))) {
     const small = findRow(`${kind}, ${SIZES.small.label}`);
     const a = small?.seconds.zsync ?? null;
     for (const bigger of [SIZES.medium, SIZES.large]) {
@@ -593,11 +665,17 @@ function printReport(versions: Record<string, string | null>, targets: Target[])
     console.log(table(["operation", "zsync", "svn", "git"], withBytes.map((r) => [r.op, fmtBytes(r.bytes!.zsync), fmtBytes(r.bytes!.svn), fmtBytes(r.bytes!.git)]), 1, false));
   }
 
+  const speed = speedTable(startupResult, bigResult);
+  if (speed.length) {
+    console.log("\nStart-up and big files (median of --runs for start-up; 1 run for big files)\n");
+    console.log(table(["operation", "seconds", "ratio"], speed, 1, true));
+  }
+
   console.log("\nSetup (not compared)\n");
   console.log(table(["step", "seconds"], Object.entries(setup).map(([k, v]) => [k, v.toFixed(3)])));
 
   console.log("\nTargets\n");
-  console.log(table(["", "target", "measured"], targets.map((t) => [t.pass === null ? "n/a " : t.pass ? "PASS" : "MISS", t.target, t.measured]), 3));
+  console.log(table(["", "target", "measured"], targets.map((t) => [t.pass === null ? "n/a " : t.pass ? "MET " : "MISS", t.target, t.measured]), 3));
   console.log("\n(checkout, status: zsync vs svn and git; commit and no-op update: a 10× or 50× bigger tree should not cost more; see bench/README.md)");
 
   if (problems.length) {

@@ -1,3 +1,9 @@
 #!/usr/bin/env node
 // The client runs from one bundled file (see scripts/bundle-cli.js): it starts twice as fast.
-import "../dist/bundle/zsync.mjs";
+// `zsync --version` needs none of it: answered from package.json without loading the bundle.
+if (process.argv.length === 3 && process.argv[2] === "--version") {
+  const { readFileSync } = await import("node:fs");
+  process.stdout.write(`${JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version}\n`);
+} else {
+  await import("../dist/bundle/zsync.mjs");
+}

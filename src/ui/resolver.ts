@@ -11,8 +11,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { confirm, rawlist } from "@inquirer/prompts";
-import { createTwoFilesPatch } from "diff";
+// @inquirer/prompts and diff load on first use (a prompt, a diff): every other command starts without them.
 import { DIR_CONFLICT_REASONS } from "../merge/dir-decision.js";
 import { FILE_CONFLICT_REASONS } from "../merge/file-decision.js";
 import { adminPaths } from "../wc/admin.js";
@@ -83,7 +82,7 @@ export async function runResolver(wc: WorkingCopy, paths: string[], opts: Resolv
     return { input: opts.input, output: forward };
   };
   const choose = async <T extends string>(message: string, items: { key: T; name: string }[]): Promise<T> =>
-    rawlist({ message, choices: items.map((i) => ({ key: i.key, value: i.key, name: i.name })) }, context());
+    (await import("@inquirer/prompts")).rawlist({ message, choices: items.map((i) => ({ key: i.key, value: i.key, name: i.name })) }, context());
 
   const report = (r: ResolveResult) => {
     result.resolved.push(...r.resolved);
@@ -137,6 +136,7 @@ export async function runResolver(wc: WorkingCopy, paths: string[], opts: Resolv
     }
     const theirs = `${show(path)}${conflict.labels?.theirs ?? ".theirs"} (theirs)`;
     const ours = from === "working" ? `${show(path)} (working file)` : `${show(path)}.mine (mine)`;
+    const { createTwoFilesPatch } = await import("diff");
     print(createTwoFilesPatch(ours, theirs, a.toString("utf8"), b.toString("utf8"), undefined, undefined, { context: 3 }));
   };
 
@@ -204,6 +204,7 @@ export async function runResolver(wc: WorkingCopy, paths: string[], opts: Resolv
         print(text === undefined ? `The merge tool left no '${show(path)}'.` : `'${show(path)}' still contains conflict markers (line ${line}).`);
         return false;
       }
+      const { confirm } = await import("@inquirer/prompts");
       if (!(await confirm({ message: `The merge tool finished. Mark '${show(path)}' resolved?`, default: true }, context()))) return false;
       return accept(path, "working");
     } finally {

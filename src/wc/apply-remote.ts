@@ -14,14 +14,14 @@ import { decideDir } from "../merge/dir-decision.js";
 import { reconcileTree } from "../merge/tree.js";
 import type { SnarfRecord } from "../protocol/snarf.js";
 import type { SnapshotManifest } from "../protocol/types.js";
-import type { Depth } from "./admin.js";
+import { WcError, type Depth } from "./admin.js";
 import { entriesUnder, entryFromRemote, type Entry } from "./entries.js";
 import { runJournal, type JournalReport } from "./journal.js";
 import { readWorkingMetaSync } from "./meta-files.js";
 import { receiveBodies } from "./receive.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
 import type { ConflictPolicy } from "../merge/content-kinds.js";
-import { assertSafeCheckoutPath } from "./safe-path.js";
+import { checkoutPathChecker } from "./safe-path.js";
 import type { WorkingCopy } from "./session.js";
 import { filePlanner } from "./update-file.js";
 import type { UpdateLine } from "./plan-object.js";
@@ -71,9 +71,11 @@ export async function applyRemote(
   // 0. Every path the server names must stay inside the checkout, and not through a symlink
   // the user has (`link -> /elsewhere`, then `link/x` from the server): refuse the whole
   // update before anything is received or written.
+  const unsafe = checkoutPathChecker(root);
   for (const path of [...manifest.entries.map((e) => e.path), ...manifest.deleted]) {
     if (!under(path, scopes)) continue;
-    assertSafeCheckoutPath(root, path, `the server sent the path ${JSON.stringify(path)}`);
+    const problem = unsafe(path);
+    if (problem) throw new WcError("unsafe-path", `the server sent the path ${JSON.stringify(path)}: ${problem}; refused, nothing was written`);
   }
 
   // 1. Receive every body we will need into the pristine store.
@@ -94,7 +96,10 @@ export async function applyRemote(
   }
   const changed = manifest.entries.filter((e) => wanted(e.path, e.kind)).sort((a, b) => depthOf(a.path) - depthOf(b.path) || (a.path < b.path ? -1 : 1));
   const affected = [...new Set([...changed.map((e) => e.path).filter((p) => p !== ""), ...deleted])];
-  const scan = affected.length > 0 ? await scanWorkingCopy(root, entries, { within: affected }) : { items: [] };
+  // A checkout in the making (no entry but the root) has nothing local to compare: every write
+  // expects its path absent, and the journal moves aside whatever turns up there meanwhile.
+  const newCheckout = opts.command === "checkout" && entries.size <= 1;
+  const scan = affected.length > 0 && !newCheckout ? await scanWorkingCopy(root, entries, { within: affected }) : { items: [] };
   const local = new Map<string, PathStatus>(scan.items.map((i) => [i.path, i]));
   const rootMeta = readWorkingMetaSync(root, "");
   local.set("", { path: "", kind: "folder", content: "=", meta: " ", workingMeta: rootMeta.meta, metaError: rootMeta.error, entry: entries.get("") });

@@ -3,7 +3,7 @@
  * crash) sees the old bytes or the new ones, never a mix or a truncated file.
  */
 import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { constants, createWriteStream } from "node:fs";
 import { copyFile, open, rename, rm } from "node:fs/promises";
 import { dirname, join, basename } from "node:path";
 import { once } from "node:events";
@@ -28,8 +28,12 @@ export function namePathOnDiskFull(error: unknown, path: string): unknown {
   return error;
 }
 
+/** Unique per process; a counter after it makes each temp name unique without asking for random bytes per file. */
+const tempPrefix = randomBytes(4).toString("hex");
+let tempCounter = 0;
+
 function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.zsync-tmp-${randomBytes(6).toString("hex")}`);
+  return join(dirname(path), `.${basename(path)}.zsync-tmp-${tempPrefix}${(tempCounter++).toString(16).padStart(6, "0")}`);
 }
 
 /** Writes `data` to `path` atomically. */
@@ -76,11 +80,16 @@ export async function writeStreamAtomic(path: string, chunks: AsyncIterable<Uint
   }
 }
 
-/** Copies `source` to `path` atomically (the kernel copies; nothing passes through memory). */
+/**
+ * Copies `source` to `path` atomically. The copy is a reflink where the file system can make one
+ * (btrfs, XFS, APFS…: no data is written, and copy-on-write keeps the two files apart when either
+ * is edited in place); elsewhere the kernel copies the bytes. Either way `path` is its own file:
+ * never a hard link, so writing into it cannot change `source`.
+ */
 export async function copyFileAtomic(source: string, path: string, opts: AtomicWriteOptions = {}): Promise<void> {
   const temp = tempPathFor(path);
   try {
-    await copyFile(source, temp);
+    await copyFile(source, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
     if (opts.fsync !== false) {
       const handle = await open(temp, "r+");
       await handle.sync();

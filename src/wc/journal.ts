@@ -6,14 +6,14 @@
  * moved aside, not overwritten.
  */
 import { createHash } from "node:crypto";
-import { lstat, mkdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
-import type { BigIntStats } from "node:fs";
+import { copyFile, lstat, mkdir, open, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
+import { constants, statSync, type BigIntStats } from "node:fs";
 import { dirname, join } from "node:path";
 import { adminPaths, WcError } from "./admin.js";
 import { copyFileAtomic, writeFileAtomic } from "./atomic.js";
 import { loadEntries, saveEntries, type Entry } from "./entries.js";
 import { hashFile, hasPristine, pristinePath } from "./pristine.js";
-import { assertSafeCheckoutPath, unsafeCheckoutPath } from "./safe-path.js";
+import { checkoutPathChecker } from "./safe-path.js";
 
 /** What a file is expected to hold before a step touches it. */
 export type Expectation = { hash: string } | "absent" | "any";
@@ -47,7 +47,8 @@ export interface JournalReport {
 /** Writes the journal, carries it out, and removes it. */
 export async function runJournal(root: string, journal: Journal): Promise<JournalReport> {
   // Refuse before the journal exists, so a refused command leaves the checkout as it was.
-  for (const step of journal.steps) assertSafeCheckoutPath(root, step.path, `cannot ${step.do} ${step.path}`);
+  const unsafe = checkoutPathChecker(root);
+  for (const step of journal.steps) refuseUnsafe(unsafe, step);
   await writeFileAtomic(adminPaths(root).journal, JSON.stringify(journal));
   return replayJournal(root);
 }
@@ -78,6 +79,9 @@ export async function replayJournal(root: string): Promise<JournalReport> {
   const report: JournalReport = { savedAside: [] };
   const written = new Map<string, string>();
   const madeDirs = new Set<string>();
+  // Checked again right before touching the disk (a symlink may have appeared since planning),
+  // each folder once for this replay.
+  const unsafe = checkoutPathChecker(root);
   // Steps on distinct files are independent: run them a few at a time. mkdir and rmdir are
   // barriers, so folders exist before their files and go only after them.
   let batch: JournalStep[] = [];
@@ -86,7 +90,7 @@ export async function replayJournal(root: string): Promise<JournalReport> {
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(16, batch.length) }, async () => {
-        while (next < batch.length) await applyStep(root, batch[next++], report, written, madeDirs);
+        while (next < batch.length) await applyStep(root, batch[next++], { report, written, madeDirs, unsafe });
       }),
     );
     batch = [];
@@ -96,7 +100,7 @@ export async function replayJournal(root: string): Promise<JournalReport> {
     if (step.do === "mkdir" || step.do === "rmdir" || batchPaths.has(step.path)) {
       await flush();
       if (step.do === "mkdir" || step.do === "rmdir") {
-        await applyStep(root, step, report, written, madeDirs);
+        await applyStep(root, step, { report, written, madeDirs, unsafe });
         continue;
       }
     }
@@ -113,7 +117,9 @@ export async function replayJournal(root: string): Promise<JournalReport> {
   // Files we just wrote hold their BASE: remember their stat so status need not read them.
   for (const [path, hash] of written) {
     const entry = entries.entries.get(path);
-    if (entry?.hash === hash) entry.cache = await statCache(join(root, path), hash);
+    if (entry?.hash !== hash) continue;
+    const s = statSync(join(root, path), { bigint: true, throwIfNoEntry: false });
+    entry.cache = s?.isFile() ? cacheFromStats(s, hash) : undefined;
   }
   if (journal.revision !== undefined) entries.revision = journal.revision;
   await saveEntries(root, entries);
@@ -167,6 +173,7 @@ const STEP_KINDS = new Set(["write", "write-text", "mkdir", "delete", "rmdir"]);
 
 /** What is wrong with a journal read from disk (a crafted one must not aim outside the checkout). */
 function journalProblem(root: string, journal: Journal): string | undefined {
+  const unsafePath = checkoutPathChecker(root);
   if (typeof journal !== "object" || journal === null || !Array.isArray(journal.steps)) return "no steps";
   if (typeof journal.entries !== "object" || journal.entries === null || Array.isArray(journal.entries)) return "no entries";
   if (journal.revision !== undefined && !Number.isSafeInteger(journal.revision)) return "bad revision";
@@ -174,19 +181,33 @@ function journalProblem(root: string, journal: Journal): string | undefined {
     if (typeof step !== "object" || step === null || !STEP_KINDS.has(step.do) || typeof step.path !== "string" || step.path === "") return "a malformed step";
     if (step.do === "write" && !/^[0-9a-f]{64}$/.test(String(step.hash))) return `a bad hash for ${JSON.stringify(step.path)}`;
     if (step.do === "write-text" && step.text !== null && typeof step.text !== "string") return `bad text for ${JSON.stringify(step.path)}`;
-    const unsafe = unsafeCheckoutPath(root, step.path);
+    const unsafe = unsafePath(step.path);
     if (unsafe) return unsafe;
   }
   for (const path of Object.keys(journal.entries)) {
-    const unsafe = unsafeCheckoutPath(root, path);
+    const unsafe = unsafePath(path);
     if (unsafe) return unsafe;
   }
   return undefined;
 }
 
-async function applyStep(root: string, step: JournalStep, report: JournalReport, written: Map<string, string>, madeDirs: Set<string>): Promise<void> {
-  // Checked again right before touching the disk: a symlink may have appeared since planning.
-  assertSafeCheckoutPath(root, step.path, `cannot ${step.do} ${step.path}`);
+/** What one replay shares between its steps. */
+interface ReplayState {
+  report: JournalReport;
+  /** Files written, with the content they now hold. */
+  written: Map<string, string>;
+  /** Folders known to exist. */
+  madeDirs: Set<string>;
+  unsafe: (path: string) => string | undefined;
+}
+
+function refuseUnsafe(unsafe: (path: string) => string | undefined, step: JournalStep): void {
+  const problem = unsafe(step.path);
+  if (problem) throw new WcError("unsafe-path", `cannot ${step.do} ${step.path}: ${problem}; refused, nothing was written`);
+}
+
+async function applyStep(root: string, step: JournalStep, { report, written, madeDirs, unsafe }: ReplayState): Promise<void> {
+  refuseUnsafe(unsafe, step);
   const absolute = join(root, step.path);
   switch (step.do) {
     case "mkdir": {
@@ -196,21 +217,30 @@ async function applyStep(root: string, step: JournalStep, report: JournalReport,
       return;
     }
     case "write": {
+      const source = pristinePath(root, step.hash);
+      if (step.expect === "absent") {
+        // A new file (a checkout's every file): created in place with O_EXCL, which never follows
+        // or replaces whatever may be there — no lstat first, no temp file, no rename. A kill
+        // mid-copy leaves a prefix of the content, which the replay below recognises and completes.
+        await ensureDir(dirname(absolute), madeDirs);
+        if (await copyNew(root, source, absolute, step.hash)) {
+          written.set(step.path, step.hash);
+          return;
+        }
+      }
       const current = await currentHash(absolute);
       if (current === step.hash) {
         written.set(step.path, step.hash);
         return;
       }
-      if (current !== "absent" && (current === "dir" || current === "other" || !matches(current, step.expect))) {
+      const ours = step.expect === "absent" && current !== "absent" && current !== "dir" && current !== "other" && (await isPrefixOf(absolute, source));
+      if (current !== "absent" && !ours && (current === "dir" || current === "other" || !matches(current, step.expect))) {
         await moveAside(root, step.path, report);
       }
       await ensureDir(dirname(absolute), madeDirs);
-      if (!(await hasPristine(root, step.hash))) {
-        throw new WcError("missing-pristine", `the BASE copy ${pristinePath(root, step.hash)} is missing; run \`zsync update\` again to fetch it`);
-      }
       // fsync when older bytes are replaced (power loss must not leave neither); a brand-new file
       // has nothing to lose, and skipping it keeps large checkouts fast (svn and git do the same).
-      await copyFileAtomic(pristinePath(root, step.hash), absolute, { fsync: current !== "absent" });
+      await copyFileAtomic(source, absolute, { fsync: current !== "absent" && !ours }).catch((error: unknown) => missingPristine(root, step.hash, error));
       written.set(step.path, step.hash);
       return;
     }
@@ -237,6 +267,51 @@ async function applyStep(root: string, step: JournalStep, report: JournalReport,
       // Only an empty directory goes; callers list its `@@meta` folder first when it should go too.
       await rmdir(absolute).catch(() => {});
       return;
+  }
+}
+
+/**
+ * Copies the pristine `source` to the new file `absolute` (reflink where the file system can);
+ * false when something is already there (left for the careful path).
+ */
+async function copyNew(root: string, source: string, absolute: string, hash: string): Promise<boolean> {
+  try {
+    await copyFile(source, absolute, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    return missingPristine(root, hash, error);
+  }
+}
+
+/** Rethrows `error`, as a clear missing-pristine error when the BASE copy is what is missing. */
+async function missingPristine(root: string, hash: string, error: unknown): Promise<never> {
+  if ((error as NodeJS.ErrnoException).code === "ENOENT" && !(await hasPristine(root, hash))) {
+    throw new WcError("missing-pristine", `the BASE copy ${pristinePath(root, hash)} is missing; run \`zsync update\` again to fetch it`);
+  }
+  throw error;
+}
+
+/**
+ * True when the regular file `absolute` is shorter than `source` and holds exactly its first
+ * bytes: what a copy into a new file leaves when killed. Completing it loses nothing.
+ */
+async function isPrefixOf(absolute: string, source: string): Promise<boolean> {
+  const [a, b] = await Promise.all([lstat(absolute).catch(() => undefined), stat(source).catch(() => undefined)]);
+  if (!a?.isFile() || !b || a.size >= b.size) return false;
+  const [mine, full] = await Promise.all([open(absolute, constants.O_RDONLY | constants.O_NOFOLLOW), open(source, "r")]);
+  try {
+    const size = 1 << 20;
+    const x = Buffer.alloc(size);
+    const y = Buffer.alloc(size);
+    for (let at = 0; at < a.size; at += size) {
+      const n = Math.min(size, a.size - at);
+      const [r1, r2] = await Promise.all([mine.read(x, 0, n, at), full.read(y, 0, n, at)]);
+      if (r1.bytesRead !== n || r2.bytesRead !== n || !x.subarray(0, n).equals(y.subarray(0, n))) return false;
+    }
+    return true;
+  } finally {
+    await Promise.all([mine.close(), full.close()]);
   }
 }
 
