@@ -85,7 +85,7 @@ describe("journal: new files", () => {
     writeFileSync(join(outside, "target.txt"), "outside\n");
     symlinkSync(join(outside, "target.txt"), join(root, "link.txt"));
     const report = await write("link.txt");
-    assert.deepEqual(report.savedAside, [{ path: "link.txt", savedAs: "link.txt.zsync-saved" }]);
+    assert.deepEqual(report.savedAside, [{ path: "link.txt", savedAs: "link.txt.zsync-saved", was: "other" }]);
     assert.equal(readFileSync(join(outside, "target.txt"), "utf8"), "outside\n");
     assert.ok(lstatSync(join(root, "link.txt.zsync-saved")).isSymbolicLink());
     assert.deepEqual(readFileSync(join(root, "link.txt")), content);
