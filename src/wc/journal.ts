@@ -116,7 +116,7 @@ export async function replayJournal(root: string): Promise<JournalReport> {
     if (entry?.hash === hash) entry.cache = await statCache(join(root, path), hash);
   }
   if (journal.revision !== undefined) entries.revision = journal.revision;
-  await saveEntries(root, entries);
+  await saveEntries(root, entries, { changed: [...Object.keys(journal.entries), ...written.keys()] });
   await rm(file, { force: true });
   return report;
 }

@@ -5,6 +5,7 @@
 import { relative, resolve, sep } from "node:path";
 import { findWorkingCopy, readConfig, WcError, type WcConfig } from "./admin.js";
 import { loadEntries, type Entries } from "./entries.js";
+import { rebuildIndexIfDamaged, type IndexRebuild } from "./index-rebuild.js";
 import { hasJournal, replayJournal, type JournalReport } from "./journal.js";
 import { acquireLock } from "./lock.js";
 
@@ -15,6 +16,8 @@ export interface WorkingCopy {
   entries: Entries;
   /** What finishing an interrupted command did (empty when there was none). */
   recovered: JournalReport;
+  /** What rebuilding a damaged index did (only with `repairIndex`, and only when it was damaged). */
+  rebuiltIndex?: IndexRebuild;
   /** Releases the lock (no-op for read-only sessions). */
   release(): Promise<void>;
 }
@@ -23,15 +26,17 @@ export interface WorkingCopy {
  * Opens the checkout containing `start`. With `lock`, takes the lock for that command name.
  * Read-only commands still finish a pending journal when they can take the lock.
  */
-export async function openWorkingCopy(start: string, opts: { lock?: string } = {}): Promise<WorkingCopy> {
+export async function openWorkingCopy(start: string, opts: { lock?: string; /** Rebuild a damaged index (with `lock`; `zsync cleanup`). */ repairIndex?: boolean } = {}): Promise<WorkingCopy> {
   const root = await findWorkingCopy(start);
   const config = await readConfig(root);
   let release = async () => {};
   let recovered: JournalReport = { savedAside: [] };
+  let rebuiltIndex: IndexRebuild | undefined;
   if (opts.lock) {
     release = await acquireLock(root, opts.lock);
   }
   try {
+    if (opts.lock && opts.repairIndex) rebuiltIndex = await rebuildIndexIfDamaged(root);
     if (opts.lock) recovered = await replayJournal(root);
     else if (await hasJournal(root)) {
       // An interrupted command: finish it first (unless another command is at work right now),
@@ -46,7 +51,7 @@ export async function openWorkingCopy(start: string, opts: { lock?: string } = {
       }
     }
     const entries = await loadEntries(root);
-    return { root, config, entries, recovered, release };
+    return { root, config, entries, recovered, release, ...(rebuiltIndex ? { rebuiltIndex } : {}) };
   } catch (error) {
     await release();
     throw error;
@@ -54,7 +59,7 @@ export async function openWorkingCopy(start: string, opts: { lock?: string } = {
 }
 
 /** Runs `work` with the checkout open and always releases it. */
-export async function withWorkingCopy<T>(start: string, opts: { lock?: string }, work: (wc: WorkingCopy) => Promise<T>): Promise<T> {
+export async function withWorkingCopy<T>(start: string, opts: { lock?: string; repairIndex?: boolean }, work: (wc: WorkingCopy) => Promise<T>): Promise<T> {
   const wc = await openWorkingCopy(start, opts);
   try {
     return await work(wc);

@@ -68,7 +68,7 @@ async function saveCaches(root: string, caches: Map<string, StatCache>): Promise
       const entry = fresh.entries.get(path);
       if (entry) entry.cache = cache;
     }
-    await saveEntries(root, fresh);
+    await saveEntries(root, fresh, { changed: caches.keys(), fsync: false });
   } finally {
     await release();
   }
