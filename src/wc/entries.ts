@@ -39,6 +39,19 @@ export interface StatCache {
   hash: string;
 }
 
+/**
+ * A folder's stat when its listing held exactly its tracked children (no unversioned, ignored
+ * or `@@meta` names): while the folder's mtime, ctime and inode stay the same, its names are
+ * the same, so `status` need not read it (git's untracked cache).
+ */
+export interface ListingCache {
+  mtimeNs: string;
+  ctimeNs: string;
+  ino: number;
+  /** How many tracked children the folder had: an entry dropped while its file stays makes the listing stale. */
+  children: number;
+}
+
 /** One tracked path. */
 export interface Entry {
   kind: ObjectKind;
@@ -52,6 +65,8 @@ export interface Entry {
   schedule?: "added" | "removed";
   conflict?: ConflictRecord;
   cache?: StatCache;
+  /** Folders: see {@link ListingCache}. */
+  listing?: ListingCache;
 }
 
 /** The whole entries file. */
@@ -106,6 +121,7 @@ export function entryProblem(path: string, e: Entry): string | undefined {
     (e.hash === undefined || (typeof e.hash === "string" && SHA256.test(e.hash))) &&
     (e.schedule === undefined || e.schedule === "added" || e.schedule === "removed") &&
     (e.cache === undefined || (typeof e.cache === "object" && e.cache !== null && typeof e.cache.hash === "string" && SHA256.test(e.cache.hash))) &&
+    (e.listing === undefined || (e.kind === "folder" && typeof e.listing === "object" && e.listing !== null && typeof e.listing.mtimeNs === "string" && typeof e.listing.ctimeNs === "string" && Number.isSafeInteger(e.listing.children))) &&
     (e.schedule === "added" || e.revision !== undefined) &&
     (e.kind === "folder" || e.schedule === "added" || e.hash !== undefined);
   return valid ? undefined : `bad entry for ${JSON.stringify(path)}`;
