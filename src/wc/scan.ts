@@ -59,7 +59,13 @@ const SYNC_HASH_LIMIT = 1 << 20;
 export async function scanWorkingCopy(
   root: string,
   entries: Map<string, Entry>,
-  opts: { within?: string[]; /** Leave unchanged paths out of the result (plain `status`). */ changedOnly?: boolean } = {},
+  opts: {
+    within?: string[];
+    /** Leave unchanged paths out of the result (plain `status`). */
+    changedOnly?: boolean;
+    /** The clock that judges whether a folder's mtime is old enough to trust (tests inject one). */
+    now?: () => number;
+  } = {},
 ): Promise<ScanResult> {
   const ignored = createIgnoreMatcher(root);
   const disk = new Map<string, DiskNode>();
@@ -145,7 +151,7 @@ export async function scanWorkingCopy(
       visit(path);
     }
     // Every tracked child must be on disk too, or a later listing of the same names could not tell.
-    const fresh = onlyTracked && stats && tracked === childrenOf(dir).length ? listingFromStats(stats, tracked) : undefined;
+    const fresh = onlyTracked && stats && tracked === childrenOf(dir).length ? listingFromStats(stats, tracked, (opts.now ?? Date.now)()) : undefined;
     if (fresh) refreshedListings.set(dir, fresh);
   };
 
@@ -237,8 +243,8 @@ function sameListing(listing: ListingCache, s: BigIntStats): boolean {
 }
 
 /** The listing cache for a folder just read, unless its mtime is too recent to trust (as for files). */
-function listingFromStats(s: BigIntStats, children: number): ListingCache | undefined {
-  const nowNs = BigInt(Date.now()) * 1_000_000n;
+function listingFromStats(s: BigIntStats, children: number, nowMs: number): ListingCache | undefined {
+  const nowNs = BigInt(Math.floor(nowMs)) * 1_000_000n;
   if (nowNs - s.mtimeNs < 2_000_000_000n || nowNs - s.ctimeNs < 2_000_000_000n) return undefined;
   return { mtimeNs: String(s.mtimeNs), ctimeNs: String(s.ctimeNs), ino: Number(s.ino), children };
 }

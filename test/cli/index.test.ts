@@ -67,7 +67,8 @@ describe("the checkout index", () => {
     await writeFile(join(other, "README.txt"), "theirs\n");
     await ok(["commit", "-m", "theirs"], other);
     await writeFile(join(old, "README.txt"), "mine\n");
-    await ok(["update"], old);
+    const conflicted = await zsync(["update"], { cwd: old });
+    assert.equal(conflicted.code, 1, "an update that leaves a conflict exits 1");
     // An edit, an added file, a removed file.
     await writeFile(join(old, "docs/guide.md"), "edited guide\n");
     await writeFile(join(old, "new.txt"), "new\n");
@@ -88,7 +89,7 @@ describe("the checkout index", () => {
     assert.ok(!existsSync(join(old, ".zsync/entries.json")));
     assert.equal(await readFile(join(old, "docs/guide.md"), "utf8"), "edited guide\n");
     // The conflict resolves and everything commits as it would have before.
-    await ok(["resolve", "--accept", "working", "README.txt"], old);
+    await ok(["resolve", "--accept", "mine-full", "README.txt"], old);
     await ok(["commit", "-m", "after the upgrade"], old);
     assert.deepEqual(await statusOf(old), {});
     await ok(["update"], other);

@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { adminPaths, FORMAT_VERSION, WcError } from "../../src/wc/admin.js";
 import { loadEntries, saveEntries, type Entry } from "../../src/wc/entries.js";
 import { rebuildIndexIfDamaged } from "../../src/wc/index-rebuild.js";
+import { scanWorkingCopy } from "../../src/wc/scan.js";
 import { tempDir } from "../helpers/server.js";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -291,5 +292,61 @@ describe("a damaged index", () => {
     await truncate(file, size);
     await writeFile(file, Buffer.concat([readFileSync(file), Buffer.from("0000000\te\t\"d/x")]));
     assert.equal((await loadEntries(root)).entries.size, 5);
+  });
+});
+
+describe("status skips reading folders that cannot have changed", () => {
+  const later = () => Date.now() + 10_000; // every folder is old enough to trust
+
+  async function checkout(): Promise<{ root: string; entries: Map<string, Entry> }> {
+    const root = await makeRoot();
+    await mkdir(join(root, "d"));
+    const entries = new Map<string, Entry>([["", { kind: "folder", revision: 1 }], ["d", { kind: "folder", revision: 1 }]]);
+    for (const name of ["a.txt", "b.txt"]) {
+      await writeFile(join(root, "d", name), name);
+      entries.set(`d/${name}`, { kind: "file", revision: 1, hash: sha(name), size: name.length });
+    }
+    const first = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
+    assert.deepEqual(first.items, []);
+    assert.ok(first.refreshedListings.has("d"), "a folder holding only tracked names gets a listing cache");
+    entries.get("d")!.listing = first.refreshedListings.get("d")!;
+    return { root, entries };
+  }
+
+  test("an unchanged folder is not listed again, and its files are still checked", async () => {
+    const { root, entries } = await checkout();
+    const again = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
+    assert.deepEqual(again.items, []);
+    assert.equal(again.refreshedListings.has("d"), false, "the folder was not read");
+    await writeFile(join(root, "d/a.txt"), "edited, longer");
+    assert.deepEqual((await scanWorkingCopy(root, entries, { changedOnly: true, now: later })).items.map((i) => [i.path, i.content]), [["d/a.txt", "M"]]);
+  });
+
+  test("a new name, a deleted file, or an entry dropped while its file stays are all seen", async () => {
+    {
+      const { root, entries } = await checkout();
+      await writeFile(join(root, "d/new.txt"), "new");
+      const scan = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
+      assert.deepEqual(scan.items.map((i) => [i.path, i.content]), [["d/new.txt", "?"]]);
+      assert.equal(scan.refreshedListings.has("d"), false, "no cache for a folder with an unversioned name");
+    }
+    {
+      const { root, entries } = await checkout();
+      await rm(join(root, "d/b.txt"));
+      assert.deepEqual((await scanWorkingCopy(root, entries, { changedOnly: true, now: later })).items.map((i) => [i.path, i.content]), [["d/b.txt", "!"]]);
+    }
+    {
+      const { root, entries } = await checkout();
+      entries.delete("d/b.txt"); // `revert` of an add, `remove --keep-local`: the folder's names stay the same
+      assert.deepEqual((await scanWorkingCopy(root, entries, { changedOnly: true, now: later })).items.map((i) => [i.path, i.content]), [["d/b.txt", "?"]]);
+    }
+  });
+
+  test("a folder changed within the last 2 seconds gets no listing cache", async () => {
+    const root = await makeRoot();
+    await mkdir(join(root, "d"));
+    const entries = new Map<string, Entry>([["", { kind: "folder", revision: 1 }], ["d", { kind: "folder", revision: 1 }]]);
+    const scan = await scanWorkingCopy(root, entries, { changedOnly: true, now: () => statSync(join(root, "d")).mtimeMs + 500 });
+    assert.equal(scan.refreshedListings.has("d"), false);
   });
 });
