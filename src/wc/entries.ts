@@ -217,10 +217,17 @@ async function writeWhole(root: string, entries: Entries): Promise<void> {
   track(root, entries, { stored, end: size, size, records: stored.size + 1, ino: await indexInode(adminPaths(root).index) });
 }
 
-/** The stored form of an entry, after the checks a read no longer makes. */
+/**
+ * The stored form of an entry, after the checks a read no longer makes. A stat cache of the
+ * BASE content (the usual case) leaves out its hash: the reader puts the entry's back.
+ */
 function encodeEntry(path: string, entry: Entry): string {
   const problem = entryProblem(path, entry);
   if (problem) throw new WcError("invalid-entry", `refusing to write an invalid entry (${problem})`);
+  if (entry.cache && entry.cache.hash === entry.hash) {
+    const { hash: _same, ...cache } = entry.cache;
+    return JSON.stringify({ ...entry, cache });
+  }
   return JSON.stringify(entry);
 }
 

@@ -6,7 +6,7 @@
  * One record per line, fields separated by TAB (JSON text never holds a raw TAB or newline):
  *
  *     CRC  v  2                          header, the first line
- *     CRC  e  "path"  {entry JSON}       set an entry
+ *     CRC  e  "path"  {entry JSON}       set an entry (a stat cache's hash left out when it is the entry's)
  *     CRC  d  "path"                     delete an entry
  *     CRC  c  revision  BATCHCRC         end of a batch
  *
@@ -71,6 +71,13 @@ const TAB = 9;
 const NEWLINE = 10;
 const C = "c".charCodeAt(0);
 
+/** A stored stat cache without a hash is one of the BASE content (entries.ts `encodeEntry`). */
+function restoreCacheHash(entry: Entry): Entry {
+  const cache = entry.cache as (Entry["cache"] & { hash?: string }) | undefined;
+  if (typeof cache === "object" && cache !== null && cache.hash === undefined && typeof entry.hash === "string") cache.hash = entry.hash;
+  return entry;
+}
+
 function decodePath(json: string): string {
   return json.includes("\\") ? (JSON.parse(json) as string) : json.slice(1, -1);
 }
@@ -88,6 +95,7 @@ function applyBatch(text: string, data: IndexData): void {
       const json = line.slice(tab + 1);
       const entry = JSON.parse(json) as Entry;
       if (typeof entry !== "object" || entry === null) throw new IndexCorruption(`a malformed entry for ${JSON.stringify(path)}`);
+      restoreCacheHash(entry);
       data.entries.set(path, entry);
       data.stored.set(path, json);
     } else if (type === "d" && line[10] === "\t") {
@@ -186,7 +194,7 @@ export function salvageIndex(bytes: Buffer): { revision?: number; entries: Map<s
     try {
       if (fields[0] === "e" && fields.length === 3) {
         const entry = JSON.parse(fields[2]) as Entry;
-        if (typeof entry === "object" && entry !== null) entries.set(decodePath(fields[1]), entry);
+        if (typeof entry === "object" && entry !== null) entries.set(decodePath(fields[1]), restoreCacheHash(entry));
         else damaged++;
       } else if (fields[0] === "d" && fields.length === 2) entries.delete(decodePath(fields[1]));
       // The revision of the last seal before any damage: a lost batch may have moved it.

@@ -89,12 +89,13 @@ export async function scanWorkingCopy(
   };
 
   const visit = (path: string): DiskNode | undefined => {
-    let stats: BigIntStats;
+    let stats: BigIntStats | undefined;
     try {
-      stats = lstatSync(join(root, path), { bigint: true });
+      stats = lstatSync(join(root, path), { bigint: true, throwIfNoEntry: false });
     } catch {
-      return undefined;
+      return undefined; // ENOTDIR, EACCES: nothing we can use there
     }
+    if (!stats) return undefined;
     const isDir = stats.isDirectory();
     if (!isDir && !stats.isFile()) return undefined; // symlinks and devices are never followed or tracked
     const versioned = entries.has(path);
@@ -177,8 +178,16 @@ export async function scanWorkingCopy(
     items.push({ path, kind: node.kind, content: "?", meta: " " });
   }
   for (const [path, entry] of entries) {
-    if (!inScope(path)) continue;
+    if (scopes && !inScope(path)) continue;
     const node = path === "" ? ({ kind: "folder" } as DiskNode) : disk.get(path);
+    // The common case of a clean status, decided without allocating: a plain entry, no metadata
+    // on either side, the same kind on disk, and a file whose stat matches its cache.
+    if (opts.changedOnly && node && node.kind === entry.kind && entry.schedule === undefined && entry.conflict === undefined && entry.meta === undefined && !metaFiles.has(path)) {
+      if (node.kind === "folder") continue;
+      const cache = entry.cache;
+      const s = node.stats;
+      if (cache && cache.hash === entry.hash && cache.size === Number(s.size) && cache.ino === Number(s.ino) && cache.mtimeNs === String(s.mtimeNs)) continue;
+    }
     const item: PathStatus = { path, kind: node?.kind ?? entry.kind, content: "=", meta: " ", entry };
     let pending = false;
     if (metaFiles.has(path)) {

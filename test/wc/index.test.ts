@@ -231,6 +231,33 @@ describe("upgrade from entries.json", () => {
   });
 });
 
+describe("kill -9 during the upgrade", () => {
+  test("a process upgrading over and over, killed at any moment, leaves a checkout that loads with the same entries", async () => {
+    const entries = manyEntries(2000);
+    entries.set("d/added.txt", { kind: "file", schedule: "added" });
+    entries.set("d/f1.txt", { ...fileEntry(1), conflict: { kind: "text", artifacts: ["d/f1.txt.mine"] } });
+    const legacyFile = join(work, `legacy-${counter}.json`);
+    await writeFile(legacyFile, JSON.stringify({ format: 1, revision: 9, entries: Object.fromEntries(entries) }));
+    const script = fileURLToPath(new URL("./index-upgrader.fixture.ts", import.meta.url));
+    for (const rounds of [1, 3, 7]) {
+      const root = await makeRoot();
+      const child = spawn(process.execPath, ["--import", "tsx", script, root, legacyFile], { stdio: ["ignore", "pipe", "inherit"] });
+      await new Promise<void>((resolve) => {
+        let text = "";
+        child.stdout.setEncoding("utf8");
+        child.stdout.on("data", (chunk: string) => {
+          text += chunk;
+          if (text.split("\n").length > rounds) child.kill("SIGKILL");
+        });
+        child.once("exit", () => resolve());
+      });
+      const read = await loadEntries(root);
+      assert.equal(read.revision, 9);
+      assert.equal(plain(read.entries), plain(entries), `killed after ${rounds} rounds`);
+    }
+  });
+});
+
 describe("a damaged index", () => {
   async function damaged(): Promise<{ root: string; entries: Map<string, Entry> }> {
     const root = await makeRoot();
