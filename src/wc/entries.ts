@@ -4,7 +4,7 @@
  * files whose stat has not changed. Stored in `.zsync/index` (index-file.ts); checkouts made
  * before it (`.zsync/entries.json`) are upgraded on first use.
  */
-import { readFile, rm } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import { ArchivePathError, checkArchivePath } from "../protocol/paths.js";
 import type { EntryInfo, ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ManifestError, parseObjectMeta } from "../protocol/manifest.js";
@@ -273,6 +273,16 @@ export async function saveEntries(root: string, entries: Entries, opts: SaveEntr
 
   const file = adminPaths(root).index;
   const fsync = opts.fsync ?? true;
+  // A change to a large share of the entries (a first status caching every file, an update of
+  // most of the tree) is written whole: appending it would make every later read parse it twice.
+  if (changes.length * 4 > loaded.stored.size + COMPACT_SLACK && (await entriesAreCurrent(root, entries))) {
+    for (const [path, json] of changes) {
+      if (json === null) loaded.stored.delete(path);
+      else loaded.stored.set(path, json);
+    }
+    await rewrite(file, loaded, entries.revision);
+    return;
+  }
   let fresh: IndexData | undefined;
   let revision = entries.revision;
   let text = encodeBatch(changes, revision);
@@ -305,13 +315,29 @@ export async function saveEntries(root: string, entries: Entries, opts: SaveEntr
   loaded.records = (fresh?.records ?? loaded.records) + changes.length + 1;
   if (fresh) loaded.ino = fresh.ino;
   // Compact only from a complete picture (ours is one when nobody else wrote in between).
-  if (!fresh && loaded.records > 2 * loaded.stored.size + COMPACT_SLACK) {
-    const whole = encodeIndex(loaded.stored, revision);
-    await writeFileAtomic(file, whole);
-    loaded.end = loaded.size = Buffer.byteLength(whole);
-    loaded.ino = await indexInode(file);
-    loaded.records = loaded.stored.size + 1;
-  }
+  if (!fresh && loaded.records > 2 * loaded.stored.size + COMPACT_SLACK) await rewrite(file, loaded, revision);
+}
+
+/** Compaction: the whole index rewritten from `loaded` (temp + fsync + rename). */
+async function rewrite(file: string, loaded: Loaded, revision: number): Promise<void> {
+  const whole = encodeIndex(loaded.stored, revision);
+  await writeFileAtomic(file, whole);
+  loaded.revision = revision;
+  loaded.end = loaded.size = Buffer.byteLength(whole);
+  loaded.ino = await indexInode(file);
+  loaded.records = loaded.stored.size + 1;
+}
+
+/**
+ * True when `entries` (from {@link loadEntries}) still describe the index on disk: nobody wrote
+ * it since they were read or saved. A command holding the lock can then save them instead of
+ * reading the index again.
+ */
+export async function entriesAreCurrent(root: string, entries: Entries): Promise<boolean> {
+  const loaded = loadedFrom.get(entries.entries);
+  if (!loaded || loaded.root !== root) return false;
+  const now = await stat(adminPaths(root).index).catch(() => undefined);
+  return now !== undefined && now.ino === loaded.ino && now.size === loaded.size;
 }
 
 /** Paths of `entries` under `path` (exclusive), in sorted order. */

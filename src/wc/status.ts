@@ -3,7 +3,7 @@
  */
 import { parentPath } from "../protocol/paths.js";
 import type { ZsyncClient } from "../transport/http/client.js";
-import { loadEntries, saveEntries, type Entry, type ListingCache, type StatCache } from "./entries.js";
+import { entriesAreCurrent, loadEntries, saveEntries, type Entries, type Entry, type ListingCache, type StatCache } from "./entries.js";
 import { hasJournal } from "./journal.js";
 import { acquireLock } from "./lock.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
@@ -53,7 +53,7 @@ export async function status(wc: WorkingCopy, opts: StatusOptions = {}): Promise
     const known = wc.entries.entries.get(path)?.listing;
     if (known && JSON.stringify(known) === JSON.stringify(listing)) scan.refreshedListings.delete(path);
   }
-  if (scan.refreshedCaches.size > 0 || scan.refreshedListings.size > 0) await saveCaches(wc.root, scan.refreshedCaches, scan.refreshedListings);
+  if (scan.refreshedCaches.size > 0 || scan.refreshedListings.size > 0) await saveCaches(wc.root, wc.entries, scan.refreshedCaches, scan.refreshedListings);
   if (!opts.verbose) report.items = report.items.filter((i) => i.content !== "=" || i.meta !== " " || i.outOfDate);
   return report;
 }
@@ -64,12 +64,13 @@ export async function status(wc: WorkingCopy, opts: StatusOptions = {}): Promise
  * saving those would undo its work. A cache says only "a file with this stat has this hash",
  * so it is valid on any version of the entries.
  */
-async function saveCaches(root: string, caches: Map<string, StatCache>, listings: Map<string, ListingCache>): Promise<void> {
+async function saveCaches(root: string, scanned: Entries, caches: Map<string, StatCache>, listings: Map<string, ListingCache>): Promise<void> {
   const release = await acquireLock(root, "status").catch(() => undefined);
   if (!release) return;
   try {
     if (await hasJournal(root)) return; // an interrupted command is pending: leave the entries to it
-    const fresh = await loadEntries(root);
+    // Unchanged on disk since the scan read them (the usual case): no need to read them again.
+    const fresh = (await entriesAreCurrent(root, scanned)) ? scanned : await loadEntries(root);
     for (const [path, cache] of caches) {
       const entry = fresh.entries.get(path);
       if (entry) entry.cache = cache;
