@@ -23,6 +23,7 @@ import { entriesUnder, entryFromRemote, type Entry } from "./entries.js";
 import { runJournal, type Expectation, type JournalReport, type JournalStep } from "./journal.js";
 import { formatMeta, metaFileOf, readWorkingMetaSync } from "./meta-files.js";
 import { hashFile, hasPristine } from "./pristine.js";
+import { missingPaths } from "./missing.js";
 import { receiveBodies } from "./receive.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
 import { planFileMerge, planMeta, type PlanContext } from "./plan-object.js";
@@ -324,7 +325,9 @@ export async function applyRemote(
   /** Plans bringing back versioned files and folders that are missing on disk and that this update does not touch. */
   async function planRestores() {
     const restored: string[] = [];
-    for (const [path, entry] of [...entries].sort(([a], [b]) => depthOf(a) - depthOf(b) || (a < b ? -1 : 1))) {
+    // Only paths missing from disk can need restoring (found with one lstat per unchanged folder).
+    const candidates = missingPaths(root, entries).map((path): [string, Entry] => [path, entries.get(path)!]);
+    for (const [path, entry] of candidates.sort(([a], [b]) => depthOf(a) - depthOf(b) || (a < b ? -1 : 1))) {
       if (path === "" || entry.schedule || entry.conflict || entryChanges[path] !== undefined || !wanted(path, entry.kind)) continue;
       // A changed path the plan left alone (already current) is restored like any other.
       if (deleted.has(path) || skipped.includes(path) || superseded.includes(path) || isBlocked(path) || blocked.includes(path)) continue;

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { adminPaths, FORMAT_VERSION, WcError } from "../../src/wc/admin.js";
 import { loadEntries, saveEntries, type Entry } from "../../src/wc/entries.js";
 import { rebuildIndexIfDamaged } from "../../src/wc/index-rebuild.js";
+import { missingPaths } from "../../src/wc/missing.js";
 import { scanWorkingCopy } from "../../src/wc/scan.js";
 import { tempDir } from "../helpers/server.js";
 
@@ -375,5 +376,48 @@ describe("status skips reading folders that cannot have changed", () => {
     const entries = new Map<string, Entry>([["", { kind: "folder", revision: 1 }], ["d", { kind: "folder", revision: 1 }]]);
     const scan = await scanWorkingCopy(root, entries, { changedOnly: true, now: () => statSync(join(root, "d")).mtimeMs + 500 });
     assert.equal(scan.refreshedListings.has("d"), false);
+  });
+});
+
+describe("missing paths (what update restores)", () => {
+  const later = () => Date.now() + 10_000;
+
+  async function tree(): Promise<{ root: string; entries: Map<string, Entry> }> {
+    const root = await makeRoot();
+    const entries = new Map<string, Entry>([["", { kind: "folder", revision: 1 }]]);
+    for (const dir of ["a", "a/b", "c"]) {
+      await mkdir(join(root, dir));
+      entries.set(dir, { kind: "folder", revision: 1 });
+    }
+    for (const file of ["a/1.txt", "a/b/2.txt", "c/3.txt", "top.txt"]) {
+      await writeFile(join(root, file), file);
+      entries.set(file, { kind: "file", revision: 1, hash: sha(file), size: file.length });
+    }
+    return { root, entries };
+  }
+
+  /** The answer without any cache: an lstat of every entry. */
+  const naive = (root: string, entries: Map<string, Entry>) => [...entries.keys()].filter((p) => p !== "" && !existsSync(join(root, p)) && !isSymlink(join(root, p))).sort();
+  const isSymlink = (path: string) => {
+    try {
+      return lstatSync(path).isSymbolicLink();
+    } catch {
+      return false;
+    }
+  };
+
+  test("with and without listing caches, the same paths as an lstat of every entry", async () => {
+    for (const damage of [async () => {}, (root: string) => rm(join(root, "a/1.txt")), (root: string) => rm(join(root, "a"), { recursive: true }), (root: string) => rm(join(root, "top.txt"))]) {
+      for (const cached of [false, true]) {
+        const { root, entries } = await tree();
+        if (cached) {
+          const scan = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
+          for (const [path, listing] of scan.refreshedListings) entries.get(path)!.listing = listing;
+          assert.equal(scan.refreshedListings.size, 4, "every folder got a listing cache");
+        }
+        await damage(root);
+        assert.deepEqual(missingPaths(root, entries).sort(), naive(root, entries), `cached: ${cached}, ${damage.toString()}`);
+      }
+    }
   });
 });
