@@ -201,7 +201,13 @@ async function upgradeLegacy(root: string): Promise<Entries> {
     corruptIndex(paths.index, "it is missing");
   }
   const entries = parseLegacyEntries(paths.entries, text);
-  await writeWhole(root, entries);
+  try {
+    await writeWhole(root, entries);
+  } catch (error) {
+    // A checkout we may not write to (read-only media, another user's) is still read.
+    if (["EACCES", "EPERM", "EROFS"].includes((error as NodeJS.ErrnoException).code ?? "")) return entries;
+    throw error;
+  }
   await rm(paths.entries, { force: true });
   return entries;
 }

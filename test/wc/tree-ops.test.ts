@@ -113,7 +113,7 @@ function snapshot(root: string, admin = false): Map<string, string> {
       else if (path === ".zsync/index") {
         // Stat caches are refreshed by any status: compare the entries without them.
         const data = decodeIndex(readFileSync(join(root, path)));
-        const entries = [...data.entries].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, entry]) => [p, { ...entry, cache: undefined }]);
+        const entries = [...data.entries].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, entry]) => [p, { ...entry, cache: undefined, listing: undefined }]);
         out.set(path, sha256(JSON.stringify({ revision: data.revision, entries })));
       } else out.set(path, sha256(readFileSync(join(root, path))));
     }
