@@ -54,6 +54,9 @@ export function adminPaths(root: string) {
     admin,
     format: join(admin, "format"),
     config: join(admin, "config.json"),
+    /** The index of entries (entries.ts, index-file.ts). */
+    index: join(admin, "index"),
+    /** The previous format's entries file, upgraded to `index` on first use. */
     entries: join(admin, "entries.json"),
     pristine: join(admin, "pristine"),
     journal: join(admin, "journal.json"),

@@ -72,7 +72,8 @@ async function commitOnce(wc: WorkingCopy, opts: CommitOptions): Promise<CommitO
   const entries = wc.entries.entries;
   const named = opts.paths && opts.paths.length > 0 ? opts.paths : undefined;
   const parents = named ? addedParents(named, entries) : [];
-  const scan = await scanWorkingCopy(root, entries, { within: named && [...named, ...parents] });
+  // Unchanged paths send nothing: leave them out, as plain `status` does (the same fast scan).
+  const scan = await scanWorkingCopy(root, entries, { within: named && [...named, ...parents], changedOnly: true });
   // An added parent comes along by itself, not with its other children.
   scan.items = scan.items.filter((i) => !named || parents.includes(i.path) || named.some((p) => p === "" || i.path === p || i.path.startsWith(p + "/")));
 

@@ -1,14 +1,16 @@
 /**
- * `.zsync/entries.json`: one record per tracked path (relative to the checkout root; "" is the
+ * The checkout's entries: one record per tracked path (relative to the checkout root; "" is the
  * root folder itself), the checkout's revision, and a stat cache that lets `status` skip reading
- * files whose stat has not changed.
+ * files whose stat has not changed. Stored in `.zsync/index` (index-file.ts); checkouts made
+ * before it (`.zsync/entries.json`) are upgraded on first use.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import { ArchivePathError, checkArchivePath } from "../protocol/paths.js";
 import type { EntryInfo, ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ManifestError, parseObjectMeta } from "../protocol/manifest.js";
 import { adminPaths, WcError } from "./admin.js";
 import { writeFileAtomic } from "./atomic.js";
+import { appendIndex, encodeBatch, encodeIndex, indexInode, IndexCorruption, readIndex, type IndexData } from "./index-file.js";
 import { checkoutPathProblem } from "./safe-path.js";
 
 /** What an unresolved conflict left behind. */
@@ -37,6 +39,19 @@ export interface StatCache {
   hash: string;
 }
 
+/**
+ * A folder's stat when its listing held exactly its tracked children (no unversioned, ignored
+ * or `@@meta` names): while the folder's mtime, ctime and inode stay the same, its names are
+ * the same, so `status` need not read it (git's untracked cache).
+ */
+export interface ListingCache {
+  mtimeNs: string;
+  ctimeNs: string;
+  ino: number;
+  /** How many tracked children the folder had: an entry dropped while its file stays makes the listing stale. */
+  children: number;
+}
+
 /** One tracked path. */
 export interface Entry {
   kind: ObjectKind;
@@ -50,6 +65,8 @@ export interface Entry {
   schedule?: "added" | "removed";
   conflict?: ConflictRecord;
   cache?: StatCache;
+  /** Folders: see {@link ListingCache}. */
+  listing?: ListingCache;
 }
 
 /** The whole entries file. */
@@ -61,71 +78,272 @@ export interface Entries {
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
-function corrupt(file: string, why: string): never {
+function corruptLegacy(file: string, why: string): never {
   throw new WcError("corrupt-admin", `${file} is corrupt (${why}). Your files are untouched; check out again into a new directory and copy your edits over.`);
 }
 
-/** Loads and validates the entries of the checkout at `root`. */
-export async function loadEntries(root: string): Promise<Entries> {
-  const file = adminPaths(root).entries;
+function corruptIndex(file: string, why: string): never {
+  throw new WcError(
+    "corrupt-admin",
+    `${file} is corrupt (${why}). Your files are untouched; run \`zsync cleanup\` to rebuild it from the pristine store and your working files.`,
+  );
+}
+
+/** What is wrong with one entry (the checks every entry passes before it is written), or undefined. */
+export function entryProblem(path: string, e: Entry): string | undefined {
+  try {
+    checkArchivePath(path);
+  } catch (error) {
+    if (error instanceof ArchivePathError) return `bad path ${JSON.stringify(path)}`;
+    throw error;
+  }
+  if (typeof e !== "object" || e === null) return `bad entry for ${JSON.stringify(path)}`;
+  const conflict = e.conflict as ConflictRecord | undefined;
+  if (conflict !== undefined) {
+    const ok = typeof conflict === "object" && conflict !== null && ["text", "binary", "meta", "tree"].includes(conflict.kind) && Array.isArray(conflict.artifacts);
+    if (!ok) return `bad conflict record for ${JSON.stringify(path)}`;
+    for (const artifact of conflict.artifacts) {
+      const problem = checkoutPathProblem(artifact);
+      if (problem || artifact === "") return `bad conflict artifact of ${JSON.stringify(path)}: ${problem ?? "empty"}`;
+    }
+  }
+  if (e.meta !== undefined) {
+    try {
+      parseObjectMeta(e.meta, `metadata of ${JSON.stringify(path)}`);
+    } catch (error) {
+      if (error instanceof ManifestError) return error.message;
+      throw error;
+    }
+  }
+  const valid =
+    (e.kind === "file" || e.kind === "folder") &&
+    (e.revision === undefined || Number.isSafeInteger(e.revision)) &&
+    (e.hash === undefined || (typeof e.hash === "string" && SHA256.test(e.hash))) &&
+    (e.schedule === undefined || e.schedule === "added" || e.schedule === "removed") &&
+    (e.cache === undefined || (typeof e.cache === "object" && e.cache !== null && typeof e.cache.hash === "string" && SHA256.test(e.cache.hash))) &&
+    (e.listing === undefined || (e.kind === "folder" && typeof e.listing === "object" && e.listing !== null && typeof e.listing.mtimeNs === "string" && typeof e.listing.ctimeNs === "string" && Number.isSafeInteger(e.listing.children))) &&
+    (e.schedule === "added" || e.revision !== undefined) &&
+    (e.kind === "folder" || e.schedule === "added" || e.hash !== undefined);
+  return valid ? undefined : `bad entry for ${JSON.stringify(path)}`;
+}
+
+/** Parses and validates the previous format, `.zsync/entries.json` (format 1). */
+function parseLegacyEntries(file: string, text: string): Entries {
   let raw: unknown;
   try {
-    raw = JSON.parse(await readFile(file, "utf8"));
+    raw = JSON.parse(text);
   } catch (error) {
-    corrupt(file, (error as Error).message);
+    corruptLegacy(file, (error as Error).message);
   }
   const data = raw as { format?: unknown; revision?: unknown; entries?: unknown };
   if (data?.format !== 1 || !Number.isSafeInteger(data.revision) || typeof data.entries !== "object" || data.entries === null) {
-    corrupt(file, "unexpected structure");
+    corruptLegacy(file, "unexpected structure");
   }
   const entries = new Map<string, Entry>();
   for (const [path, value] of Object.entries(data.entries as Record<string, Entry>)) {
-    try {
-      checkArchivePath(path);
-    } catch (error) {
-      if (error instanceof ArchivePathError) corrupt(file, `bad path ${JSON.stringify(path)}`);
-      throw error;
-    }
-    const e = value;
-    const conflict = e?.conflict as ConflictRecord | undefined;
-    if (conflict !== undefined) {
-      const ok =
-        typeof conflict === "object" && conflict !== null && ["text", "binary", "meta", "tree"].includes(conflict.kind) && Array.isArray(conflict.artifacts);
-      if (!ok) corrupt(file, `bad conflict record for ${JSON.stringify(path)}`);
-      for (const artifact of conflict.artifacts) {
-        const problem = checkoutPathProblem(artifact);
-        if (problem || artifact === "") corrupt(file, `bad conflict artifact of ${JSON.stringify(path)}: ${problem ?? "empty"}`);
-      }
-    }
-    if (e?.meta !== undefined) {
-      try {
-        parseObjectMeta(e.meta, `metadata of ${JSON.stringify(path)}`);
-      } catch (error) {
-        if (error instanceof ManifestError) corrupt(file, error.message);
-        throw error;
-      }
-    }
-    const valid =
-      (e?.kind === "file" || e?.kind === "folder") &&
-      (e.revision === undefined || Number.isSafeInteger(e.revision)) &&
-      (e.hash === undefined || (typeof e.hash === "string" && SHA256.test(e.hash))) &&
-      (e.schedule === undefined || e.schedule === "added" || e.schedule === "removed") &&
-      (e.cache === undefined || (typeof e.cache === "object" && e.cache !== null && typeof e.cache.hash === "string" && SHA256.test(e.cache.hash))) &&
-      (e.schedule === "added" || e.revision !== undefined) &&
-      (e.kind === "folder" || e.schedule === "added" || e.hash !== undefined);
-    if (!valid) corrupt(file, `bad entry for ${JSON.stringify(path)}`);
-    entries.set(path, e);
+    const problem = entryProblem(path, value);
+    if (problem) corruptLegacy(file, problem);
+    entries.set(path, value);
   }
-  if (!entries.has("")) corrupt(file, "no entry for the checkout root");
+  if (!entries.has("")) corruptLegacy(file, "no entry for the checkout root");
   return { revision: data.revision as number, entries };
 }
 
-/** Writes the entries atomically (sorted, so the file diffs well). */
-export async function saveEntries(root: string, entries: Entries): Promise<void> {
-  const sorted = [...entries.entries.keys()].sort();
-  // fromEntries defines own keys: `object["__proto__"] = …` would drop a file named `__proto__`.
-  const object: Record<string, Entry> = Object.fromEntries(sorted.map((path) => [path, entries.entries.get(path)!]));
-  await writeFileAtomic(adminPaths(root).entries, JSON.stringify({ format: 1, revision: entries.revision, entries: object }));
+/** What a loaded entries map was read from: a save writes only the difference. */
+interface Loaded {
+  root: string;
+  stored: Map<string, string>;
+  revision: number;
+  /** Valid length and actual size of the index when last read or written by us. */
+  end: number;
+  size: number;
+  records: number;
+  ino: number;
+}
+const loadedFrom = new WeakMap<Map<string, Entry>, Loaded>();
+
+/** Compaction is due when the log holds this many more records than twice the live entries. */
+const COMPACT_SLACK = 64;
+
+function track(root: string, entries: Entries, data: Omit<Loaded, "root" | "revision">): Entries {
+  loadedFrom.set(entries.entries, { root, revision: entries.revision, ...data });
+  return entries;
+}
+
+/**
+ * Loads the entries of the checkout at `root` from `.zsync/index` (one pass; entries were
+ * validated when written). A checkout in the previous format (`entries.json`) is upgraded in
+ * place first, crash-safely: the index is written whole (temp + fsync + rename) before the old
+ * file goes, and while both exist the index wins.
+ */
+export async function loadEntries(root: string): Promise<Entries> {
+  const paths = adminPaths(root);
+  let data: IndexData;
+  try {
+    data = await readIndex(paths.index);
+  } catch (error) {
+    if (error instanceof IndexCorruption) corruptIndex(paths.index, error.message);
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    return upgradeLegacy(root);
+  }
+  if (!data.entries.has("")) corruptIndex(paths.index, "no entry for the checkout root");
+  const { stored, end, size, records, ino } = data;
+  return track(root, { revision: data.revision, entries: data.entries }, { stored, end, size, records, ino });
+}
+
+async function upgradeLegacy(root: string): Promise<Entries> {
+  const paths = adminPaths(root);
+  let text: string;
+  try {
+    text = await readFile(paths.entries, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    corruptIndex(paths.index, "it is missing");
+  }
+  const entries = parseLegacyEntries(paths.entries, text);
+  try {
+    await writeWhole(root, entries);
+  } catch (error) {
+    // A checkout we may not write to (read-only media, another user's) is still read.
+    if (["EACCES", "EPERM", "EROFS"].includes((error as NodeJS.ErrnoException).code ?? "")) return entries;
+    throw error;
+  }
+  await rm(paths.entries, { force: true });
+  return entries;
+}
+
+/** Writes the whole index (temp + fsync + rename) and tracks `entries` as its content. */
+async function writeWhole(root: string, entries: Entries): Promise<void> {
+  const stored = new Map<string, string>();
+  for (const [path, entry] of entries.entries) stored.set(path, encodeEntry(path, entry));
+  if (!stored.has("")) throw new WcError("invalid-entry", "refusing to write entries without one for the checkout root");
+  const text = encodeIndex(stored, entries.revision);
+  await writeFileAtomic(adminPaths(root).index, text);
+  const size = Buffer.byteLength(text);
+  track(root, entries, { stored, end: size, size, records: stored.size + 1, ino: await indexInode(adminPaths(root).index) });
+}
+
+/**
+ * The stored form of an entry, after the checks a read no longer makes. A stat cache of the
+ * BASE content (the usual case) leaves out its hash: the reader puts the entry's back.
+ */
+function encodeEntry(path: string, entry: Entry): string {
+  const problem = entryProblem(path, entry);
+  if (problem) throw new WcError("invalid-entry", `refusing to write an invalid entry (${problem})`);
+  if (entry.cache && entry.cache.hash === entry.hash) {
+    const { hash: _same, ...cache } = entry.cache;
+    return JSON.stringify({ ...entry, cache });
+  }
+  return JSON.stringify(entry);
+}
+
+/** Options of {@link saveEntries}. */
+export interface SaveEntriesOptions {
+  /**
+   * Only these paths may have changed (set, replaced or deleted) since the entries were loaded:
+   * the save then costs O(changed) instead of comparing every entry.
+   */
+  changed?: Iterable<string>;
+  /** fsync the write (default true; stat caches alone are not worth it). */
+  fsync?: boolean;
+}
+
+/**
+ * Saves the entries. Entries read by {@link loadEntries} are saved incrementally: only what
+ * changed since they were read is appended to the index, as one sealed batch, and the index is
+ * compacted (rewritten whole, atomically) when the log has grown past twice the live entries.
+ * Entries from elsewhere (a fresh checkout) replace the index whole.
+ */
+export async function saveEntries(root: string, entries: Entries, opts: SaveEntriesOptions = {}): Promise<void> {
+  const loaded = loadedFrom.get(entries.entries);
+  if (!loaded || loaded.root !== root) return writeWhole(root, entries);
+  const changes: [string, string | null][] = [];
+  const consider = (path: string) => {
+    const entry = entries.entries.get(path);
+    const before = loaded.stored.get(path);
+    if (entry === undefined) {
+      if (before !== undefined) changes.push([path, null]);
+      return;
+    }
+    const json = encodeEntry(path, entry);
+    if (json !== before) changes.push([path, json]);
+  };
+  if (opts.changed) {
+    for (const path of new Set(opts.changed)) consider(path);
+  } else {
+    for (const path of entries.entries.keys()) consider(path);
+    for (const path of loaded.stored.keys()) if (!entries.entries.has(path)) changes.push([path, null]);
+  }
+  if (!entries.entries.has("")) throw new WcError("invalid-entry", "refusing to write entries without one for the checkout root");
+  if (changes.length === 0 && entries.revision === loaded.revision) return;
+
+  const file = adminPaths(root).index;
+  const fsync = opts.fsync ?? true;
+  // A change to a large share of the entries (a first status caching every file, an update of
+  // most of the tree) is written whole: appending it would make every later read parse it twice.
+  if (changes.length * 4 > loaded.stored.size + COMPACT_SLACK && (await entriesAreCurrent(root, entries))) {
+    for (const [path, json] of changes) {
+      if (json === null) loaded.stored.delete(path);
+      else loaded.stored.set(path, json);
+    }
+    await rewrite(file, loaded, entries.revision);
+    return;
+  }
+  let fresh: IndexData | undefined;
+  let revision = entries.revision;
+  let text = encodeBatch(changes, revision);
+  let appended = await appendIndex(file, text, loaded.end, loaded, { fsync }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return false;
+    throw error;
+  });
+  if (!appended) {
+    // The index changed since it was read (another save, a compaction): append our changes to
+    // what is there now. Only what this caller changed is written, so nothing else is undone.
+    try {
+      fresh = await readIndex(file);
+    } catch (error) {
+      if (error instanceof IndexCorruption) corruptIndex(file, error.message);
+      throw error;
+    }
+    if (entries.revision === loaded.revision) revision = fresh.revision;
+    text = encodeBatch(changes, revision);
+    appended = await appendIndex(file, text, fresh.end, fresh, { fsync });
+    if (!appended) throw new WcError("index-busy", `${file} changed while it was being written; run the command again`);
+  }
+  const end = (fresh?.end ?? loaded.end) + Buffer.byteLength(text);
+  for (const [path, json] of changes) {
+    if (json === null) loaded.stored.delete(path);
+    else loaded.stored.set(path, json);
+  }
+  loaded.revision = entries.revision;
+  loaded.end = end;
+  loaded.size = end;
+  loaded.records = (fresh?.records ?? loaded.records) + changes.length + 1;
+  if (fresh) loaded.ino = fresh.ino;
+  // Compact only from a complete picture (ours is one when nobody else wrote in between).
+  if (!fresh && loaded.records > 2 * loaded.stored.size + COMPACT_SLACK) await rewrite(file, loaded, revision);
+}
+
+/** Compaction: the whole index rewritten from `loaded` (temp + fsync + rename). */
+async function rewrite(file: string, loaded: Loaded, revision: number): Promise<void> {
+  const whole = encodeIndex(loaded.stored, revision);
+  await writeFileAtomic(file, whole);
+  loaded.revision = revision;
+  loaded.end = loaded.size = Buffer.byteLength(whole);
+  loaded.ino = await indexInode(file);
+  loaded.records = loaded.stored.size + 1;
+}
+
+/**
+ * True when `entries` (from {@link loadEntries}) still describe the index on disk: nobody wrote
+ * it since they were read or saved. A command holding the lock can then save them instead of
+ * reading the index again.
+ */
+export async function entriesAreCurrent(root: string, entries: Entries): Promise<boolean> {
+  const loaded = loadedFrom.get(entries.entries);
+  if (!loaded || loaded.root !== root) return false;
+  const now = await stat(adminPaths(root).index).catch(() => undefined);
+  return now !== undefined && now.ino === loaded.ino && now.size === loaded.size;
 }
 
 /** Paths of `entries` under `path` (exclusive), in sorted order. */

@@ -122,7 +122,7 @@ export async function replayJournal(root: string): Promise<JournalReport> {
     entry.cache = s?.isFile() ? cacheFromStats(s, hash) : undefined;
   }
   if (journal.revision !== undefined) entries.revision = journal.revision;
-  await saveEntries(root, entries);
+  await saveEntries(root, entries, { changed: [...Object.keys(journal.entries), ...written.keys()] });
   await rm(file, { force: true });
   return report;
 }

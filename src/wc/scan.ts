@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parentPath } from "../protocol/paths.js";
 import type { ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ADMIN_DIR } from "./admin.js";
-import type { Entry, StatCache } from "./entries.js";
+import type { Entry, ListingCache, StatCache } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
 import { cacheFromStats, statCache } from "./journal.js";
 import { META_DIR, objectOfMetaFile, readWorkingMetaSync, sameMeta } from "./meta-files.js";
@@ -40,6 +40,8 @@ export interface ScanResult {
   items: PathStatus[];
   /** Fresh stat caches worth saving (path → cache). */
   refreshedCaches: Map<string, StatCache>;
+  /** Folders whose listing held only tracked children, with their stat (folder path → cache). */
+  refreshedListings: Map<string, ListingCache>;
 }
 
 interface DiskNode {
@@ -57,7 +59,13 @@ const SYNC_HASH_LIMIT = 1 << 20;
 export async function scanWorkingCopy(
   root: string,
   entries: Map<string, Entry>,
-  opts: { within?: string[]; /** Leave unchanged paths out of the result (plain `status`). */ changedOnly?: boolean } = {},
+  opts: {
+    within?: string[];
+    /** Leave unchanged paths out of the result (plain `status`). */
+    changedOnly?: boolean;
+    /** The clock that judges whether a folder's mtime is old enough to trust (tests inject one). */
+    now?: () => number;
+  } = {},
 ): Promise<ScanResult> {
   const ignored = createIgnoreMatcher(root);
   const disk = new Map<string, DiskNode>();
@@ -84,38 +92,71 @@ export async function scanWorkingCopy(
   };
 
   const visit = (path: string): DiskNode | undefined => {
-    let stats: BigIntStats;
+    let stats: BigIntStats | undefined;
     try {
-      stats = lstatSync(join(root, path), { bigint: true });
+      stats = lstatSync(join(root, path), { bigint: true, throwIfNoEntry: false });
     } catch {
-      return undefined;
+      return undefined; // ENOTDIR, EACCES: nothing we can use there
     }
+    if (!stats) return undefined;
     const isDir = stats.isDirectory();
     if (!isDir && !stats.isFile()) return undefined; // symlinks and devices are never followed or tracked
     const versioned = entries.has(path);
     if (!versioned && ignored(path, isDir)) return undefined;
     const node: DiskNode = { kind: isDir ? "folder" : "file", stats };
     disk.set(path, node);
-    if (isDir && versioned) walk(path); // an unversioned folder is reported once, as a whole
+    if (isDir && versioned) walk(path, stats); // an unversioned folder is reported once, as a whole
     return node;
   };
 
+  /** Tracked children per folder, built on the first folder whose listing is skipped. */
+  let children: Map<string, string[]> | undefined;
+  const childrenOf = (dir: string): string[] => {
+    if (!children) {
+      children = new Map();
+      for (const path of entries.keys()) {
+        if (path === "") continue;
+        const parent = parentPath(path);
+        const list = children.get(parent);
+        if (list) list.push(path);
+        else children.set(parent, [path]);
+      }
+    }
+    return children.get(dir) ?? [];
+  };
+  const refreshedListings = new Map<string, ListingCache>();
+
   // Sync walk: measured fastest for many small directories (toolchain.md §6).
-  const walk = (dir: string) => {
+  const walk = (dir: string, stats?: BigIntStats) => {
+    // Unchanged since it held only tracked names: visit those, without reading the folder.
+    const listing = entries.get(dir)?.listing;
+    if (listing && stats && sameListing(listing, stats) && listing.children === childrenOf(dir).length) {
+      for (const path of childrenOf(dir)) visit(path);
+      return;
+    }
     let names: string[];
     try {
       names = readdirSync(join(root, dir));
     } catch {
       return;
     }
+    let onlyTracked = true;
+    let tracked = 0;
     for (const name of names) {
       if (name === META_DIR) {
+        onlyTracked = false;
         listMetaDir(dir);
         continue;
       }
       if (dir === "" && name === ADMIN_DIR) continue;
-      visit(dir === "" ? name : `${dir}/${name}`);
+      const path = dir === "" ? name : `${dir}/${name}`;
+      if (entries.has(path)) tracked++;
+      else onlyTracked = false;
+      visit(path);
     }
+    // Every tracked child must be on disk too, or a later listing of the same names could not tell.
+    const fresh = onlyTracked && stats && tracked === childrenOf(dir).length ? listingFromStats(stats, tracked, (opts.now ?? Date.now)()) : undefined;
+    if (fresh) refreshedListings.set(dir, fresh);
   };
 
   const scopes = opts.within && !opts.within.includes("") ? opts.within : undefined;
@@ -126,7 +167,7 @@ export async function scanWorkingCopy(
       visit(scope);
     }
   } else {
-    walk("");
+    walk("", lstatSync(root, { bigint: true }));
   }
   listMetaDir("");
 
@@ -141,8 +182,16 @@ export async function scanWorkingCopy(
   }
   for (const path of strayMetaFiles) if (inScope(path) && !ignored(path, false)) items.push({ path, kind: "file", content: "?", meta: " " });
   for (const [path, entry] of entries) {
-    if (!inScope(path)) continue;
+    if (scopes && !inScope(path)) continue;
     const node = path === "" ? ({ kind: "folder" } as DiskNode) : disk.get(path);
+    // The common case of a clean status, decided without allocating: a plain entry, no metadata
+    // on either side, the same kind on disk, and a file whose stat matches its cache.
+    if (opts.changedOnly && node && node.kind === entry.kind && entry.schedule === undefined && entry.conflict === undefined && entry.meta === undefined && !metaFiles.has(path)) {
+      if (node.kind === "folder") continue;
+      const cache = entry.cache;
+      const s = node.stats;
+      if (cache && cache.hash === entry.hash && cache.size === Number(s.size) && cache.ino === Number(s.ino) && cache.mtimeNs === String(s.mtimeNs)) continue;
+    }
     const item: PathStatus = { path, kind: node?.kind ?? entry.kind, content: "=", meta: " ", entry };
     let pending = false;
     if (metaFiles.has(path)) {
@@ -199,5 +248,16 @@ export async function scanWorkingCopy(
     if (item.content === "=" && item.kind === "file" && item.workingHash !== item.entry?.hash) item.content = "M";
   }
   items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { items, refreshedCaches };
+  return { items, refreshedCaches, refreshedListings };
+}
+
+function sameListing(listing: ListingCache, s: BigIntStats): boolean {
+  return listing.mtimeNs === String(s.mtimeNs) && listing.ctimeNs === String(s.ctimeNs) && listing.ino === Number(s.ino);
+}
+
+/** The listing cache for a folder just read, unless its mtime is too recent to trust (as for files). */
+function listingFromStats(s: BigIntStats, children: number, nowMs: number): ListingCache | undefined {
+  const nowNs = BigInt(Math.floor(nowMs)) * 1_000_000n;
+  if (nowNs - s.mtimeNs < 2_000_000_000n || nowNs - s.ctimeNs < 2_000_000_000n) return undefined;
+  return { mtimeNs: String(s.mtimeNs), ctimeNs: String(s.ctimeNs), ino: Number(s.ino), children };
 }

@@ -6,6 +6,7 @@ import { readdir, rm } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { adminPaths, findWorkingCopy, readConfig, WcError, type WcConfig } from "./admin.js";
 import { loadEntries, type Entries } from "./entries.js";
+import { rebuildIndexIfDamaged, type IndexRebuild } from "./index-rebuild.js";
 import { hasJournal, replayJournal, type JournalReport } from "./journal.js";
 import { acquireLock } from "./lock.js";
 
@@ -16,6 +17,8 @@ export interface WorkingCopy {
   entries: Entries;
   /** What finishing an interrupted command did (empty when there was none). */
   recovered: JournalReport;
+  /** What rebuilding a damaged index did (only with `repairIndex`, and only when it was damaged). */
+  rebuiltIndex?: IndexRebuild;
   /** Releases the lock (no-op for read-only sessions). */
   release(): Promise<void>;
 }
@@ -24,15 +27,17 @@ export interface WorkingCopy {
  * Opens the checkout containing `start`. With `lock`, takes the lock for that command name.
  * Read-only commands still finish a pending journal when they can take the lock.
  */
-export async function openWorkingCopy(start: string, opts: { lock?: string } = {}): Promise<WorkingCopy> {
+export async function openWorkingCopy(start: string, opts: { lock?: string; /** Rebuild a damaged index (with `lock`; `zsync cleanup`). */ repairIndex?: boolean } = {}): Promise<WorkingCopy> {
   const root = await findWorkingCopy(start);
   const config = await readConfig(root);
   let release = async () => {};
   let recovered: JournalReport = { savedAside: [] };
+  let rebuiltIndex: IndexRebuild | undefined;
   if (opts.lock) {
     release = await acquireLock(root, opts.lock);
   }
   try {
+    if (opts.lock && opts.repairIndex) rebuiltIndex = await rebuildIndexIfDamaged(root);
     if (opts.lock) {
       recovered = await replayJournal(root);
       await removePartialDownloads(root);
@@ -50,7 +55,7 @@ export async function openWorkingCopy(start: string, opts: { lock?: string } = {
       }
     }
     const entries = await loadEntries(root);
-    return { root, config, entries, recovered, release };
+    return { root, config, entries, recovered, release, ...(rebuiltIndex ? { rebuiltIndex } : {}) };
   } catch (error) {
     await release();
     throw error;
@@ -69,7 +74,7 @@ async function removePartialDownloads(root: string): Promise<void> {
 }
 
 /** Runs `work` with the checkout open and always releases it. */
-export async function withWorkingCopy<T>(start: string, opts: { lock?: string }, work: (wc: WorkingCopy) => Promise<T>): Promise<T> {
+export async function withWorkingCopy<T>(start: string, opts: { lock?: string; repairIndex?: boolean }, work: (wc: WorkingCopy) => Promise<T>): Promise<T> {
   const wc = await openWorkingCopy(start, opts);
   try {
     return await work(wc);

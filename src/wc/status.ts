@@ -1,8 +1,9 @@
 /**
  * `status`: the state of every path, and which are out of date on the server (`-u`).
  */
+import { parentPath } from "../protocol/paths.js";
 import type { ZsyncClient } from "../transport/http/client.js";
-import { loadEntries, saveEntries, type StatCache } from "./entries.js";
+import { entriesAreCurrent, loadEntries, saveEntries, type Entries, type Entry, type ListingCache, type StatCache } from "./entries.js";
 import { hasJournal } from "./journal.js";
 import { acquireLock } from "./lock.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
@@ -47,7 +48,12 @@ export async function status(wc: WorkingCopy, opts: StatusOptions = {}): Promise
     report.items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
   // Only now (a failed `-u` changes nothing), and only when no other command holds the lock.
-  if (scan.refreshedCaches.size > 0) await saveCaches(wc.root, scan.refreshedCaches);
+  // A listing already recorded as it is now needs no write.
+  for (const [path, listing] of scan.refreshedListings) {
+    const known = wc.entries.entries.get(path)?.listing;
+    if (known && JSON.stringify(known) === JSON.stringify(listing)) scan.refreshedListings.delete(path);
+  }
+  if (scan.refreshedCaches.size > 0 || scan.refreshedListings.size > 0) await saveCaches(wc.root, wc.entries, scan.refreshedCaches, scan.refreshedListings);
   if (!opts.verbose) report.items = report.items.filter((i) => i.content !== "=" || i.meta !== " " || i.outOfDate);
   return report;
 }
@@ -58,18 +64,37 @@ export async function status(wc: WorkingCopy, opts: StatusOptions = {}): Promise
  * saving those would undo its work. A cache says only "a file with this stat has this hash",
  * so it is valid on any version of the entries.
  */
-async function saveCaches(root: string, caches: Map<string, StatCache>): Promise<void> {
+async function saveCaches(root: string, scanned: Entries, caches: Map<string, StatCache>, listings: Map<string, ListingCache>): Promise<void> {
   const release = await acquireLock(root, "status").catch(() => undefined);
   if (!release) return;
   try {
     if (await hasJournal(root)) return; // an interrupted command is pending: leave the entries to it
-    const fresh = await loadEntries(root);
+    // Unchanged on disk since the scan read them (the usual case): no need to read them again.
+    const fresh = (await entriesAreCurrent(root, scanned)) ? scanned : await loadEntries(root);
     for (const [path, cache] of caches) {
       const entry = fresh.entries.get(path);
       if (entry) entry.cache = cache;
     }
-    await saveEntries(root, fresh);
+    const counts = listings.size > 0 ? childCounts(fresh.entries) : new Map<string, number>();
+    for (const [path, listing] of listings) {
+      const entry = fresh.entries.get(path);
+      // Only when the entries still have the children the listing counted.
+      if (entry?.kind === "folder" && (counts.get(path) ?? 0) === listing.children) entry.listing = listing;
+      else listings.delete(path);
+    }
+    await saveEntries(root, fresh, { changed: [...caches.keys(), ...listings.keys()], fsync: false });
   } finally {
     await release();
   }
+}
+
+/** The number of children of every folder in `entries`. */
+function childCounts(entries: Map<string, Entry>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const path of entries.keys()) {
+    if (path === "") continue;
+    const parent = parentPath(path);
+    counts.set(parent, (counts.get(parent) ?? 0) + 1);
+  }
+  return counts;
 }

@@ -14,6 +14,7 @@ import type { Expectation, JournalStep } from "./journal.js";
 import { formatMeta, metaFileOf } from "./meta-files.js";
 import { planMeta, type PlanContext, type UpdateLine } from "./plan-object.js";
 import { hasPristine } from "./pristine.js";
+import { missingPaths } from "./missing.js";
 import type { PathStatus } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
 
@@ -152,7 +153,9 @@ export function createUpdatePlan({ wc, local, deleted, wanted, policy, types }: 
   /** Plans bringing back versioned files and folders that are missing on disk and that this update does not touch. */
   async function planRestores() {
     const restored: string[] = [];
-    for (const [path, entry] of [...entries].sort(([a], [b]) => depthOf(a) - depthOf(b) || (a < b ? -1 : 1))) {
+    // Only paths missing from disk can need restoring (found with one lstat per unchanged folder).
+    const candidates = missingPaths(root, entries).map((path): [string, Entry] => [path, entries.get(path)!]);
+    for (const [path, entry] of candidates.sort(([a], [b]) => depthOf(a) - depthOf(b) || (a < b ? -1 : 1))) {
       if (path === "" || entry.schedule || entry.conflict || entryChanges[path] !== undefined || !wanted(path, entry.kind)) continue;
       // A changed path the plan left alone (already current) is restored like any other.
       if (deleted.has(path) || skipped.includes(path) || superseded.includes(path) || isBlocked(path) || blocked.includes(path)) continue;

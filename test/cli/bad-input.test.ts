@@ -13,6 +13,7 @@ import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { decodeIndex } from "../../src/wc/index-file.js";
 import { zsync, zsyncJson } from "../helpers/cli.js";
 import { startServer, tempDir, type TestServer } from "../helpers/server.js";
 import { checkoutInProcess, readTree, Remote, sha256, statusOf } from "../helpers/scenario.js";
@@ -99,8 +100,24 @@ async function flakyProxy() {
 }
 
 describe("bad input gets a clear error, a non-zero exit, and changes nothing", { concurrency: 3 }, () => {
-  test("a corrupt .zsync/entries.json: status, update and commit refuse with exit 1", async () => {
+  test("a damaged .zsync/index: status, update and commit refuse with exit 1 and name `zsync cleanup`", async () => {
     const { dir } = await checkedOut();
+    const file = join(dir, ".zsync/index");
+    const text = readFileSync(file, "latin1");
+    const at = text.indexOf('"f.txt"');
+    writeFileSync(file, Buffer.from(text.slice(0, at + 2) + "#" + text.slice(at + 3), "latin1"));
+    const before = fingerprint(dir);
+    for (const args of [["status"], ["update"], ["commit", "-m", "x"]]) {
+      const r = await zsync(args, { cwd: dir });
+      assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /\.zsync\/index is corrupt \((.|\n)+\)\. Your files are untouched; run `zsync cleanup`/, args[0]);
+      assertUnchanged(dir, before, args[0]);
+    }
+  });
+
+  test("a corrupt .zsync/entries.json (a checkout in the previous format): status, update and commit refuse with exit 1", async () => {
+    const { dir } = await checkedOut();
+    rmSync(join(dir, ".zsync/index"));
     for (const garbage of ["{ not json", JSON.stringify({ format: 1, revision: 1, entries: { "": { kind: "folder", revision: 1 }, "f.txt": { kind: "file", revision: 1, hash: "nothex" } } })]) {
       writeFileSync(join(dir, ".zsync/entries.json"), garbage);
       const before = fingerprint(dir);
@@ -117,8 +134,7 @@ describe("bad input gets a clear error, a non-zero exit, and changes nothing", {
     const { folder, dir } = await checkedOut();
     writeFileSync(join(dir, "f.txt"), "mine\na\n");
     await remote.change(folder, { modify: { "f.txt": "a\ntheirs\n", "g.txt": "g\ntheirs\n" } });
-    const entries = JSON.parse(readFileSync(join(dir, ".zsync/entries.json"), "utf8"));
-    const hash: string = entries.entries["f.txt"].hash;
+    const hash: string = decodeIndex(readFileSync(join(dir, ".zsync/index"))).entries.get("f.txt")!.hash!;
     rmSync(join(dir, ".zsync/pristine", hash.slice(0, 2), hash));
     const before = fingerprint(dir);
     const r = await zsync(["update"], { cwd: dir });

@@ -16,6 +16,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
+import { decodeIndex } from "../../src/wc/index-file.js";
 import { zsync } from "../helpers/cli.js";
 import { tempDir } from "../helpers/server.js";
 
@@ -401,7 +402,13 @@ describe("crafted .zsync/ files are refused when read", () => {
 
   async function corruptRefused(file: string, edit: (value: any) => unknown, why: RegExp, command: string[] = ["update"]): Promise<void> {
     const path = join(co, ".zsync", file);
-    const value = existsSync(path) ? JSON.parse(await readFile(path, "utf8")) : undefined;
+    let value = existsSync(path) ? JSON.parse(await readFile(path, "utf8")) : undefined;
+    if (file === "entries.json" && value === undefined) {
+      // A checkout in the previous format: entries.json is validated as it is upgraded.
+      const index = decodeIndex(readFileSync(join(co, ".zsync/index")));
+      value = { format: 1, revision: index.revision, entries: Object.fromEntries(index.entries) };
+      await rm(join(co, ".zsync/index"));
+    }
     await writeFile(path, JSON.stringify(edit(value)));
     const beforeCo = picture(co, { skip: (p) => p === ".zsync/lock" });
     const beforeOutside = picture(outside);

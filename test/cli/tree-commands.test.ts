@@ -13,6 +13,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { ObjectMeta } from "../../src/protocol/types.js";
+import { decodeIndex } from "../../src/wc/index-file.js";
 import { zsync, zsyncJson } from "../helpers/cli.js";
 import { checkoutFresh, readTree, Remote, sha256, statusOf, type Content } from "../helpers/scenario.js";
 import { startServer, tempDir, type TestServer } from "../helpers/server.js";
@@ -41,16 +42,16 @@ async function letters(dir: string): Promise<Record<string, string>> {
 }
 
 /**
- * The hash of every file of the checkout, `.zsync/` included — except the entries' stat caches,
- * which any `zsync status` may refresh.
+ * The hash of every file of the checkout, `.zsync/` included — the index as the entries it holds,
+ * without the stat and listing caches, which any `zsync status` may refresh.
  */
 function everything(dir: string): Map<string, string> {
   const withoutCaches = (b: Buffer) => {
-    const data = JSON.parse(b.toString("utf8"));
-    for (const entry of Object.values(data.entries) as { cache?: unknown }[]) delete entry.cache;
-    return JSON.stringify(data);
+    const data = decodeIndex(b);
+    const entries = [...data.entries].sort(([x], [y]) => (x < y ? -1 : 1)).map(([p, e]) => [p, { ...e, cache: undefined, listing: undefined }]);
+    return JSON.stringify({ revision: data.revision, entries });
   };
-  return new Map([...readTree(dir, { admin: true })].map(([p, b]) => [p, sha256(p === ".zsync/entries.json" ? withoutCaches(b) : b)]));
+  return new Map([...readTree(dir, { admin: true })].map(([p, b]) => [p, sha256(p === ".zsync/index" ? withoutCaches(b) : b)]));
 }
 
 async function ok(args: string[], cwd: string) {
@@ -364,7 +365,7 @@ describe("tree commands against a real server", () => {
     await writeFile(join(wc, "README.txt"), "edit that was being reverted\n");
     await ok(["cp", "README.txt", "stash.txt"], wc); // puts the edit into the pristine store
     await ok(["revert", "stash.txt"], wc);
-    const entries = JSON.parse(readFileSync(join(wc, ".zsync/entries.json"), "utf8")).entries;
+    const entries = Object.fromEntries(decodeIndex(readFileSync(join(wc, ".zsync/index"))).entries);
     const mine = sha256("edit that was being reverted\n");
     const journal = {
       command: "revert",
@@ -391,7 +392,7 @@ describe("tree commands against a real server", () => {
     assert.equal((await letters(wc))["README.txt"], "= ");
 
     const json = await okJson(["cleanup"], wc);
-    assert.deepEqual(json, { finished: null, savedAside: [], removed: [] });
+    assert.deepEqual(json, { finished: null, savedAside: [], removed: [], rebuiltIndex: null });
   });
 
   test("info: svn-like fields, --json shape, never credentials; unversioned paths are exit 1", async () => {

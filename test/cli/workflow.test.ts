@@ -97,7 +97,7 @@ describe("two checkouts of one folder", () => {
     const head = (await zsyncJson<{ revision: number }>(["update"], { cwd: alice })).json.revision;
 
     await writeFile(join(bob, "docs/notes.txt"), "bob's notes\n");
-    const before = await readFile(join(bob, ".zsync/entries.json"), "utf8");
+    const before = await readFile(join(bob, ".zsync/index"), "utf8");
     const failed = await zsyncJson<{ error: { code: string; message: string; paths: string[] } }>(["commit", "-m", "stale"], { cwd: bob });
     assert.equal(failed.code, 1);
     assert.equal(failed.json.error.code, "out-of-date");
@@ -105,7 +105,7 @@ describe("two checkouts of one folder", () => {
     assert.match(failed.stderr, /out of date.*docs\/notes\.txt/s);
     assert.match(failed.stderr, /zsync update/);
     // Nothing changed on either side.
-    assert.equal(await readFile(join(bob, ".zsync/entries.json"), "utf8"), before);
+    assert.equal(await readFile(join(bob, ".zsync/index"), "utf8"), before);
     assert.equal(await readFile(join(bob, "docs/notes.txt"), "utf8"), "bob's notes\n");
     const serverLog = await zsyncJson<{ revision: number }>(["status", "-u"], { cwd: alice });
     assert.equal((await zsyncJson<{ revision: number }>(["update"], { cwd: alice })).json.revision, head, "no new revision on the server");

@@ -1,13 +1,14 @@
 /**
- * Fuzz target: reading a checkout's admin files, `.zsync/entries.json` (`loadEntries`,
- * src/wc/entries.ts) and `.zsync/config.json` (`readConfig`, src/wc/admin.ts).
+ * Fuzz target: reading a checkout's admin files, `.zsync/index` and the previous format's
+ * `.zsync/entries.json` (`loadEntries`, src/wc/entries.ts, which upgrades the latter) and
+ * `.zsync/config.json` (`readConfig`, src/wc/admin.ts).
  *
  * Whatever the files hold (hand edits, truncation, bit rot), reading gives valid data or a
  * WcError "corrupt-admin" — never a TypeError — and what is accepted has safe paths, a root
  * entry, and an origin without credentials. Saved entries read back unchanged.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
@@ -34,8 +35,17 @@ async function attempt<T>(read: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
+/** Loads a checkout in the previous format (entries.json, no index yet): it is upgraded as it is read. */
 async function readEntriesText(text: string): Promise<Entries | undefined> {
+  rmSync(adminPaths(root).index, { force: true });
   writeFileSync(adminPaths(root).entries, text);
+  return attempt(() => loadEntries(root));
+}
+
+/** Loads a checkout whose index holds `bytes`. */
+async function readIndexBytes(bytes: Uint8Array): Promise<Entries | undefined> {
+  rmSync(adminPaths(root).entries, { force: true });
+  writeFileSync(adminPaths(root).index, bytes);
   return attempt(() => loadEntries(root));
 }
 
@@ -111,6 +121,29 @@ fuzzTest(
       [JSON.stringify({ format: 1, revision: 1, entries: { "": { kind: "folder", revision: 1, cache: null } } })],
     ],
   },
+);
+
+/** The bytes of a saved index: a whole one, then a change appended. */
+async function indexBytesOf(entries: Entries): Promise<string> {
+  rmSync(adminPaths(root).index, { force: true });
+  await saveEntries(root, entries);
+  const loaded = await loadEntries(root);
+  loaded.revision++;
+  await saveEntries(root, loaded);
+  return readFileSync(adminPaths(root).index, "latin1");
+}
+
+fuzzTest(
+  "any index file (bit rot, truncation, hand edits of a saved one) reads as valid entries or WcError corrupt-admin",
+  fc.asyncProperty(entriesArb, mutationsArb(), fc.nat(), async (entries, mutations, cut) => {
+    const text = await indexBytesOf(entries);
+    const mutated = Buffer.from(mutateText(text, mutations), "latin1");
+    for (const bytes of [mutated, mutated.subarray(0, cut % (mutated.length + 1))]) {
+      const read = await readIndexBytes(bytes);
+      if (read) assertValidEntries(read);
+    }
+  }),
+  { weight: 0.5 },
 );
 
 const configArb: fc.Arbitrary<WcConfig> = fc.record({

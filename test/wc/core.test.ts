@@ -97,6 +97,8 @@ describe("entries", () => {
   test("corrupt entries give a clear error naming the file", async () => {
     const { root } = await makeCheckout({ "a.txt": "a" });
     for (const garbage of ["{not json", JSON.stringify({ format: 1, revision: 1, entries: { "../x": { kind: "file", revision: 1, hash: sha("") } } }), JSON.stringify({ format: 2 })]) {
+      // A checkout in the previous format (entries.json, no index yet) is validated as it is upgraded.
+      await rm(adminPaths(root).index, { force: true });
       await writeFile(adminPaths(root).entries, garbage);
       await assert.rejects(loadEntries(root), (e: WcError) => e.code === "corrupt-admin" && e.message.includes("entries.json") && /untouched/.test(e.message));
     }

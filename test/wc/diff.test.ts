@@ -247,7 +247,7 @@ test("paths limit the diff; a @@meta file path means only that metadata", async 
 test("diff does not write to the checkout", async (t) => {
   const root = await makeCheckout(t, { "a.txt": { base: "a\n", working: "b\n" } });
   const { readFile } = await import("node:fs/promises");
-  const before = await readFile(adminPaths(root).entries, "utf8");
+  const before = await readFile(adminPaths(root).index, "utf8");
   await diffOf(root);
-  assert.equal(await readFile(adminPaths(root).entries, "utf8"), before);
+  assert.equal(await readFile(adminPaths(root).index, "utf8"), before);
 });

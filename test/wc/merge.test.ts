@@ -145,10 +145,10 @@ describe("merge between checkouts (in-process)", { concurrency: 4 }, () => {
     // A clean merge whose result is TARGET's file as it is (the same line added on both sides).
     p.write(p.a, "g.txt", "a\nb\nc\nd\n");
     p.write(p.b, "g.txt", "z\na\nb\nc\nd\n");
-    const entriesBefore = readFileSync(adminPaths(p.b).entries, "utf8");
+    const entriesBefore = readFileSync(adminPaths(p.b).index, "utf8");
     const r = await p.merge();
     assert.deepEqual(reported(r), []);
-    assert.equal(readFileSync(adminPaths(p.b).entries, "utf8"), entriesBefore);
+    assert.equal(readFileSync(adminPaths(p.b).index, "utf8"), entriesBefore);
   });
 
   test("overlapping edits conflict: markers with SOURCE's BASE, artifacts .mine/.rN/.source, a recorded conflict", async () => {

@@ -230,7 +230,7 @@ describe("text conflicts: each --accept choice", () => {
   test("--accept working is refused while markers remain (nothing changes); --force accepts it; an edited file is accepted", async (t) => {
     const root = await textConflict(t);
     const before = read(root, "f.txt");
-    const entriesBefore = readFileSync(join(root, ".zsync/entries.json"), "utf8");
+    const entriesBefore = readFileSync(join(root, ".zsync/index"), "utf8");
     await assert.rejects(run(root, { paths: ["f.txt"], accept: "working" }), (e: unknown) => {
       assert.ok(e instanceof ResolveRefusedError);
       assert.equal(e.exitCode, 1);
@@ -238,7 +238,7 @@ describe("text conflicts: each --accept choice", () => {
       return true;
     });
     assert.equal(read(root, "f.txt"), before);
-    assert.equal(readFileSync(join(root, ".zsync/entries.json"), "utf8"), entriesBefore);
+    assert.equal(readFileSync(join(root, ".zsync/index"), "utf8"), entriesBefore);
     for (const a of ARTIFACTS) assert.ok(exists(root, a));
 
     const forced = await run(root, { paths: ["f.txt"], accept: "working", force: true });
@@ -278,9 +278,9 @@ describe("text conflicts: each --accept choice", () => {
     await writeFile(join(root, "a.txt"), "a mine\n");
     await writeFile(join(root, "b.bin"), Buffer.from([0, 9, 9]));
     await serverUpdate(root, { files: { "a.txt": "a theirs\n", "b.bin": Buffer.from([0, 7, 7]) } });
-    const all = readFileSync(join(root, ".zsync/entries.json"), "utf8");
+    const all = readFileSync(join(root, ".zsync/index"), "utf8");
     await assert.rejects(run(root, { paths: [""], accept: "working" }), ResolveRefusedError);
-    assert.equal(readFileSync(join(root, ".zsync/entries.json"), "utf8"), all, "nothing changed");
+    assert.equal(readFileSync(join(root, ".zsync/index"), "utf8"), all, "nothing changed");
     const r = await run(root, { paths: ["a.txt", "b.bin"], accept: "working", exact: true, skipRefused: true });
     assert.deepEqual(r.resolved.map((x) => x.path), ["b.bin"]);
     assert.deepEqual(r.refused.map((x) => x.path), ["a.txt"]);

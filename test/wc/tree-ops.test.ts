@@ -16,6 +16,7 @@ import { add } from "../../src/wc/add.js";
 import { adminPaths, FORMAT_VERSION, WcError, writeConfig } from "../../src/wc/admin.js";
 import { cleanup, pendingJournal } from "../../src/wc/cleanup.js";
 import { copy } from "../../src/wc/copy.js";
+import { decodeIndex } from "../../src/wc/index-file.js";
 import { loadEntries, saveEntries, type ConflictRecord, type Entry } from "../../src/wc/entries.js";
 import { info } from "../../src/wc/info.js";
 import type { Journal } from "../../src/wc/journal.js";
@@ -109,11 +110,11 @@ function snapshot(root: string, admin = false): Map<string, string> {
         out.set(path + "/", "");
         walk(path);
       } else if (s.isSymbolicLink()) out.set(path, "symlink");
-      else if (path === ".zsync/entries.json") {
+      else if (path === ".zsync/index") {
         // Stat caches are refreshed by any status: compare the entries without them.
-        const data = JSON.parse(readFileSync(join(root, path), "utf8"));
-        for (const entry of Object.values(data.entries) as Entry[]) delete entry.cache;
-        out.set(path, sha256(JSON.stringify(data)));
+        const data = decodeIndex(readFileSync(join(root, path)));
+        const entries = [...data.entries].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, entry]) => [p, { ...entry, cache: undefined, listing: undefined }]);
+        out.set(path, sha256(JSON.stringify({ revision: data.revision, entries })));
       } else out.set(path, sha256(readFileSync(join(root, path))));
     }
   };

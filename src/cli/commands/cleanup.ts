@@ -1,4 +1,4 @@
-/** `zsync cleanup`: finish an interrupted command, remove stale temp files. */
+/** `zsync cleanup`: finish an interrupted command, rebuild a damaged index, remove stale temp files. */
 import { cleanup, pendingJournal } from "../../wc/cleanup.js";
 import type { JournalReport } from "../../wc/journal.js";
 import { checkoutOfPaths, displayPath, withWorkingCopy } from "../../wc/session.js";
@@ -26,15 +26,21 @@ interface Args extends GlobalArgs {
 
 export const cleanupCommand = defineCommand<Args>({
   command: "cleanup [path]",
-  describe: "finish an interrupted command (from its journal), take over a stale lock, remove temp files",
+  describe: "finish an interrupted command (from its journal), take over a stale lock, rebuild a damaged index, remove temp files",
   builder: (y) => y.positional("path", { type: "string", describe: "a folder of the checkout (default: the current folder)" }),
   handler: async (args) => {
     const out = createOutput(args);
     const start = await checkoutOfPaths(args.path === undefined ? [] : [args.path]);
     const interrupted = await pendingJournal(start);
-    await withWorkingCopy(start, { lock: "cleanup" }, async (wc) => {
+    await withWorkingCopy(start, { lock: "cleanup", repairIndex: true }, async (wc) => {
       const r = await cleanup(wc, { interrupted });
-      out.result({ finished: r.finished ?? null, savedAside: savedAsideJson(wc.root, r.savedAside), removed: r.removed });
+      const rebuilt = wc.rebuiltIndex;
+      out.result({ finished: r.finished ?? null, savedAside: savedAsideJson(wc.root, r.savedAside), removed: r.removed, rebuiltIndex: rebuilt ?? null });
+      if (rebuilt) {
+        out.line(`Rebuilt the damaged index: kept ${rebuilt.kept} entries, dropped ${rebuilt.dropped} damaged records (the damaged file is kept as ${rebuilt.damagedCopy}).`);
+        out.line("Working files were not touched; run `zsync status` to check, and `zsync update` to refresh anything the lost records described.");
+        for (const path of rebuilt.missingBase) out.warn(`the BASE copy of '${displayPath(wc.root, path)}' is missing: diff and revert of it fail until a new checkout`);
+      }
       if (r.finished) out.line(`Finished the interrupted \`zsync ${r.finished}\`.`);
       warnSavedAside(out, wc.root, r.savedAside);
       for (const path of r.removed) out.line(`Removed '${displayPath(wc.root, path)}'`);

@@ -21,7 +21,7 @@ import { watcherSocketPath, type WatcherAnswer, type WatcherQuery } from "./stat
 interface Remembered {
   instance: string;
   token: number;
-  /** Identity of entries.json then: any command that changed entries makes a full walk necessary. */
+  /** Identity of the index then: any command that changed entries makes a full walk necessary. */
   entries: string;
   /** The paths that were changed then (they must be looked at again). */
   changed: string[];
@@ -41,7 +41,7 @@ export async function statusViaWatcher(wc: WorkingCopy): Promise<{ items: PathSt
   const memo = await readFile(memoFile, "utf8").then((text) => JSON.parse(text) as Remembered, () => undefined);
   const answer = await ask(socket, { instance: memo?.instance, token: memo?.token });
   if (!answer) return undefined;
-  const entriesId = await stat(adminPaths(wc.root).entries, { bigint: true }).then((s) => `${s.ino}:${s.size}:${s.mtimeNs}`, () => "none");
+  const entriesId = await stat(adminPaths(wc.root).index, { bigint: true }).then((s) => `${s.ino}:${s.size}:${s.mtimeNs}`, () => "none");
   const walk = answer.full || !memo || memo.instance !== answer.instance || memo.entries !== entriesId || answer.paths.some((p) => p === ".zsyncignore" || p.endsWith("/.zsyncignore"));
   let items: PathStatus[];
   if (walk) {

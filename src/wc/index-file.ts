@@ -1,0 +1,227 @@
+/**
+ * The bytes of `.zsync/index`: an append-only log of CRC-sealed lines holding the checkout's
+ * entries (docs/ARCHITECTURE.md, "The index"). This file only encodes, decodes and writes; the
+ * entries API and its validation live in entries.ts.
+ *
+ * One record per line, fields separated by TAB (JSON text never holds a raw TAB or newline):
+ *
+ *     CRC  v  2                          header, the first line
+ *     CRC  e  "path"  {entry JSON}       set an entry (a stat cache's hash left out when it is the entry's)
+ *     CRC  d  "path"                     delete an entry
+ *     CRC  c  revision  BATCHCRC         end of a batch
+ *
+ * CRC is the CRC-32 (8 hex digits) of the rest of its line; BATCHCRC the CRC-32 of all bytes
+ * of the batch before its `c` line. A batch takes effect only with its `c` line, so a write
+ * cut short (a killed process) leaves a torn tail that readers ignore and the next writer cuts
+ * off. Reading checks one CRC per batch, not one per line; the per-line CRCs let `zsync cleanup`
+ * keep every intact record of a damaged file.
+ */
+import { open, stat } from "node:fs/promises";
+import { crc32 } from "node:zlib";
+import type { Entry } from "./entries.js";
+
+export const INDEX_FORMAT = 2;
+const HEADER = `v\t${INDEX_FORMAT}`;
+
+/** A decoded index and where its valid part ends. */
+export interface IndexData {
+  revision: number;
+  entries: Map<string, Entry>;
+  /** The entry JSON as stored, per path: what a save diffs against. */
+  stored: Map<string, string>;
+  /** Byte length of the valid part (a torn tail starts here). */
+  end: number;
+  /** Byte length of the file as read. */
+  size: number;
+  /** Number of records (lines) in the valid part: compaction is due when it far exceeds the entries. */
+  records: number;
+  /** Inode of the file read (a compaction replaces the file). */
+  ino: number;
+}
+
+/** Why an index cannot be read (turned into the user-facing error by entries.ts). */
+export class IndexCorruption extends Error {}
+
+const hex = (n: number) => n.toString(16).padStart(8, "0");
+
+/** One sealed line. */
+function seal(body: string): string {
+  return `${hex(crc32(body))}\t${body}\n`;
+}
+
+/** A line's own CRC holds (`line` without its newline). */
+function lineIntact(line: string): boolean {
+  return line.length > 9 && line[8] === "\t" && line.slice(0, 8) === hex(crc32(line.slice(9)));
+}
+
+/** The text of a batch: set (entry JSON) or delete (null) each path, then the seal. */
+export function encodeBatch(changes: Iterable<[string, string | null]>, revision: number): string {
+  let text = "";
+  for (const [path, json] of changes) text += json === null ? seal(`d\t${JSON.stringify(path)}`) : seal(`e\t${JSON.stringify(path)}\t${json}`);
+  return text + seal(`c\t${revision}\t${hex(crc32(text))}`);
+}
+
+/** A whole index file: the header and one batch with every entry (sorted, so it diffs well). */
+export function encodeIndex(stored: Map<string, string>, revision: number): string {
+  const paths = [...stored.keys()].sort();
+  return seal(HEADER) + encodeBatch(paths.map((p) => [p, stored.get(p)!]), revision);
+}
+
+const TAB = 9;
+const NEWLINE = 10;
+const C = "c".charCodeAt(0);
+
+/** A stored stat cache without a hash is one of the BASE content (entries.ts `encodeEntry`). */
+function restoreCacheHash(entry: Entry): Entry {
+  const cache = entry.cache as (Entry["cache"] & { hash?: string }) | undefined;
+  if (typeof cache === "object" && cache !== null && cache.hash === undefined && typeof entry.hash === "string") cache.hash = entry.hash;
+  return entry;
+}
+
+function decodePath(json: string): string {
+  return json.includes("\\") ? (JSON.parse(json) as string) : json.slice(1, -1);
+}
+
+/** Applies the lines of one verified batch. */
+function applyBatch(text: string, data: IndexData): void {
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length - 1; i++) {
+    const line = lines[i];
+    const type = line[9];
+    if (type === "e") {
+      const tab = line.indexOf("\t", 12);
+      if (line[10] !== "\t" || tab < 0) throw new IndexCorruption(`a malformed record`);
+      const path = decodePath(line.slice(11, tab));
+      const json = line.slice(tab + 1);
+      const entry = JSON.parse(json) as Entry;
+      if (typeof entry !== "object" || entry === null) throw new IndexCorruption(`a malformed entry for ${JSON.stringify(path)}`);
+      restoreCacheHash(entry);
+      data.entries.set(path, entry);
+      data.stored.set(path, json);
+    } else if (type === "d" && line[10] === "\t") {
+      const path = decodePath(line.slice(11));
+      data.entries.delete(path);
+      data.stored.delete(path);
+    } else {
+      throw new IndexCorruption("an unknown record");
+    }
+    data.records++;
+  }
+}
+
+/**
+ * Decodes an index file. Only batch seals are checked; a torn tail (an unfinished write) is
+ * ignored, but a complete line that fails its own CRC there is corruption.
+ */
+export function decodeIndex(bytes: Buffer): IndexData {
+  const data: IndexData = { revision: -1, entries: new Map(), stored: new Map(), end: 0, size: bytes.length, records: 0, ino: 0 };
+  const first = bytes.indexOf(NEWLINE);
+  if (first < 0 || bytes.toString("utf8", 0, first) !== seal(HEADER).slice(0, -1)) throw new IndexCorruption("not a zsync index, or another format version");
+  let pos = first + 1;
+  let batchStart = pos;
+  data.end = pos;
+  try {
+    for (;;) {
+      const nl = bytes.indexOf(NEWLINE, pos);
+      if (nl < 0) break;
+      const lineStart = pos;
+      pos = nl + 1;
+      if (bytes[lineStart + 8] !== TAB || bytes[lineStart + 9] !== C || bytes[lineStart + 10] !== TAB) continue;
+      const line = bytes.toString("latin1", lineStart, nl);
+      const [, , rev, batchCrc] = line.split("\t");
+      if (!lineIntact(line) || !/^\d+$/.test(rev) || batchCrc !== hex(crc32(bytes.subarray(batchStart, lineStart)))) {
+        throw new IndexCorruption(`a damaged record before byte ${nl}`);
+      }
+      applyBatch(bytes.toString("utf8", batchStart, lineStart), data);
+      data.revision = Number(rev);
+      data.records++;
+      batchStart = pos;
+      data.end = pos;
+    }
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new IndexCorruption(`a record that is not JSON (${error.message})`);
+    throw error;
+  }
+  // The tail after the last seal: an unfinished write, unless a whole line in it is damaged.
+  const tail = bytes.toString("utf8", data.end).split("\n");
+  for (const line of tail.slice(0, -1)) if (!lineIntact(line)) throw new IndexCorruption(`a damaged record after byte ${data.end}`);
+  if (data.revision < 0) throw new IndexCorruption("no complete batch");
+  return data;
+}
+
+/** Reads and decodes the index; a failed seal is read once more (a writer may have been mid-append). */
+export async function readIndex(file: string): Promise<IndexData> {
+  const read = async () => {
+    const handle = await open(file, "r");
+    try {
+      const { ino } = await handle.stat();
+      return { ...decodeIndex(await handle.readFile()), ino };
+    } finally {
+      await handle.close();
+    }
+  };
+  try {
+    return await read();
+  } catch (error) {
+    if (!(error instanceof IndexCorruption)) throw error;
+    return read();
+  }
+}
+
+/** The inode of the index file (to notice a compaction by someone else). */
+export async function indexInode(file: string): Promise<number> {
+  return (await stat(file)).ino;
+}
+
+/**
+ * What can be saved from a damaged index: every record whose own CRC holds, in order, and the
+ * revision of the last seal before the first damaged record (older is safe: an update then
+ * brings changes the checkout may already have, which merge as no-ops). Used by `zsync cleanup`; never throws on bad content.
+ */
+export function salvageIndex(bytes: Buffer): { revision?: number; entries: Map<string, Entry>; damaged: number } {
+  const entries = new Map<string, Entry>();
+  let revision: number | undefined;
+  let damaged = 0;
+  const lines = bytes.toString("utf8").split("\n");
+  for (const [i, line] of lines.entries()) {
+    if (line === "" && i === lines.length - 1) break;
+    if (i === 0 && line === seal(HEADER).slice(0, -1)) continue;
+    if (!lineIntact(line)) {
+      damaged++;
+      continue;
+    }
+    const fields = line.slice(9).split("\t");
+    try {
+      if (fields[0] === "e" && fields.length === 3) {
+        const entry = JSON.parse(fields[2]) as Entry;
+        if (typeof entry === "object" && entry !== null) entries.set(decodePath(fields[1]), restoreCacheHash(entry));
+        else damaged++;
+      } else if (fields[0] === "d" && fields.length === 2) entries.delete(decodePath(fields[1]));
+      // The revision of the last seal before any damage: a lost batch may have moved it.
+      else if (fields[0] === "c" && /^\d+$/.test(fields[1]) && damaged === 0) revision = Number(fields[1]);
+    } catch {
+      damaged++;
+    }
+  }
+  return { revision, entries, damaged };
+}
+
+/**
+ * Appends `text` at byte `at` of the index, which must still be the file of `expected` (else
+ * false: someone else wrote, read it again). Bytes beyond `at` (a torn tail) are cut off first.
+ */
+export async function appendIndex(file: string, text: string, at: number, expected: { size: number; ino: number }, opts: { fsync: boolean }): Promise<boolean> {
+  const handle = await open(file, "r+");
+  try {
+    const { size, ino } = await handle.stat();
+    if (size !== expected.size || ino !== expected.ino) return false;
+    if (size > at) await handle.truncate(at);
+    const bytes = Buffer.from(text);
+    let written = 0;
+    while (written < bytes.length) written += (await handle.write(bytes, written, bytes.length - written, at + written)).bytesWritten;
+    if (opts.fsync) await handle.datasync();
+    return true;
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The checkout index end to end (the built `zsync` against a real zsync-server):
+ * - a checkout in the previous format (`.zsync/entries.json`, made by the fixture generator
+ *   below from a live checkout) with local edits, a conflict and scheduled adds/removes is used
+ *   by the new code with all of them intact, and upgraded in place;
+ * - a damaged index gives a clear error, and `zsync cleanup` rebuilds it without losing an edit;
+ * - a 1-file commit and a no-op update append a constant few hundred bytes to the index.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { decodeIndex } from "../../src/wc/index-file.js";
+import { zsync, zsyncJson } from "../helpers/cli.js";
+import { startServer, tempDir, type TestServer } from "../helpers/server.js";
+
+interface StatusJson {
+  items: { path: string; status: string; meta: string; conflict?: { kind: string } }[];
+}
+
+async function ok(args: string[], cwd: string) {
+  const result = await zsync(args, { cwd });
+  assert.equal(result.code, 0, `zsync ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
+  return result;
+}
+
+async function statusOf(cwd: string): Promise<Record<string, string>> {
+  const { code, json } = await zsyncJson<StatusJson>(["status"], { cwd });
+  assert.equal(code, 0);
+  return Object.fromEntries(json.items.map((i) => [i.path, i.status]));
+}
+
+/**
+ * Fixture generator: rewrites a checkout's admin area into the previous format, exactly as the
+ * previous zsync wrote it (`{"format":1,"revision":N,"entries":{…}}`, sorted paths, no index).
+ */
+function downgradeToEntriesJson(root: string): void {
+  const index = join(root, ".zsync/index");
+  const data = decodeIndex(readFileSync(index));
+  const sorted = [...data.entries.keys()].sort();
+  const entries = Object.fromEntries(sorted.map((p) => [p, data.entries.get(p)]));
+  writeFileSync(join(root, ".zsync/entries.json"), JSON.stringify({ format: 1, revision: data.revision, entries }));
+  rmSync(index);
+}
+
+describe("the checkout index", () => {
+  let server: TestServer;
+  let work: string;
+  let url: string;
+  before(async () => {
+    server = await startServer();
+    work = await tempDir();
+    url = `${server.url.replace("://", "://zsync@")}/demo`;
+  });
+  after(async () => {
+    await server.stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  test("an old checkout (entries.json) with edits, a conflict and scheduled adds and removes is upgraded with all of them intact", async () => {
+    await ok(["checkout", url, "old", "-q"], work);
+    await ok(["checkout", url, "other", "-q"], work);
+    const old = join(work, "old");
+    const other = join(work, "other");
+    // A conflict: both change README.txt; the other side commits first.
+    await writeFile(join(other, "README.txt"), "theirs\n");
+    await ok(["commit", "-m", "theirs"], other);
+    await writeFile(join(old, "README.txt"), "mine\n");
+    const conflicted = await zsync(["update"], { cwd: old });
+    assert.equal(conflicted.code, 1, "an update that leaves a conflict exits 1");
+    // An edit, an added file, a removed file.
+    await writeFile(join(old, "docs/guide.md"), "edited guide\n");
+    await writeFile(join(old, "new.txt"), "new\n");
+    await ok(["add", "new.txt"], old);
+    await ok(["remove", "index.html"], old);
+    const before = await statusOf(old);
+    assert.equal(before["README.txt"], "C");
+    assert.equal(before["docs/guide.md"], "M");
+    assert.equal(before["new.txt"], "A");
+    assert.equal(before["index.html"], "R");
+
+    downgradeToEntriesJson(old);
+    assert.ok(existsSync(join(old, ".zsync/entries.json")));
+    assert.ok(!existsSync(join(old, ".zsync/index")));
+
+    assert.deepEqual(await statusOf(old), before);
+    assert.ok(existsSync(join(old, ".zsync/index")), "upgraded in place");
+    assert.ok(!existsSync(join(old, ".zsync/entries.json")));
+    assert.equal(await readFile(join(old, "docs/guide.md"), "utf8"), "edited guide\n");
+    // The conflict resolves and everything commits as it would have before.
+    await ok(["resolve", "--accept", "mine-full", "README.txt"], old);
+    await ok(["commit", "-m", "after the upgrade"], old);
+    assert.deepEqual(await statusOf(old), {});
+    await ok(["update"], other);
+    assert.equal(await readFile(join(other, "README.txt"), "utf8"), "mine\n");
+    assert.equal(await readFile(join(other, "new.txt"), "utf8"), "new\n");
+    assert.ok(!existsSync(join(other, "index.html")));
+  });
+
+  test("a damaged index is refused with a clear error; `zsync cleanup` rebuilds it and no edit is lost", async () => {
+    await ok(["checkout", url, "bad", "-q"], work);
+    const bad = join(work, "bad");
+    await writeFile(join(bad, "README.txt"), "my edit\n");
+    await ok(["status"], bad); // appends stat caches: the index is more than one batch
+    const file = join(bad, ".zsync/index");
+    const text = readFileSync(file, "latin1");
+    const at = text.indexOf('"docs/guide.md"');
+    writeFileSync(file, Buffer.from(text.slice(0, at + 2) + "X" + text.slice(at + 3), "latin1"));
+
+    for (const args of [["status"], ["update"], ["commit", "-m", "x"]]) {
+      const refused = await zsync(args, { cwd: bad });
+      assert.equal(refused.code, 1, args.join(" "));
+      assert.match(refused.stderr, /\.zsync\/index is corrupt .*untouched.*zsync cleanup/s);
+    }
+    assert.equal(await readFile(join(bad, "README.txt"), "utf8"), "my edit\n");
+
+    const cleaned = await ok(["cleanup"], bad);
+    assert.match(cleaned.stdout, /Rebuilt the damaged index: kept \d+ entries, dropped 1 damaged record/);
+    assert.equal(await readFile(join(bad, "README.txt"), "utf8"), "my edit\n");
+    const status = await statusOf(bad);
+    assert.equal(status["README.txt"], "M");
+    // The lost record's file shows as unversioned, never as deleted.
+    assert.equal(status["docs/guide.md"], "?");
+    assert.ok(existsSync(join(bad, "docs/guide.md")));
+    await ok(["commit", "-m", "my edit survives", "README.txt"], bad);
+    assert.equal((await statusOf(bad))["README.txt"], undefined);
+  });
+
+  test("a 1-file commit and a no-op update append a few hundred bytes, whatever the tree's size", async () => {
+    await ok(["checkout", url, "grow", "-q"], work);
+    const grow = join(work, "grow");
+    await ok(["status"], grow);
+    const file = join(grow, ".zsync/index");
+    const appended = async (work: () => Promise<unknown>) => {
+      const before = readFileSync(file);
+      await work();
+      const afterBytes = readFileSync(file);
+      assert.ok(afterBytes.subarray(0, before.length).equals(before), "the index was appended to, not rewritten");
+      const tail = afterBytes.subarray(before.length).toString("utf8");
+      return { bytes: afterBytes.length - before.length, records: tail.split("\n").length - 1 };
+    };
+    const commits: { bytes: number; records: number }[] = [];
+    for (let round = 0; round < 2; round++) {
+      // Grow the tree between the two measured commits.
+      for (let i = 0; i < 60 * (round + 1); i++) await writeFile(join(grow, `bulk-${round}-${i}.txt`), `bulk ${i}\n`);
+      await ok(["add", ...Array.from({ length: 60 * (round + 1) }, (_, i) => `bulk-${round}-${i}.txt`)], grow);
+      await ok(["commit", "-m", "bulk"], grow);
+      await ok(["status"], grow);
+      await writeFile(join(grow, "README.txt"), `edit ${round}\n`);
+      commits.push(await appended(() => ok(["commit", "-m", `one file ${round}`], grow)));
+    }
+    assert.ok(statSync(file).size > 10_000, "the tree grew");
+    // The same records whatever the tree's size (bytes differ by whether the file was old
+    // enough for a stat cache — a clock matter — so they are bounded, not compared).
+    assert.equal(commits[0].records, commits[1].records, `records per 1-file commit: ${JSON.stringify(commits)}`);
+    assert.ok(commits[0].records <= 3, `a 1-file commit appended ${commits[0].records} records`);
+    for (const c of commits) assert.ok(c.bytes < 600, `a 1-file commit appended ${c.bytes} bytes`);
+    const update = await appended(() => ok(["update"], grow));
+    assert.ok(update.bytes < 200, `a no-op update appended ${update.bytes} bytes`);
+  });
+});

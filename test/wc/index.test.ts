@@ -1,0 +1,423 @@
+/**
+ * `.zsync/index` (src/wc/index-file.ts, entries.ts): incremental writes (asserted in bytes),
+ * compaction, torn writes at every byte, kill -9 of a process writing it, crash states of the
+ * upgrade from `entries.json`, and a damaged index: a clear error, then a rebuild that keeps
+ * every intact record.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { adminPaths, FORMAT_VERSION, WcError } from "../../src/wc/admin.js";
+import { loadEntries, saveEntries, type Entry } from "../../src/wc/entries.js";
+import { rebuildIndexIfDamaged } from "../../src/wc/index-rebuild.js";
+import { missingPaths } from "../../src/wc/missing.js";
+import { scanWorkingCopy } from "../../src/wc/scan.js";
+import { tempDir } from "../helpers/server.js";
+
+const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+
+let work: string;
+before(async () => {
+  work = await tempDir("zsync-index-");
+});
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+let counter = 0;
+async function makeRoot(): Promise<string> {
+  const root = join(work, `co${counter++}`);
+  await mkdir(adminPaths(root).admin, { recursive: true });
+  await writeFile(adminPaths(root).format, `${FORMAT_VERSION}\n`);
+  return root;
+}
+
+function fileEntry(i: number, revision = 1): Entry {
+  const hash = sha(`content ${i}`);
+  return { kind: "file", revision, hash, size: 10 + i, cache: { size: 10 + i, mtimeNs: "1700000000000000000", ino: 1000 + i, hash } };
+}
+
+function manyEntries(n: number): Map<string, Entry> {
+  const entries = new Map<string, Entry>([["", { kind: "folder", revision: 1 }], ["d", { kind: "folder", revision: 1 }]]);
+  for (let i = 0; i < n; i++) entries.set(`d/f${i}.txt`, fileEntry(i));
+  return entries;
+}
+
+const plain = (entries: Map<string, Entry>) => JSON.stringify([...entries].sort(([a], [b]) => (a < b ? -1 : 1)));
+
+describe("incremental writes", () => {
+  test("changing one entry appends the same few hundred bytes at 100 and at 5000 entries, and leaves the rest untouched", async () => {
+    const appended: number[] = [];
+    for (const n of [100, 5000]) {
+      const root = await makeRoot();
+      await saveEntries(root, { revision: 1, entries: manyEntries(n) });
+      const file = adminPaths(root).index;
+      const before = readFileSync(file);
+      const wc = await loadEntries(root);
+      wc.entries.set("d/f7.txt", fileEntry(7, 2)); // what a 1-file commit records
+      wc.revision = 2;
+      await saveEntries(root, wc);
+      const afterBytes = readFileSync(file);
+      assert.ok(afterBytes.subarray(0, before.length).equals(before), "the existing bytes are not rewritten");
+      appended.push(afterBytes.length - before.length);
+      assert.equal((await loadEntries(root)).entries.get("d/f7.txt")!.revision, 2);
+      assert.equal((await loadEntries(root)).revision, 2);
+    }
+    assert.equal(appended[0], appended[1], `bytes appended: ${appended.join(" vs ")}`);
+    assert.ok(appended[0] < 600, `one entry costs ${appended[0]} bytes`);
+  });
+
+  test("a save that changes nothing writes nothing; a deletion is recorded", async () => {
+    const root = await makeRoot();
+    await saveEntries(root, { revision: 1, entries: manyEntries(10) });
+    const file = adminPaths(root).index;
+    const size = statSync(file).size;
+    const wc = await loadEntries(root);
+    await saveEntries(root, wc);
+    assert.equal(statSync(file).size, size);
+    wc.entries.delete("d/f3.txt");
+    await saveEntries(root, wc, { changed: ["d/f3.txt"] });
+    assert.equal((await loadEntries(root)).entries.has("d/f3.txt"), false);
+    assert.equal((await loadEntries(root)).entries.size, 11);
+  });
+
+  test("the log is compacted once it outgrows twice the live entries, and keeps its content", async () => {
+    const root = await makeRoot();
+    await saveEntries(root, { revision: 1, entries: manyEntries(50) });
+    const file = adminPaths(root).index;
+    const compact = statSync(file).size;
+    const wc = await loadEntries(root);
+    let biggest = 0;
+    for (let k = 0; k < 400; k++) {
+      wc.entries.set(`d/f${k % 50}.txt`, fileEntry(k % 50, 2 + k));
+      wc.revision = 2 + k;
+      await saveEntries(root, wc, { changed: [`d/f${k % 50}.txt`] });
+      biggest = Math.max(biggest, statSync(file).size);
+    }
+    assert.ok(biggest < 4 * compact, `the log grew to ${biggest} bytes from ${compact}`);
+    const read = await loadEntries(root);
+    assert.equal(read.revision, 401);
+    assert.equal(plain(read.entries), plain(wc.entries));
+  });
+
+  test("a stale copy of the entries appends only its own change and undoes nobody else's", async () => {
+    const root = await makeRoot();
+    await saveEntries(root, { revision: 1, entries: manyEntries(5) });
+    const a = await loadEntries(root);
+    const b = await loadEntries(root);
+    a.entries.set("d/f1.txt", fileEntry(1, 5));
+    await saveEntries(root, a);
+    b.entries.set("d/f2.txt", fileEntry(2, 6));
+    await saveEntries(root, b);
+    const read = await loadEntries(root);
+    assert.equal(read.entries.get("d/f1.txt")!.revision, 5);
+    assert.equal(read.entries.get("d/f2.txt")!.revision, 6);
+  });
+
+  test("an invalid entry is refused before anything is written", async () => {
+    const root = await makeRoot();
+    await saveEntries(root, { revision: 1, entries: manyEntries(3) });
+    const before = readFileSync(adminPaths(root).index);
+    const wc = await loadEntries(root);
+    wc.entries.set("../escape", fileEntry(1));
+    await assert.rejects(saveEntries(root, wc), (e: WcError) => e.code === "invalid-entry");
+    assert.ok(readFileSync(adminPaths(root).index).equals(before));
+  });
+});
+
+describe("crashes while writing", () => {
+  test("a write cut at any byte leaves the previous entries, and the next save cuts the torn tail off", async () => {
+    const root = await makeRoot();
+    await saveEntries(root, { revision: 1, entries: manyEntries(3) });
+    const file = adminPaths(root).index;
+    const before = readFileSync(file);
+    const wc = await loadEntries(root);
+    wc.entries.set("d/f1.txt", fileEntry(1, 2));
+    wc.entries.set("d/new.txt", fileEntry(9, 2));
+    wc.revision = 2;
+    await saveEntries(root, wc);
+    const full = readFileSync(file);
+    const beforeState = plain(manyEntries(3));
+    for (let cut = before.length; cut < full.length; cut++) {
+      writeFileSync(file, full.subarray(0, cut));
+      const read = await loadEntries(root);
+      assert.equal(read.revision, 1, `cut at ${cut}`);
+      assert.equal(plain(read.entries), beforeState, `cut at ${cut}: the batch is all or nothing`);
+      read.entries.set("d/f2.txt", fileEntry(2, 3));
+      read.revision = 3;
+      await saveEntries(root, read);
+      const again = await loadEntries(root);
+      assert.equal(again.revision, 3);
+      assert.equal(again.entries.get("d/f2.txt")!.revision, 3);
+      assert.equal(again.entries.has("d/new.txt"), false);
+      assert.ok(readFileSync(file).subarray(0, before.length).equals(before));
+    }
+  });
+
+  test("kill -9 of a process saving entries in a loop leaves an index that reads as one of its saves", async () => {
+    const root = await makeRoot();
+    await saveEntries(root, { revision: 0, entries: manyEntries(200) });
+    const script = fileURLToPath(new URL("./index-writer.fixture.ts", import.meta.url));
+    const child = spawn(process.execPath, ["--import", "tsx", script, root], { stdio: ["ignore", "pipe", "inherit"] });
+    // Kill once it reports a number of saves (a compaction happens every ~460 of them).
+    const saves = 300 + (Date.now() % 700);
+    await new Promise<void>((resolve) => {
+      let text = "";
+      child.stdout.setEncoding("utf8");
+      child.stdout.on("data", (chunk: string) => {
+        text += chunk;
+        if (text.split("\n").length > saves) {
+          child.kill("SIGKILL");
+          resolve();
+        }
+      });
+      child.once("exit", () => resolve());
+    });
+    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.once("exit", resolve)));
+    const read = await loadEntries(root);
+    assert.ok(read.revision >= saves - 1, `revision ${read.revision} after ${saves} reported saves`);
+    // Each save sets the revision and the entry of one file to the same number: they go together.
+    const k = read.revision;
+    assert.equal(read.entries.get(`d/f${k % 200}.txt`)!.revision, k);
+    assert.equal(read.entries.size, 202);
+    // …and the checkout goes on.
+    read.revision = k + 1;
+    await saveEntries(root, read);
+    assert.equal((await loadEntries(root)).revision, k + 1);
+  });
+});
+
+describe("upgrade from entries.json", () => {
+  const legacy = (entries: Map<string, Entry>, revision: number) => JSON.stringify({ format: 1, revision, entries: Object.fromEntries(entries) });
+
+  test("the first load writes the index and removes entries.json; the entries are the same", async () => {
+    const root = await makeRoot();
+    const entries = manyEntries(20);
+    entries.set("d/f1.txt", { ...fileEntry(1), conflict: { kind: "text", artifacts: ["d/f1.txt.mine", "d/f1.txt.r1", "d/f1.txt.r2"] } });
+    entries.set("d/added.txt", { kind: "file", schedule: "added" });
+    entries.set("d/f2.txt", { ...fileEntry(2), schedule: "removed" });
+    await writeFile(adminPaths(root).entries, legacy(entries, 7));
+    const read = await loadEntries(root);
+    assert.equal(read.revision, 7);
+    assert.equal(plain(read.entries), plain(entries));
+    assert.ok(existsSync(adminPaths(root).index));
+    assert.ok(!existsSync(adminPaths(root).entries));
+    assert.equal(plain((await loadEntries(root)).entries), plain(entries));
+  });
+
+  test("every state a kill -9 can leave mid-upgrade is usable", async () => {
+    const entries = manyEntries(20);
+    // 1. Killed while writing the temp file: entries.json and a stray temp file.
+    {
+      const root = await makeRoot();
+      await writeFile(adminPaths(root).entries, legacy(entries, 3));
+      await writeFile(join(adminPaths(root).admin, ".index.zsync-tmp-0123456789ab"), "half an ind");
+      assert.equal(plain((await loadEntries(root)).entries), plain(entries));
+    }
+    // 2. Killed after the rename, before entries.json was removed: the index wins.
+    {
+      const root = await makeRoot();
+      await saveEntries(root, { revision: 3, entries });
+      const wc = await loadEntries(root);
+      wc.entries.set("d/f0.txt", fileEntry(0, 4));
+      await saveEntries(root, wc);
+      await writeFile(adminPaths(root).entries, legacy(entries, 3));
+      assert.equal((await loadEntries(root)).entries.get("d/f0.txt")!.revision, 4);
+    }
+  });
+});
+
+describe("kill -9 during the upgrade", () => {
+  test("a process upgrading over and over, killed at any moment, leaves a checkout that loads with the same entries", async () => {
+    const entries = manyEntries(2000);
+    entries.set("d/added.txt", { kind: "file", schedule: "added" });
+    entries.set("d/f1.txt", { ...fileEntry(1), conflict: { kind: "text", artifacts: ["d/f1.txt.mine"] } });
+    const legacyFile = join(work, `legacy-${counter}.json`);
+    await writeFile(legacyFile, JSON.stringify({ format: 1, revision: 9, entries: Object.fromEntries(entries) }));
+    const script = fileURLToPath(new URL("./index-upgrader.fixture.ts", import.meta.url));
+    for (const rounds of [1, 3, 7]) {
+      const root = await makeRoot();
+      const child = spawn(process.execPath, ["--import", "tsx", script, root, legacyFile], { stdio: ["ignore", "pipe", "inherit"] });
+      await new Promise<void>((resolve) => {
+        let text = "";
+        child.stdout.setEncoding("utf8");
+        child.stdout.on("data", (chunk: string) => {
+          text += chunk;
+          if (text.split("\n").length > rounds) child.kill("SIGKILL");
+        });
+        child.once("exit", () => resolve());
+      });
+      const read = await loadEntries(root);
+      assert.equal(read.revision, 9);
+      assert.equal(plain(read.entries), plain(entries), `killed after ${rounds} rounds`);
+    }
+  });
+});
+
+describe("a damaged index", () => {
+  async function damaged(): Promise<{ root: string; entries: Map<string, Entry> }> {
+    const root = await makeRoot();
+    const entries = manyEntries(30);
+    await saveEntries(root, { revision: 4, entries });
+    const wc = await loadEntries(root);
+    wc.entries.set("d/f5.txt", fileEntry(5, 5));
+    wc.revision = 5;
+    await saveEntries(root, wc);
+    // Flip one character inside the appended record of d/f5.txt (its first record stays intact).
+    const file = adminPaths(root).index;
+    const text = await readFile(file, "utf8");
+    const at = text.lastIndexOf('"d/f5.txt"');
+    await writeFile(file, text.slice(0, at + 3) + "X" + text.slice(at + 4));
+    return { root, entries: wc.entries };
+  }
+
+  test("is refused with an error that names the file and `zsync cleanup`", async () => {
+    const { root } = await damaged();
+    await assert.rejects(loadEntries(root), (e: WcError) => e.code === "corrupt-admin" && e.message.includes(".zsync/index") && /zsync cleanup/.test(e.message) && /untouched/.test(e.message));
+  });
+
+  test("is rebuilt from every intact record; only the damaged one is lost, and the stat caches are dropped", async () => {
+    const { root, entries } = await damaged();
+    entries.set("d/f5.txt", fileEntry(5, 1)); // the record before the damaged one
+    const report = await rebuildIndexIfDamaged(root);
+    assert.ok(report);
+    assert.equal(report.dropped, 1);
+    assert.ok(existsSync(join(root, report.damagedCopy)));
+    const read = await loadEntries(root);
+    const expected = new Map(entries);
+    for (const [path, entry] of expected) {
+      const { cache: _ignored, ...rest } = entry;
+      expected.set(path, rest);
+    }
+    assert.equal(plain(read.entries), plain(expected));
+    // The last seal before the damage: older than the truth is safe (an update re-sends what
+    // the checkout may already have, which merges as a no-op); newer could skip a change.
+    assert.equal(read.revision, 4);
+    assert.equal(await rebuildIndexIfDamaged(root), undefined, "an intact index is left alone");
+  });
+
+  test("a missing index (and no entries.json) is an error, and is rebuilt as an empty checkout", async () => {
+    const root = await makeRoot();
+    await saveEntries(root, { revision: 2, entries: manyEntries(2) });
+    await rm(adminPaths(root).index);
+    await assert.rejects(loadEntries(root), (e: WcError) => e.code === "corrupt-admin" && /zsync cleanup/.test(e.message));
+    assert.ok(await rebuildIndexIfDamaged(root));
+    assert.deepEqual([...(await loadEntries(root)).entries.keys()], [""]);
+  });
+
+  test("a torn tail is not damage, but a damaged complete line after the last seal is", async () => {
+    const root = await makeRoot();
+    await saveEntries(root, { revision: 1, entries: manyEntries(3) });
+    const file = adminPaths(root).index;
+    const size = statSync(file).size;
+    await writeFile(file, Buffer.concat([readFileSync(file), Buffer.from("0000000\te\t\"d/x\"\t{}\n")]));
+    await assert.rejects(loadEntries(root), (e: WcError) => e.code === "corrupt-admin");
+    await truncate(file, size);
+    await writeFile(file, Buffer.concat([readFileSync(file), Buffer.from("0000000\te\t\"d/x")]));
+    assert.equal((await loadEntries(root)).entries.size, 5);
+  });
+});
+
+describe("status skips reading folders that cannot have changed", () => {
+  const later = () => Date.now() + 10_000; // every folder is old enough to trust
+
+  async function checkout(): Promise<{ root: string; entries: Map<string, Entry> }> {
+    const root = await makeRoot();
+    await mkdir(join(root, "d"));
+    const entries = new Map<string, Entry>([["", { kind: "folder", revision: 1 }], ["d", { kind: "folder", revision: 1 }]]);
+    for (const name of ["a.txt", "b.txt"]) {
+      await writeFile(join(root, "d", name), name);
+      entries.set(`d/${name}`, { kind: "file", revision: 1, hash: sha(name), size: name.length });
+    }
+    const first = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
+    assert.deepEqual(first.items, []);
+    assert.ok(first.refreshedListings.has("d"), "a folder holding only tracked names gets a listing cache");
+    entries.get("d")!.listing = first.refreshedListings.get("d")!;
+    return { root, entries };
+  }
+
+  test("an unchanged folder is not listed again, and its files are still checked", async () => {
+    const { root, entries } = await checkout();
+    const again = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
+    assert.deepEqual(again.items, []);
+    assert.equal(again.refreshedListings.has("d"), false, "the folder was not read");
+    await writeFile(join(root, "d/a.txt"), "edited, longer");
+    assert.deepEqual((await scanWorkingCopy(root, entries, { changedOnly: true, now: later })).items.map((i) => [i.path, i.content]), [["d/a.txt", "M"]]);
+  });
+
+  test("a new name, a deleted file, or an entry dropped while its file stays are all seen", async () => {
+    {
+      const { root, entries } = await checkout();
+      await writeFile(join(root, "d/new.txt"), "new");
+      const scan = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
+      assert.deepEqual(scan.items.map((i) => [i.path, i.content]), [["d/new.txt", "?"]]);
+      assert.equal(scan.refreshedListings.has("d"), false, "no cache for a folder with an unversioned name");
+    }
+    {
+      const { root, entries } = await checkout();
+      await rm(join(root, "d/b.txt"));
+      assert.deepEqual((await scanWorkingCopy(root, entries, { changedOnly: true, now: later })).items.map((i) => [i.path, i.content]), [["d/b.txt", "!"]]);
+    }
+    {
+      const { root, entries } = await checkout();
+      entries.delete("d/b.txt"); // `revert` of an add, `remove --keep-local`: the folder's names stay the same
+      assert.deepEqual((await scanWorkingCopy(root, entries, { changedOnly: true, now: later })).items.map((i) => [i.path, i.content]), [["d/b.txt", "?"]]);
+    }
+  });
+
+  test("a folder changed within the last 2 seconds gets no listing cache", async () => {
+    const root = await makeRoot();
+    await mkdir(join(root, "d"));
+    const entries = new Map<string, Entry>([["", { kind: "folder", revision: 1 }], ["d", { kind: "folder", revision: 1 }]]);
+    const scan = await scanWorkingCopy(root, entries, { changedOnly: true, now: () => statSync(join(root, "d")).mtimeMs + 500 });
+    assert.equal(scan.refreshedListings.has("d"), false);
+  });
+});
+
+describe("missing paths (what update restores)", () => {
+  const later = () => Date.now() + 10_000;
+
+  async function tree(): Promise<{ root: string; entries: Map<string, Entry> }> {
+    const root = await makeRoot();
+    const entries = new Map<string, Entry>([["", { kind: "folder", revision: 1 }]]);
+    for (const dir of ["a", "a/b", "c"]) {
+      await mkdir(join(root, dir));
+      entries.set(dir, { kind: "folder", revision: 1 });
+    }
+    for (const file of ["a/1.txt", "a/b/2.txt", "c/3.txt", "top.txt"]) {
+      await writeFile(join(root, file), file);
+      entries.set(file, { kind: "file", revision: 1, hash: sha(file), size: file.length });
+    }
+    return { root, entries };
+  }
+
+  /** The answer without any cache: an lstat of every entry. */
+  const naive = (root: string, entries: Map<string, Entry>) => [...entries.keys()].filter((p) => p !== "" && !existsSync(join(root, p)) && !isSymlink(join(root, p))).sort();
+  const isSymlink = (path: string) => {
+    try {
+      return lstatSync(path).isSymbolicLink();
+    } catch {
+      return false;
+    }
+  };
+
+  test("with and without listing caches, the same paths as an lstat of every entry", async () => {
+    for (const damage of [async () => {}, (root: string) => rm(join(root, "a/1.txt")), (root: string) => rm(join(root, "a"), { recursive: true }), (root: string) => rm(join(root, "top.txt"))]) {
+      for (const cached of [false, true]) {
+        const { root, entries } = await tree();
+        if (cached) {
+          const scan = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
+          for (const [path, listing] of scan.refreshedListings) entries.get(path)!.listing = listing;
+          assert.equal(scan.refreshedListings.size, 4, "every folder got a listing cache");
+        }
+        await damage(root);
+        assert.deepEqual(missingPaths(root, entries).sort(), naive(root, entries), `cached: ${cached}, ${damage.toString()}`);
+      }
+    }
+  });
+});
