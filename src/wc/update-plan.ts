@@ -210,7 +210,15 @@ export function createUpdatePlan({ wc, local, deleted, wanted, policy, types }: 
       madeDirs.add(path);
       content = status ? "E" : "N";
     } else if (entry?.schedule === "added") {
-      content = "E";
+      if (path !== "" && !lexists(join(root, path))) {
+        // Added locally, then deleted by hand, and now added on the server: nothing of the local
+        // addition is left, so the server's folder comes in (decideDir's rule 2, "create"; the
+        // same as a file's rule 5). Recording it as BASE without creating it left it missing, and
+        // every later commit refused ("missing") with no schedule left for `revert` to undo.
+        steps.push({ do: "mkdir", path });
+        madeDirs.add(path);
+        content = "N";
+      } else content = "E";
     } else if (entry && !entry.schedule && path !== "" && status?.content === "!") {
       // Deleted by hand and changed on the server: it comes back (svn's "Restored"), and with it
       // what is inside (new server objects here, and the untouched ones by planRestores).

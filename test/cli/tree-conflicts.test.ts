@@ -281,6 +281,28 @@ describe("tree conflicts and mixed revisions through the binary", () => {
     assert.match(m.stdout + m.stderr, /deleted on the server/);
   });
 
+  test("a folder added by merge, deleted by hand, then added on the server comes from the server; commit is not stuck (model seed 1161571799)", async () => {
+    const { folder, a, b } = await twoCheckouts();
+    await run(["mkdir", "y"], b);
+    writeFileSync(join(b, "y", "f.txt"), "from b\n");
+    await run(["add", "y/f.txt"], b);
+    const m = await zsync(["merge", b, a], { cwd: a });
+    assert.equal(m.code, 0, m.stdout + m.stderr);
+    assert.deepEqual(await versionedChanges(a), ["A  y", "A  y/f.txt"]);
+    rmSync(join(a, "y"), { recursive: true, force: true }); // the merged addition, deleted by hand
+    await run(["commit", "-m", "add y"], b);
+    const up = await updateOf(a);
+    assert.equal(up.code, 0, JSON.stringify(up.report));
+    assert.equal(up.byPath.get("y")?.content, "N", "the server's folder comes in (nothing of the local addition is left)");
+    assert.equal(up.byPath.get("y/f.txt")?.content, "U");
+    assert.equal(text(a, "y/f.txt"), "from b\n");
+    assert.deepEqual(await versionedChanges(a), [], "nothing missing: y is the server's folder at BASE");
+    const ci = await zsync(["commit", "-m", "nothing to do"], { cwd: a });
+    assert.equal(ci.code, 0, `commit is not stuck on a missing y:\n${ci.stdout}${ci.stderr}`);
+    await assertNotStuck(a);
+    assert.equal((await remote.entries(folder)).get("y/f.txt")?.size, 7);
+  });
+
   test("revert of a path inside a folder that was removed and replaced by a file is refused, naming the folder (model seed 1121916620)", async () => {
     const { a } = await twoCheckouts({ d: null, "d/z": "z\n" });
     await run(["rm", "--force", "d"], a);
