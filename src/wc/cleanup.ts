@@ -44,7 +44,8 @@ export async function pendingJournal(start: string): Promise<string | undefined>
 /** Cleans up the checkout `wc`, which must have been opened with the lock. */
 export async function cleanup(wc: WorkingCopy, opts: CleanupOptions = {}): Promise<CleanupResult> {
   const savedAside = [...wc.recovered.savedAside, ...(await replayJournal(wc.root)).savedAside];
-  const removed: string[] = [];
+  // Opening with the lock already removed partial downloads; they are reported here all the same.
+  const removed: string[] = [...(wc.removedDownloads ?? [])];
 
   const walk = async (dir: string) => {
     let items;

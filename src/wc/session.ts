@@ -19,6 +19,8 @@ export interface WorkingCopy {
   recovered: JournalReport;
   /** What rebuilding a damaged index did (only with `repairIndex`, and only when it was damaged). */
   rebuiltIndex?: IndexRebuild;
+  /** Partial downloads a killed command left in `.zsync/tmp/`, removed on opening with the lock (relative to the root). */
+  removedDownloads?: string[];
   /** Releases the lock (no-op for read-only sessions). */
   release(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export async function openWorkingCopy(start: string, opts: { lock?: string; /** 
   let release = async () => {};
   let recovered: JournalReport = { savedAside: [] };
   let rebuiltIndex: IndexRebuild | undefined;
+  let removedDownloads: string[] = [];
   if (opts.lock) {
     release = await acquireLock(root, opts.lock);
   }
@@ -40,7 +43,7 @@ export async function openWorkingCopy(start: string, opts: { lock?: string; /** 
     if (opts.lock && opts.repairIndex) rebuiltIndex = await rebuildIndexIfDamaged(root);
     if (opts.lock) {
       recovered = await replayJournal(root);
-      await removePartialDownloads(root);
+      removedDownloads = await removePartialDownloads(root);
     }
     else if (await hasJournal(root)) {
       // An interrupted command: finish it first (unless another command is at work right now),
@@ -55,7 +58,7 @@ export async function openWorkingCopy(start: string, opts: { lock?: string; /** 
       }
     }
     const entries = await loadEntries(root);
-    return { root, config, entries, recovered, release, ...(rebuiltIndex ? { rebuiltIndex } : {}) };
+    return { root, config, entries, recovered, release, ...(rebuiltIndex ? { rebuiltIndex } : {}), ...(removedDownloads.length ? { removedDownloads } : {}) };
   } catch (error) {
     await release();
     throw error;
@@ -66,11 +69,15 @@ export async function openWorkingCopy(start: string, opts: { lock?: string; /** 
  * Partial downloads a killed command left in `.zsync/tmp/` (only pristine bodies go there, and
  * no other command runs while we hold the lock): removed by the next command, not only `cleanup`.
  */
-async function removePartialDownloads(root: string): Promise<void> {
+async function removePartialDownloads(root: string): Promise<string[]> {
   const tmp = adminPaths(root).tmp;
+  const removed: string[] = [];
   for (const name of await readdir(tmp).catch(() => [] as string[])) {
-    if (name.startsWith("in-")) await rm(join(tmp, name), { force: true });
+    if (!name.startsWith("in-")) continue;
+    await rm(join(tmp, name), { force: true });
+    removed.push(`.zsync/tmp/${name}`);
   }
+  return removed;
 }
 
 /** Runs `work` with the checkout open and always releases it. */
