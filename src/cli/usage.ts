@@ -44,7 +44,7 @@ export const EXAMPLES: Record<string, [string, string][]> = {
     ["zsync rm old.html", "schedule a file for deletion (the local file goes too)"],
     ["zsync rm --keep-local draft.txt", "stop versioning a file but keep it on disk"],
   ],
-  copy: [["zsync copy template.html new.html", "copy with history and metadata"]],
+  copy: [["zsync copy template.html new.html", "copy a file with its local edits and metadata, scheduled for addition"]],
   move: [
     ["zsync move old.html new.html", "rename a file; commit sends the add and the delete together"],
     ["zsync mv images/logo.png assets/", "move a file into a versioned folder"],
@@ -57,7 +57,7 @@ export const EXAMPLES: Record<string, [string, string][]> = {
     ["zsync resolve", "walk through each conflict on a terminal"],
     ["zsync resolve --accept mine-full page.html", "keep your version of one file"],
   ],
-  cleanup: [["zsync cleanup", "finish or roll back an interrupted command and remove temporary files"]],
+  cleanup: [["zsync cleanup", "finish an interrupted command and remove temporary files"]],
   info: [["zsync info page.html", "URL, revision and state of one path"]],
   config: [["zsync config policy images/ theirs", "let the server's version win for images/"]],
   diff: [
@@ -76,8 +76,8 @@ export const EXAMPLES: Record<string, [string, string][]> = {
     ["zsync ls", "the versioned entries here"],
     ["zsync ls -v https://host/site", "a server folder, with revisions and sizes"],
   ],
-  import: [["zsync import ./site https://host/site/new", "add a local tree to the server as one revision"]],
-  merge: [["zsync merge ^/branches/draft", "bring the changes of another folder into this checkout"]],
+  import: [["zsync import https://host/site/new ./site", "add the local tree ./site to the server as the new folder new, in one revision"]],
+  merge: [["zsync merge ../draft", "bring the local changes of the checkout ../draft into this one"]],
   login: [
     ["zsync login https://zsync.example.org -u ann", "log in, asking for the password"],
     ['printf %s "$PW" | zsync login zsync+ssh://zsync.example.org -u ann --password-stdin', "log in from a script"],

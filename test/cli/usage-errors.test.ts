@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { zsync } from "../helpers/cli.js";
 import { COMMANDS } from "../../src/cli/commands/index.js";
 import { suggestVerb, verbTable } from "../../src/cli/usage.js";
+import type { Argv, CommandModule } from "yargs";
 
 const cwd = tmpdir();
 
@@ -67,4 +68,57 @@ test("every command's help has examples and no '[required] [default: []]'; zsync
     const positionals = r.stdout.split("Options:")[0]!;
     if (/http\(s\):\/\//.test(positionals)) assert.match(positionals, /zsync\+ssh:\/\//, `${verb} names zsync+ssh:// too`);
   }
+});
+
+/** Splits an example command line as a shell would (double quotes only; no pipes). */
+function words(line: string): string[] {
+  return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+}
+
+/** `module` with its handler, and those of the subcommands its builder registers, replaced by `capture`. */
+function capturing(module: CommandModule, capture: (args: Record<string, unknown>) => void): CommandModule {
+  const builder = module.builder;
+  return {
+    ...module,
+    handler: capture,
+    builder: (y: Argv) => {
+      const register = y.command.bind(y) as (m: CommandModule) => Argv;
+      (y as unknown as { command: (m: CommandModule) => Argv }).command = (sub: CommandModule) => register(capturing(sub, capture));
+      return typeof builder === "function" ? (builder(y) as Argv) : y.options(builder ?? {});
+    },
+  };
+}
+
+test("every help example parses with its command's options, URLs where the command takes a URL", async () => {
+  const { default: yargs } = await import("yargs");
+  const { EXAMPLES } = await import("../../src/cli/usage.js");
+  const byVerb = new Map(COMMANDS.map((c) => [String(c.command).split(" ")[0]!, c]));
+  let checked = 0;
+  for (const [verb, examples] of Object.entries(EXAMPLES)) {
+    const module = byVerb.get(verb);
+    assert.ok(module, `examples for an unknown command ${verb}`);
+    for (const [line] of examples) {
+      if (line.includes("|")) continue; // a pipeline: only its zsync part is a command line
+      const argv = words(line).slice(1); // without "zsync"
+      let parsed: Record<string, unknown> | undefined;
+      await yargs(argv)
+        .option("username", { alias: "user", type: "string" })
+        .command(capturing(module, (args) => void (parsed = args)))
+        .strict()
+        .fail((message) => assert.fail(`${line}: ${message}`))
+        .parseAsync();
+      assert.ok(parsed, `${line}: no command ran`);
+      const isUrl = (v: unknown) => typeof v === "string" && /^(https?|zsync\+ssh):\/\//.test(v);
+      for (const [key, value] of Object.entries(parsed)) {
+        const values = Array.isArray(value) ? value : [value];
+        if (key === "url") assert.ok(values.every(isUrl), `${line}: ${key} is not a URL`);
+        if (values.some(isUrl)) assert.ok(["url", "target", "source", "paths", "name", "folder"].includes(key) || key === "_", `${line}: a URL in ${key}`);
+      }
+      if (verb === "import") assert.ok(isUrl(parsed.url) && !isUrl(parsed.dir), `${line}: import takes URL then DIR`);
+      checked++;
+    }
+  }
+  const total = Object.values(EXAMPLES).flat().filter(([line]) => !line.includes("|")).length;
+  assert.equal(checked, total);
+  assert.ok(total > 30, `only ${total} examples`);
 });
