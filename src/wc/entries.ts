@@ -5,7 +5,7 @@
  * before it (`.zsync/entries.json`) are upgraded on first use.
  */
 import { readFile, rm, stat } from "node:fs/promises";
-import { ArchivePathError, checkArchivePath } from "../protocol/paths.js";
+import { ArchivePathError, checkArchivePath, parentPath } from "../protocol/paths.js";
 import type { EntryInfo, ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ManifestError, parseObjectMeta } from "../protocol/manifest.js";
 import { adminPaths, WcError } from "./admin.js";
@@ -361,4 +361,17 @@ export function entryFromRemote(remote: EntryInfo): Entry {
   }
   if (remote.meta) entry.meta = remote.meta;
   return entry;
+}
+
+/** The tracked children of each folder (the root "" not included as a child), from the entries' paths. */
+export function childrenByParent(paths: Iterable<string>): Map<string, string[]> {
+  const children = new Map<string, string[]>();
+  for (const path of paths) {
+    if (path === "") continue;
+    const parent = parentPath(path);
+    const list = children.get(parent);
+    if (list) list.push(path);
+    else children.set(parent, [path]);
+  }
+  return children;
 }

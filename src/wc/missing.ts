@@ -6,19 +6,11 @@
  */
 import { lstatSync, type BigIntStats } from "node:fs";
 import { join } from "node:path";
-import { parentPath } from "../protocol/paths.js";
-import type { Entry } from "./entries.js";
+import { childrenByParent, type Entry } from "./entries.js";
 
 /** Tracked paths (never the root) that do not exist on disk (a symlink counts as existing). */
 export function missingPaths(root: string, entries: Map<string, Entry>): string[] {
-  const children = new Map<string, string[]>();
-  for (const path of entries.keys()) {
-    if (path === "") continue;
-    const parent = parentPath(path);
-    const list = children.get(parent);
-    if (list) list.push(path);
-    else children.set(parent, [path]);
-  }
+  const children = childrenByParent(entries.keys());
   const missing: string[] = [];
   const goneUnder = (folder: string) => {
     for (const child of children.get(folder) ?? []) {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parentPath } from "../protocol/paths.js";
 import type { ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ADMIN_DIR } from "./admin.js";
-import type { Entry, ListingCache, StatCache } from "./entries.js";
+import { childrenByParent, type Entry, type ListingCache, type StatCache } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
 import { cacheFromStats, statCache } from "./journal.js";
 import { META_DIR, objectOfMetaFile, readWorkingMetaSync, sameMeta } from "./meta-files.js";
@@ -112,16 +112,7 @@ export async function scanWorkingCopy(
   /** Tracked children per folder, built on the first folder whose listing is skipped. */
   let children: Map<string, string[]> | undefined;
   const childrenOf = (dir: string): string[] => {
-    if (!children) {
-      children = new Map();
-      for (const path of entries.keys()) {
-        if (path === "") continue;
-        const parent = parentPath(path);
-        const list = children.get(parent);
-        if (list) list.push(path);
-        else children.set(parent, [path]);
-      }
-    }
+    children ??= childrenByParent(entries.keys());
     return children.get(dir) ?? [];
   };
   const refreshedListings = new Map<string, ListingCache>();
