@@ -21,9 +21,9 @@ import { parseObjectMeta } from "../protocol/manifest.js";
 import { ArchivePathError, baseName, checkArchivePath, parentPath } from "../protocol/paths.js";
 import type { ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ADMIN_DIR, WcError } from "./admin.js";
-import { loadEntries, type Entry } from "./entries.js";
+import type { Entry } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
-import { runJournal, type JournalReport, type JournalStep } from "./journal.js";
+import { runJournalOn, type JournalReport, type JournalStep } from "./journal.js";
 import { formatMeta, META_DIR, metaFileOf } from "./meta-files.js";
 import type { WorkingCopy } from "./session.js";
 
@@ -272,8 +272,7 @@ export async function add(wc: WorkingCopy, given: AddOptions): Promise<AddResult
   if (added.length > 0) {
     const journalEntries: Record<string, Entry> = {};
     for (const item of added) journalEntries[item.path] = { kind: item.kind, schedule: "added" };
-    ({ savedAside } = await runJournal(wc.root, { command: "add", steps, entries: journalEntries }));
-    wc.entries = await loadEntries(wc.root);
+    ({ savedAside } = await runJournalOn(wc, { command: "add", steps, entries: journalEntries }));
   }
   return { added, skipped, savedAside };
 }

@@ -16,7 +16,7 @@ import type { SnarfRecord } from "../protocol/snarf.js";
 import type { SnapshotManifest } from "../protocol/types.js";
 import { WcError, type Depth } from "./admin.js";
 import { entriesUnder, entryFromRemote, type Entry } from "./entries.js";
-import { runJournal, type JournalReport } from "./journal.js";
+import { runJournalOn, type JournalReport } from "./journal.js";
 import { readWorkingMetaSync } from "./meta-files.js";
 import { receiveBodies } from "./receive.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
@@ -225,7 +225,7 @@ export async function applyRemote(
   const nothingToDo = steps.length === 0 && Object.keys(entryChanges).length === 0 && (!advance || manifest.revision === wc.entries.revision);
   const report = nothingToDo
     ? { savedAside: [] }
-    : await runJournal(root, {
+    : await runJournalOn(wc, {
         command: opts.command,
         steps,
         entries: entryChanges,

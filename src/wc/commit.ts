@@ -11,7 +11,7 @@ import { ProtocolError, type ZsyncClient } from "../transport/http/client.js";
 import { WcError } from "./admin.js";
 import { entryFromRemote, type Entry } from "./entries.js";
 import { adoptAlreadyCommitted, removeReplacedObjects, replacements } from "./commit-recover.js";
-import { runJournal, statCache } from "./journal.js";
+import { runJournalOn, statCache } from "./journal.js";
 import { pristinePath, storePristine } from "./pristine.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
@@ -161,7 +161,7 @@ async function commitOnce(wc: WorkingCopy, opts: CommitOptions): Promise<CommitO
     newEntries[remote.path] = next;
   }
   for (const path of result.deleted) newEntries[path] = null;
-  await runJournal(root, { command: "commit", steps: [], entries: newEntries });
+  await runJournalOn(wc, { command: "commit", steps: [], entries: newEntries });
   return { revision: result.revision, committed };
 }
 

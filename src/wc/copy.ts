@@ -10,8 +10,8 @@ import { baseName, parentPath } from "../protocol/paths.js";
 import type { ObjectKind } from "../protocol/types.js";
 import { WcError } from "./admin.js";
 import { checkObjectPath, lstatOrNone, requireVersionedFolder } from "./add.js";
-import { entriesUnder, loadEntries, type Entry } from "./entries.js";
-import { runJournal, type JournalReport, type JournalStep } from "./journal.js";
+import { entriesUnder, type Entry } from "./entries.js";
+import { runJournalOn, type JournalReport, type JournalStep } from "./journal.js";
 import { builtinTypeOf, noteTitleOf } from "../merge/content-kinds.js";
 import { formatMeta, metaFileOf, readWorkingMeta } from "./meta-files.js";
 import { storePristine } from "./pristine.js";
@@ -104,7 +104,6 @@ export async function copy(wc: WorkingCopy, opts: CopyOptions): Promise<CopyResu
     journalEntries[target] = { kind: entry.kind, schedule: "added" };
     result.copied.push(copied);
   }
-  result.savedAside = (await runJournal(wc.root, { command: "copy", steps, entries: journalEntries })).savedAside;
-  wc.entries = await loadEntries(wc.root);
+  result.savedAside = (await runJournalOn(wc, { command: "copy", steps, entries: journalEntries })).savedAside;
   return result;
 }

@@ -346,6 +346,20 @@ export async function entriesAreCurrent(root: string, entries: Entries): Promise
   return now !== undefined && now.ino === loaded.ino && now.size === loaded.size;
 }
 
+/**
+ * A copy of `entries` (the map, not the entry objects) that saves incrementally like a fresh
+ * {@link loadEntries}, without reading the index again: for a command that holds the lock and
+ * read the index itself. Undefined when someone wrote the index since, or `entries` were never
+ * read from it. The original stays as it was, so a failed save leaves the caller's view intact.
+ */
+export async function reloadEntries(root: string, entries: Entries): Promise<Entries | undefined> {
+  const loaded = loadedFrom.get(entries.entries);
+  if (!loaded || !(await entriesAreCurrent(root, entries))) return undefined;
+  // The disk's revision; a save of the copy diffs against what is stored, never against the
+  // caller's unsaved changes, so only the paths the saver names are written.
+  return track(root, { revision: loaded.revision, entries: new Map(entries.entries) }, { ...loaded, stored: new Map(loaded.stored) });
+}
+
 /** Paths of `entries` under `path` (exclusive), in sorted order. */
 export function entriesUnder(entries: Map<string, Entry>, path: string): string[] {
   const prefix = path === "" ? "" : path + "/";

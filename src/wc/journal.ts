@@ -11,7 +11,7 @@ import { constants, statSync, type BigIntStats } from "node:fs";
 import { dirname, join } from "node:path";
 import { adminPaths, WcError } from "./admin.js";
 import { copyFileAtomic, writeFileAtomic } from "./atomic.js";
-import { loadEntries, saveEntries, type Entry } from "./entries.js";
+import { loadEntries, reloadEntries, saveEntries, type Entries, type Entry } from "./entries.js";
 import { hashFile, hasPristine, pristinePath } from "./pristine.js";
 import { checkoutPathChecker } from "./safe-path.js";
 
@@ -42,15 +42,33 @@ export interface Journal {
 export interface JournalReport {
   /** Files that changed under the command and were moved aside instead of being overwritten. */
   savedAside: { path: string; savedAs: string; /** What was in the way, when not a changed file. */ was?: "folder" | "other" }[];
+  /** The entries as saved (undefined when there was no journal to replay). */
+  entries?: Entries;
+}
+
+/** Options of {@link runJournal} and {@link replayJournal}. */
+export interface ReplayOptions {
+  /** The entries the command read under its lock: used instead of reading the index again while they are still current. */
+  entries?: Entries;
 }
 
 /** Writes the journal, carries it out, and removes it. */
-export async function runJournal(root: string, journal: Journal): Promise<JournalReport> {
+export async function runJournal(root: string, journal: Journal, opts: ReplayOptions = {}): Promise<JournalReport> {
   // Refuse before the journal exists, so a refused command leaves the checkout as it was.
   const unsafe = checkoutPathChecker(root);
   for (const step of journal.steps) refuseUnsafe(unsafe, step);
   await writeFileAtomic(adminPaths(root).journal, JSON.stringify(journal));
-  return replayJournal(root);
+  return replayJournal(root, opts);
+}
+
+/**
+ * {@link runJournal} for a command holding the checkout open: it reuses `holder.entries` instead
+ * of reading the index again, and leaves the entries as saved in `holder.entries`.
+ */
+export async function runJournalOn(holder: { root: string; entries: Entries }, journal: Journal): Promise<JournalReport> {
+  const report = await runJournal(holder.root, journal, { entries: holder.entries });
+  holder.entries = report.entries ?? (await loadEntries(holder.root));
+  return report;
 }
 
 /** True when an unfinished journal exists. */
@@ -59,7 +77,7 @@ export async function hasJournal(root: string): Promise<boolean> {
 }
 
 /** Carries out a pending journal, if any (idempotent: safe to run again after a crash). */
-export async function replayJournal(root: string): Promise<JournalReport> {
+export async function replayJournal(root: string, opts: ReplayOptions = {}): Promise<JournalReport> {
   const file = adminPaths(root).journal;
   let text: string;
   try {
@@ -109,7 +127,7 @@ export async function replayJournal(root: string): Promise<JournalReport> {
   }
   await flush();
 
-  const entries = await loadEntries(root);
+  const entries = (opts.entries && (await reloadEntries(root, opts.entries))) ?? (await loadEntries(root));
   for (const [path, entry] of Object.entries(journal.entries)) {
     if (entry === null) entries.entries.delete(path);
     else entries.entries.set(path, entry);
@@ -119,11 +137,13 @@ export async function replayJournal(root: string): Promise<JournalReport> {
     const entry = entries.entries.get(path);
     if (entry?.hash !== hash) continue;
     const s = statSync(join(root, path), { bigint: true, throwIfNoEntry: false });
-    entry.cache = s?.isFile() ? cacheFromStats(s, hash) : undefined;
+    // A new object: the entry may be shared with the caller's copy of the entries.
+    entries.entries.set(path, { ...entry, cache: s?.isFile() ? cacheFromStats(s, hash) : undefined });
   }
   if (journal.revision !== undefined) entries.revision = journal.revision;
   await saveEntries(root, entries, { changed: [...Object.keys(journal.entries), ...written.keys()] });
   await rm(file, { force: true });
+  report.entries = entries;
   return report;
 }
 

@@ -35,8 +35,7 @@ import type { ZsyncClient } from "../transport/http/client.js";
 import { WcError } from "./admin.js";
 import { readServerTypes } from "./server-types.js";
 import { withinDepth, type UpdateLine } from "./apply-remote.js";
-import { loadEntries } from "./entries.js";
-import { runJournal, type JournalReport } from "./journal.js";
+import { runJournalOn, type JournalReport } from "./journal.js";
 import { changePlanners } from "./merge-changes.js";
 import { createMergePlan, type MergePlanContext, type NotMerged } from "./merge-plan.js";
 import { checkSourceIdle, type SourceCheckout } from "./merge-source.js";
@@ -163,8 +162,7 @@ export async function merge(wc: WorkingCopy, source: SourceCheckout, opts: Merge
   // 3. Apply, through the journal (an interrupted merge is finished by the next command).
   let savedAside: JournalReport["savedAside"] = [];
   if (!dryRun && (steps.length > 0 || Object.keys(entryChanges).length > 0)) {
-    ({ savedAside } = await runJournal(target.root, { command: "merge", steps, entries: entryChanges }));
-    target.entries = await loadEntries(target.root);
+    ({ savedAside } = await runJournalOn(target, { command: "merge", steps, entries: entryChanges }));
   }
   lines.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
   return {

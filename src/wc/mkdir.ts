@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { parentPath } from "../protocol/paths.js";
 import { WcError } from "./admin.js";
 import { checkObjectPath, lstatOrNone, requireVersionedFolder } from "./add.js";
-import { loadEntries, type Entry } from "./entries.js";
-import { runJournal, type JournalReport, type JournalStep } from "./journal.js";
+import type { Entry } from "./entries.js";
+import { runJournalOn, type JournalReport, type JournalStep } from "./journal.js";
 import type { WorkingCopy } from "./session.js";
 
 export interface MkdirOptions {
@@ -42,8 +42,7 @@ export async function mkdir(wc: WorkingCopy, opts: MkdirOptions): Promise<MkdirR
   for (const path of created) entries[path] = { kind: "folder", schedule: "added" };
   let savedAside: JournalReport["savedAside"] = [];
   if (created.length > 0) {
-    ({ savedAside } = await runJournal(wc.root, { command: "mkdir", steps, entries }));
-    wc.entries = await loadEntries(wc.root);
+    ({ savedAside } = await runJournalOn(wc, { command: "mkdir", steps, entries }));
   }
   return { created: created.map((path) => ({ path, kind: "folder" as const })), savedAside };
 }

@@ -15,8 +15,8 @@ import { join } from "node:path";
 import type { ObjectKind } from "../protocol/types.js";
 import { WcError } from "./admin.js";
 import { checkObjectPath, lstatOrNone, sha256 } from "./add.js";
-import { entriesUnder, loadEntries, type Entry } from "./entries.js";
-import { runJournal, type JournalReport, type JournalStep } from "./journal.js";
+import { entriesUnder, type Entry } from "./entries.js";
+import { runJournalOn, type JournalReport, type JournalStep } from "./journal.js";
 import { metaFileOf, objectOfMetaFile, readWorkingMeta, sameMeta } from "./meta-files.js";
 import { hashFile } from "./pristine.js";
 import { scanWorkingCopy } from "./scan.js";
@@ -182,8 +182,7 @@ export async function remove(wc: WorkingCopy, opts: RemoveOptions): Promise<Remo
   }
 
   if (affected.length > 0 || steps.length > 0) {
-    result.savedAside = (await runJournal(wc.root, { command: "remove", steps, entries: journalEntries })).savedAside;
-    wc.entries = await loadEntries(wc.root);
+    result.savedAside = (await runJournalOn(wc, { command: "remove", steps, entries: journalEntries })).savedAside;
   }
 
   for (const target of deleteTargets) {

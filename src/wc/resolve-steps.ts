@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { WcError } from "./admin.js";
 import { lstatOrNone, sha256 } from "./add.js";
 import type { ConflictRecord, Entry } from "./entries.js";
-import { loadEntries } from "./entries.js";
-import { runJournal, type JournalReport, type JournalStep } from "./journal.js";
+import { runJournalOn, type JournalReport, type JournalStep } from "./journal.js";
 import { SOURCE_LABEL } from "./merge-source.js";
 import { metaFileOf } from "./meta-files.js";
 import { hashFile, hasPristine, pristinePath, storePristine } from "./pristine.js";
@@ -72,8 +71,7 @@ export class ResolveSteps {
 
   async run(): Promise<JournalReport["savedAside"]> {
     if (this.resolved.length === 0) return [];
-    const report = await runJournal(this.root, { command: "resolve", steps: this.steps, entries: this.entryChanges });
-    this.wc.entries = await loadEntries(this.root);
+    const report = await runJournalOn(this.wc, { command: "resolve", steps: this.steps, entries: this.entryChanges });
     return report.savedAside;
   }
 

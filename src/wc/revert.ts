@@ -24,8 +24,8 @@ import { parentPath } from "../protocol/paths.js";
 import type { ObjectKind } from "../protocol/types.js";
 import { WcError } from "./admin.js";
 import { lstatOrNone, sha256 } from "./add.js";
-import { entriesUnder, loadEntries, type Entry } from "./entries.js";
-import { runJournal, type JournalReport, type JournalStep } from "./journal.js";
+import { entriesUnder, type Entry } from "./entries.js";
+import { runJournalOn, type JournalReport, type JournalStep } from "./journal.js";
 import { formatMeta, metaFileOf, sameMeta } from "./meta-files.js";
 import { SOURCE_LABEL } from "./merge-source.js";
 import { hashFile, pristinePath, storePristine } from "./pristine.js";
@@ -270,8 +270,7 @@ export async function revert(wc: WorkingCopy, opts: RevertOptions): Promise<Reve
 
   if (result.reverted.length > 0) {
     const revision = result.serverObjectsToUpdate ? 0 : undefined;
-    result.savedAside = (await runJournal(wc.root, { command: "revert", steps, entries: journalEntries, revision })).savedAside;
-    wc.entries = await loadEntries(wc.root);
+    result.savedAside = (await runJournalOn(wc, { command: "revert", steps, entries: journalEntries, revision })).savedAside;
   }
   return result;
 }

@@ -46,7 +46,17 @@ export interface ScanResult {
 
 interface DiskNode {
   kind: ObjectKind;
-  stats: BigIntStats;
+  /** Kept only when the stat cache did not settle the file: 20k kept BigIntStats cost more in GC than the lstat calls. */
+  stats?: BigIntStats;
+  /** The file's stat matches its entry's stat cache: the cache's hash is its content. */
+  cacheHit?: boolean;
+}
+
+/** The shared node of every file whose stat matches its cache (no per-file object). */
+const CACHED_FILE: DiskNode = Object.freeze({ kind: "file", cacheHit: true });
+
+function cacheMatches(cache: Entry["cache"], s: BigIntStats): boolean {
+  return cache !== undefined && cache.size === Number(s.size) && cache.ino === Number(s.ino) && cache.mtimeNs === String(s.mtimeNs);
 }
 
 /** Files up to this size are hashed synchronously: for many small files that is far faster. */
@@ -101,11 +111,15 @@ export async function scanWorkingCopy(
     if (!stats) return undefined;
     const isDir = stats.isDirectory();
     if (!isDir && !stats.isFile()) return undefined; // symlinks and devices are never followed or tracked
-    const versioned = entries.has(path);
-    if (!versioned && ignored(path, isDir)) return undefined;
+    const entry = entries.get(path);
+    if (!entry && ignored(path, isDir)) return undefined;
+    if (!isDir && entry?.kind === "file" && cacheMatches(entry.cache, stats)) {
+      disk.set(path, CACHED_FILE);
+      return CACHED_FILE;
+    }
     const node: DiskNode = { kind: isDir ? "folder" : "file", stats };
     disk.set(path, node);
-    if (isDir && versioned) walk(path, stats); // an unversioned folder is reported once, as a whole
+    if (isDir && entry) walk(path, stats); // an unversioned folder is reported once, as a whole
     return node;
   };
 
@@ -179,9 +193,7 @@ export async function scanWorkingCopy(
     // on either side, the same kind on disk, and a file whose stat matches its cache.
     if (opts.changedOnly && node && node.kind === entry.kind && entry.schedule === undefined && entry.conflict === undefined && entry.meta === undefined && !metaFiles.has(path)) {
       if (node.kind === "folder") continue;
-      const cache = entry.cache;
-      const s = node.stats;
-      if (cache && cache.hash === entry.hash && cache.size === Number(s.size) && cache.ino === Number(s.ino) && cache.mtimeNs === String(s.mtimeNs)) continue;
+      if (node.cacheHit && entry.cache!.hash === entry.hash) continue;
     }
     const item: PathStatus = { path, kind: node?.kind ?? entry.kind, content: "=", meta: " ", entry };
     let pending = false;
@@ -202,10 +214,10 @@ export async function scanWorkingCopy(
     if (node?.kind === "file" && entry.kind === "file" && item.content !== "~") {
       const cache = entry.cache;
       const s = node.stats;
-      if (cache && cache.size === Number(s.size) && cache.ino === Number(s.ino) && cache.mtimeNs === String(s.mtimeNs)) {
+      if (node.cacheHit && cache) {
         item.workingHash = cache.hash;
         item.workingSize = cache.size;
-      } else if (s.size <= SYNC_HASH_LIMIT) {
+      } else if (s && s.size <= SYNC_HASH_LIMIT) {
         const bytes = readFileSync(join(root, path));
         item.workingHash = createHash("sha256").update(bytes).digest("hex");
         item.workingSize = bytes.length;

@@ -103,12 +103,15 @@ describe("zsync merge (end to end)", { concurrency: 3 }, () => {
     write(b, "README.txt", "B's first line\n" + read(b, "README.txt"));
     write(b, "docs/guide.md", read(b, "docs/guide.md") + "B's guide line\n");
 
+    // Revisions are repository-wide and the suite's other tests commit concurrently, so B may be
+    // checked out at a later revision than A: merge must leave B's revision where it was.
+    const bRevision = (await statusOf(b)).revision;
     const merged = await mergeJson(a, b, ["../wc"]);
     assert.equal(merged.code, 0, merged.stderr);
     assert.equal(merged.json.conflicts, 0);
     assert.equal(merged.json.source.root, a);
     assert.deepEqual(letters(merged.json.changes), ["G  README.txt", "D  docs/notes.txt", "A  gallery", "A  gallery/caption.txt", " U index.html", "A  news.txt"]);
-    assert.equal(merged.json.revision, merged.json.source.revision);
+    assert.equal(merged.json.revision, bRevision);
 
     const st = await statusOf(b);
     const shown = Object.fromEntries(st.items.map((i) => [i.path, i.status + (i.meta === "modified" ? "M" : " ")]));
