@@ -3,6 +3,28 @@
 // load on first use.
 import { build } from "esbuild";
 
+const requireBanner = "import { createRequire as __zsyncRequire } from 'node:module'; const require = __zsyncRequire(import.meta.url);";
+
+// `import("undici")` in the client loads dist/bundle/undici.mjs: only the parts it uses.
+await build({
+  entryPoints: ["scripts/undici-client.mjs"],
+  outfile: "dist/bundle/undici.mjs",
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  banner: { js: requireBanner },
+  logLevel: "warning",
+});
+
+/** @type {import("esbuild").Plugin} */
+const undiciClient = {
+  name: "undici-client",
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, () => ({ path: "./undici.mjs", external: true }));
+  },
+};
+
 await build({
   entryPoints: ["dist/cli/main.js"],
   outfile: "dist/bundle/zsync.mjs",
@@ -10,8 +32,9 @@ await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  external: ["undici", "@inquirer/prompts", "diff", "mime-types", "cli-progress", "ssh2", "ssh-config", "chokidar"],
+  external: ["@inquirer/prompts", "diff", "mime-types", "cli-progress", "ssh2", "ssh-config", "chokidar"],
   // Bundled CommonJS dependencies (yargs' helpers) call require: give them one.
-  banner: { js: "import { createRequire as __zsyncRequire } from 'node:module'; const require = __zsyncRequire(import.meta.url);" },
+  banner: { js: requireBanner },
+  plugins: [undiciClient],
   logLevel: "warning",
 });

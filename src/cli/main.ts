@@ -80,7 +80,19 @@ export async function main(argv: string[]): Promise<void> {
       if (error) throw error;
       failUsage(message, argv);
     });
+  skipHelpCache(parser);
   await parser.parseAsync();
+}
+
+/**
+ * yargs renders the invoked command's whole help after its handler starts, in case the handler
+ * shows help later (~30 ms of every command, mostly string width). No handler of ours does after
+ * its first await, so that rendering is skipped; `--help` and `zsync help` render as before.
+ */
+function skipHelpCache(parser: object): void {
+  const internals = parser as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
+  const usage = internals.getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === "function") usage.cacheHelpMessage = () => {};
 }
 
 // `zsync status | head`: a reader that stops early is not an error (git and svn exit quietly too).

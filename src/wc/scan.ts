@@ -78,6 +78,10 @@ export async function scanWorkingCopy(
   } = {},
 ): Promise<ScanResult> {
   const ignored = createIgnoreMatcher(root);
+  // Index paths are validated relative paths: plain concatenation, not path.join's normalising
+  // (measurable at 20k lstats).
+  const base = root.endsWith("/") ? root : root + "/";
+  const onDisk = (path: string) => (path === "" ? root : base + path);
   const disk = new Map<string, DiskNode>();
   /** Objects whose `@@meta/<name>.json` (or the root's `@@root.json`) exists. */
   const metaFiles = new Set<string>();
@@ -104,7 +108,7 @@ export async function scanWorkingCopy(
   const visit = (path: string): DiskNode | undefined => {
     let stats: BigIntStats | undefined;
     try {
-      stats = lstatSync(join(root, path), { bigint: true, throwIfNoEntry: false });
+      stats = lstatSync(onDisk(path), { bigint: true, throwIfNoEntry: false });
     } catch {
       return undefined; // ENOTDIR, EACCES: nothing we can use there
     }
@@ -141,7 +145,7 @@ export async function scanWorkingCopy(
     }
     let names: string[];
     try {
-      names = readdirSync(join(root, dir));
+      names = readdirSync(onDisk(dir));
     } catch {
       return;
     }
