@@ -6,7 +6,7 @@
  * skipped, and no test relies on a server it did not start.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -23,6 +23,12 @@ export interface PostgresCluster {
   stopServer(): void;
   /** Starts the stopped server again on the same port. */
   startServer(): void;
+  /**
+   * Makes a login role that must give `password` (scram-sha-256) on 127.0.0.1: `CREATE ROLE`, the
+   * right to create schemas in the test database, and a pg_hba.conf line ahead of the cluster's
+   * `trust` lines, reloaded; returns once a connection without the password is refused.
+   */
+  passwordRole(role: string, password: string): Promise<void>;
   /** Runs SQL as the superuser on the test database. */
   query<T extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<T[]>;
 }
@@ -88,6 +94,15 @@ async function startCluster(): Promise<PostgresCluster> {
   await admin.end();
   const url = `postgres://postgres@127.0.0.1:${port}/zsync_test`;
   let schemas = 0;
+  const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query<T>(sql, params)).rows;
+    } finally {
+      await client.end();
+    }
+  };
   return {
     host: "127.0.0.1",
     port,
@@ -95,13 +110,26 @@ async function startCluster(): Promise<PostgresCluster> {
     newSpec: (prefix = "t") => `${url}?schema=${prefix}_${process.pid}_${++schemas}`,
     stopServer,
     startServer,
-    async query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        return (await client.query<T>(sql, params)).rows;
-      } finally {
-        await client.end();
+    query,
+    async passwordRole(role: string, password: string) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(role)) throw new Error(`role name ${role}`);
+      await query(`CREATE ROLE ${role} LOGIN PASSWORD '${password.replace(/'/g, "''")}'`);
+      await query(`GRANT CREATE ON DATABASE zsync_test TO ${role}`);
+      const hbaFile = (await query<{ hba_file: string }>("SHOW hba_file"))[0]!.hba_file;
+      const lines = readFileSync(hbaFile, "utf8");
+      // First match wins: this line goes before initdb's `trust` lines.
+      writeFileSync(hbaFile, `host all ${role} 127.0.0.1/32 scram-sha-256\n${lines}`);
+      await query("SELECT pg_reload_conf()");
+      // The postmaster reloads asynchronously: wait until it asks this role for a password.
+      for (;;) {
+        const probe = new pg.Client({ host: "127.0.0.1", port, user: role, database: "zsync_test", password: "" });
+        const refused = await probe.connect().then(
+          () => false,
+          () => true,
+        );
+        await probe.end().catch(() => {});
+        if (refused) return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
   };

@@ -2,7 +2,7 @@
  * Starts the real zsync-server binary on an ephemeral loopback port for end-to-end tests.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -104,10 +104,11 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; dem
   };
 }
 
-/** Runs `zsync-server ARGS` to completion (account and store commands). */
-export function zsyncServerCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs `zsync-server ARGS` to completion (account and store commands), with `env` added to the environment and `input` on stdin. */
+export function zsyncServerCli(args: string[], opts: { env?: Record<string, string | undefined>; input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [SERVER_BIN, ...args], { stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
     let stdout = "";
     let stderr = "";
     child.stdout!.on("data", (c) => (stdout += c));
@@ -117,24 +118,29 @@ export function zsyncServerCli(args: string[]): Promise<{ code: number; stdout: 
   });
 }
 
-/** Runs `work` while sampling the RSS of process `pid`; returns the baseline and the peak growth in bytes. */
-export async function rssGrowthDuring(pid: number, work: () => Promise<void>): Promise<{ baseline: number; growth: number }> {
-  const baseline = await rssOf(pid);
-  let peak = baseline;
-  const sampler = setInterval(() => rssOf(pid).then((rss) => (peak = Math.max(peak, rss)), () => {}), 20);
+/**
+ * Runs `work` and measures the PEAK resident memory of process `pid` during it, from the kernel's
+ * own high-water mark rather than from samples (which miss short peaks): writing 5 to
+ * /proc/PID/clear_refs resets `VmHWM` to the current RSS (Linux >= 4.0), that is the baseline,
+ * and `VmHWM` after `work` is the peak. Fails rather than measuring less when the reset is refused.
+ */
+export async function peakRssGrowthDuring(pid: number, work: () => Promise<void>): Promise<{ baseline: number; peak: number; growth: number }> {
   try {
-    await work();
-  } finally {
-    clearInterval(sampler);
+    await writeFile(`/proc/${pid}/clear_refs`, "5");
+  } catch (err) {
+    throw new Error(`cannot reset the peak RSS of process ${pid} (/proc/${pid}/clear_refs): ${(err as Error).message}`);
   }
-  return { baseline, growth: peak - baseline };
+  const baseline = await procStatusBytes(pid, "VmHWM");
+  await work();
+  const peak = await procStatusBytes(pid, "VmHWM");
+  return { baseline, peak, growth: peak - baseline };
 }
 
-/** Resident set size of a process in bytes (Linux /proc). */
-export async function rssOf(pid: number): Promise<number> {
+/** A `kB` field of /proc/PID/status (VmRSS, VmHWM, …) in bytes. */
+async function procStatusBytes(pid: number, field: string): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const match = /VmRSS:\s+(\d+) kB/.exec(status);
-  if (!match) throw new Error(`no VmRSS for ${pid}`);
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
+  if (!match) throw new Error(`no ${field} for process ${pid}`);
   return Number(match[1]) * 1024;
 }
 

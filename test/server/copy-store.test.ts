@@ -1,16 +1,19 @@
 /**
  * `zsync-server copy-store`: a repository moved SQLite → PostgreSQL → SQLite by the real binary
  * keeps every revision (number, author, date, note, changes), every tree and metadata, the
- * repository uuid, and every account, key, grant and token; a non-empty destination is refused.
+ * repository uuid, and every account, key, grant, token and SyncML device state; a non-empty
+ * destination is refused, and a copy whose SyncML state differs from its source fails verification.
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { CopyVerificationError, verifyCopy } from "../../src/server/store/copy/copy-store.js";
 import { openStore } from "../../src/server/store/open.js";
 import type { Store } from "../../src/server/store/types.js";
 import { postgresCluster } from "../helpers/postgres.js";
+import { STORE_BACKENDS } from "../helpers/store-backends.js";
 import { tempDir, zsyncServerCli as run } from "../helpers/server.js";
 
 
@@ -30,7 +33,7 @@ async function everything(store: Store): Promise<unknown> {
     }
   }
   const accounts = await Promise.all((await store.listAccounts()).map((a) => store.getAccount(a.name)));
-  return { info, log: await store.log(""), trees, blobs, accounts, keys: await store.listAccountKeys(), grants: await store.listGrants(), tokens: await store.listTokens() };
+  return { info, log: await store.log(""), trees, blobs, accounts, keys: await store.listAccountKeys(), grants: await store.listGrants(), tokens: await store.listTokens(), syncStates: await store.listSyncStates() };
 }
 
 test("SQLite → PostgreSQL → SQLite keeps every revision, author, date, note, metadata, account, grant, key and token", async () => {
@@ -64,12 +67,18 @@ test("SQLite → PostgreSQL → SQLite keeps every revision, author, date, note,
   await store.setGrant({ account: "bob", path: "docs", role: "editor" });
   await store.addToken({ id: "tok1", secretHash: "f".repeat(64), account: "bob", label: "cli", createdAt: "2026-01-02T03:04:05.000Z", expiresAt: "2027-01-01T00:00:00.000Z", revoked: false });
   await store.addToken({ id: "tok2", secretHash: "e".repeat(64), account: "ann", label: "", createdAt: "2026-01-03T00:00:00.000Z", expiresAt: null, revoked: true });
+  await store.putSyncState({ account: "ann", device: "phone-1", datastore: "contacts", clientAnchor: "20270101T000000Z", serverAnchor: "2027-01-01T00:00:00.000Z", items: { "Ann.vcf": { luid: "7", hash: small }, "Bob é.vcf": { hash: other } } });
+  await store.putSyncState({ account: "ann", device: "phone-1", datastore: "notes", clientAnchor: "1", serverAnchor: "2", items: {} });
+  await store.putSyncState({ account: "bob", device: "Phone-2", datastore: "calendar", clientAnchor: "a", serverAnchor: "b", items: { "x.ics": { luid: "1", hash: small } } });
   const original = await everything(store);
+  assert.equal((original as { syncStates: unknown[] }).syncStates.length, 3);
   await store.close();
 
   const there = await run(["copy-store", "--from", first, "--to", pg]);
   assert.equal(there.code, 0, there.stderr);
   assert.match(there.stdout, /verified 5 revisions/);
+  assert.match(there.stdout, /syncml_state: 3 rows/);
+  assert.match(there.stdout, /3 SyncML states/);
   const again = await run(["copy-store", "--from", pg, "--to", back]);
   assert.equal(again.code, 0, again.stderr);
 
@@ -93,3 +102,38 @@ test("SQLite → PostgreSQL → SQLite keeps every revision, author, date, note,
     await untouched.close();
   }
 });
+
+for (const backend of STORE_BACKENDS) {
+  test(`verification fails when the copy's SyncML state differs from its source (destination ${backend.name})`, async () => {
+    const dir = await tempDir("zsync-copy-verify-");
+    const from = `sqlite:${join(dir, "from.sqlite")}`;
+    const to = await backend.newSpec();
+    const store = await openStore(from);
+    await store.addAccount("ann", "h", "editor");
+    await store.putSyncState({ account: "ann", device: "phone", datastore: "contacts", clientAnchor: "1", serverAnchor: "2", items: { "a.vcf": { luid: "1", hash: "a".repeat(64) } } });
+    await store.putSyncState({ account: "ann", device: "phone", datastore: "notes", clientAnchor: "3", serverAnchor: "4", items: {} });
+    await store.close();
+    const copied = await run(["copy-store", "--from", from, "--to", to]);
+    assert.equal(copied.code, 0, copied.stderr);
+    await verifyCopy(from, to); // as copied: the same
+
+    // Each kind of difference is caught: an item's agreed hash, an anchor, a missing row.
+    const tamper = [
+      ["UPDATE syncml_state SET items = ? WHERE datastore = 'contacts'", [JSON.stringify({ "a.vcf": { luid: "1", hash: "b".repeat(64) } })]],
+      ["UPDATE syncml_state SET client_anchor = '9' WHERE datastore = 'notes'", []],
+      ["DELETE FROM syncml_state WHERE datastore = 'notes'", []],
+    ] as const;
+    const rows = await backend.query<Record<string, unknown>>(to, "SELECT * FROM syncml_state ORDER BY datastore");
+    for (const [sql, params] of tamper) {
+      await backend.query(to, sql, [...params]);
+      await assert.rejects(verifyCopy(from, to), (err: unknown) => err instanceof CopyVerificationError && /SyncML state/.test(err.message), sql);
+      // Put the copy back as it was.
+      await backend.query(to, "DELETE FROM syncml_state");
+      for (const r of rows) {
+        await backend.query(to, "INSERT INTO syncml_state (account, device, datastore, client_anchor, server_anchor, items, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          [r.account, r.device, r.datastore, r.client_anchor, r.server_anchor, r.items, r.updated_at]);
+      }
+      await verifyCopy(from, to);
+    }
+  });
+}

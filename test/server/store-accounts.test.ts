@@ -75,8 +75,14 @@ for (const backend of STORE_BACKENDS) {
         assert.equal(await store.getSyncState("ann", "phone-1", "notes"), undefined, "per datastore");
         assert.equal(await store.getSyncState("ann", "phone-2", "contacts"), undefined, "per device");
         await assert.rejects(store.putSyncState({ ...state, account: "nobody" }), InvalidChangeError);
+        const upper = { ...state, device: "Phone-1", items: {} };
+        await store.putSyncState(upper);
+        const listed = await store.listSyncStates();
+        assert.deepEqual(listed.map(({ updatedAt, ...rest }) => rest), [upper, next], "every state, in code-unit order");
+        assert.ok(listed.every((s) => !Number.isNaN(Date.parse(s.updatedAt))), "with the time each was stored");
         await store.removeAccount("ann");
         assert.equal(await store.getSyncState("ann", "phone-1", "contacts"), undefined);
+        assert.deepEqual(await store.listSyncStates(), []);
       } finally {
         await store.close();
       }

@@ -8,6 +8,7 @@
  */
 import { DEFAULT_LISTEN_CHECK_MS, REAL_TIMERS, type OpenStoreOptions } from "./options.js";
 import { createPool, parsePostgresSpec, redact, translate } from "./postgres/connect.js";
+import { commitPausePoint } from "./postgres/fault-injection.js";
 import { migratePostgres } from "./postgres/migrate.js";
 import { PostgresStore } from "./postgres/store.js";
 import type { Store } from "./types.js";
@@ -20,6 +21,7 @@ export { isPostgresSpec } from "./postgres/connect.js";
  */
 export async function openPostgresStore(spec: string, opts: OpenStoreOptions = {}): Promise<Store> {
   const target = parsePostgresSpec(spec);
+  commitPausePoint(); // a misspelt test fault point fails at start, not in the first commit
   const pool = createPool(target);
   try {
     const report = await migratePostgres(pool, target.schema).catch(translate);

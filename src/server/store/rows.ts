@@ -95,6 +95,11 @@ export function toSyncState(row: SyncStateRow): SyncState {
   return { account: row.account, device: row.device, datastore: row.datastore, clientAnchor: row.client_anchor, serverAnchor: row.server_anchor, items: JSON.parse(row.items) as SyncState["items"] };
 }
 
+/** A `syncml_state` row as SyncState with the time it was stored. */
+export function toListedSyncState(row: SyncStateRow): SyncState & { updatedAt: string } {
+  return { ...toSyncState(row), updatedAt: row.updated_at };
+}
+
 /** The column values of a `syncml_state` row, in insert order (the last is the update time). */
 export function syncStateValues(state: SyncState): string[] {
   return [state.account, state.device, state.datastore, state.clientAnchor, state.serverAnchor, JSON.stringify(state.items), new Date().toISOString()];

@@ -256,6 +256,11 @@ export interface Store {
    */
   putSyncState(state: SyncState): Promise<void>;
   /**
+   * Every SyncML state with the time it was last stored (ISO), ordered by account, device and
+   * datastore (code-unit order on every backend); `copy-store` compares source and copy with it.
+   */
+  listSyncStates(): Promise<(SyncState & { updatedAt: string })[]>;
+  /**
    * Calls `listener` first with the head revision when listening starts, then with the revision
    * number of each new commit once it is committed, always increasing; returns a function that
    * unsubscribes. PostgreSQL reports commits made through ANY server on the same database and

@@ -3,7 +3,8 @@
  * row by row (so revision numbers, authors, dates, notes, metadata, the repository uuid,
  * accounts, keys, grants and tokens stay exactly as they were), written in one transaction, then
  * verified through the `Store` interface of both sides: every revision's tree hash and log
- * entry, every account record, and every blob's bytes against its SHA-256 name.
+ * entry, every account record, key, grant and token, every SyncML device state (anchors and
+ * items per account, device and datastore), and every blob's bytes against its SHA-256 name.
  */
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
@@ -115,12 +116,22 @@ export async function verifyCopy(from: string, to: string, log: (line: string) =
       same("ssh keys", await a.listAccountKeys(), await b.listAccountKeys());
       same("grants", await a.listGrants(), await b.listGrants());
       same("tokens", await a.listTokens(), await b.listTokens());
+      const states = await a.listSyncStates();
+      const copied = await b.listSyncStates();
+      const key = (s: { account: string; device: string; datastore: string }) => `${s.account}/${s.device}/${s.datastore}`;
+      const there = new Map(copied.map((s) => [key(s), s]));
+      for (const s of states) same(`SyncML state of ${key(s)}`, s, there.get(key(s)) ?? "missing");
+      if (copied.length !== states.length) {
+        const here = new Set(states.map(key));
+        const extra = copied.filter((s) => !here.has(key(s))).map(key);
+        throw new CopyVerificationError(`the copy differs from its source: SyncML state of ${extra.join(", ")} is not in the source`);
+      }
       for (const hash of blobs) {
         const h = createHash("sha256");
         for await (const chunk of b.readBlob(hash)) h.update(chunk as Buffer);
         if (h.digest("hex") !== hash) throw new CopyVerificationError(`the copy differs from its source: blob ${hash}`);
       }
-      log(`verified ${info.head + 1} revisions (tree hashes and log), ${blobs.size} blobs, accounts, keys, grants and tokens`);
+      log(`verified ${info.head + 1} revisions (tree hashes and log), ${blobs.size} blobs, ${states.length} SyncML states, accounts, keys, grants and tokens`);
     }),
   );
 }

@@ -4,7 +4,7 @@
  * "exists already", so two servers racing on the same name cannot both succeed.
  */
 import type pg from "pg";
-import { syncStateValues, toSyncState, toToken, type SyncStateRow, type TokenRow } from "../rows.js";
+import { syncStateValues, toListedSyncState, toSyncState, toToken, type SyncStateRow, type TokenRow } from "../rows.js";
 import { InvalidChangeError, type Account, type AccountKey, type Grant, type SyncState, type TokenRecord } from "../types.js";
 import { rows, run, sqlState } from "./sql.js";
 
@@ -71,6 +71,11 @@ export class PostgresAccounts {
   async getSyncState(account: string, device: string, datastore: string): Promise<SyncState | undefined> {
     const row = (await rows<SyncStateRow>(this.pool, "SELECT * FROM syncml_state WHERE account = ? AND device = ? AND datastore = ?", [account, device, datastore]))[0];
     return row && toSyncState(row);
+  }
+
+  async listSyncStates(): Promise<(SyncState & { updatedAt: string })[]> {
+    const found = await rows<SyncStateRow>(this.pool, 'SELECT * FROM syncml_state ORDER BY account COLLATE "C", device COLLATE "C", datastore COLLATE "C"');
+    return found.map(toListedSyncState);
   }
 
   async putSyncState(state: SyncState): Promise<void> {

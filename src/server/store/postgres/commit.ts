@@ -13,6 +13,7 @@ import { ancestorPaths, isValidPath, sortByPath, subtreeCondition } from "../pat
 import { checkCommitInput, planCommit, type Planned } from "../plan.js";
 import { toStored, type ObjectRow } from "../rows.js";
 import type { CommitInput, StoredObject } from "../types.js";
+import { maybePauseInCommit } from "./fault-injection.js";
 import { COMMIT_CHANNEL, commitPayload } from "./notify.js";
 import { rows, run, transaction } from "./sql.js";
 
@@ -28,11 +29,13 @@ export async function commitPostgres(pool: pg.Pool, input: CommitInput, schema: 
   return transaction(pool, async (client) => {
     await rows(client, "SELECT 1 FROM meta WHERE key = 'uuid' FOR UPDATE");
     const head = (await rows<{ head: number }>(client, "SELECT MAX(revision) AS head FROM revisions"))[0]!.head;
+    await maybePauseInCommit("locked", head + 1); // tests only (fault-injection.ts)
     const lookups = await fetchLookups(client, input);
     const plan = planCommit(input.changes, head, lookups);
     const result = await apply(client, plan, head + 1, input, lookups.blobSize);
     // Delivered to every listening server when (and only if) this transaction commits.
     await run(client, "SELECT pg_notify(?, ?)", [COMMIT_CHANNEL, commitPayload(schema, result.revision)]);
+    await maybePauseInCommit("written", result.revision); // tests only (fault-injection.ts)
     return result;
   });
 }

@@ -40,7 +40,8 @@ export function parsePostgresSpec(spec: string): PostgresTarget {
     throw new Error(`invalid schema name ${JSON.stringify(schema)}: use lower-case letters, digits and _`);
   }
   const poolText = url.searchParams.get("pool");
-  const poolSize = poolText === null ? DEFAULT_POOL_SIZE : Number(poolText);
+  // Decimal digits only: Number() would also take "1e2", "0x10" and " 5".
+  const poolSize = poolText === null ? DEFAULT_POOL_SIZE : /^[0-9]{1,4}$/.test(poolText) ? Number(poolText) : NaN;
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
     throw new Error(`invalid pool size ${JSON.stringify(poolText)}: use a whole number from 1 to 1000`);
   }

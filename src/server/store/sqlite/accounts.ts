@@ -2,7 +2,7 @@
  * Accounts, ssh keys, grants and tokens in SQLite: the part of the `Store` interface that is not
  * about content. `SqliteStore` (store.ts) extends this class.
  */
-import { syncStateValues, toSyncState, toToken, type SyncStateRow, type TokenRow } from "../rows.js";
+import { syncStateValues, toListedSyncState, toSyncState, toToken, type SyncStateRow, type TokenRow } from "../rows.js";
 import { InvalidChangeError, type Account, type AccountKey, type Grant, type SyncState, type TokenRecord } from "../types.js";
 import type { SqliteConnection } from "./connection.js";
 
@@ -73,6 +73,10 @@ export class SqliteAccounts {
   async getSyncState(account: string, device: string, datastore: string): Promise<SyncState | undefined> {
     const row = this.conn.stmt("SELECT * FROM syncml_state WHERE account = ? AND device = ? AND datastore = ?").get(account, device, datastore) as SyncStateRow | undefined;
     return row && toSyncState(row);
+  }
+
+  async listSyncStates(): Promise<(SyncState & { updatedAt: string })[]> {
+    return (this.conn.stmt("SELECT * FROM syncml_state ORDER BY account, device, datastore").all() as SyncStateRow[]).map(toListedSyncState);
   }
 
   async putSyncState(state: SyncState): Promise<void> {
