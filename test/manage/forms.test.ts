@@ -159,6 +159,10 @@ describe("/manage forms and page URLs", { timeout: 180_000 }, () => {
     }
     assert.deepEqual(differences, [], "hidden and missing paths answer alike (404, the same page)");
     assert.equal(checked.length, 2 * (gets.length + posts.length + 1));
+    // A new folder inside a file that the account can see is a plain 400, not a 404.
+    const inFile = await call("/manage/mkdir", { cookie: editor.cookie, form: { csrf: editor.csrf, path: "/demo/README.txt", name: "inside", message: "" } });
+    assert.equal(inFile.status, 400, inFile.text);
+    assert.match(inFile.text, /\/demo\/README.txt is a file, not a folder/);
     assert.equal(await head(), before, "nothing was committed");
   });
 

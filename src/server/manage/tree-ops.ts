@@ -17,7 +17,9 @@ function baseParam(form: URLSearchParams): number {
 export async function makeFolder(page: Page, form: URLSearchParams): Promise<void> {
   const parent = pathParam(form.get("path"));
   const path = pathParam(childPath(parent, nameParam(form.get("name"))));
-  if ((await page.view.getObject(parent))?.kind !== "folder") throw notFound(parent);
+  const folder = await page.view.getObject(parent);
+  if (!folder) throw notFound(parent); // missing or hidden: the same answer
+  if (folder.kind !== "folder") throw new ManageError(400, `/${parent} is a file, not a folder`);
   const revision = await commitFromPage(page, { note: form.get("message") ?? "", changes: [{ op: "add", path, kind: "folder" }] });
   page.session.flash = { kind: "ok", text: `Created /${path} in revision ${revision}.` };
   redirect(page.res, href("browse", { path: "/" + path }));
