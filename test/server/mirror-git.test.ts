@@ -2,7 +2,9 @@
  * `zsync-server mirror-git` against a running server's store: the git history matches `zsync log`
  * revision by revision, every file of every commit matches `zsync cat -r REV` (content, and the
  * metadata files `zsync cat --meta`), the incremental run adds exactly the new revisions, and
- * `--follow` picks up a commit made while it runs.
+ * `--follow` picks up a commit made while it runs. Content that git would ignore or convert
+ * (its own `.gitignore` and `.gitattributes`, a global excludes file and `core.autocrlf=true` in
+ * the user's git config, CRLF and lone CR bytes) is mirrored byte for byte.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -21,9 +23,9 @@ async function ok(args: string[], cwd: string) {
   return result;
 }
 
-function mirror(dataDir: string, args: string[]): Promise<{ code: number; out: string }> {
+function mirror(dataDir: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SERVER_BIN, "--data-dir", dataDir, "mirror-git", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [SERVER_BIN, "--data-dir", dataDir, "mirror-git", ...args], { stdio: ["ignore", "pipe", "pipe"], env });
     let out = "";
     child.stdout.on("data", (c) => (out += c));
     child.stderr.on("data", (c) => (out += c));
@@ -177,5 +179,51 @@ describe("zsync-server mirror-git", { timeout: 180_000 }, () => {
     const refused = await mirror(server.dataDir, [other]);
     assert.equal(refused.code, 1);
     assert.match(refused.out, /has commits that zsync-server mirror-git did not make/);
+  });
+
+  test("files git would ignore or convert are mirrored byte for byte (content .gitignore/.gitattributes, user git config)", async () => {
+    // The user's git config as a mirror host may have it: a global excludes file and autocrlf.
+    const home = join(dir, "home");
+    await mkdir(home, { recursive: true });
+    await writeFile(join(home, ".gitconfig"), `[core]\n\texcludesFile = ${join(home, "global-ignore")}\n\tautocrlf = true\n`);
+    await writeFile(join(home, "global-ignore"), "*.log\n");
+    await ok(["update", "-q"], work);
+    const files: Record<string, string> = {
+      ".gitignore": "build/\n*.o\n/keep.txt\n",
+      ".gitattributes": "* text eol=crlf\n*.txt text eol=lf\n*.bin ident\n",
+      "build/x.o": "\x7fELF\r\nobject\n",
+      "keep.o": "kept\r\n",
+      "keep.txt": "ignored by the content's own .gitignore\r\n",
+      "notes.log": "a global excludes file matches this\r\n",
+      "crlf.txt": "one\r\ntwo\r\n",
+      "lone-cr.txt": "a\rb\n",
+      "mixed.txt": "a\r\nb\n",
+      "id.bin": "$Id$\r\n",
+    };
+    for (const [name, text] of Object.entries(files)) {
+      await mkdir(join(work, "git-tricks", name, ".."), { recursive: true });
+      await writeFile(join(work, "git-tricks", name), Buffer.from(text, "latin1"));
+    }
+    await ok(["add", "git-tricks", "--no-ignore", "-q"], work);
+    await ok(["commit", "-m", "files git would ignore or convert", "-q"], work);
+    const head = JSON.parse((await ok(["log", `${url}/`, "--json", "-l", "1"], dir)).stdout).revisions[0].revision as number;
+    const run = await mirror(server.dataDir, [gitDir], { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, ".config") });
+    assert.equal(run.code, 0, run.out);
+    const git = simpleGit(gitDir);
+    const tree = (await git.raw(["ls-tree", "-r", "--name-only", "HEAD", "demo/git-tricks"])).split("\n").filter((f) => f !== "" && objectOfMetaFile(f) === undefined).sort();
+    assert.deepEqual(tree, Object.keys(files).map((name) => `demo/git-tricks/${name}`).sort(), "every file is in the commit");
+    for (const [name, text] of Object.entries(files)) {
+      const path = `demo/git-tricks/${name}`;
+      const shown = Buffer.from(await git.binaryCatFile(["blob", `HEAD:${path}`]));
+      const catted = await new Promise<Buffer>((resolve) => {
+        const child = spawn(process.execPath, [join(SERVER_BIN, "../zsync.js"), "cat", "-r", String(head), `${url}/${path}`], { env: { ...process.env, ZSYNC_PASSWORD: "zsync" } });
+        const chunks: Buffer[] = [];
+        child.stdout.on("data", (c) => chunks.push(c));
+        child.on("close", () => resolve(Buffer.concat(chunks)));
+      });
+      assert.deepEqual(catted, Buffer.from(text, "latin1"), `zsync cat ${path}`);
+      assert.deepEqual(shown, catted, `git show HEAD:${path} equals zsync cat -r ${head}`);
+    }
+    await checkMatches(head);
   });
 });

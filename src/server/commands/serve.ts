@@ -27,6 +27,7 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         .option("ssh-password-auth", { type: "boolean", default: false, describe: "also accept account passwords over ssh (default: public keys only)" })
         .option("demo", { type: "boolean", default: false, describe: "create the demo account and /demo content if missing" })
         .option("max-body-bytes", { type: "number", describe: "largest request body accepted" })
+        .option("max-changes", { type: "number", describe: "most changes in one commit (protocol commits, and files in one upload or objects in one move in /manage); default 1000000" })
         .option("tls-cert", { type: "string", describe: "serve HTTPS with this certificate chain (PEM file); needs --tls-key" })
         .option("tls-key", { type: "string", describe: "private key (PEM file) of --tls-cert" })
         .option("events-heartbeat", { type: "number", default: 15, describe: "seconds between heartbeat comments on @@events streams" })
@@ -69,6 +70,7 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         console.error("warning: no accounts configured, so every request is anonymous; add one with `zsync-server user add NAME`");
       }
       const hostKey = sshWanted ? await loadHostKey(dataDir, { file: args.sshHostKey }) : undefined;
+      if (args.maxChanges !== undefined && !(Number.isSafeInteger(args.maxChanges) && args.maxChanges > 0)) throw new Error("--max-changes must be a positive whole number");
       if (!(args.eventsHeartbeat > 0)) throw new Error("--events-heartbeat must be a positive number of seconds");
       const running = await serve({
         store,
@@ -76,7 +78,7 @@ export function serveCommand(y: ServerArgv): ServerArgv {
         dataDir,
         host: args.host,
         port: args.port,
-        limits: args.maxBodyBytes === undefined ? {} : { maxBodyBytes: args.maxBodyBytes },
+        limits: { ...(args.maxBodyBytes === undefined ? {} : { maxBodyBytes: args.maxBodyBytes }), ...(args.maxChanges === undefined ? {} : { maxChanges: args.maxChanges }) },
         ...(tls ? { tls } : {}),
         log: args.quiet ? undefined : (line) => console.error(line),
         tokenTtlMs: args.tokenTtlDays * 86_400_000,

@@ -24,6 +24,7 @@ import { handleTokens, TOKENS_PATH } from "./tokens.js";
 import type { FailureLimits } from "../rate-limit.js";
 import { createManageApp, isManageUrl } from "../manage/index.js";
 import { SessionStore } from "../manage/sessions.js";
+import { serverNow } from "../clock.js";
 import { DEFAULT_TOKEN_TTL_DAYS } from "../tokens.js";
 import { announceTypes, createTypeRegistry, type TypeRegistry } from "../types/registry.js";
 import { createSyncmlEndpoint } from "../syncml/endpoint.js";
@@ -91,7 +92,7 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
   const manage = createManageApp({
     store: options.store,
     authenticate,
-    sessions: new SessionStore(),
+    sessions: new SessionStore({ now: () => serverNow() }),
     limits: options.limits,
     tempDir: options.tempDir,
     tokenTtlMs: options.tokenTtlMs ?? DEFAULT_TOKEN_TTL_DAYS * 86_400_000,

@@ -64,6 +64,17 @@ export function pathParam(value: string | null | undefined): string {
   return path;
 }
 
+/**
+ * For a path that is not there now: true when this account could see it at the form's base
+ * revision (so someone deleted it meanwhile); false when it never was there for this account —
+ * missing or hidden, answered alike with `notFound`.
+ */
+export async function deletedSince(page: Page, path: string, base: number): Promise<boolean> {
+  const { head } = await page.view.info();
+  if (!Number.isSafeInteger(base) || base < 0 || base > head) return false;
+  return (await page.view.getObject(path, { revision: base })) !== undefined;
+}
+
 /** A revision number parameter: undefined when absent; 400 when malformed or after head. */
 export function revisionParam(value: string | null | undefined, head: number): number | undefined {
   if (value === null || value === undefined || value === "") return undefined;
@@ -73,7 +84,28 @@ export function revisionParam(value: string | null | undefined, head: number): n
   return revision;
 }
 
-/** Reads an `application/x-www-form-urlencoded` body of at most `maxBytes`. */
+/**
+ * Longest value of one page form field (a commit message, a name, a path…), in UTF-8 bytes: the
+ * same limit for urlencoded forms and uploads. The edited text (`content`) and metadata values
+ * (`value`, `json`, `annotations`) and ssh keys (`key`) have their own, larger limits (4 MiB text; the protocol's
+ * `maxMetaBytes`).
+ */
+export const MAX_FORM_FIELD_BYTES = 64 * 1024;
+
+/** The fields that may be longer than MAX_FORM_FIELD_BYTES (limited where they are used). */
+const LONG_FIELDS = new Set(["content", "value", "json", "annotations", "key"]);
+
+/** 413 for a field over MAX_FORM_FIELD_BYTES: nothing is changed. */
+export function fieldTooLong(name: string): ManageError {
+  return new ManageError(413, `the field "${name}" is longer than ${MAX_FORM_FIELD_BYTES} bytes (for a message: ${MAX_FORM_FIELD_BYTES / 1024} KiB); nothing was changed`);
+}
+
+/** 413 for more changes than the server's limit (`--max-changes`, shared with protocol commits). */
+export function tooManyChanges(what: string, count: number, limit: number): ManageError {
+  return new ManageError(413, `${what} takes ${count} changes in one revision, more than the server's limit of ${limit}; nothing was changed`);
+}
+
+/** Reads an `application/x-www-form-urlencoded` body of at most `maxBytes`; a field over MAX_FORM_FIELD_BYTES is a 413. */
 export async function readForm(req: IncomingMessage, maxBytes: number): Promise<URLSearchParams> {
   const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
   if (type !== "application/x-www-form-urlencoded") throw new ManageError(415, "this form must be sent as application/x-www-form-urlencoded");
@@ -84,7 +116,11 @@ export async function readForm(req: IncomingMessage, maxBytes: number): Promise<
     if (size > maxBytes) throw new ManageError(413, `the form is larger than ${maxBytes} bytes`);
     chunks.push(chunk as Buffer);
   }
-  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+  const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+  for (const [name, value] of form) {
+    if (!LONG_FIELDS.has(name) && Buffer.byteLength(value) > MAX_FORM_FIELD_BYTES) throw fieldTooLong(name);
+  }
+  return form;
 }
 
 /** 303 to a page (after a POST). */

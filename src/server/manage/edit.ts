@@ -7,7 +7,7 @@
 import { hunksOf, textPair } from "../../merge/line-diff.js";
 import { baseName } from "../../protocol/paths.js";
 import { MAX_DIFF_BYTES, diffRevisions, readWholeBlob } from "../history/revision-diff.js";
-import { ManageError, notFound, pathParam, redirect, type Page } from "./context.js";
+import { deletedSince, ManageError, notFound, pathParam, redirect, type Page } from "./context.js";
 import { commitFromPage, PageOutOfDate, storeBytes } from "./commit.js";
 import { crumbs } from "./browse.js";
 import { renderDiff } from "./diff-view.js";
@@ -59,7 +59,11 @@ export async function saveEdit(page: Page, form: URLSearchParams): Promise<void>
   if (!Number.isSafeInteger(base)) throw new ManageError(400, "the form lacks its base revision");
   const submitted = form.get("content") ?? "";
   const message = form.get("message") ?? "";
-  if (!(await page.view.getObject(path))) return showDeleted(page, path, submitted);
+  if (!(await page.view.getObject(path))) {
+    // Deleted while being edited: the text is handed back. Never there (or hidden): a 404 like any page.
+    if (await deletedSince(page, path, base)) return showDeleted(page, path, submitted);
+    throw notFound(path);
+  }
   const before = await currentText(page, path);
   // Browsers send a textarea's line ends as CRLF: keep the file's own convention.
   const text = before.crlf ? submitted : submitted.replace(/\r\n/g, "\n");

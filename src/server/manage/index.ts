@@ -54,6 +54,9 @@ const POST: Record<string, PostHandler> = {
   accounts: changeAccounts,
 };
 
+/** Every route that takes a POST (each checks the form's CSRF token first): for the tests that post each without it. */
+export const MANAGE_POST_ROUTES: readonly string[] = ["login", "logout", "upload", ...Object.keys(POST)];
+
 /** Largest urlencoded form (an edited text file is the big one). */
 const MAX_FORM_BYTES = 32 * 1024 * 1024;
 
@@ -83,8 +86,10 @@ export function createManageApp(deps: ManageDeps): (req: IncomingMessage, res: S
         const account = session?.account ? await deps.store.getAccount(session.account) : undefined;
         if (!session || !account || account.passwordHash !== session.passwordHash) {
           if (session?.account) deps.sessions.destroy(session.id);
-          if (req.method === "GET") return redirect(res, href("login", { next: url.pathname + url.search }));
-          return sendPage(res, { title: "Logged out", status: 401, body: html`<h1>You are not logged in</h1><p><a href="${href("login")}">Log in</a>; nothing was changed.</p>` });
+          // A form sent without a (live) session changes nothing: off to the login (303, so a GET).
+          if (req.method === "GET" || req.method === "HEAD") return redirect(res, href("login", { next: url.pathname + url.search }));
+          req.resume();
+          return redirect(res, href("login"));
         }
       }
       const live = session!;

@@ -2,9 +2,11 @@
  * Server-side sessions of the /manage pages, in memory: the cookie carries only a random id, so
  * logging out (or a restart) ends a session for good. A new id is made at login (no session
  * fixation); each session has its own CSRF token; a session dies after an idle time and a
- * maximum age, and when its account's password changes.
+ * maximum age (both on the server's clock, `serverNow`, which tests can move), and when its
+ * account's password changes.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
+import { serverNow } from "../clock.js";
 
 /** One logged-in browser (or, before login, one visitor: `account` undefined). */
 export interface Session {
@@ -23,6 +25,7 @@ export interface Session {
 export interface SessionOptions {
   idleMs?: number;
   maxAgeMs?: number;
+  /** Milliseconds since the epoch; default the server's clock (`serverNow`), never `Date.now` directly. */
   now?: () => number;
   /** Most sessions kept; the least recently used go first. */
   maxSessions?: number;
@@ -41,7 +44,7 @@ export class SessionStore {
   constructor(options: SessionOptions = {}) {
     this.idleMs = options.idleMs ?? 12 * 3600_000;
     this.maxAgeMs = options.maxAgeMs ?? 7 * 86_400_000;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => serverNow());
     this.maxSessions = options.maxSessions ?? 10_000;
   }
 

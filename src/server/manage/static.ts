@@ -9,11 +9,12 @@ const CSS = `
 :root { color-scheme: light dark; --fg: #1b1f24; --muted: #5d6670; --line: #d5dae0; --bg: #fff; --accent: #0b5cad; --ok: #176b2c; --bad: #a31515; --add: #e6ffec; --del: #ffebe9; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e6e6e6; --muted: #a0a8b0; --line: #3a4048; --bg: #15181c; --accent: #6cb0ff; --ok: #5fcf7a; --bad: #ff7b72; --add: #12361d; --del: #3d1618; } }
 * { box-sizing: border-box; }
-body { margin: 0; font: 15px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
+/* Long names, paths, accounts and messages wrap anywhere: no page scrolls sideways on a phone. */
+body { margin: 0; font: 15px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); overflow-wrap: anywhere; }
 header { display: flex; flex-wrap: wrap; gap: .5rem 1.25rem; align-items: center; padding: .6rem 1rem; border-bottom: 1px solid var(--line); }
 header .brand { font-weight: 700; text-decoration: none; color: var(--fg); }
 header nav { display: flex; gap: 1rem; flex-wrap: wrap; }
-header .who { margin-left: auto; display: flex; gap: .5rem; align-items: center; color: var(--muted); }
+header .who { margin-left: auto; display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; color: var(--muted); min-width: 0; }
 main { padding: 1rem; max-width: 72rem; margin: 0 auto; }
 a { color: var(--accent); }
 a:focus, button:focus, input:focus, select:focus, textarea:focus, summary:focus { outline: 3px solid var(--accent); outline-offset: 2px; }
@@ -24,7 +25,7 @@ h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; color: var(--muted); }
-td.num, th.num { text-align: right; white-space: nowrap; }
+td.num, th.num { text-align: right; white-space: nowrap; overflow-wrap: normal; }
 td.name { overflow-wrap: anywhere; }
 .flash { padding: .5rem .75rem; border-radius: 4px; border: 1px solid var(--line); margin: 0 0 1rem; }
 .flash.ok { border-color: var(--ok); color: var(--ok); }

@@ -1,8 +1,8 @@
 /** New folder, rename/move, delete (with confirmation) and restore of an old version: one revision each. */
 import { baseName, parentPath } from "../../protocol/paths.js";
 import type { StoreChange } from "../store/types.js";
-import { childPath, ManageError, nameParam, notFound, pathParam, redirect, revisionParam, type Page } from "./context.js";
-import { commitFromPage } from "./commit.js";
+import { childPath, deletedSince, ManageError, nameParam, notFound, pathParam, redirect, revisionParam, tooManyChanges, type Page } from "./context.js";
+import { commitFromPage, PageOutOfDate } from "./commit.js";
 import { crumbs } from "./browse.js";
 import { html, href } from "./html.js";
 import { csrfField, sendPage } from "./layout.js";
@@ -17,6 +17,9 @@ function baseParam(form: URLSearchParams): number {
 export async function makeFolder(page: Page, form: URLSearchParams): Promise<void> {
   const parent = pathParam(form.get("path"));
   const path = pathParam(childPath(parent, nameParam(form.get("name"))));
+  const folder = await page.view.getObject(parent);
+  if (!folder) throw notFound(parent); // missing or hidden: the same answer
+  if (folder.kind !== "folder") throw new ManageError(400, `/${parent} is a file, not a folder`);
   const revision = await commitFromPage(page, { note: form.get("message") ?? "", changes: [{ op: "add", path, kind: "folder" }] });
   page.session.flash = { kind: "ok", text: `Created /${path} in revision ${revision}.` };
   redirect(page.res, href("browse", { path: "/" + path }));
@@ -55,10 +58,16 @@ export async function showTreeForm(page: Page, what: "move" | "delete"): Promise
   sendPage(page.res, { title: `${what === "move" ? "Move" : "Delete"} ${name}`, session: page.session, manager: page.access.accountRole === "manager", body: html`${crumbs(path)}${body}` });
 }
 
-/** Adds of everything at `from` (at a revision) re-rooted at `to`: folders before contents, content by hash. */
-async function copyChanges(page: Page, from: string, to: string, revision?: number): Promise<StoreChange[]> {
-  const objects = await page.view.listTree(from, revision === undefined ? {} : { revision });
-  return objects.map((o) => ({ op: "add" as const, path: to + o.path.slice(from.length), kind: o.kind, ...(o.hash ? { hash: o.hash } : {}), ...(o.meta ? { meta: o.meta } : {}) }));
+/**
+ * Adds of everything at `from` (at a revision) re-rooted at `to`: folders before contents, content
+ * by hash. Within the limits of a protocol commit: at most `maxChanges` changes with the `extra`
+ * ones (413), and every new path a valid repository path (400).
+ */
+async function copyChanges(page: Page, what: string, from: string, to: string, options: { revision?: number; extra: number }): Promise<StoreChange[]> {
+  const objects = await page.view.listTree(from, options.revision === undefined ? {} : { revision: options.revision });
+  const count = objects.length + options.extra;
+  if (count > page.deps.limits.maxChanges) throw tooManyChanges(what, count, page.deps.limits.maxChanges);
+  return objects.map((o) => ({ op: "add" as const, path: pathParam(to + o.path.slice(from.length)), kind: o.kind, ...(o.hash ? { hash: o.hash } : {}), ...(o.meta ? { meta: o.meta } : {}) }));
 }
 
 /** POST /manage/move: path, to, base, message. Copies and deletes in one revision. */
@@ -70,7 +79,7 @@ export async function moveObject(page: Page, form: URLSearchParams): Promise<voi
   if (to === path) throw new ManageError(400, "the new path is the old one");
   if (to.startsWith(path + "/")) throw new ManageError(400, "a folder cannot be moved into itself");
   if (!(await page.view.getObject(path))) throw notFound(path);
-  const changes: StoreChange[] = [...(await copyChanges(page, path, to)), { op: "delete", path, baseRevision: base }];
+  const changes: StoreChange[] = [...(await copyChanges(page, `moving /${path}`, path, to, { extra: 1 })), { op: "delete", path, baseRevision: base }];
   const revision = await commitFromPage(page, { note: form.get("message") || `move /${path} to /${to}`, changes });
   page.session.flash = { kind: "ok", text: `Moved /${path} to /${to} in revision ${revision}.` };
   redirect(page.res, href("browse", { path: "/" + to }));
@@ -80,7 +89,12 @@ export async function moveObject(page: Page, form: URLSearchParams): Promise<voi
 export async function deleteObject(page: Page, form: URLSearchParams): Promise<void> {
   const path = pathParam(form.get("path"));
   if (path === "") throw new ManageError(400, "the repository root cannot be deleted");
-  const revision = await commitFromPage(page, { note: form.get("message") ?? "", changes: [{ op: "delete", path, baseRevision: baseParam(form) }] });
+  const base = baseParam(form);
+  if (!(await page.view.getObject(path))) {
+    if (await deletedSince(page, path, base)) throw new PageOutOfDate([path]);
+    throw notFound(path);
+  }
+  const revision = await commitFromPage(page, { note: form.get("message") ?? "", changes: [{ op: "delete", path, baseRevision: base }] });
   page.session.flash = { kind: "ok", text: `Deleted /${path} in revision ${revision}.` };
   redirect(page.res, href("browse", { path: "/" + parentPath(path) }));
 }
@@ -100,7 +114,7 @@ export async function restoreObject(page: Page, form: URLSearchParams): Promise<
   let changes: StoreChange[];
   if (!now) {
     if (!(await page.view.getObject(parentPath(path)))) throw new ManageError(409, `the folder /${parentPath(path)} does not exist any more; restore it first`);
-    changes = await copyChanges(page, path, path, rev);
+    changes = await copyChanges(page, `restoring /${path}`, path, path, { revision: rev, extra: 0 });
   } else if (now.kind === "file" && old.kind === "file") {
     if (now.hash === old.hash && JSON.stringify(now.meta ?? null) === JSON.stringify(old.meta ?? null)) throw new ManageError(409, `/${path} is already the same as in revision ${rev}`);
     changes = [{ op: "modify", path, baseRevision: now.revision, ...(now.hash !== old.hash ? { hash: old.hash } : {}), meta: old.meta ?? null }];

@@ -4,12 +4,17 @@
  * `@@meta/<name>.json` files. Incremental: each commit records its revision in a trailer
  * (`Zsync-Revision: N`), and a run starts after the last one mirrored.
  *
+ * Byte for byte: files are added with `--force` (the content's own `.gitignore`, a global excludes
+ * file or `.git/info/exclude` leave nothing out), and the mirror's `.git/info/attributes` (which
+ * outranks any `.gitattributes` in the content) turns off end-of-line conversion, filters, `ident`
+ * and working-tree encodings; its config sets `core.autocrlf=false` over the user's.
+ *
  * Limits of git, not of the mirror: empty folders (without files or metadata) do not appear, and
  * an object named `.git` cannot be written (it is skipped, with a warning).
  */
 import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { CheckRepoActions, simpleGit, type SimpleGit } from "simple-git";
 import { metaFileOf, metaText } from "../../protocol/meta-text.js";
@@ -44,6 +49,7 @@ export async function openGitMirror(store: Store, dir: string, options: MirrorOp
   await mkdir(dir, { recursive: true });
   const git: SimpleGit = simpleGit({ baseDir: dir, allowEnvironment: ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE"] });
   if (!(await git.checkIsRepo(CheckRepoActions.IS_REPO_ROOT))) await git.init();
+  await keepBytes(git, dir);
   const { uuid } = await store.info();
 
   async function lastRevision(): Promise<number> {
@@ -100,7 +106,7 @@ export async function openGitMirror(store: Store, dir: string, options: MirrorOp
     const note = (info?.note ?? "").replace(/\r\n/g, "\n").trimEnd();
     const message = `${note === "" ? `(no message) r${revision}` : note}\n\n${REVISION_TRAILER}: ${revision}\n${REPOSITORY_TRAILER}: ${uuid}\n`;
     const email = `${author.replace(/[^A-Za-z0-9._-]/g, "_")}@zsync`;
-    await git.add(["-A", "."]);
+    await git.add(["-A", "--force", "."]);
     await git
       // Only what git needs (simple-git passes on only the GIT_ variables allowed above).
       .env({ PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? dir, GIT_AUTHOR_NAME: author, GIT_AUTHOR_EMAIL: email, GIT_AUTHOR_DATE: date, GIT_COMMITTER_NAME: author, GIT_COMMITTER_EMAIL: email, GIT_COMMITTER_DATE: date })
@@ -117,6 +123,22 @@ export async function openGitMirror(store: Store, dir: string, options: MirrorOp
       return Math.max(0, head - last);
     },
   };
+}
+
+/** What git must not change in the mirror: attributes no content file can override, and config over the user's. */
+export const MIRROR_ATTRIBUTES = "* -text -eol -filter -ident -working-tree-encoding\n";
+
+async function keepBytes(git: SimpleGit, dir: string): Promise<void> {
+  const attributes = resolve(dir, (await git.raw(["rev-parse", "--git-path", "info/attributes"])).trim());
+  await mkdir(join(attributes, ".."), { recursive: true });
+  await writeFile(attributes, MIRROR_ATTRIBUTES);
+  for (const [key, value] of [
+    ["core.autocrlf", "false"],
+    ["core.safecrlf", "false"],
+    ["commit.gpgSign", "false"],
+  ] as const) {
+    await git.addConfig(key, value, false, "local");
+  }
 }
 
 async function isFolder(path: string): Promise<boolean> {
