@@ -9,9 +9,11 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { appendFile, mkdir, open, truncate, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeEach, describe, test } from "node:test";
-import { adminPaths } from "../../src/wc/admin.js";
+import { adminPaths, FORMAT_VERSION } from "../../src/wc/admin.js";
+import type { Entry } from "../../src/wc/entries.js";
 import { pristineTee } from "../../src/wc/pristine-tee.js";
 import { pristinePath } from "../../src/wc/pristine.js";
+import { scanWorkingCopy } from "../../src/wc/scan.js";
 import { tempDir } from "../helpers/server.js";
 
 const hashOf = (data: Buffer) => createHash("sha256").update(data).digest("hex");
@@ -146,5 +148,44 @@ describe("pristine tee", { timeout: 60_000 }, () => {
     }, /connection reset/);
     assert.deepEqual(tempFiles(root), []);
     assert.deepEqual(readdirSync(adminPaths(root).pristine), []);
+  });
+});
+
+describe("commit's scan", { timeout: 60_000 }, () => {
+  test("a large file whose state is settled without its hash is not read (the tee hashes it)", async () => {
+    const root = await tempDir("zsync-tee-scan-");
+    await mkdir(adminPaths(root).admin, { recursive: true });
+    await writeFile(adminPaths(root).format, `${FORMAT_VERSION}\n`);
+    const big = 2 << 20; // over the size hashed in line
+    const base = bytes(big, 21);
+    await writeFile(join(root, "added.bin"), bytes(big, 22));
+    await writeFile(join(root, "grown.bin"), bytes(big, 23));
+    await writeFile(join(root, "same-size.bin"), bytes(big, 24));
+    await writeFile(join(root, "unchanged.bin"), base);
+    const entries = new Map<string, Entry>([
+      ["", { kind: "folder", revision: 1 }],
+      ["added.bin", { kind: "file", schedule: "added" }],
+      ["grown.bin", { kind: "file", revision: 1, hash: hashOf(Buffer.from("short")), size: 5 }],
+      ["same-size.bin", { kind: "file", revision: 1, hash: hashOf(base), size: big }],
+      ["unchanged.bin", { kind: "file", revision: 1, hash: hashOf(base), size: big }],
+    ]);
+    const scan = await scanWorkingCopy(root, entries, { changedOnly: true, hashOnlyToDecide: true, now: () => Date.now() + 10_000 });
+    assert.deepEqual(
+      scan.items.map((i) => [i.path, i.content, i.workingHash === undefined ? "not hashed" : "hashed"]),
+      [
+        ["added.bin", "A", "not hashed"],
+        ["grown.bin", "M", "not hashed"],
+        ["same-size.bin", "M", "hashed"],
+        ["unchanged.bin", "=", "hashed"], // same size: only its hash can tell
+      ],
+    );
+    // Plain status still hashes every file it cannot settle by its stat cache.
+    const status = await scanWorkingCopy(root, entries, { changedOnly: true, now: () => Date.now() + 10_000 });
+    assert.deepEqual(status.items.map((i) => [i.path, i.content, i.workingHash === undefined ? "not hashed" : "hashed"]), [
+      ["added.bin", "A", "hashed"],
+      ["grown.bin", "M", "hashed"],
+      ["same-size.bin", "M", "hashed"],
+      ["unchanged.bin", "=", "hashed"],
+    ]);
   });
 });
