@@ -3,7 +3,6 @@
  * request; on success records the server's canonical entries as the new BASE without
  * downloading what was sent. On 409 nothing changes locally.
  */
-import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import type { SnarfInput } from "../protocol/snarf.js";
 import type { CommitChange, CommitResult } from "../protocol/types.js";
@@ -11,8 +10,8 @@ import { ProtocolError, type ZsyncClient } from "../transport/http/client.js";
 import { WcError } from "./admin.js";
 import { entryFromRemote, type Entry } from "./entries.js";
 import { adoptAlreadyCommitted, removeReplacedObjects, replacements } from "./commit-recover.js";
-import { runJournalOn, statCache } from "./journal.js";
-import { pristinePath, storePristine } from "./pristine.js";
+import { runJournalOn } from "./journal.js";
+import { pristineTee, type PristineTee } from "./pristine-tee.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
 
@@ -73,7 +72,7 @@ async function commitOnce(wc: WorkingCopy, opts: CommitOptions): Promise<CommitO
   const named = opts.paths && opts.paths.length > 0 ? opts.paths : undefined;
   const parents = named ? addedParents(named, entries) : [];
   // Unchanged paths send nothing: leave them out, as plain `status` does (the same fast scan).
-  const scan = await scanWorkingCopy(root, entries, { within: named && [...named, ...parents], changedOnly: true });
+  const scan = await scanWorkingCopy(root, entries, { within: named && [...named, ...parents], changedOnly: true, hashOnlyToDecide: true });
   // An added parent comes along by itself, not with its other children.
   scan.items = scan.items.filter((i) => !named || parents.includes(i.path) || named.some((p) => p === "" || i.path === p || i.path.startsWith(p + "/")));
 
@@ -96,7 +95,7 @@ async function commitOnce(wc: WorkingCopy, opts: CommitOptions): Promise<CommitO
 
   const changes: CommitChange[] = [];
   const committed: CommittedPath[] = [];
-  const bodies: { path: string; hash: string; size: number }[] = [];
+  const bodies: { path: string; tee: PristineTee }[] = [];
   const removedFolders: string[] = [];
   for (const item of scan.items) {
     const entry = item.entry;
@@ -116,7 +115,7 @@ async function commitOnce(wc: WorkingCopy, opts: CommitOptions): Promise<CommitO
       if (item.workingMeta) change.meta = item.workingMeta;
       if (entry.kind === "file") {
         change.content = true;
-        bodies.push(await snapshotWorkingFile(root, item));
+        bodies.push({ path: item.path, tee: await pristineTee(root, join(root, item.path)) });
       }
       changes.push(change);
       committed.push({ path: item.path, kind: entry.kind, action: "added", content: entry.kind === "file", meta: item.workingMeta !== undefined });
@@ -128,7 +127,7 @@ async function commitOnce(wc: WorkingCopy, opts: CommitOptions): Promise<CommitO
     const change: CommitChange = { path: item.path, kind: entry.kind, schedule: "modified", baseRevision: entry.revision };
     if (contentChanged) {
       change.content = true;
-      bodies.push(await snapshotWorkingFile(root, item));
+      bodies.push({ path: item.path, tee: await pristineTee(root, join(root, item.path)) });
     }
     if (metaChanged) change.meta = item.workingMeta ?? null;
     changes.push(change);
@@ -136,25 +135,25 @@ async function commitOnce(wc: WorkingCopy, opts: CommitOptions): Promise<CommitO
   }
   if (changes.length === 0) return { committed: [] };
 
-  // Bodies are sent from the pristine copies taken above, so an edit during the upload cannot
-  // make the server store bytes other than those recorded as the new BASE.
-  const records: SnarfInput[] = bodies.map((b) => ({
-    kind: "file",
-    path: b.path,
-    size: b.size,
-    body: () => createReadStream(pristinePath(root, b.hash), { highWaterMark: 1 << 20 }),
-  }));
+  // Each body is read once, through a pristine tee: the bytes sent are the bytes hashed and
+  // stored as the pristine copy, so an edit during the upload cannot make the server store
+  // bytes other than those recorded as the new BASE.
+  const records: SnarfInput[] = bodies.map((b) => ({ kind: "file", path: b.path, size: b.tee.size, body: () => b.tee.body() }));
   const result = await sendCommit(() => opts.client.commit(wc.config.path, { protocol: 1, note: message, changes }, records));
 
   // Record the new BASE through the journal (a kill here is finished by the next command).
   const newEntries: Record<string, Entry | null> = {};
-  const sentHash = new Map(bodies.map((b) => [b.path, b.hash]));
+  const sent = new Map(bodies.map((b) => [b.path, b.tee.result]));
+  for (const path of sent.keys()) {
+    if (!sent.get(path)) throw new WcError("commit-incomplete", `the server answered before ${path} was sent; run \`zsync update\` to see what was committed`);
+  }
   for (const remote of result.entries) {
     const previous = entries.get(remote.path);
     const next = entryFromRemote(remote);
-    // The working file still holds what was sent: keep the stat cache valid for it.
-    if (remote.kind === "file" && sentHash.get(remote.path) === remote.hash) {
-      next.cache = await statCache(join(root, remote.path), remote.hash!);
+    const read = sent.get(remote.path);
+    // The working file held what was sent, unchanged during the read: its stat is valid for it.
+    if (remote.kind === "file" && read && read.hash === remote.hash) {
+      if (read.cache) next.cache = read.cache;
     } else if (previous?.cache && previous.cache.hash === remote.hash) {
       next.cache = previous.cache;
     }
@@ -177,12 +176,6 @@ async function sendCommit<T>(send: () => Promise<T>): Promise<T> {
     }
     throw error;
   }
-}
-
-/** Copies the working file into the pristine store now, so what is sent is what is recorded. */
-async function snapshotWorkingFile(root: string, item: PathStatus): Promise<{ path: string; hash: string; size: number }> {
-  const stored = await storePristine(root, createReadStream(join(root, item.path), { highWaterMark: 1 << 20 }));
-  return { path: item.path, ...stored };
 }
 
 /** Added folders above the named paths: committing a path inside one needs the folder too. */

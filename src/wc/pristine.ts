@@ -48,6 +48,24 @@ async function ensureDir(dir: string): Promise<void> {
 const tempPrefix = randomBytes(4).toString("hex");
 let tempCounter = 0;
 
+/** A fresh temp file name in the checkout's temp folder (which exists on return). */
+export async function pristineTempPath(root: string): Promise<string> {
+  const { tmp } = adminPaths(root);
+  await ensureDir(tmp);
+  return join(tmp, `in-${tempPrefix}${(tempCounter++).toString(16)}`);
+}
+
+/** Renames a finished temp file (holding the bytes of `hash`) into place as the pristine copy. */
+export async function placePristine(root: string, temp: string, hash: string): Promise<void> {
+  const target = pristinePath(root, hash);
+  await ensureDir(dirname(target));
+  // Content-addressed: renaming over an existing copy replaces it with identical bytes.
+  await rename(temp, target);
+}
+
+/** Write buffer of file streams carrying large bodies: few, large writes (fewer syscalls). */
+export const BIG_WRITE_BUFFER = 8 << 20;
+
 /** Bodies up to this size are gathered in memory and written at once. */
 export const SMALL_BODY = 1 << 20;
 
@@ -76,12 +94,10 @@ export async function storePristine(
     await writePristine(root, hash, parts.length === 1 ? parts[0] : Buffer.concat(parts));
     return { hash, size };
   }
-  const { tmp } = adminPaths(root);
-  await ensureDir(tmp);
-  const temp = join(tmp, `in-${tempPrefix}${(tempCounter++).toString(16)}`);
+  const temp = await pristineTempPath(root);
   try {
     let size = 0;
-    const out = createWriteStream(temp);
+    const out = createWriteStream(temp, { highWaterMark: BIG_WRITE_BUFFER });
     await once(out, "open");
     for await (const chunk of chunks) {
       hasher.update(chunk);
@@ -92,10 +108,7 @@ export async function storePristine(
     await once(out, "close");
     const hash = hasher.digest("hex");
     if (expectHash && hash !== expectHash) throw new WcError("bad-content", `received content does not match its announced hash ${expectHash}`);
-    const target = pristinePath(root, hash);
-    await ensureDir(dirname(target));
-    // Content-addressed: renaming over an existing copy replaces it with identical bytes.
-    await rename(temp, target);
+    await placePristine(root, temp, hash);
     return { hash, size };
   } catch (error) {
     await rm(temp, { force: true });
@@ -109,9 +122,7 @@ export async function storePristine(
  * kernel creates files on other threads while the next bodies arrive.
  */
 export async function writePristine(root: string, hash: string, data: Uint8Array): Promise<void> {
-  const { tmp } = adminPaths(root);
-  await ensureDir(tmp);
-  const temp = join(tmp, `in-${tempPrefix}${(tempCounter++).toString(16)}`);
+  const temp = await pristineTempPath(root);
   const target = pristinePath(root, hash);
   await ensureDir(dirname(target));
   // Callback calls: open, write, close and rename are four thread-pool trips either way, but

@@ -75,6 +75,12 @@ export async function scanWorkingCopy(
     changedOnly?: boolean;
     /** The clock that judges whether a folder's mtime is old enough to trust (tests inject one). */
     now?: () => number;
+    /**
+     * Read a large file only when its hash decides its state (`commit`: an added file, or one
+     * whose size differs from BASE, is sent anyway and hashed while it is sent); such items
+     * carry no `workingHash`.
+     */
+    hashOnlyToDecide?: boolean;
   } = {},
 ): Promise<ScanResult> {
   const ignored = createIgnoreMatcher(root);
@@ -227,6 +233,9 @@ export async function scanWorkingCopy(
         item.workingSize = bytes.length;
         const fresh = cacheFromStats(s, item.workingHash);
         if (fresh) refreshedCaches.set(path, fresh);
+      } else if (opts.hashOnlyToDecide && s && (item.content === "A" || (item.content === "=" && entry.size !== undefined && s.size !== BigInt(entry.size)))) {
+        if (item.content === "=") item.content = "M";
+        item.workingSize = Number(s.size);
       } else {
         toHash.push(item);
         pending = true;

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
+import { statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -89,6 +90,12 @@ test("SQLite → PostgreSQL → SQLite keeps every revision, author, date, note,
     } finally {
       await copy.close();
     }
+  }
+
+  // The blob over 1 MiB is a file beside each SQLite database (read out of the first as chunk
+  // rows for PostgreSQL, moved back into a file when the copy was opened to be verified).
+  for (const name of ["first.sqlite", "back.sqlite"]) {
+    assert.equal(statSync(join(dir, `${name}-blobs`, big.slice(0, 2), big)).size, 2 * 1024 * 1024 + 77, name);
   }
 
   // A destination with history is refused and left alone.

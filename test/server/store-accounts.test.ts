@@ -119,6 +119,7 @@ test("a version-1 database migrates to the account tables without losing account
   db.exec("DROP INDEX history_hash"); // and what migration 3 added
   db.exec("ALTER TABLE blobs DROP COLUMN stored_at");
   db.exec("DROP TABLE syncml_state"); // and what migration 4 added
+  db.exec("ALTER TABLE blobs DROP COLUMN in_file"); // and what migration 5 added
   db.exec("UPDATE schema_version SET version = 1");
   db.close();
   const reopened = await openSqliteStore(file);

@@ -35,7 +35,7 @@ export function contentViewFor(store: ContentStore, access: Access): ContentStor
     info: () => store.info(),
     hasBlob: (hash) => store.hasBlob(hash),
     readBlob: (hash) => store.readBlob(hash),
-    putBlobFromFile: (hash, size, file) => store.putBlobFromFile(hash, size, file),
+    putBlobFromFile: (hash, size, file, opts) => store.putBlobFromFile(hash, size, file, opts),
 
     async getObject(path, opts) {
       if (!access.canRead(path)) return undefined;

@@ -79,7 +79,7 @@ export async function handleCheckin(ctx: RequestContext): Promise<void> {
       ),
     ];
     await checkTypedCheckin(ctx.types, received, meta);
-    for (const staged of received.files.values()) await store.putBlobFromFile(staged.hash, staged.size, staged.file);
+    for (const staged of received.files.values()) await store.putBlobFromFile(staged.hash, staged.size, staged.file, { take: true });
     const result = await commitOrExplain(ctx, { author: ctx.principal.name, note: note || `import ${name}`, changes });
     sendJson(ctx.res, 200, result);
   } finally {

@@ -53,7 +53,7 @@ export async function handleCommit(ctx: RequestContext): Promise<void> {
     checkBodiesMatch(manifest.changes, received);
     const changes = toStoreChanges(target.objectPath, manifest.changes, received);
     await checkTypedContent(ctx, ctx.types, manifest.changes, received);
-    for (const staged of received.files.values()) await store.putBlobFromFile(staged.hash, staged.size, staged.file);
+    for (const staged of received.files.values()) await store.putBlobFromFile(staged.hash, staged.size, staged.file, { take: true });
     const note = manifest.note ?? target.query.get("note") ?? "";
     const result = await commitOrExplain(ctx, { author: ctx.principal.name, note, changes });
     sendJson(ctx.res, 200, result);

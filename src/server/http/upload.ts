@@ -15,6 +15,9 @@ import { MANIFEST_RECORD, SNARF_MEDIA_TYPE } from "../../protocol/types.js";
 import type { RequestContext } from "./context.js";
 import { HttpError } from "./errors.js";
 
+/** Write buffer of the staging files (8 MiB). */
+const UPLOAD_WRITE_BUFFER = 8 << 20;
+
 /** A file body that arrived and sits in a temp file. */
 export interface StagedFile {
   path: string;
@@ -98,7 +101,8 @@ async function stageBody(ctx: RequestContext, path: string, body: AsyncIterable<
           yield chunk;
         }
       },
-      createWriteStream(file),
+      // A large write buffer: a big body goes to disk in few large writes.
+      createWriteStream(file, { highWaterMark: UPLOAD_WRITE_BUFFER }),
     );
   } catch (error) {
     await rm(file, { force: true });

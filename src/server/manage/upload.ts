@@ -112,7 +112,7 @@ export async function handleUpload(page: Page): Promise<void> {
       const existing = await page.view.getObject(path);
       // Refused before anything reaches the store (as protocol commits check each change first).
       page.access.checkChange(existing ? "modify" : "add", path);
-      await page.view.putBlobFromFile(item.hash, item.size, item.file);
+      await page.view.putBlobFromFile(item.hash, item.size, item.file, { take: true });
       if (existing?.kind === "file") {
         // The same bytes again are no change (a commit must change something).
         if (existing.hash !== item.hash) changes.push({ op: "modify", path, baseRevision: base, hash: item.hash });

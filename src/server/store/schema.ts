@@ -21,6 +21,8 @@
  *    `stored_at` (ISO date, migration 3; null for older rows) is when the blob was last stored or
  *    re-used by an upload: blobs no history row references are deleted by `gc` only once older
  *    than a grace period, so a blob uploaded for a commit still on its way is never taken.
+ *    `in_file` (migration 5; SQLite only, always 0 in PostgreSQL) is 1 for a blob whose bytes are
+ *    a file beside the database (`<db>-blobs/ab/<hash>`, blobs over 1 MiB) instead of chunk rows.
  *  - `blob_chunks(hash, seq, data)`: blob bytes in 1 MiB pieces, seq 0, 1, …; chunks without
  *    a `blobs` row are leftovers of an interrupted upload and are deleted at startup.
  *  - `accounts`: users (name, scrypt password hash, role manager|editor|reader).
@@ -159,12 +161,19 @@ function syncmlSchema(): string[] {
   ];
 }
 
+function blobFilesSchema(): string[] {
+  // Moving existing large blobs into files is done by the SQLite store when it opens (one blob
+  // per transaction, so an interrupted move continues at the next open), see sqlite/blob-open.ts.
+  return ["ALTER TABLE blobs ADD COLUMN in_file INTEGER NOT NULL DEFAULT 0"];
+}
+
 /** All migrations, oldest first. Append new ones; never edit one that has shipped. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: "initial schema", statements: initialSchema },
   { version: 2, description: "ssh keys, grants, tokens", statements: accountsSchema },
   { version: 3, description: "blob storage dates (garbage collection)", statements: blobAgeSchema },
   { version: 4, description: "SyncML device state (anchors, item maps)", statements: syncmlSchema },
+  { version: 5, description: "large blobs as files beside a SQLite database", statements: blobFilesSchema },
 ];
 
 /** The schema version this code expects. */

@@ -9,6 +9,8 @@
 import Database from "better-sqlite3";
 import { DEFAULT_SQLITE_POLL_MS, REAL_TIMERS, type OpenStoreOptions } from "./options.js";
 import { CHUNK_SIZE } from "./rows.js";
+import { BlobFiles } from "./sqlite/blob-files.js";
+import { openBlobFiles } from "./sqlite/blob-open.js";
 import { CHUNKS_PER_TRANSACTION } from "./sqlite/blobs.js";
 import { SqliteConnection } from "./sqlite/connection.js";
 import { deleteOrphanChunks, migrateAndInitialize } from "./sqlite/migrate.js";
@@ -18,11 +20,13 @@ import type { Store } from "./types.js";
 const BUSY_TIMEOUT_MS = 5000;
 
 /**
- * Opens (creating if needed) the store in the SQLite database `file`, migrating its schema and
- * deleting blob chunks left over by interrupted uploads.
+ * Opens (creating if needed) the store in the SQLite database `file`, migrating its schema,
+ * deleting blob chunks and files left over by interrupted uploads or gc runs, and moving large
+ * blobs still held as chunk rows into files beside the database (`<file>-blobs/`).
  */
 export async function openSqliteStore(file: string, opts: OpenStoreOptions = {}): Promise<Store> {
   const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  const conn = new SqliteConnection(db, BlobFiles.beside(file));
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma("journal_mode = WAL");
@@ -32,10 +36,11 @@ export async function openSqliteStore(file: string, opts: OpenStoreOptions = {})
     db.pragma("foreign_keys = ON");
     const report = migrateAndInitialize(db);
     deleteOrphanChunks(db);
+    await openBlobFiles(conn);
     opts.migrated?.(report);
   } catch (err) {
     db.close();
     throw err;
   }
-  return new SqliteStore(new SqliteConnection(db), { timers: opts.timers ?? REAL_TIMERS, pollMs: opts.sqlitePollMs ?? DEFAULT_SQLITE_POLL_MS });
+  return new SqliteStore(conn, { timers: opts.timers ?? REAL_TIMERS, pollMs: opts.sqlitePollMs ?? DEFAULT_SQLITE_POLL_MS });
 }

@@ -186,9 +186,10 @@ export interface Store {
    * Stores a blob from a file on disk whose SHA-256 is already known. Idempotent (storing an
    * existing blob renews its storage date, see `deleteUnreferencedBlobs`).
    * A crash part-way leaves no visible blob. Throws if the file's size is not `size`; the hash
-   * is not re-checked.
+   * is not re-checked. With `take`, the caller gives `file` away (a staged upload it deletes
+   * next, never changes): the store may hard-link it instead of copying its bytes.
    */
-  putBlobFromFile(hash: string, size: number, file: string): Promise<void>;
+  putBlobFromFile(hash: string, size: number, file: string, opts?: { take?: boolean }): Promise<void>;
   hasBlob(hash: string): Promise<boolean>;
   /**
    * Deletes blobs that no revision references (uploaded for commits that failed or never came)

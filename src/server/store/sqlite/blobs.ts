@@ -1,11 +1,15 @@
 /**
- * Blobs in SQLite: content-addressed rows of `blobs`, their bytes in 1 MiB `blob_chunks` rows.
- * A blob is written in transactions of at most 64 MiB (yielding in between), and becomes visible
- * only when its `blobs` row is inserted after a check that every chunk is there.
+ * Blobs in SQLite: content-addressed rows of `blobs`. A small blob's bytes are 1 MiB
+ * `blob_chunks` rows, written in transactions of at most 64 MiB (yielding in between), and it
+ * becomes visible only when its `blobs` row is inserted after a check that every chunk is there.
+ * A large blob (`in_file` = 1) is a file beside the database, see blob-files.ts: written once,
+ * not through the WAL and its checkpoint.
  */
 import * as fs from "node:fs";
+import { rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { CHUNK_SIZE, HASH_RE, isSafeNonNegative, type BlobRow } from "../rows.js";
+import { FILE_BLOB_MIN, type BlobFiles } from "./blob-files.js";
 import type { SqliteConnection } from "./connection.js";
 
 /** Chunks written per transaction by `putBlobFromFile` (64 MiB), yielding in between. */
@@ -16,36 +20,82 @@ function touchBlob(conn: SqliteConnection, hash: string): boolean {
   return conn.stmt("UPDATE blobs SET stored_at = ? WHERE hash = ?").run(new Date().toISOString(), hash).changes > 0;
 }
 
-/** `Store.deleteUnreferencedBlobs`. */
-export function deleteUnreferencedBlobs(conn: SqliteConnection, storedBefore: string): { blobs: number; bytes: number } {
-  return conn.db
-    .transaction(() => {
-      const gone = conn
-        .stmt(
-          `SELECT hash, size FROM blobs b WHERE (b.stored_at IS NULL OR b.stored_at < ?)
-           AND NOT EXISTS (SELECT 1 FROM history h WHERE h.hash = b.hash)`,
-        )
-        .all(storedBefore) as BlobRow[];
-      for (const b of gone) {
-        conn.stmt("DELETE FROM blob_chunks WHERE hash = ?").run(b.hash);
-        conn.stmt("DELETE FROM blobs WHERE hash = ?").run(b.hash);
-      }
-      return { blobs: gone.length, bytes: gone.reduce((n, b) => n + b.size, 0) };
-    })
-    .immediate();
+/**
+ * `Store.deleteUnreferencedBlobs`. Files of deleted rows move to the trash inside the
+ * transaction (back out if it fails) and are deleted once it has committed; blob files no row
+ * names (a crash between placing a file and committing its row) go with them.
+ */
+export async function deleteUnreferencedBlobs(conn: SqliteConnection, storedBefore: string): Promise<{ blobs: number; bytes: number }> {
+  const trashed: string[] = [];
+  let freed: { blobs: number; bytes: number };
+  try {
+    freed = conn.db
+      .transaction(() => {
+        const gone = conn
+          .stmt(
+            `SELECT hash, size, in_file FROM blobs b WHERE (b.stored_at IS NULL OR b.stored_at < ?)
+             AND NOT EXISTS (SELECT 1 FROM history h WHERE h.hash = b.hash)`,
+          )
+          .all(storedBefore) as (BlobRow & { in_file: number })[];
+        for (const b of gone) {
+          if (b.in_file && conn.files.trashSync(b.hash)) trashed.push(b.hash);
+          conn.stmt("DELETE FROM blob_chunks WHERE hash = ?").run(b.hash);
+          conn.stmt("DELETE FROM blobs WHERE hash = ?").run(b.hash);
+        }
+        for (const hash of conn.files.placedSync()) {
+          if (!conn.blobRow(hash)?.in_file && conn.files.trashSync(hash)) trashed.push(hash);
+        }
+        return { blobs: gone.length, bytes: gone.reduce((n, b) => n + b.size, 0) };
+      })
+      .immediate();
+  } catch (error) {
+    conn.files.untrashSync(trashed);
+    throw error;
+  }
+  await conn.files.emptyTrash(trashed);
+  return freed;
 }
 
 /** `Store.putBlobFromFile`. */
-export async function putBlobFromFile(conn: SqliteConnection, hash: string, size: number, file: string): Promise<void> {
+export async function putBlobFromFile(conn: SqliteConnection, hash: string, size: number, file: string, take = false): Promise<void> {
   if (typeof hash !== "string" || !HASH_RE.test(hash)) throw new Error(`not a SHA-256 hex hash: ${String(hash)}`);
   if (!isSafeNonNegative(size)) throw new Error(`invalid blob size: ${String(size)}`);
   if (touchBlob(conn, hash)) return;
+  if (size >= FILE_BLOB_MIN) return putBlobFile(conn, hash, size, file, take);
   // A store opening the same database in another process may delete our chunks as orphans
   // while we write them; the completion check notices, and we write them again.
   for (let attempt = 1; ; attempt++) {
     await writeChunks(conn, hash, size, file);
     if (completeBlob(conn, hash, size)) return;
     if (attempt >= 3) throw new Error(`blob ${hash}: chunks vanished while storing it`);
+  }
+}
+
+/**
+ * Stores a large blob as a file: staged and fsynced first (outside any transaction), then
+ * renamed into place in the transaction that inserts its row.
+ */
+async function putBlobFile(conn: SqliteConnection, hash: string, size: number, file: string, take: boolean): Promise<void> {
+  let staged: string;
+  try {
+    staged = await conn.files.stage(file, size, take);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === undefined) (error as Error).message = `blob ${hash}: ${(error as Error).message}`;
+    throw error;
+  }
+  try {
+    conn.db
+      .transaction(() => {
+        if (touchBlob(conn, hash)) return;
+        conn.files.placeSync(staged, hash);
+        // Chunks an interrupted upload of the same bytes left behind are no longer needed.
+        conn.stmt("DELETE FROM blob_chunks WHERE hash = ?").run(hash);
+        conn.stmt("INSERT INTO blobs (hash, size, stored_at, in_file) VALUES (?, ?, ?, 1)").run(hash, size, new Date().toISOString());
+      })
+      .immediate();
+  } finally {
+    // Gone once renamed; still there when another upload stored the blob first.
+    await rm(staged, { force: true });
   }
 }
 
@@ -107,6 +157,7 @@ function completeBlob(conn: SqliteConnection, hash: string, size: number): boole
 export function readBlob(conn: SqliteConnection, hash: string): Readable {
   return new BlobReadable(
     hash,
+    conn.files,
     (h) => conn.blobRow(h),
     (h, seq) => conn.stmt("SELECT data FROM blob_chunks WHERE hash = ? AND seq = ?").get(h, seq) as { data: Buffer } | undefined,
   );
@@ -124,18 +175,23 @@ function readFully(fd: number, buf: Buffer, length: number, position: number): n
 }
 
 /**
- * Streams a blob one chunk per `_read`, each fetched by its own single-row query, so no
- * statement stays open between reads and at most about one chunk is buffered.
+ * Streams a blob one chunk per `_read`: a chunk row, each fetched by its own single-row query (so
+ * no statement stays open between reads), or 1 MiB of its file; at most about one chunk is
+ * buffered. A blob moved from chunk rows to a file while it is read continues from its file.
  */
 class BlobReadable extends Readable {
   private seq = 0;
   private count: number | undefined;
   private size = 0;
   private sent = 0;
+  private fd: number | undefined;
+  private reading = false;
+  private closeWhenRead: (() => void) | undefined;
 
   constructor(
     private readonly hash: string,
-    private readonly getBlob: (hash: string) => BlobRow | undefined,
+    private readonly files: BlobFiles,
+    private readonly getBlob: (hash: string) => (BlobRow & { in_file: number }) | undefined,
     private readonly getChunk: (hash: string, seq: number) => { data: Buffer } | undefined,
   ) {
     super({ highWaterMark: CHUNK_SIZE });
@@ -151,19 +207,63 @@ class BlobReadable extends Readable {
         }
         this.size = blob.size;
         this.count = Math.ceil(blob.size / CHUNK_SIZE);
+        if (blob.in_file) this.openFile();
       }
+      if (this.fd !== undefined) return this.readFile();
       if (this.seq >= this.count) {
         if (this.sent !== this.size) throw new Error(`blob ${this.hash} is corrupt: ${this.sent} of ${this.size} bytes`);
         this.push(null);
         return;
       }
       const chunk = this.getChunk(this.hash, this.seq);
-      if (!chunk) throw new Error(`blob ${this.hash} is corrupt: chunk ${this.seq} is missing`);
+      if (!chunk) {
+        // Moved to a file meanwhile (the move at open of another process)?
+        if (!this.getBlob(this.hash)?.in_file) throw new Error(`blob ${this.hash} is corrupt: chunk ${this.seq} is missing`);
+        this.openFile();
+        return this.readFile();
+      }
       this.seq++;
       this.sent += chunk.data.length;
       this.push(chunk.data);
     } catch (err) {
       this.destroy(err as Error);
     }
+  }
+
+  private openFile(): void {
+    try {
+      this.fd = fs.openSync(this.files.pathOf(this.hash), "r");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      throw new Error(`blob ${this.hash} is corrupt: its file ${this.files.pathOf(this.hash)} is missing`);
+    }
+  }
+
+  private readFile(): void {
+    if (this.sent >= this.size) {
+      this.push(null);
+      return;
+    }
+    const want = Math.min(CHUNK_SIZE, this.size - this.sent);
+    const buf = Buffer.allocUnsafe(want);
+    this.reading = true;
+    fs.read(this.fd!, buf, 0, want, this.sent, (error, n) => {
+      this.reading = false;
+      if (this.closeWhenRead) return this.closeWhenRead();
+      if (error) return this.destroy(error);
+      if (n === 0) return this.destroy(new Error(`blob ${this.hash} is corrupt: its file ends at ${this.sent} of ${this.size} bytes`));
+      this.sent += n;
+      this.push(n === want ? buf : buf.subarray(0, n));
+    });
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const fd = this.fd;
+    if (fd === undefined) return callback(error);
+    this.fd = undefined;
+    const close = () => fs.close(fd, () => callback(error));
+    // Never close the descriptor under a read still running on it.
+    if (this.reading) this.closeWhenRead = close;
+    else close();
   }
 }

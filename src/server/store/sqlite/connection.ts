@@ -4,6 +4,7 @@
  */
 import type Database from "better-sqlite3";
 import type { BlobRow, ObjectRow } from "../rows.js";
+import type { BlobFiles } from "./blob-files.js";
 
 export type Db = Database.Database;
 
@@ -11,7 +12,11 @@ export type Db = Database.Database;
 export class SqliteConnection {
   private readonly cache = new Map<string, Database.Statement>();
 
-  constructor(readonly db: Db) {}
+  /** @param files the folder of file-backed blobs beside the database */
+  constructor(
+    readonly db: Db,
+    readonly files: BlobFiles,
+  ) {}
 
   /** A prepared statement, cached by its SQL text. */
   stmt(sql: string): Database.Statement {
@@ -31,8 +36,8 @@ export class SqliteConnection {
     return this.stmt("SELECT path, kind, revision, hash, size, meta FROM objects WHERE path = ?").get(path) as ObjectRow | undefined;
   }
 
-  blobRow(hash: string): BlobRow | undefined {
-    return this.stmt("SELECT hash, size FROM blobs WHERE hash = ?").get(hash) as BlobRow | undefined;
+  blobRow(hash: string): (BlobRow & { in_file: number }) | undefined {
+    return this.stmt("SELECT hash, size, in_file FROM blobs WHERE hash = ?").get(hash) as (BlobRow & { in_file: number }) | undefined;
   }
 
   /**

@@ -98,7 +98,7 @@ export class SqliteStore extends SqliteAccounts implements Store {
     return { changed, deleted };
   }
 
-  async deleteUnreferencedBlobs(storedBefore: string): Promise<{ blobs: number; bytes: number }> {
+  deleteUnreferencedBlobs(storedBefore: string): Promise<{ blobs: number; bytes: number }> {
     return deleteUnreferencedBlobs(this.conn, storedBefore);
   }
 
@@ -106,8 +106,8 @@ export class SqliteStore extends SqliteAccounts implements Store {
     return this.conn.blobRow(hash) !== undefined;
   }
 
-  putBlobFromFile(hash: string, size: number, file: string): Promise<void> {
-    return putBlobFromFile(this.conn, hash, size, file);
+  putBlobFromFile(hash: string, size: number, file: string, opts?: { take?: boolean }): Promise<void> {
+    return putBlobFromFile(this.conn, hash, size, file, opts?.take === true);
   }
 
   readBlob(hash: string): Readable {
