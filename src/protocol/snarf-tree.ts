@@ -5,7 +5,7 @@
  */
 import { constants, createWriteStream } from "node:fs";
 import { lstat, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
-import { randomBytes } from "node:crypto";
+import { nodeCrypto } from "./crypto.js";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { ArchivePathError, checkArchivePath, isProtocolPath, joinArchivePath, parentPath } from "./paths.js";
@@ -170,7 +170,7 @@ async function writeFileAtomically(target: string, record: SnarfRecord): Promise
   }
   // Short fixed-length name, so a 255-byte target name cannot make it too long; "wx" fails
   // if the name exists, so the temp file can never be a planted symlink.
-  const temp = join(dirname(target), `.snarf-${randomBytes(8).toString("hex")}.tmp`);
+  const temp = join(dirname(target), `.snarf-${nodeCrypto().randomBytes(8).toString("hex")}.tmp`);
   let written = 0;
   async function* counted(): AsyncGenerator<Buffer> {
     for await (const chunk of record.body) {

@@ -3,7 +3,7 @@
  * else `$XDG_CONFIG_HOME/zsync`, else `~/.config/zsync`). Directory 0700, file 0600, replaced
  * atomically. It holds tokens only — never a password — keyed by origin and user.
  */
-import { randomBytes } from "node:crypto";
+import { nodeCrypto } from "../protocol/crypto.js";
 import { chmod, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -106,7 +106,7 @@ async function writeLogins(logins: StoredLogin[]): Promise<string> {
   const file = credentialsFile();
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
-  const temp = join(dir, `.credentials.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const temp = join(dir, `.credentials.${process.pid}.${nodeCrypto().randomBytes(4).toString("hex")}.tmp`);
   const body: CredentialsFile = { version: 1, logins };
   try {
     const handle = await open(temp, "wx", 0o600);

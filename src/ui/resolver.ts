@@ -7,7 +7,7 @@
  * write the given streams (inquirer's context), so tests can drive it without a terminal.
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { nodeCrypto } from "../protocol/crypto.js";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -182,7 +182,7 @@ export async function runResolver(wc: WorkingCopy, paths: string[], opts: Resolv
       print("No merge tool configured: set ZSYNC_MERGE_TOOL to a command; zsync runs it as `$ZSYNC_MERGE_TOOL BASE MINE THEIRS MERGED` (MERGED is the working file).");
       return false;
     }
-    const dir = join(adminPaths(wc.root).tmp, `merge-${randomBytes(6).toString("hex")}`);
+    const dir = join(adminPaths(wc.root).tmp, `merge-${nodeCrypto().randomBytes(6).toString("hex")}`);
     await mkdir(dir, { recursive: true });
     try {
       const name = path.slice(path.lastIndexOf("/") + 1);

@@ -10,7 +10,7 @@
  * Also exports the small path checks that `mkdir` and `copy` share.
  */
 import { readCheckoutFile } from "./safe-path.js";
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../protocol/crypto.js";
 import type { Stats } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import { announcedTypeByName, BUILTIN_MEDIA_TYPES, builtinTypeOf, noteTitleOf } from "../merge/content-kinds.js";
@@ -106,7 +106,7 @@ export function checkContentType(value: string): void {
 
 /** SHA-256 of a string or bytes. */
 export function sha256(data: string | Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
+  return nodeCrypto().createHash("sha256").update(data).digest("hex");
 }
 
 /** Schedules `opts.paths` for addition. Validates everything first: on error nothing changed. */

@@ -2,7 +2,7 @@
  * Atomic file writes: temp file in the same directory, optional fsync, rename. A reader (or a
  * crash) sees the old bytes or the new ones, never a mix or a truncated file.
  */
-import { randomBytes } from "node:crypto";
+import { nodeCrypto } from "../protocol/crypto.js";
 import { constants, createWriteStream } from "node:fs";
 import { copyFile, open, rename, rm } from "node:fs/promises";
 import { dirname, join, basename } from "node:path";
@@ -29,7 +29,7 @@ export function namePathOnDiskFull(error: unknown, path: string): unknown {
 }
 
 /** Unique per process; a counter after it makes each temp name unique without asking for random bytes per file. */
-const tempPrefix = randomBytes(4).toString("hex");
+const tempPrefix = nodeCrypto().randomBytes(4).toString("hex");
 let tempCounter = 0;
 
 function tempPathFor(path: string): string {

@@ -4,7 +4,7 @@
  * makes one contact object per card. The input is parsed whole first: a malformed file changes
  * nothing.
  */
-import { randomUUID } from "node:crypto";
+import { nodeCrypto } from "../protocol/crypto.js";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { foldLine, parseVObjects, serializeVObjects, escapeText, VObjectSyntaxError, type VComponent } from "../merge/vobject.js";
@@ -81,7 +81,7 @@ export function newCard(opts: { name: string; emails?: string[]; phones?: string
   for (const email of opts.emails ?? []) lines.push(`EMAIL:${escapeText(email)}`);
   for (const phone of opts.phones ?? []) lines.push(`TEL:${escapeText(phone)}`);
   if (opts.organization) lines.push(`ORG:${escapeText(opts.organization)}`);
-  lines.push(`UID:urn:uuid:${randomUUID()}`, "END:VCARD");
+  lines.push(`UID:urn:uuid:${nodeCrypto().randomUUID()}`, "END:VCARD");
   return lines.map((l) => foldLine(l) + "\r\n").join("");
 }
 

@@ -5,7 +5,7 @@
  * journal. Steps never destroy bytes they did not expect: a file that changed under us is
  * moved aside, not overwritten.
  */
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../protocol/crypto.js";
 import { copyFile, lstat, mkdir, open, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
 import { constants, statSync, type BigIntStats } from "node:fs";
 import { dirname, join } from "node:path";
@@ -266,7 +266,7 @@ async function applyStep(root: string, step: JournalStep, { report, written, mad
     }
     case "write-text": {
       const current = await currentHash(absolute);
-      const target = step.text === null ? "absent" : createHash("sha256").update(step.text).digest("hex");
+      const target = step.text === null ? "absent" : nodeCrypto().createHash("sha256").update(step.text).digest("hex");
       if (current === target) return;
       if (current !== "absent" && (current === "dir" || current === "other" || !matches(current, step.expect))) await moveAside(root, step.path, report);
       if (step.text === null) {

@@ -4,7 +4,7 @@
  * TARGET's pristine store, the three-way content merge, the metadata merge, and SOURCE's BASE
  * copies (fetched from the server only when SOURCE's pristine copy is missing).
  */
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../protocol/crypto.js";
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -46,7 +46,7 @@ export interface MergePlanContext {
   serverTypes?: readonly AnnouncedType[];
 }
 
-const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
+const sha256 = (data: string | Uint8Array) => nodeCrypto().createHash("sha256").update(data).digest("hex");
 
 /** The plan of one merge: its collections and shared planners. */
 export type MergePlan = ReturnType<typeof createMergePlan>;

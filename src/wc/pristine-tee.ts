@@ -4,7 +4,7 @@
  * are therefore exactly the bytes recorded as the new BASE, even when the file is edited while
  * it is read; the stat cache is kept only when the file's stat did not change during the read.
  */
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../protocol/crypto.js";
 import { once } from "node:events";
 import { createWriteStream, type BigIntStats } from "node:fs";
 import { open, rm, stat, type FileHandle } from "node:fs/promises";
@@ -64,7 +64,7 @@ async function* readOnce(root: string, absolute: string, size: number, chunkSize
     const before = await file.stat({ bigint: true });
     // A file that shrank cannot fill the declared size; one that grew is sent up to that size.
     if (Number(before.size) < size) throw changed(absolute);
-    const hasher = createHash("sha256");
+    const hasher = nodeCrypto().createHash("sha256");
     if (size <= SMALL_BODY && size <= chunkSize) {
       // Small: one read, one write (as a checkout writes small bodies).
       const data = await readExactly(file, 0, size, absolute);

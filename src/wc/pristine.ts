@@ -2,7 +2,7 @@
  * Pristine BASE copies, content-addressed by SHA-256 under `.zsync/pristine/ab/abcd…`
  * (zsync's "Original" files). Written atomically; never modified once written.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { nodeCrypto } from "../protocol/crypto.js";
 import { once } from "node:events";
 import fs, { createReadStream, createWriteStream, type ReadStream } from "node:fs";
 import { access, mkdir, rename, rm, stat } from "node:fs/promises";
@@ -45,7 +45,7 @@ async function ensureDir(dir: string): Promise<void> {
 }
 
 /** Temp names: unique per process, then a counter (no random bytes per file). */
-const tempPrefix = randomBytes(4).toString("hex");
+const tempPrefix = nodeCrypto().randomBytes(4).toString("hex");
 let tempCounter = 0;
 
 /** A fresh temp file name in the checkout's temp folder (which exists on return). */
@@ -80,7 +80,7 @@ export async function storePristine(
   expectHash?: string,
   sizeHint?: number,
 ): Promise<{ hash: string; size: number }> {
-  const hasher = createHash("sha256");
+  const hasher = nodeCrypto().createHash("sha256");
   if (sizeHint !== undefined && sizeHint <= SMALL_BODY) {
     const parts: Uint8Array[] = [];
     let size = 0;
@@ -147,7 +147,7 @@ export async function writePristine(root: string, hash: string, data: Uint8Array
 
 /** Hashes a file's content (streaming). */
 export async function hashFile(path: string): Promise<{ hash: string; size: number }> {
-  const hasher = createHash("sha256");
+  const hasher = nodeCrypto().createHash("sha256");
   let size = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
     hasher.update(chunk as Buffer);

@@ -5,7 +5,7 @@
 import { SnarfError, type SnarfRecord } from "../protocol/snarf.js";
 import type { SnapshotManifest } from "../protocol/types.js";
 import { WcError } from "./admin.js";
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../protocol/crypto.js";
 import { hasPristine, SMALL_BODY, storePristine, writePristine } from "./pristine.js";
 
 /** Small bodies written at once while receiving. */
@@ -55,7 +55,7 @@ export async function receiveBodies(
       const body = opts.progress ? counted(record.body) : record.body;
       if (record.size <= SMALL_BODY) {
         const parts: Buffer[] = [];
-        const hasher = createHash("sha256");
+        const hasher = nodeCrypto().createHash("sha256");
         for await (const chunk of body) {
           hasher.update(chunk);
           parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));

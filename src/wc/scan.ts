@@ -2,7 +2,7 @@
  * Scans a checkout and classifies every path (DESIGN.md §3 letters). Files whose stat matches
  * the stat cache are not read (git's index idea); the others are hashed, a few at a time.
  */
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../protocol/crypto.js";
 import { lstatSync, readdirSync, readFileSync, type BigIntStats } from "node:fs";
 import { join } from "node:path";
 import { parentPath } from "../protocol/paths.js";
@@ -229,7 +229,7 @@ export async function scanWorkingCopy(
         item.workingSize = cache.size;
       } else if (s && s.size <= SYNC_HASH_LIMIT) {
         const bytes = readFileSync(join(root, path));
-        item.workingHash = createHash("sha256").update(bytes).digest("hex");
+        item.workingHash = nodeCrypto().createHash("sha256").update(bytes).digest("hex");
         item.workingSize = bytes.length;
         const fresh = cacheFromStats(s, item.workingHash);
         if (fresh) refreshedCaches.set(path, fresh);

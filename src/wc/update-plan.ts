@@ -3,7 +3,7 @@
  * lines it collects, and the planners of folders, removals, tree conflicts that keep the local
  * object, and restores of what was deleted by hand. Plans only: the journal carries it out.
  */
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../protocol/crypto.js";
 import { existsSync, lstatSync } from "node:fs";
 import { join } from "node:path";
 import { choosePolicy, type AnnouncedType, type ConflictPolicy } from "../merge/content-kinds.js";
@@ -248,7 +248,7 @@ export function depthOf(path: string): number {
 }
 
 export function textHash(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+  return nodeCrypto().createHash("sha256").update(text).digest("hex");
 }
 
 /** True when anything at or under `path` is modified, added, unversioned or conflicted. */

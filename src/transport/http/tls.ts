@@ -6,7 +6,7 @@
  * Trust = Node's bundled Mozilla roots + the operating system's bundle + the `--ca` file.
  * Verification is never switched off: there is no `--insecure`.
  */
-import { X509Certificate } from "node:crypto";
+import { nodeCrypto } from "../../protocol/crypto.js";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import * as tls from "node:tls";
@@ -33,7 +33,7 @@ export function readCaFile(file: string): string[] {
   if (pems.length === 0) throw new WcError("bad-ca", `${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
   for (const pem of pems) {
     try {
-      new X509Certificate(pem);
+      new (nodeCrypto().X509Certificate)(pem);
     } catch (error) {
       throw new WcError("bad-ca", `${file} holds a certificate that cannot be parsed (${(error as Error).message})`);
     }

@@ -3,7 +3,7 @@
  * `*`/`?` wildcards, `!` negation, hashed `|1|salt|hash` entries), key lookup with `@revoked`,
  * and appending a key atomically. Only zsync's own file is ever written.
  */
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { nodeCrypto } from "../../protocol/crypto.js";
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { writeFileAtomic } from "../../wc/atomic.js";
@@ -44,7 +44,7 @@ export function hostKeyFromBlob(blob: Buffer): HostKey {
 
 /** OpenSSH's fingerprint: `SHA256:` + unpadded base64 of the blob's SHA-256. */
 export function fingerprint(blob: Buffer): string {
-  return "SHA256:" + createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
+  return "SHA256:" + nodeCrypto().createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
 }
 
 /** The short name OpenSSH prints for a key type (ED25519, ECDSA, RSA, …). */
@@ -114,8 +114,8 @@ export function hostFieldMatches(hosts: string, name: string): boolean {
     const [, , salt64, hash64] = hosts.split("|");
     if (!salt64 || !hash64) return false;
     const expected = Buffer.from(hash64, "base64");
-    const actual = createHmac("sha1", Buffer.from(salt64, "base64")).update(name).digest();
-    return expected.length === actual.length && timingSafeEqual(expected, actual);
+    const actual = nodeCrypto().createHmac("sha1", Buffer.from(salt64, "base64")).update(name).digest();
+    return expected.length === actual.length && nodeCrypto().timingSafeEqual(expected, actual);
   }
   let matched = false;
   for (const pattern of hosts.split(",")) {

@@ -5,7 +5,7 @@
  * file's own event: every event of an earlier write has then been counted (git's fsmonitor does
  * the same), so an answer never misses a change made before the query.
  */
-import { randomUUID } from "node:crypto";
+import { nodeCrypto } from "../../protocol/crypto.js";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { connect, createServer, type Server } from "node:net";
 import { join } from "node:path";
@@ -32,7 +32,7 @@ export async function prepareStatusService(root: string): Promise<void> {
 export async function startStatusService(root: string): Promise<StatusService | undefined> {
   const socket = watcherSocketPath(root);
   if (!socket) return undefined;
-  const instance = randomUUID();
+  const instance = nodeCrypto().randomUUID();
   let token = 0;
   const lastTouched = new Map<string, number>();
   const cookies = new Map<string, () => void>();
