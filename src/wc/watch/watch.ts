@@ -21,7 +21,7 @@ import { scanWorkingCopy } from "../scan.js";
 import { withWorkingCopy, type WorkingCopy } from "../session.js";
 import { update } from "../update.js";
 import type { ConflictPolicy } from "../../merge/content-kinds.js";
-import { watchLocalChanges, type LocalWatcher } from "./local-changes.js";
+import { watchLocalChanges, type LocalWatcher, type LocalWatchOptions } from "./local-changes.js";
 import { prepareStatusService, startStatusService, type StatusService } from "./status-service.js";
 
 /** What a watcher reports, one event per action or state change. */
@@ -58,6 +58,8 @@ export interface WatchOptions {
   /** Conflict policy for every file an update merges (`--policy`); otherwise the checkout's per-path policies, then the type's default. */
   policy?: ConflictPolicy;
   report: (event: WatchEvent) => void;
+  /** The file watcher's chokidar factory (tests inject file system faults). */
+  createWatcher?: LocalWatchOptions["createWatcher"];
 }
 
 export interface Watcher {
@@ -307,7 +309,13 @@ export async function watch(root: string, opts: WatchOptions): Promise<Watcher> 
       void service?.close();
       service = undefined;
     },
+    onFatal: (error) => {
+      report({ type: "error", message: error.message });
+      fail(error);
+      void stop();
+    },
     onError: (error) => report({ type: "error", message: `file watcher: ${error.message}` }),
+    createWatcher: opts.createWatcher,
   });
   if (serveStatus) service = await startStatusService(root);
   if (opts.commitAfterMs !== undefined) {
