@@ -314,7 +314,11 @@ export async function watch(root: string, opts: WatchOptions): Promise<Watcher> 
       fail(error);
       void stop();
     },
-    onError: (error) => report({ type: "error", message: `file watcher: ${error.message}` }),
+    onError: (error) => {
+      // Events may have been lost with it: the next `zsync status` walks the tree once.
+      service?.missedEvents();
+      report({ type: "error", message: `file watcher: ${error.message}` });
+    },
     createWatcher: opts.createWatcher,
   });
   if (serveStatus) service = await startStatusService(root);
