@@ -106,7 +106,8 @@ export async function watch(root: string, opts: WatchOptions): Promise<Watcher> 
   /** Runs one action under the lock; a checkout locked by another command is tried again later. */
   const withLock = async <T>(work: (wc: WorkingCopy) => Promise<T>): Promise<T | "locked"> => {
     try {
-      return await withWorkingCopy(root, { lock: "watch" }, work);
+      // No waiting inside: the drain loop tries again, and can stop in between.
+      return await withWorkingCopy(root, { lock: "watch", lockWaitMs: 0 }, work);
     } catch (error) {
       if (error instanceof WcError && error.code === "locked") return "locked";
       throw error;
