@@ -3,7 +3,9 @@
  * `zsync` processes): a connection that goes silent without closing (a laptop that slept) is
  * dropped after 4 announced heartbeats and the watcher catches up; a command run while another
  * process holds the checkout lock waits for it instead of failing, and a dead holder's lock is
- * still taken over at once. Every wait is for something a process says, never for the clock.
+ * still taken over at once; and (in-process, the one fault injected: an unprivileged test cannot
+ * fill the inotify table) the OS watch limit is reported, then polled around or fatal.
+ * Every wait is for something a process says, never for the clock.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -11,7 +13,11 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { createZsyncClient } from "../../src/transport/http/client.js";
+import { WcError } from "../../src/wc/admin.js";
+import { watch, type WatchEvent } from "../../src/wc/watch/watch.js";
 import { zsync, type CliResult } from "../helpers/cli.js";
+import { fakeWatcher } from "../helpers/fake-watcher.js";
 import { freezingProxy, type FreezingProxy } from "../helpers/proxy.js";
 import { CLIENT_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
 import { startWatch, type WatchLine, type WatchProcess } from "../helpers/watch.js";
@@ -133,5 +139,31 @@ describe("zsync watch resilience", () => {
     await writeFile(join(root, "README.txt"), "taken over\n");
     const result = await ok(["commit", "-m", "after a dead holder"], root);
     assert.doesNotMatch(result.stderr, /waiting/);
+  });
+
+  test("the OS watch limit: the watcher says so and polls; when polling fails too, it stops with the message", { timeout: 60_000 }, async () => {
+    const root = await checkout("limited");
+    const connect = async () => createZsyncClient({ origin: server.url, user: "zsync", password: "zsync" });
+    const events: WatchEvent[] = [];
+    let connected: () => void = () => {};
+    const online = new Promise<void>((resolve) => (connected = resolve));
+    const polling = await watch(root, {
+      connect,
+      report: (event) => {
+        events.push(event);
+        if (event.type === "connected") connected();
+      },
+      createWatcher: (_dir, options) => fakeWatcher(options.usePolling ? undefined : "ENOSPC", []),
+    });
+    await online;
+    await polling.stop();
+    const limit = events.find((e) => e.type === "watch-limit");
+    assert.ok(limit && /sysctl fs\.inotify\.max_user_watches=/.test(limit.message), JSON.stringify(events));
+    assert.deepEqual(events.filter((e) => e.type === "watching").map((e) => e.type === "watching" && [e.polling, e.fastStatus]), [[true, false]], "polling, and status walks");
+
+    await assert.rejects(
+      watch(root, { connect, report: () => {}, createWatcher: () => fakeWatcher("EMFILE", []) }),
+      (error: unknown) => error instanceof WcError && error.code === "watch-limit" && /ulimit -n/.test(error.message) && /even when polling/.test(error.message),
+    );
   });
 });

@@ -6,33 +6,14 @@
  * falls back to polling; when even polling fails it gives up with that message.
  */
 import assert from "node:assert/strict";
-import { EventEmitter } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import type { ChokidarOptions, FSWatcher } from "chokidar";
+import type { ChokidarOptions } from "chokidar";
 import { WcError } from "../../src/wc/admin.js";
 import { watchLocalChanges } from "../../src/wc/watch/local-changes.js";
-
-/** A chokidar stand-in: with `fail`, emits that error (as chokidar does from fs.watch) and never gets ready. */
-function fakeWatcher(fail: string | undefined, closed: string[]): FSWatcher {
-  const emitter = new EventEmitter();
-  const watcher = Object.assign(emitter, {
-    close: async () => {
-      closed.push(fail ?? "ok");
-    },
-  });
-  queueMicrotask(() => {
-    if (fail) {
-      // chokidar reports one error per folder it could not watch, and no `ready` when closed meanwhile.
-      for (let i = 0; i < 3; i++) emitter.emit("error", Object.assign(new Error(`${fail}: watch failed`), { code: fail }));
-    } else {
-      emitter.emit("ready");
-    }
-  });
-  return watcher as unknown as FSWatcher;
-}
+import { fakeWatcher } from "../helpers/fake-watcher.js";
 
 let dir: string;
 before(async () => {

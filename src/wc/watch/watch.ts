@@ -322,7 +322,8 @@ export async function watch(root: string, opts: WatchOptions): Promise<Watcher> 
     },
     createWatcher: opts.createWatcher,
   });
-  if (serveStatus) service = await startStatusService(root);
+  // Polling since the start (the watch limit struck during the first walk): no raw events, no service.
+  if (serveStatus && !local.polling) service = await startStatusService(root);
   if (opts.commitAfterMs !== undefined) {
     rescanTimer = setInterval(() => {
       wantCommit = true;
