@@ -1,5 +1,6 @@
 /**
- * Opening a checkout for a command: find it, take the lock when the command writes, finish
+ * Opening a checkout for a command: find it, take the lock when the command writes (waiting for
+ * a live holder such as a watcher's action, up to a minute), finish
  * any interrupted command from its journal, load config and entries.
  */
 import { readdir, rm } from "node:fs/promises";
@@ -8,7 +9,7 @@ import { adminPaths, findWorkingCopy, readConfig, WcError, type WcConfig } from 
 import { loadEntries, type Entries } from "./entries.js";
 import { rebuildIndexIfDamaged, type IndexRebuild } from "./index-rebuild.js";
 import { hasJournal, replayJournal, type JournalReport } from "./journal.js";
-import { acquireLock } from "./lock.js";
+import { acquireLock, LOCK_WAIT_MS } from "./lock.js";
 
 /** An open checkout. */
 export interface WorkingCopy {
@@ -25,11 +26,33 @@ export interface WorkingCopy {
   release(): Promise<void>;
 }
 
+/** How to open a checkout. */
+export interface OpenOptions {
+  /** Take the lock for this command name. */
+  lock?: string;
+  /** Rebuild a damaged index (with `lock`; `zsync cleanup`). */
+  repairIndex?: boolean;
+  /**
+   * Longest wait in ms for a lock a live process holds (default: `ZSYNC_LOCK_WAIT` seconds, else
+   * 60 s, saying on stderr whom it waits for); the watcher passes 0 and retries by itself.
+   */
+  lockWaitMs?: number;
+}
+
+/** The default wait for the lock: `ZSYNC_LOCK_WAIT` seconds, else `LOCK_WAIT_MS`. */
+export function defaultLockWaitMs(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.ZSYNC_LOCK_WAIT;
+  if (text === undefined || text === "") return LOCK_WAIT_MS;
+  const seconds = Number(text);
+  if (!(seconds >= 0) || !Number.isFinite(seconds)) throw new WcError("bad-option", `ZSYNC_LOCK_WAIT takes a number of seconds, got ${JSON.stringify(text)}`, 2);
+  return seconds * 1000;
+}
+
 /**
  * Opens the checkout containing `start`. With `lock`, takes the lock for that command name.
  * Read-only commands still finish a pending journal when they can take the lock.
  */
-export async function openWorkingCopy(start: string, opts: { lock?: string; /** Rebuild a damaged index (with `lock`; `zsync cleanup`). */ repairIndex?: boolean } = {}): Promise<WorkingCopy> {
+export async function openWorkingCopy(start: string, opts: OpenOptions = {}): Promise<WorkingCopy> {
   const root = await findWorkingCopy(start);
   const config = await readConfig(root);
   let release = async () => {};
@@ -37,7 +60,11 @@ export async function openWorkingCopy(start: string, opts: { lock?: string; /** 
   let rebuiltIndex: IndexRebuild | undefined;
   let removedDownloads: string[] = [];
   if (opts.lock) {
-    release = await acquireLock(root, opts.lock);
+    const waitMs = opts.lockWaitMs ?? defaultLockWaitMs();
+    release = await acquireLock(root, opts.lock, {
+      waitMs,
+      onWait: (holder) => process.stderr.write(`zsync: waiting for ${holder} to release the checkout (up to ${Math.round(waitMs / 1000)} s)…\n`),
+    });
   }
   try {
     if (opts.lock && opts.repairIndex) rebuiltIndex = await rebuildIndexIfDamaged(root);
@@ -81,7 +108,7 @@ async function removePartialDownloads(root: string): Promise<string[]> {
 }
 
 /** Runs `work` with the checkout open and always releases it. */
-export async function withWorkingCopy<T>(start: string, opts: { lock?: string; repairIndex?: boolean }, work: (wc: WorkingCopy) => Promise<T>): Promise<T> {
+export async function withWorkingCopy<T>(start: string, opts: OpenOptions, work: (wc: WorkingCopy) => Promise<T>): Promise<T> {
   const wc = await openWorkingCopy(start, opts);
   try {
     return await work(wc);

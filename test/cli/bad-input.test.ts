@@ -122,7 +122,8 @@ describe("bad input gets a clear error, a non-zero exit, and changes nothing", {
       writeFileSync(join(dir, ".zsync/entries.json"), garbage);
       const before = fingerprint(dir);
       for (const args of [["status"], ["update"], ["commit", "-m", "x"]]) {
-        const r = await zsync(args, { cwd: dir });
+        // Without ZSYNC_LOCK_WAIT a command waits up to a minute for the holder (test/cli/watch-resilience.test.ts).
+        const r = await zsync(args, { cwd: dir, env: { ZSYNC_LOCK_WAIT: "0" } });
         assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
         assert.match(r.stderr, /entries\.json is corrupt \((.|\n)+\)\. Your files are untouched; check out again/, args[0]);
         assertUnchanged(dir, before, args[0]);
@@ -265,14 +266,15 @@ describe("bad input gets a clear error, a non-zero exit, and changes nothing", {
     assert.equal(JSON.stringify([...(await remote.entries(folder))]), onServer, "nothing was committed");
   });
 
-  test("a checkout locked by a live process: update and commit fail with a clear 'locked' error", async () => {
+  test("a checkout locked by a live process, ZSYNC_LOCK_WAIT=0: update and commit fail at once with a clear 'locked' error", async () => {
     const { dir } = await checkedOut();
     const holder: ChildProcess = spawn("sleep", ["60"], { stdio: "ignore" });
     try {
       writeFileSync(join(dir, ".zsync/lock"), JSON.stringify({ pid: holder.pid, command: "update", started: new Date().toISOString() }));
       const before = fingerprint(dir);
       for (const args of [["update"], ["commit", "-m", "x"]]) {
-        const r = await zsync(args, { cwd: dir });
+        // Without ZSYNC_LOCK_WAIT a command waits up to a minute for the holder (test/cli/watch-resilience.test.ts).
+        const r = await zsync(args, { cwd: dir, env: { ZSYNC_LOCK_WAIT: "0" } });
         assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
         assert.match(r.stderr, new RegExp(`the checkout is locked by \`zsync update\` \\(process ${holder.pid}\\); wait for it to finish`), args[0]);
         assertUnchanged(dir, before, args[0]);

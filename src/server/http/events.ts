@@ -2,7 +2,8 @@
  * `GET <path>/@@events`: server-sent events, one per new revision that changed something the
  * principal may read at or under `<path>` (hidden changes are left out of each event, and a
  * revision with nothing visible sends nothing). Resumes after `Last-Event-ID` or `?since=REV`
- * without a gap, sends a heartbeat comment while idle, and ends cleanly on server shutdown.
+ * without a gap, announces its heartbeat interval in the `ready` event and sends a heartbeat
+ * comment that often while idle, and ends cleanly on server shutdown.
  * Wire format: docs/PROTOCOL.md.
  */
 import type { LogEntry } from "../../protocol/types.js";
@@ -52,7 +53,9 @@ export async function handleEvents(ctx: RequestContext, streams: EventStreams): 
     "x-accel-buffering": "no",
     [REVISION_HEADER]: String(head),
   });
-  res.write(`retry: 2000\nevent: ready\ndata: ${JSON.stringify({ revision: head, since: since ?? head })}\n\n`);
+  // The heartbeat interval is announced: a client that hears nothing for a few of them knows the
+  // connection is dead (a laptop that slept, a NAT box that forgot it) and reconnects.
+  res.write(`retry: 2000\nevent: ready\ndata: ${JSON.stringify({ revision: head, since: since ?? head, heartbeatMs: streams.heartbeatMs })}\n\n`);
 
   let last = since ?? head;
   let ended = false;

@@ -22,7 +22,7 @@ import {
   type SnapshotManifest,
 } from "../../protocol/types.js";
 import { describeTlsFailure } from "./tls.js";
-import { readServerEvents, type ServerEvent } from "./events.js";
+import { readServerEvents, SILENT_HEARTBEATS, type ServerEvent } from "./events.js";
 import type { FileDiff } from "../../merge/line-diff.js";
 
 /** Errors that mean no request reached the server. */
@@ -85,9 +85,11 @@ export interface ZsyncClient {
   log(path: string, opts?: { limit?: number; from?: number; to?: number }): Promise<LogEntry[]>;
   cat(path: string, opts?: { rev?: number }): Promise<Readable>;
   /**
-   * Subscribes to `@@events` under `path`, from revision `since` on (default: from now). The
-   * generator ends when the server ends the stream; it throws when the connection breaks or
-   * nothing (not even a heartbeat) arrives for `idleMs` (default 60 s). `signal` stops it.
+   * Subscribes to `@@events` under `path`, after revision `since` (sent as `Last-Event-ID`;
+   * default: from now). The generator ends when the server ends the stream; it throws when the
+   * connection breaks, or (a `stream-silent` ProtocolError, status 0) when nothing, not even a
+   * heartbeat, arrives for 4 of the heartbeat intervals the server announces (before that, or
+   * from a server that announces none: `idleMs`, default 60 s). `signal` stops it.
    */
   events(path: string, opts?: { since?: number; signal?: AbortSignal; idleMs?: number }): Promise<AsyncGenerator<ServerEvent>>;
   /** The object and its children at a revision (default head). */
@@ -118,7 +120,7 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
   async function send(
     method: "GET" | "POST" | "DELETE",
     path: string,
-    extra: { query?: Record<string, string | number | undefined>; body?: Readable | string; contentType?: string; signal?: AbortSignal; bodyTimeout?: number } = {},
+    extra: { query?: Record<string, string | number | undefined>; headers?: Record<string, string>; body?: Readable | string; contentType?: string; signal?: AbortSignal; bodyTimeout?: number } = {},
   ) {
     const url = new URL(path, options.requestOrigin ?? options.origin);
     for (const [key, value] of Object.entries(extra.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
@@ -128,7 +130,7 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
       const { request } = await import("undici");
       response = await request(url, {
         method,
-        headers: { ...headers, ...(extra.contentType ? { "content-type": extra.contentType } : {}) },
+        headers: { ...headers, ...extra.headers, ...(extra.contentType ? { "content-type": extra.contentType } : {}) },
         body: extra.body,
         dispatcher: options.dispatcher,
         // The server answers an upload only once it has stored it, which for gigabytes takes
@@ -237,12 +239,37 @@ export function createZsyncClient(options: ClientOptions): ZsyncClient {
     },
 
     async events(path, opts = {}) {
-      const response = await send("GET", viewUrlPath(path, "events"), { query: { since: opts.since }, signal: opts.signal, bodyTimeout: opts.idleMs ?? 60_000 });
+      // One signal for the caller's stop and the silence watch's cut.
+      const cut = new AbortController();
+      const stop = () => cut.abort();
+      if (opts.signal?.aborted) stop();
+      opts.signal?.addEventListener("abort", stop, { once: true });
+      // Resuming: `Last-Event-ID` names the last event seen, as an EventSource does.
+      const resume: Record<string, string> = opts.since === undefined ? {} : { "last-event-id": String(opts.since) };
+      const response = await send("GET", viewUrlPath(path, "events"), { headers: resume, signal: cut.signal, bodyTimeout: 0 }).catch((error: unknown) => {
+        opts.signal?.removeEventListener("abort", stop);
+        throw error;
+      });
       if (String(response.headers["content-type"] ?? "").split(";")[0] !== "text/event-stream") {
+        opts.signal?.removeEventListener("abort", stop);
         await response.body.dump();
         throw new ProtocolError(response.statusCode, "not-zsync", `${options.origin} did not answer with an event stream`);
       }
-      return readServerEvents(response.body);
+      const events = readServerEvents(response.body, {
+        idleMs: opts.idleMs ?? 60_000,
+        onSilent(silentMs, announced) {
+          cut.abort();
+          const heartbeats = announced ? ` (${SILENT_HEARTBEATS} heartbeats)` : "";
+          return new ProtocolError(0, "stream-silent", `the event stream from ${options.origin} was silent for ${silentMs / 1000} s${heartbeats}: the connection is dead`);
+        },
+      });
+      return (async function* () {
+        try {
+          yield* events;
+        } finally {
+          opts.signal?.removeEventListener("abort", stop);
+        }
+      })();
     },
 
     async createToken(opts = {}) {

@@ -7,13 +7,33 @@ import type { LogEntry } from "../../protocol/types.js";
 
 /** One event of a `@@events` stream. */
 export type ServerEvent =
-  /** The stream is live; `revision` is the head when it started. */
-  | { type: "ready"; revision: number }
+  /**
+   * The stream is live; `revision` is the head when it started, `heartbeatMs` the server's
+   * heartbeat interval (servers before it was announced send none).
+   */
+  | { type: "ready"; revision: number; heartbeatMs?: number }
   /** A revision that changed something visible under the watched path. */
   | { type: "revision"; entry: LogEntry };
 
 /** Thrown for an event that does not follow docs/PROTOCOL.md. */
 export class BadEventError extends Error {}
+
+/** A stream silent for this many announced heartbeat intervals is dead. */
+export const SILENT_HEARTBEATS = 4;
+
+/** Longest heartbeat interval a server may announce (1 hour). */
+const MAX_HEARTBEAT_MS = 3_600_000;
+
+/** How `readServerEvents` finds a dead stream: silence. */
+export interface SilenceWatch {
+  /** Silence allowed before the server announced a heartbeat interval, or when it announces none. */
+  idleMs: number;
+  /**
+   * The stream was silent for `silentMs` (`announced`: that many heartbeat intervals the server
+   * announced): cut the connection, and return the error to throw.
+   */
+  onSilent(silentMs: number, announced: boolean): Error;
+}
 
 const isRevision = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
@@ -28,7 +48,14 @@ export function toServerEvent(type: string | undefined, data: string): ServerEve
   }
   const record = value as Record<string, unknown> | null;
   if (typeof record !== "object" || record === null || !isRevision(record.revision)) throw new BadEventError(`the server sent a ${type} event without a revision`);
-  if (type === "ready") return { type, revision: record.revision };
+  if (type === "ready") {
+    const heartbeatMs = record.heartbeatMs;
+    if (heartbeatMs === undefined) return { type, revision: record.revision };
+    if (!Number.isSafeInteger(heartbeatMs) || (heartbeatMs as number) <= 0 || (heartbeatMs as number) > MAX_HEARTBEAT_MS) {
+      throw new BadEventError(`the server sent a ready event with a bad heartbeatMs`);
+    }
+    return { type, revision: record.revision, heartbeatMs: heartbeatMs as number };
+  }
   const changes = record.changes;
   const goodChange = (c: unknown) => {
     const change = c as Record<string, unknown> | null;
@@ -47,14 +74,31 @@ export function toServerEvent(type: string | undefined, data: string): ServerEve
   };
 }
 
-/** Turns a response body into checked events, in order; ends when the body ends. */
-export async function* readServerEvents(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<ServerEvent> {
+/**
+ * Turns a response body into checked events, in order; ends when the body ends. With `silence`,
+ * a stream that carries nothing (not even a heartbeat comment) for `SILENT_HEARTBEATS` announced
+ * heartbeat intervals (before the announcement: `idleMs`) is cut and its error thrown.
+ */
+export async function* readServerEvents(body: AsyncIterable<Uint8Array | string>, silence?: SilenceWatch): AsyncGenerator<ServerEvent> {
   const queue: ServerEvent[] = [];
   let failure: Error | undefined;
+  let limitMs = silence?.idleMs ?? 0;
+  let announced = false;
+  let timer: NodeJS.Timeout | undefined;
+  let silent: Error | undefined;
+  const arm = () => {
+    if (!silence) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => (silent = silence.onSilent(limitMs, announced)), limitMs);
+  };
   const parser = createParser({
     onEvent(event) {
       try {
         const parsed = toServerEvent(event.event, event.data);
+        if (parsed?.type === "ready" && parsed.heartbeatMs !== undefined) {
+          limitMs = SILENT_HEARTBEATS * parsed.heartbeatMs;
+          announced = true;
+        }
         if (parsed) queue.push(parsed);
       } catch (error) {
         failure ??= error as Error;
@@ -62,9 +106,19 @@ export async function* readServerEvents(body: AsyncIterable<Uint8Array | string>
     },
   });
   const decoder = new TextDecoder();
-  for await (const chunk of body) {
-    parser.feed(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
-    while (queue.length > 0) yield queue.shift()!;
-    if (failure) throw failure;
+  try {
+    arm();
+    for await (const chunk of body) {
+      arm();
+      parser.feed(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
+      while (queue.length > 0) yield queue.shift()!;
+      if (failure) throw failure;
+      arm(); // the time the caller took with the events is not the server's silence
+    }
+  } catch (error) {
+    throw silent ?? error;
+  } finally {
+    clearTimeout(timer);
   }
+  if (silent) throw silent;
 }

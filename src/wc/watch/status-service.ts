@@ -3,7 +3,8 @@
  * chokidar's write-finish delay, so a file being written is already "touched") and answers
  * queries on `.zsync/watch.sock`. Before each answer it writes a cookie file and waits for that
  * file's own event: every event of an earlier write has then been counted (git's fsmonitor does
- * the same), so an answer never misses a change made before the query.
+ * the same), so an answer never misses a change made before the query. When the watcher may
+ * have missed events, the next query is told to walk the tree.
  */
 import { nodeCrypto } from "../../protocol/crypto.js";
 import { mkdir, rm, writeFile } from "node:fs/promises";
@@ -20,6 +21,11 @@ const COOKIE_TIMEOUT_MS = 2000;
 export interface StatusService {
   /** A raw file system event on the checkout path `path` (relative, `/`-separated). */
   touched(path: string): void;
+  /**
+   * The file watcher may have missed events (a watcher error, an overflow): every caller whose
+   * last answer is older gets `full` (walks once); answers after that come from events again.
+   */
+  missedEvents(): void;
   close(): Promise<void>;
 }
 
@@ -34,6 +40,8 @@ export async function startStatusService(root: string): Promise<StatusService | 
   if (!socket) return undefined;
   const instance = nodeCrypto().randomUUID();
   let token = 0;
+  /** The token at the last missed events: a query from before it cannot be answered from events. */
+  let missedAt = 0;
   const lastTouched = new Map<string, number>();
   const cookies = new Map<string, () => void>();
   let cookieCount = 0;
@@ -58,7 +66,7 @@ export async function startStatusService(root: string): Promise<StatusService | 
   const answer = async (query: WatcherQuery): Promise<WatcherAnswer> => {
     const synced = await barrier();
     const now = token;
-    if (!synced || query.instance !== instance || typeof query.token !== "number") return { instance, token: now, full: true, paths: [] };
+    if (!synced || query.instance !== instance || typeof query.token !== "number" || query.token < missedAt) return { instance, token: now, full: true, paths: [] };
     const paths: string[] = [];
     for (const [path, at] of lastTouched) {
       if (at > query.token && at <= now) paths.push(path);
@@ -102,6 +110,9 @@ export async function startStatusService(root: string): Promise<StatusService | 
       if (cookie) return cookie();
       if (path === ".zsync" || path.startsWith(".zsync/")) return;
       lastTouched.set(path, ++token);
+    },
+    missedEvents() {
+      missedAt = ++token;
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -21,7 +21,7 @@ import { scanWorkingCopy } from "../scan.js";
 import { withWorkingCopy, type WorkingCopy } from "../session.js";
 import { update } from "../update.js";
 import type { ConflictPolicy } from "../../merge/content-kinds.js";
-import { watchLocalChanges, type LocalWatcher } from "./local-changes.js";
+import { watchLocalChanges, type LocalWatcher, type LocalWatchOptions } from "./local-changes.js";
 import { prepareStatusService, startStatusService, type StatusService } from "./status-service.js";
 
 /** What a watcher reports, one event per action or state change. */
@@ -58,6 +58,8 @@ export interface WatchOptions {
   /** Conflict policy for every file an update merges (`--policy`); otherwise the checkout's per-path policies, then the type's default. */
   policy?: ConflictPolicy;
   report: (event: WatchEvent) => void;
+  /** The file watcher's chokidar factory (tests inject file system faults). */
+  createWatcher?: LocalWatchOptions["createWatcher"];
 }
 
 export interface Watcher {
@@ -104,7 +106,8 @@ export async function watch(root: string, opts: WatchOptions): Promise<Watcher> 
   /** Runs one action under the lock; a checkout locked by another command is tried again later. */
   const withLock = async <T>(work: (wc: WorkingCopy) => Promise<T>): Promise<T | "locked"> => {
     try {
-      return await withWorkingCopy(root, { lock: "watch" }, work);
+      // No waiting inside: the drain loop tries again, and can stop in between.
+      return await withWorkingCopy(root, { lock: "watch", lockWaitMs: 0 }, work);
     } catch (error) {
       if (error instanceof WcError && error.code === "locked") return "locked";
       throw error;
@@ -307,9 +310,20 @@ export async function watch(root: string, opts: WatchOptions): Promise<Watcher> 
       void service?.close();
       service = undefined;
     },
-    onError: (error) => report({ type: "error", message: `file watcher: ${error.message}` }),
+    onFatal: (error) => {
+      report({ type: "error", message: error.message });
+      fail(error);
+      void stop();
+    },
+    onError: (error) => {
+      // Events may have been lost with it: the next `zsync status` walks the tree once.
+      service?.missedEvents();
+      report({ type: "error", message: `file watcher: ${error.message}` });
+    },
+    createWatcher: opts.createWatcher,
   });
-  if (serveStatus) service = await startStatusService(root);
+  // Polling since the start (the watch limit struck during the first walk): no raw events, no service.
+  if (serveStatus && !local.polling) service = await startStatusService(root);
   if (opts.commitAfterMs !== undefined) {
     rescanTimer = setInterval(() => {
       wantCommit = true;
