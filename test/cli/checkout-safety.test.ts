@@ -121,6 +121,7 @@ describe("a checkout killed at random moments recovers", () => {
   const folder = "crash-checkout";
   const tree: Record<string, Buffer> = {};
   let timeline = 0;
+  let killsLanded = 0;
 
   before(async () => {
     // Many small files (many kill windows in the write phase) and a few larger ones.
@@ -176,9 +177,16 @@ describe("a checkout killed at random moments recovers", () => {
       );
       assert.deepEqual((await statusOf(dir)).items, [], `${label}: status is clean`);
       assertPristinesIntact(dir);
-      if (!killed) assert.ok(fraction > 0.5, "only a late kill point may miss the checkout");
+      if (killed) killsLanded++;
+      else console.log(`${label}: the checkout finished before the kill (a faster run than the timeline)`);
     });
   }
+
+  // The timeline is one measured run, and a loaded machine makes runs vary by more than 2×: a
+  // single kill may miss, but the suite must have killed some checkouts to have tested anything.
+  after(() => {
+    assert.ok(killsLanded > 0, `none of the ${KILLS} kills landed before its checkout finished (timeline ${timeline.toFixed(0)} ms)`);
+  });
 });
 
 describe("a big file round-trips", () => {
