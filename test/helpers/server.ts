@@ -2,6 +2,7 @@
  * Starts the real zsync-server binary on an ephemeral loopback port for end-to-end tests.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,9 +30,37 @@ export interface TestServer {
   kill(): Promise<void>;
 }
 
-/** Makes a fresh temporary directory. */
-export function tempDir(prefix = "zsync-test-"): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+/** Temporary directories this test process made; removed when it exits (see `removeAtExit`). */
+const madeHere: string[] = [];
+let exitHook = false;
+
+/**
+ * Removes `dir` when this test process exits, unless `ZSYNC_KEEP_TEST_TMP=1`: a full run used to
+ * leave gigabytes in the temp folder. A `screenshots` folder inside is kept: it holds the test's
+ * artifacts, whose paths the test logged (docs/TESTING.md).
+ */
+export function removeAtExit(dir: string): void {
+  madeHere.push(dir);
+  if (exitHook) return;
+  exitHook = true;
+  process.once("exit", () => {
+    if (process.env.ZSYNC_KEEP_TEST_TMP === "1") return;
+    for (const made of madeHere) {
+      try {
+        if (!existsSync(join(made, "screenshots"))) rmSync(made, { recursive: true, force: true });
+        else for (const name of readdirSync(made)) if (name !== "screenshots") rmSync(join(made, name), { recursive: true, force: true });
+      } catch {
+        // A server still writing there, or already removed: the temp folder is the OS's to clean.
+      }
+    }
+  });
+}
+
+/** Makes a fresh temporary directory, removed when the test process exits. */
+export async function tempDir(prefix = "zsync-test-"): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  removeAtExit(dir);
+  return dir;
 }
 
 /**

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { postgresCluster } from "./postgres.js";
+import { removeAtExit } from "./server.js";
 
 export interface StoreBackend {
   name: "sqlite" | "postgres";
@@ -24,7 +25,10 @@ let sqliteCount = 0;
 const sqlite: StoreBackend = {
   name: "sqlite",
   async newSpec() {
-    sqliteDir ??= mkdtempSync(join(tmpdir(), "zsync-store-sqlite-"));
+    if (sqliteDir === undefined) {
+      sqliteDir = mkdtempSync(join(tmpdir(), "zsync-store-sqlite-"));
+      removeAtExit(sqliteDir);
+    }
     return `sqlite:${join(sqliteDir, `store${++sqliteCount}.db`)}`;
   },
   async query<T>(spec: string, sql: string, params: unknown[] = []) {
