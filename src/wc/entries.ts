@@ -40,6 +40,18 @@ export interface StatCache {
 }
 
 /**
+ * The stat of an object's metadata file (`@@meta/NAME.json`) when it parsed to `meta`: while the
+ * file keeps its size, mtime and inode, `status` takes `meta` instead of reading and parsing it.
+ * It describes the file, not its relation to BASE, so a change of BASE metadata never stales it.
+ */
+export interface MetaFileCache {
+  size: number;
+  mtimeNs: string;
+  ino: number;
+  meta: ObjectMeta;
+}
+
+/**
  * A folder's stat when its listing held exactly its tracked children (no unversioned, ignored
  * or `@@meta` names): while the folder's mtime, ctime and inode stay the same, its names are
  * the same, so `status` need not read it (git's untracked cache).
@@ -65,6 +77,8 @@ export interface Entry {
   schedule?: "added" | "removed";
   conflict?: ConflictRecord;
   cache?: StatCache;
+  /** See {@link MetaFileCache}. */
+  metaCache?: MetaFileCache;
   /** Folders: see {@link ListingCache}. */
   listing?: ListingCache;
 }
@@ -110,6 +124,16 @@ export function entryProblem(path: string, e: Entry): string | undefined {
   if (e.meta !== undefined) {
     try {
       parseObjectMeta(e.meta, `metadata of ${JSON.stringify(path)}`);
+    } catch (error) {
+      if (error instanceof ManifestError) return error.message;
+      throw error;
+    }
+  }
+  if (e.metaCache !== undefined) {
+    const c = e.metaCache as Partial<MetaFileCache> | null;
+    if (typeof c !== "object" || c === null || !Number.isSafeInteger(c.size) || typeof c.mtimeNs !== "string" || !Number.isSafeInteger(c.ino)) return `bad metadata cache for ${JSON.stringify(path)}`;
+    try {
+      parseObjectMeta(c.meta, `cached metadata of ${JSON.stringify(path)}`);
     } catch (error) {
       if (error instanceof ManifestError) return error.message;
       throw error;

@@ -46,7 +46,7 @@ export async function rebuildIndexIfDamaged(root: string): Promise<IndexRebuild 
   const entries = new Map<string, Entry>();
   let dropped = salvaged.damaged;
   for (const [path, entry] of salvaged.entries) {
-    const { cache: _stale, ...kept } = entry;
+    const { cache: _stale, metaCache: _staleMeta, ...kept } = entry;
     if (entryProblem(path, kept)) dropped++;
     else entries.set(path, kept);
   }

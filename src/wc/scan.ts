@@ -8,10 +8,10 @@ import { join } from "node:path";
 import { parentPath } from "../protocol/paths.js";
 import type { ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ADMIN_DIR } from "./admin.js";
-import { childrenByParent, type Entry, type ListingCache, type StatCache } from "./entries.js";
+import { childrenByParent, type Entry, type ListingCache, type MetaFileCache, type StatCache } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
 import { cacheFromStats, statCache } from "./journal.js";
-import { META_DIR, objectOfMetaFile, readWorkingMetaSync, sameMeta } from "./meta-files.js";
+import { META_DIR, metaFileOf, objectOfMetaFile, readWorkingMetaSync, sameMeta } from "./meta-files.js";
 import { hashFile } from "./pristine.js";
 
 /** Content column: `?` unversioned, `A` added, `R` removed, `M` modified, `C` conflict, `!` missing, `~` obstructed, `=` unchanged. */
@@ -42,6 +42,8 @@ export interface ScanResult {
   refreshedCaches: Map<string, StatCache>;
   /** Folders whose listing held only tracked children, with their stat (folder path → cache). */
   refreshedListings: Map<string, ListingCache>;
+  /** Metadata files read and parsed, with their stat (object path → cache). */
+  refreshedMetaCaches: Map<string, MetaFileCache>;
 }
 
 interface DiskNode {
@@ -55,8 +57,8 @@ interface DiskNode {
 /** The shared node of every file whose stat matches its cache (no per-file object). */
 const CACHED_FILE: DiskNode = Object.freeze({ kind: "file", cacheHit: true });
 
-function cacheMatches(cache: Entry["cache"], s: BigIntStats): boolean {
-  return cache !== undefined && cache.size === Number(s.size) && cache.ino === Number(s.ino) && cache.mtimeNs === String(s.mtimeNs);
+function cacheMatches(cache: { size: number; ino: number; mtimeNs: string } | undefined, s: BigIntStats | undefined): boolean {
+  return cache !== undefined && s !== undefined && cache.size === Number(s.size) && cache.ino === Number(s.ino) && cache.mtimeNs === String(s.mtimeNs);
 }
 
 /** Files up to this size are hashed synchronously: for many small files that is far faster. */
@@ -186,6 +188,20 @@ export async function scanWorkingCopy(
   }
   listMetaDir("");
 
+  const nowMs = (opts.now ?? Date.now)();
+  const refreshedMetaCaches = new Map<string, MetaFileCache>();
+  /** An object's working metadata: from its cache while the file's stat matches, else read (and cached when settled). */
+  const workingMeta = (path: string, cache: MetaFileCache | undefined): { meta?: ObjectMeta; error?: string } => {
+    const file = onDisk(metaFileOf(path));
+    const before = lstatSync(file, { bigint: true, throwIfNoEntry: false });
+    if (before && cache && cacheMatches(cache, before)) return { meta: cache.meta };
+    const working = readWorkingMetaSync(root, path);
+    const fresh = before && working.meta && !working.error ? metaCacheFromStats(before, working.meta, nowMs) : undefined;
+    // Only if the file did not change while it was read: the cache must describe these bytes.
+    if (fresh && cacheMatches(fresh, lstatSync(file, { bigint: true, throwIfNoEntry: false }))) refreshedMetaCaches.set(path, fresh);
+    return working;
+  };
+
   const inScope = (path: string) => !scopes || scopes.some((w) => path === w || path.startsWith(w + "/"));
   const items: PathStatus[] = [];
   const toHash: PathStatus[] = [];
@@ -208,7 +224,7 @@ export async function scanWorkingCopy(
     const item: PathStatus = { path, kind: node?.kind ?? entry.kind, content: "=", meta: " ", entry };
     let pending = false;
     if (metaFiles.has(path)) {
-      const working = readWorkingMetaSync(root, path);
+      const working = workingMeta(path, entry.metaCache);
       item.workingMeta = working.meta;
       item.metaError = working.error;
     }
@@ -264,7 +280,13 @@ export async function scanWorkingCopy(
     if (item.content === "=" && item.kind === "file" && item.workingHash !== item.entry?.hash) item.content = "M";
   }
   items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { items, refreshedCaches, refreshedListings };
+  return { items, refreshedCaches, refreshedListings, refreshedMetaCaches };
+}
+
+/** A metadata file's cache, unless its mtime is too recent to trust (as for content). */
+function metaCacheFromStats(s: BigIntStats, meta: ObjectMeta, nowMs: number): MetaFileCache | undefined {
+  if (BigInt(Math.floor(nowMs)) * 1_000_000n - s.mtimeNs < 2_000_000_000n) return undefined;
+  return { size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: Number(s.ino), meta };
 }
 
 function sameListing(listing: ListingCache, s: BigIntStats): boolean {

@@ -3,10 +3,10 @@
  */
 import { parentPath } from "../protocol/paths.js";
 import type { ZsyncClient } from "../transport/http/client.js";
-import { entriesAreCurrent, loadEntries, saveEntries, type Entries, type Entry, type ListingCache, type StatCache } from "./entries.js";
+import { entriesAreCurrent, loadEntries, saveEntries, type Entries, type Entry } from "./entries.js";
 import { hasJournal } from "./journal.js";
 import { acquireLock } from "./lock.js";
-import { scanWorkingCopy, type PathStatus } from "./scan.js";
+import { scanWorkingCopy, type PathStatus, type ScanResult } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
 
 export interface StatusOptions {
@@ -53,7 +53,7 @@ export async function status(wc: WorkingCopy, opts: StatusOptions = {}): Promise
     const known = wc.entries.entries.get(path)?.listing;
     if (known && JSON.stringify(known) === JSON.stringify(listing)) scan.refreshedListings.delete(path);
   }
-  if (scan.refreshedCaches.size > 0 || scan.refreshedListings.size > 0) await saveCaches(wc.root, wc.entries, scan.refreshedCaches, scan.refreshedListings);
+  if (scan.refreshedCaches.size > 0 || scan.refreshedListings.size > 0 || scan.refreshedMetaCaches.size > 0) await saveCaches(wc.root, wc.entries, scan);
   if (!opts.verbose) report.items = report.items.filter((i) => i.content !== "=" || i.meta !== " " || i.outOfDate);
   return report;
 }
@@ -64,7 +64,8 @@ export async function status(wc: WorkingCopy, opts: StatusOptions = {}): Promise
  * saving those would undo its work. A cache says only "a file with this stat has this hash",
  * so it is valid on any version of the entries.
  */
-async function saveCaches(root: string, scanned: Entries, caches: Map<string, StatCache>, listings: Map<string, ListingCache>): Promise<void> {
+async function saveCaches(root: string, scanned: Entries, refreshed: Pick<ScanResult, "refreshedCaches" | "refreshedListings" | "refreshedMetaCaches">): Promise<void> {
+  const { refreshedCaches: caches, refreshedListings: listings, refreshedMetaCaches: metaCaches } = refreshed;
   const release = await acquireLock(root, "status").catch(() => undefined);
   if (!release) return;
   try {
@@ -75,6 +76,11 @@ async function saveCaches(root: string, scanned: Entries, caches: Map<string, St
       const entry = fresh.entries.get(path);
       if (entry) entry.cache = cache;
     }
+    for (const [path, cache] of metaCaches) {
+      const entry = fresh.entries.get(path);
+      if (entry) entry.metaCache = cache;
+      else metaCaches.delete(path);
+    }
     const counts = listings.size > 0 ? childCounts(fresh.entries) : new Map<string, number>();
     for (const [path, listing] of listings) {
       const entry = fresh.entries.get(path);
@@ -82,7 +88,7 @@ async function saveCaches(root: string, scanned: Entries, caches: Map<string, St
       if (entry?.kind === "folder" && (counts.get(path) ?? 0) === listing.children) entry.listing = listing;
       else listings.delete(path);
     }
-    await saveEntries(root, fresh, { changed: [...caches.keys(), ...listings.keys()], fsync: false });
+    await saveEntries(root, fresh, { changed: [...new Set([...caches.keys(), ...listings.keys(), ...metaCaches.keys()])], fsync: false });
   } finally {
     await release();
   }

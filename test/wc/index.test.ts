@@ -17,6 +17,7 @@ import { loadEntries, saveEntries, type Entry } from "../../src/wc/entries.js";
 import { rebuildIndexIfDamaged } from "../../src/wc/index-rebuild.js";
 import { missingPaths } from "../../src/wc/missing.js";
 import { scanWorkingCopy } from "../../src/wc/scan.js";
+import { formatMeta } from "../../src/protocol/meta-text.js";
 import { tempDir } from "../helpers/server.js";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -419,5 +420,74 @@ describe("missing paths (what update restores)", () => {
         assert.deepEqual(missingPaths(root, entries).sort(), naive(root, entries), `cached: ${cached}, ${damage.toString()}`);
       }
     }
+  });
+});
+
+describe("status takes metadata from its cache while the metadata file's stat holds", () => {
+  const later = () => Date.now() + 10_000; // every file is old enough to trust
+  const meta = { contentType: "text/plain", extra: { title: "A" } };
+
+  async function checkout(): Promise<{ root: string; entries: Map<string, Entry>; metaFile: string }> {
+    const root = await makeRoot();
+    await mkdir(join(root, "d", "@@meta"), { recursive: true });
+    await writeFile(join(root, "d/a.txt"), "a");
+    const metaFile = join(root, "d/@@meta/a.txt.json");
+    await writeFile(metaFile, formatMeta(meta));
+    const entries = new Map<string, Entry>([
+      ["", { kind: "folder", revision: 1 }],
+      ["d", { kind: "folder", revision: 1 }],
+      ["d/a.txt", { kind: "file", revision: 1, hash: sha("a"), size: 1, meta }],
+    ]);
+    return { root, entries, metaFile };
+  }
+
+  test("a settled metadata file is cached; the cache, not the file, answers while the stat holds", async () => {
+    const { root, entries } = await checkout();
+    const first = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
+    assert.deepEqual(first.items, []);
+    const cache = first.refreshedMetaCaches.get("d/a.txt");
+    assert.deepEqual(cache?.meta, meta, "the file's parsed metadata, with its stat");
+    entries.get("d/a.txt")!.metaCache = cache;
+    const again = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
+    assert.deepEqual(again.items, []);
+    assert.equal(again.refreshedMetaCaches.size, 0, "not read again");
+    // Proof that the cache answered: a cache claiming other metadata for the same stat is believed.
+    entries.get("d/a.txt")!.metaCache = { ...cache!, meta: { contentType: "text/html" } };
+    assert.deepEqual((await scanWorkingCopy(root, entries, { changedOnly: true, now: later })).items.map((i) => [i.path, i.meta]), [["d/a.txt", "M"]]);
+  });
+
+  test("an edited metadata file, or new BASE metadata, is seen despite the cache", async () => {
+    const { root, entries, metaFile } = await checkout();
+    entries.get("d/a.txt")!.metaCache = (await scanWorkingCopy(root, entries, { changedOnly: true, now: later })).refreshedMetaCaches.get("d/a.txt");
+    // The cache describes the file, not its relation to BASE: BASE changing under it is seen.
+    entries.get("d/a.txt")!.meta = { contentType: "text/plain" };
+    assert.deepEqual((await scanWorkingCopy(root, entries, { changedOnly: true, now: later })).items.map((i) => [i.path, i.meta]), [["d/a.txt", "M"]]);
+    entries.get("d/a.txt")!.meta = meta;
+    await writeFile(metaFile, formatMeta({ ...meta, extra: { title: "B" } }));
+    const edited = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
+    assert.deepEqual(edited.items.map((i) => [i.path, i.meta]), [["d/a.txt", "M"]]);
+    assert.deepEqual(edited.refreshedMetaCaches.get("d/a.txt")?.meta, { ...meta, extra: { title: "B" } }, "re-read and cached anew");
+  });
+
+  test("no cache for a metadata file written within the last 2 seconds, or one that does not parse", async () => {
+    const { root, entries, metaFile } = await checkout();
+    const recent = await scanWorkingCopy(root, entries, { changedOnly: true, now: () => statSync(metaFile).mtimeMs + 500 });
+    assert.equal(recent.refreshedMetaCaches.size, 0);
+    await writeFile(metaFile, "{ not json");
+    const broken = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
+    assert.equal(broken.refreshedMetaCaches.size, 0);
+    assert.ok(broken.items.find((i) => i.path === "d/a.txt")?.metaError);
+  });
+
+  test("the cache survives the index; a malformed one is refused when written", async () => {
+    const { root, entries } = await checkout();
+    const cache = (await scanWorkingCopy(root, entries, { changedOnly: true, now: later })).refreshedMetaCaches.get("d/a.txt")!;
+    entries.get("d/a.txt")!.metaCache = cache;
+    await saveEntries(root, { revision: 1, entries });
+    assert.deepEqual((await loadEntries(root)).entries.get("d/a.txt")?.metaCache, cache);
+    const bad = new Map(entries);
+    bad.set("d/a.txt", { ...entries.get("d/a.txt")!, metaCache: { ...cache, meta: { contentType: 7 } as never } });
+    await assert.rejects(saveEntries(root, { revision: 2, entries: bad }));
+    assert.deepEqual((await loadEntries(root)).entries.get("d/a.txt")?.metaCache, cache, "nothing written");
   });
 });
