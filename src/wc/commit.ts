@@ -8,11 +8,11 @@ import type { SnarfInput } from "../protocol/snarf.js";
 import type { CommitChange, CommitResult } from "../protocol/types.js";
 import { ProtocolError, type ZsyncClient } from "../transport/http/client.js";
 import { WcError } from "./admin.js";
-import { entryFromRemote, type Entry } from "./entries.js";
+import { entryFromRemote, saveEntries, type Entry } from "./entries.js";
 import { adoptAlreadyCommitted, removeReplacedObjects, replacements } from "./commit-recover.js";
 import { runJournalOn } from "./journal.js";
 import { pristineTee, type PristineTee } from "./pristine-tee.js";
-import { scanWorkingCopy, type PathStatus } from "./scan.js";
+import { adoptScanCaches, scanWorkingCopy, type PathStatus, type ScanResult } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
 
 export interface CommitOptions {
@@ -86,7 +86,10 @@ async function commitOnce(wc: WorkingCopy, opts: CommitOptions): Promise<CommitO
   }
   if (problems.length > 0) throw new WcError("cannot-commit", `nothing was committed:\n  ${problems.join("\n  ")}`);
   const changed = scan.items.filter((i) => i.content !== "?" && (i.content !== "=" || i.meta !== " "));
-  if (changed.length === 0) return { committed: [] };
+  if (changed.length === 0) {
+    await keepScanCaches(wc, scan, new Set());
+    return { committed: [] };
+  }
   const message = typeof opts.message === "string" ? opts.message : await opts.message(changed);
 
   // A local object kept in place of a server object of the other kind: that one goes first.
@@ -161,7 +164,20 @@ async function commitOnce(wc: WorkingCopy, opts: CommitOptions): Promise<CommitO
   }
   for (const path of result.deleted) newEntries[path] = null;
   await runJournalOn(wc, { command: "commit", steps: [], entries: newEntries });
+  await keepScanCaches(wc, scan, new Set(Object.keys(newEntries)));
   return { revision: result.revision, committed };
+}
+
+/**
+ * Saves the stat caches the scan refreshed for paths this commit did not write, as `status`
+ * does: otherwise every commit after a checkout hashes every file again until a `status` runs.
+ * Only caches: no journal needed (a kill loses them, nothing else).
+ */
+async function keepScanCaches(wc: WorkingCopy, scan: ScanResult, written: Set<string>): Promise<void> {
+  const unwritten = <T>(map: Map<string, T>) => new Map([...map].filter(([path]) => !written.has(path)));
+  const refreshed = { refreshedCaches: unwritten(scan.refreshedCaches), refreshedMetaCaches: unwritten(scan.refreshedMetaCaches), refreshedListings: unwritten(scan.refreshedListings) };
+  const changed = adoptScanCaches(wc.entries.entries, refreshed);
+  if (changed.length > 0) await saveEntries(wc.root, wc.entries, { changed, fsync: false });
 }
 
 /** Runs one commit request, turning the server's refusals into the checkout's errors. */

@@ -283,6 +283,31 @@ export async function scanWorkingCopy(
   return { items, refreshedCaches, refreshedListings, refreshedMetaCaches };
 }
 
+/**
+ * Puts the caches a scan refreshed into `entries` (new entry objects) and returns the paths
+ * changed, for `saveEntries`. A cache says only "a file with this stat holds this", so it is
+ * valid on any version of the entries; a listing only while the folder has the children it counted.
+ */
+export function adoptScanCaches(entries: Map<string, Entry>, refreshed: Pick<ScanResult, "refreshedCaches" | "refreshedListings" | "refreshedMetaCaches">): string[] {
+  const changed = new Set<string>();
+  const adopt = (path: string, patch: Partial<Entry>) => {
+    const entry = entries.get(path);
+    if (!entry) return;
+    entries.set(path, { ...entry, ...patch });
+    changed.add(path);
+  };
+  for (const [path, cache] of refreshed.refreshedCaches) adopt(path, { cache });
+  for (const [path, metaCache] of refreshed.refreshedMetaCaches) adopt(path, { metaCache });
+  if (refreshed.refreshedListings.size > 0) {
+    const counts = new Map<string, number>();
+    for (const path of entries.keys()) if (path !== "") counts.set(parentPath(path), (counts.get(parentPath(path)) ?? 0) + 1);
+    for (const [path, listing] of refreshed.refreshedListings) {
+      if (entries.get(path)?.kind === "folder" && (counts.get(path) ?? 0) === listing.children) adopt(path, { listing });
+    }
+  }
+  return [...changed];
+}
+
 /** A metadata file's cache, unless its mtime is too recent to trust (as for content). */
 function metaCacheFromStats(s: BigIntStats, meta: ObjectMeta, nowMs: number): MetaFileCache | undefined {
   if (BigInt(Math.floor(nowMs)) * 1_000_000n - s.mtimeNs < 2_000_000_000n) return undefined;

@@ -6,7 +6,7 @@ import type { ZsyncClient } from "../transport/http/client.js";
 import { entriesAreCurrent, loadEntries, saveEntries, type Entries, type Entry } from "./entries.js";
 import { hasJournal } from "./journal.js";
 import { acquireLock } from "./lock.js";
-import { scanWorkingCopy, type PathStatus, type ScanResult } from "./scan.js";
+import { adoptScanCaches, scanWorkingCopy, type PathStatus, type ScanResult } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
 
 export interface StatusOptions {
@@ -65,42 +65,15 @@ export async function status(wc: WorkingCopy, opts: StatusOptions = {}): Promise
  * so it is valid on any version of the entries.
  */
 async function saveCaches(root: string, scanned: Entries, refreshed: Pick<ScanResult, "refreshedCaches" | "refreshedListings" | "refreshedMetaCaches">): Promise<void> {
-  const { refreshedCaches: caches, refreshedListings: listings, refreshedMetaCaches: metaCaches } = refreshed;
   const release = await acquireLock(root, "status").catch(() => undefined);
   if (!release) return;
   try {
     if (await hasJournal(root)) return; // an interrupted command is pending: leave the entries to it
     // Unchanged on disk since the scan read them (the usual case): no need to read them again.
     const fresh = (await entriesAreCurrent(root, scanned)) ? scanned : await loadEntries(root);
-    for (const [path, cache] of caches) {
-      const entry = fresh.entries.get(path);
-      if (entry) entry.cache = cache;
-    }
-    for (const [path, cache] of metaCaches) {
-      const entry = fresh.entries.get(path);
-      if (entry) entry.metaCache = cache;
-      else metaCaches.delete(path);
-    }
-    const counts = listings.size > 0 ? childCounts(fresh.entries) : new Map<string, number>();
-    for (const [path, listing] of listings) {
-      const entry = fresh.entries.get(path);
-      // Only when the entries still have the children the listing counted.
-      if (entry?.kind === "folder" && (counts.get(path) ?? 0) === listing.children) entry.listing = listing;
-      else listings.delete(path);
-    }
-    await saveEntries(root, fresh, { changed: [...new Set([...caches.keys(), ...listings.keys(), ...metaCaches.keys()])], fsync: false });
+    await saveEntries(root, fresh, { changed: adoptScanCaches(fresh.entries, refreshed), fsync: false });
   } finally {
     await release();
   }
 }
 
-/** The number of children of every folder in `entries`. */
-function childCounts(entries: Map<string, Entry>): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const path of entries.keys()) {
-    if (path === "") continue;
-    const parent = parentPath(path);
-    counts.set(parent, (counts.get(parent) ?? 0) + 1);
-  }
-  return counts;
-}

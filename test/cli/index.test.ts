@@ -7,7 +7,7 @@
  * - a 1-file commit and a no-op update append a constant few hundred bytes to the index.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -42,6 +42,15 @@ function downgradeToEntriesJson(root: string): void {
   const entries = Object.fromEntries(sorted.map((p) => [p, data.entries.get(p)]));
   writeFileSync(join(root, ".zsync/entries.json"), JSON.stringify({ format: 1, revision: data.revision, entries }));
   rmSync(index);
+}
+
+/** Sets every working file's mtime an hour back: old enough to be trusted by a stat cache. */
+function backdate(root: string): void {
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
+    if (entry.isFile() && !path.includes("/.zsync/")) utimesSync(path, hourAgo, hourAgo);
+  }
 }
 
 describe("the checkout index", () => {
@@ -146,6 +155,9 @@ describe("the checkout index", () => {
       for (let i = 0; i < 60 * (round + 1); i++) await writeFile(join(grow, `bulk-${round}-${i}.txt`), `bulk ${i}\n`);
       await ok(["add", ...Array.from({ length: 60 * (round + 1) }, (_, i) => `bulk-${round}-${i}.txt`)], grow);
       await ok(["commit", "-m", "bulk"], grow);
+      // Old enough for stat caches, which status saves now: the measured commit then has none of
+      // its own to save (it would, for files that settle between the two, as status does).
+      backdate(grow);
       await ok(["status"], grow);
       await writeFile(join(grow, "README.txt"), `edit ${round}\n`);
       commits.push(await appended(() => ok(["commit", "-m", `one file ${round}`], grow)));
@@ -158,5 +170,20 @@ describe("the checkout index", () => {
     for (const c of commits) assert.ok(c.bytes < 600, `a 1-file commit appended ${c.bytes} bytes`);
     const update = await appended(() => ok(["update"], grow));
     assert.ok(update.bytes < 200, `a no-op update appended ${update.bytes} bytes`);
+  });
+
+  test("a whole-tree commit keeps the stat caches its scan made, so the next one hashes nothing again", async () => {
+    await ok(["checkout", url, "caches", "-q"], work);
+    const wc = join(work, "caches");
+    backdate(wc); // a fresh checkout's files are too new for stat caches; now they are not
+    const cached = () => [...decodeIndex(readFileSync(join(wc, ".zsync/index"))).entries].filter(([, e]) => e.kind === "file" && e.cache).map(([p]) => p).sort();
+    assert.deepEqual(cached(), [], "no status ran: nothing cached yet");
+    await writeFile(join(wc, "README.txt"), "edited\n");
+    await ok(["commit", "-m", "one edit, no status before"], wc);
+    const files = [...decodeIndex(readFileSync(join(wc, ".zsync/index"))).entries].filter(([, e]) => e.kind === "file").map(([p]) => p);
+    const others = files.filter((p) => p !== "README.txt").sort();
+    assert.ok(others.length > 0);
+    assert.deepEqual(cached().filter((p) => p !== "README.txt"), others, "every file the commit's scan hashed keeps its cache");
+    assert.deepEqual(await statusOf(wc), {}, "and the caches are right: the checkout is clean");
   });
 });

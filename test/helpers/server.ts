@@ -72,9 +72,11 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; dem
   const args = [SERVER_BIN, "--data-dir", dataDir, "serve", "--host", opts.host ?? "127.0.0.1", "--port", String(opts.port ?? 0), ...(opts.demo === false ? [] : ["--demo"]), ...(opts.args ?? [])];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
   let stderr = "";
+  child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (chunk) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let stdout = "";
+  child.stdout!.setEncoding("utf8");
   child.stdout!.on("data", (chunk) => (stdout += chunk));
   const url = await new Promise<string>((resolve, reject) => {
     const onData = () => {

@@ -22,6 +22,8 @@ export function run(program: string, args: string[], opts: { input?: string | Bu
     const child = spawn(program, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
     let stdout = "";
     let stderr = "";
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
     child.stdout.on("data", (chunk) => (stdout += chunk));
     child.stderr.on("data", (chunk) => (stderr += chunk));
     // A hung ssh must fail the test, not the run.

@@ -97,6 +97,7 @@ export async function startSshd(opts: { subsystem: string | null; authorize?: st
     await writeFile(logFile, "");
     const started = spawn(SSHD, ["-D", "-f", config, "-E", logFile], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
+    started.stderr!.setEncoding("utf8");
     started.stderr!.on("data", (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => started.once("exit", (code) => resolve(code)));
     const listening = (async () => {

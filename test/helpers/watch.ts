@@ -34,6 +34,7 @@ export async function startWatch(cwd: string, args: string[], env: Record<string
   const waiters = new Set<() => void>();
   let stdout = "";
   let stderr = "";
+  child.stdout!.setEncoding("utf8");
   child.stdout!.on("data", (chunk) => {
     stdout += chunk;
     let newline: number;
@@ -45,6 +46,7 @@ export async function startWatch(cwd: string, args: string[], env: Record<string
     }
     for (const wake of [...waiters]) wake();
   });
+  child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   void exited.then(() => {

@@ -32,6 +32,7 @@ function serverCli(dataDir: string, args: string[], input = ""): Promise<{ stdou
     const child = spawn(process.execPath, [SERVER_BIN, "--data-dir", dataDir, ...args], { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
+    child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk) => (stdout += chunk));
     child.stderr.on("data", (chunk) => (stderr += chunk));
     child.on("error", reject);

@@ -30,6 +30,7 @@ function rawRequest(origin: string, method: string, path: string): Promise<{ sta
   return new Promise((resolve, reject) => {
     const req = httpRequest(origin, { method, path, headers: { authorization: DEMO_AUTH } }, (res) => {
       let body = "";
+      res.setEncoding("utf8");
       res.on("data", (chunk) => (body += chunk));
       res.on("end", () => resolve({ status: res.statusCode!, body }));
     });
