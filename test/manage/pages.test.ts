@@ -75,6 +75,8 @@ describe("/manage in a browser", { timeout: 240_000 }, () => {
     await shot(page, "login-refused");
     // With the keyboard only: the user name field has the focus, Tab to the password, Enter sends.
     await page.goto(`${server.url}/manage/login`);
+    // autofocus lands after load on a busy machine: type only once the field has the focus.
+    await page.waitForFunction(() => document.activeElement?.id === "username");
     await page.keyboard.type("zsync");
     await page.keyboard.press("Tab");
     await page.keyboard.type("zsync");
