@@ -154,11 +154,17 @@ export async function statCache(absolute: string, hash: string): Promise<Entry["
   return cacheFromStats(s, hash);
 }
 
+/**
+ * Whether a stat time (ns) is old enough for a cache to trust: a write in the same clock tick
+ * as the stat would keep size and mtime (git's "racily clean"), so nothing younger than 2 s is.
+ */
+export function settled(timeNs: bigint, nowMs: number = Date.now()): boolean {
+  return BigInt(Math.floor(nowMs)) * 1_000_000n - timeNs >= 2_000_000_000n;
+}
+
 /** {@link statCache} from stats already taken. */
 export function cacheFromStats(s: BigIntStats, hash: string): Entry["cache"] {
-  // A write in the same clock tick as this stat would keep size and mtime: don't trust fresh files.
-  const ageNs = BigInt(Date.now()) * 1_000_000n - s.mtimeNs;
-  if (ageNs < 2_000_000_000n) return undefined;
+  if (!settled(s.mtimeNs)) return undefined;
   return { size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: Number(s.ino), hash };
 }
 

@@ -10,7 +10,7 @@ import type { ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ADMIN_DIR } from "./admin.js";
 import { childrenByParent, type Entry, type ListingCache, type MetaFileCache, type StatCache } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
-import { cacheFromStats, statCache } from "./journal.js";
+import { cacheFromStats, settled, statCache } from "./journal.js";
 import { META_DIR, metaFileOf, objectOfMetaFile, readWorkingMetaSync, sameMeta } from "./meta-files.js";
 import { hashFile } from "./pristine.js";
 
@@ -299,10 +299,9 @@ export function adoptScanCaches(entries: Map<string, Entry>, refreshed: Pick<Sca
   for (const [path, cache] of refreshed.refreshedCaches) adopt(path, { cache });
   for (const [path, metaCache] of refreshed.refreshedMetaCaches) adopt(path, { metaCache });
   if (refreshed.refreshedListings.size > 0) {
-    const counts = new Map<string, number>();
-    for (const path of entries.keys()) if (path !== "") counts.set(parentPath(path), (counts.get(parentPath(path)) ?? 0) + 1);
+    const children = childrenByParent(entries.keys());
     for (const [path, listing] of refreshed.refreshedListings) {
-      if (entries.get(path)?.kind === "folder" && (counts.get(path) ?? 0) === listing.children) adopt(path, { listing });
+      if (entries.get(path)?.kind === "folder" && (children.get(path)?.length ?? 0) === listing.children) adopt(path, { listing });
     }
   }
   return [...changed];
@@ -310,7 +309,7 @@ export function adoptScanCaches(entries: Map<string, Entry>, refreshed: Pick<Sca
 
 /** A metadata file's cache, unless its mtime is too recent to trust (as for content). */
 function metaCacheFromStats(s: BigIntStats, meta: ObjectMeta, nowMs: number): MetaFileCache | undefined {
-  if (BigInt(Math.floor(nowMs)) * 1_000_000n - s.mtimeNs < 2_000_000_000n) return undefined;
+  if (!settled(s.mtimeNs, nowMs)) return undefined;
   return { size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: Number(s.ino), meta };
 }
 
@@ -320,7 +319,6 @@ function sameListing(listing: ListingCache, s: BigIntStats): boolean {
 
 /** The listing cache for a folder just read, unless its mtime is too recent to trust (as for files). */
 function listingFromStats(s: BigIntStats, children: number, nowMs: number): ListingCache | undefined {
-  const nowNs = BigInt(Math.floor(nowMs)) * 1_000_000n;
-  if (nowNs - s.mtimeNs < 2_000_000_000n || nowNs - s.ctimeNs < 2_000_000_000n) return undefined;
+  if (!settled(s.mtimeNs, nowMs) || !settled(s.ctimeNs, nowMs)) return undefined;
   return { mtimeNs: String(s.mtimeNs), ctimeNs: String(s.ctimeNs), ino: Number(s.ino), children };
 }

@@ -142,11 +142,21 @@ export function zsyncServerCli(args: string[], opts: { env?: Record<string, stri
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     let stdout = "";
     let stderr = "";
+    child.stdout!.setEncoding("utf8");
+    child.stderr!.setEncoding("utf8");
     child.stdout!.on("data", (c) => (stdout += c));
     child.stderr!.on("data", (c) => (stderr += c));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** `zsync-server --data-dir DIR ARGS`, which must succeed: its stdout and stderr, else an error carrying them. */
+export async function serverCliOk(dataDir: string, args: string[], input?: string): Promise<string> {
+  const result = await zsyncServerCli(["--data-dir", dataDir, ...args], { input });
+  const out = result.stdout + result.stderr;
+  if (result.code !== 0) throw new Error(`zsync-server ${args.join(" ")} exited ${result.code}:\n${out}`);
+  return out;
 }
 
 /**

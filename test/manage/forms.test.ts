@@ -7,12 +7,11 @@
  * through ZSYNC_CLOCK_OFFSET_FILE, never waited for).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { MANAGE_POST_ROUTES } from "../../src/server/manage/index.js";
-import { DEMO_AUTH, SERVER_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
+import { DEMO_AUTH, startServer, tempDir, type TestServer, serverCliOk } from "../helpers/server.js";
 
 interface Answer {
   status: number;
@@ -24,17 +23,6 @@ interface Answer {
 /** The server's --max-changes here: small, so limits are reached with a few files. */
 const MAX_CHANGES = 20;
 const HOUR = 3600_000;
-
-function serverCli(dataDir: string, args: string[], input = ""): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER_BIN, "--data-dir", dataDir, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (c) => (out += c));
-    child.stderr.on("data", (c) => (out += c));
-    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(out))));
-    child.stdin.end(input);
-  });
-}
 
 describe("/manage forms and page URLs", { timeout: 180_000 }, () => {
   let server: TestServer;
@@ -98,8 +86,8 @@ describe("/manage forms and page URLs", { timeout: 180_000 }, () => {
     r1 = await head();
     assert.equal((await call("/manage/upload", { cookie: manager.cookie, body: upload(manager, "/demo/secret", { "s.txt": "two\n" }, "", r1) })).status, 303);
     r2 = await head();
-    await serverCli(server.dataDir, ["user", "add", "ed", "--role", "editor", "--password-stdin"], "ed-password-1\n");
-    await serverCli(server.dataDir, ["grant", "ed", "/demo/secret", "none"]);
+    await serverCliOk(server.dataDir, ["user", "add", "ed", "--role", "editor", "--password-stdin"], "ed-password-1\n");
+    await serverCliOk(server.dataDir, ["grant", "ed", "/demo/secret", "none"]);
     editor = await logIn("ed", "ed-password-1");
   });
   after(async () => {
@@ -226,7 +214,7 @@ describe("/manage forms and page URLs", { timeout: 180_000 }, () => {
 
   test("every POST form on the pages, and every POST route, is refused without its CSRF token; nothing changes", async () => {
     const before = await head();
-    const users = await serverCli(server.dataDir, ["user", "list", "--json"]);
+    const users = await serverCliOk(server.dataDir, ["user", "list", "--json"]);
     // Crawl the pages a manager sees and collect every POST form with its fields.
     const pages = [
       "browse?path=/demo",
@@ -279,7 +267,7 @@ describe("/manage forms and page URLs", { timeout: 180_000 }, () => {
       }
     }
     assert.equal(await head(), before, "nothing was committed");
-    assert.equal(await serverCli(server.dataDir, ["user", "list", "--json"]), users, "no account changed");
+    assert.equal(await serverCliOk(server.dataDir, ["user", "list", "--json"]), users, "no account changed");
     assert.equal((await call("/manage/browse?path=/demo", { cookie: manager.cookie })).status, 200, "still logged in (logout needs the token too)");
   });
 

@@ -4,29 +4,18 @@
  * the scenarios build on each other in order. Screenshots: see the "screenshot:" lines.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser, logIn, screenshotter } from "../helpers/browser.js";
 import { zsync } from "../helpers/cli.js";
-import { SERVER_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
+import { startServer, tempDir, type TestServer, serverCliOk } from "../helpers/server.js";
 
 async function ok(args: string[], cwd: string, env?: Record<string, string>) {
   const result = await zsync(args, { cwd, env });
   assert.equal(result.code, 0, `zsync ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
   return result;
-}
-
-function serverCli(dataDir: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER_BIN, "--data-dir", dataDir, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (c) => (out += c));
-    child.stderr.on("data", (c) => (out += c));
-    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(out))));
-  });
 }
 
 describe("/manage in a browser", { timeout: 240_000 }, () => {
@@ -264,7 +253,7 @@ describe("/manage in a browser", { timeout: 240_000 }, () => {
     const token = (await page.locator("#new-token").textContent())!;
     assert.match(token, /^zst_[0-9a-f]{16}_/);
     await shot(page, "accounts");
-    const listed = await serverCli(server.dataDir, ["user", "list", "--json"]);
+    const listed = await serverCliOk(server.dataDir, ["user", "list", "--json"]);
     assert.deepEqual(JSON.parse(listed).find((a: { name: string }) => a.name === "rita"), { name: "rita", role: "reader", keys: 0, grants: [{ path: "/demo/secret", role: "none" }] });
     const asToken = () => fetch(`${server.url}/.well-known/zsync`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
     assert.equal(await asToken(), 200);
@@ -274,10 +263,10 @@ describe("/manage in a browser", { timeout: 240_000 }, () => {
     await page.locator("#key-rita").fill(RITA_KEY);
     await page.locator("section.account", { hasText: "rita" }).getByRole("button", { name: "Add key" }).click();
     await page.getByText("Added 1 key to rita.").waitFor();
-    assert.match(await serverCli(server.dataDir, ["user", "key", "list", "rita"]), /SHA256:wxWC2SpcGpPsyNNp5uIwdJsMxGokrAMb5EJbxRjX92Q/);
+    assert.match(await serverCliOk(server.dataDir, ["user", "key", "list", "rita"]), /SHA256:wxWC2SpcGpPsyNNp5uIwdJsMxGokrAMb5EJbxRjX92Q/);
     await page.locator("section.account", { hasText: "rita" }).getByRole("button", { name: "Remove key" }).click();
     await page.getByText("Removed a key of rita.").waitFor();
-    assert.doesNotMatch(await serverCli(server.dataDir, ["user", "key", "list", "rita"]), /SHA256:/);
+    assert.doesNotMatch(await serverCliOk(server.dataDir, ["user", "key", "list", "rita"]), /SHA256:/);
   });
 
   test("a reader sees no write forms and cannot write; a hidden path is a 404 like a missing one", async () => {

@@ -4,23 +4,11 @@
  * metadata form) never scroll sideways — long words wrap instead.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, logIn, screenshotter } from "../helpers/browser.js";
-import { SERVER_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
-
-function serverCli(dataDir: string, args: string[], input = ""): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER_BIN, "--data-dir", dataDir, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (c) => (out += c));
-    child.stderr.on("data", (c) => (out += c));
-    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(out))));
-    child.stdin.end(input);
-  });
-}
+import { startServer, tempDir, type TestServer, serverCliOk } from "../helpers/server.js";
 
 describe("/manage at phone width", { timeout: 120_000 }, () => {
   let server: TestServer;
@@ -37,7 +25,7 @@ describe("/manage at phone width", { timeout: 120_000 }, () => {
     server = await startServer();
     dir = await tempDir("zsync-manage-phone-");
     shot = screenshotter(join(dir, "screenshots"), (line) => console.log(line));
-    await serverCli(server.dataDir, ["user", "add", author, "--role", "manager", "--password-stdin"], password + "\n");
+    await serverCliOk(server.dataDir, ["user", "add", author, "--role", "manager", "--password-stdin"], password + "\n");
     browser = await launchBrowser();
     const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
     context.setDefaultTimeout(15_000);
