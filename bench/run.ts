@@ -126,6 +126,18 @@ function measure(op: string, how: string, fns: Partial<Record<Tool, () => number
 
 let root = "";
 
+/**
+ * Trees the bench is done with, removed only after the last timing. Deleting tens of thousands
+ * of files right before a timed checkout slows that checkout several-fold on ext4: for about a
+ * minute the inode allocator skips and re-checks every recently deleted inode
+ * (`recently_deleted` in fs/ext4/ialloc.c; seen with perf, git clone 1.6 s → 20 s), and the
+ * first tool to check out after a removal paid for it.
+ */
+const removals: string[] = [];
+function removeLater(dir: string): void {
+  removals.push(dir);
+}
+
 async function main(): Promise<void> {
   root = mkdtempSync(join(tmpdir(), "zsync-bench-"));
   ({ zsyncBin: ZSYNC_BIN, serverBin: SERVER_BIN } = snapshotBuild(REPO_ROOT, join(root, "app")));
@@ -266,10 +278,10 @@ async function main(): Promise<void> {
     git([`--git-dir=${bare}`, `--work-tree=${src}`, "add", "-A"], root);
     git([`--git-dir=${bare}`, `--work-tree=${src}`, "commit", "-q", "-m", "bench import"], root);
     git([`--git-dir=${bare}`, "repack", "-adq"], root);
-    removeTree(join(bare, "index"));
+    removeTree(join(bare, "index")); // one file
     setup[`git import ${size.label} (add + commit + repack)`] = secondsSince(start);
 
-    removeTree(src);
+    removeLater(src);
     return stats.textFiles;
   }
 
@@ -390,8 +402,8 @@ async function main(): Promise<void> {
       svn: hasSvn ? () => svn(["checkout", "-q", `file://${svnRepo}/bench${size.label}`, local.svn], root).seconds : undefined,
       git: () => git(["clone", "-q", "--no-local", `file://${join(gitBase, `bench${size.label}.git`)}`, local.git], root).seconds,
     });
-    removeTree(local.svn);
-    removeTree(local.git);
+    removeLater(local.svn);
+    removeLater(local.git);
   }
 
   /** Picks `n` text files spread evenly over the tree and appends a line to each in every checkout. */
@@ -446,7 +458,7 @@ async function main(): Promise<void> {
     const dirs = checkoutAll(SIZES.small, SIZES.small.files);
     if (want("commit")) commitRow(SIZES.small, dirs, files);
     if (want("update")) updateRow(SIZES.small, dirs);
-    for (const dir of Object.values(dirs)) removeTree(dir);
+    for (const dir of Object.values(dirs)) removeLater(dir);
   }
 
   // --- 20k: checkout, status, commit, no-op update ---------------------------------------------
@@ -460,7 +472,7 @@ async function main(): Promise<void> {
     if (want("commit") || want("update")) commitStatusEdits(dirs, SIZES.medium);
     if (want("commit")) commitRow(SIZES.medium, dirs, files);
     if (want("update")) updateRow(SIZES.medium, dirs);
-    for (const dir of Object.values(dirs)) removeTree(dir);
+    for (const dir of Object.values(dirs)) removeLater(dir);
   }
 
   /** Commits the status edits in every checkout (untimed). */
@@ -492,6 +504,7 @@ async function main(): Promise<void> {
 
   // --- report ----------------------------------------------------------------------------------
   for (const server of [zsyncServer, svnServer, gitServer]) await server?.stop();
+  if (!KEEP) for (const dir of removals) removeTree(dir);
   const targets = evaluateTargets();
   printReport(versions, targets);
   const totalSeconds = Number(process.hrtime.bigint() - t0) / 1e9;

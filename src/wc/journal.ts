@@ -6,11 +6,11 @@
  * moved aside, not overwritten.
  */
 import { nodeCrypto } from "../protocol/crypto.js";
-import { copyFile, lstat, mkdir, open, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
-import { constants, statSync, type BigIntStats } from "node:fs";
+import { lstat, mkdir, open, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
+import { constants, copyFileSync, mkdirSync, statSync, writeFileSync, type BigIntStats } from "node:fs";
 import { dirname, join } from "node:path";
 import { adminPaths, WcError } from "./admin.js";
-import { copyFileAtomic, writeFileAtomic } from "./atomic.js";
+import { copyFileAtomic, namePathOnDiskFull, writeFileAtomic } from "./atomic.js";
 import { loadEntries, reloadEntries, saveEntries, type Entries, type Entry } from "./entries.js";
 import { hashFile, hasPristine, pristinePath } from "./pristine.js";
 import { checkoutPathChecker } from "./safe-path.js";
@@ -271,15 +271,24 @@ async function applyStep(root: string, step: JournalStep, { report, written, mad
       return;
     }
     case "write-text": {
+      if ((step.expect === "absent" || step.expect === "any") && step.text !== null) {
+        // A new metadata file (a checkout writes thousands): created in place like a new file
+        // above. A kill mid-write leaves a prefix, which the replay completes (or, for "any",
+        // simply replaces).
+        await ensureDir(dirname(absolute), madeDirs);
+        if (await writeNew(absolute, step.text)) return;
+      }
       const current = await currentHash(absolute);
       const target = step.text === null ? "absent" : nodeCrypto().createHash("sha256").update(step.text).digest("hex");
       if (current === target) return;
-      if (current !== "absent" && (current === "dir" || current === "other" || !matches(current, step.expect))) await moveAside(root, step.path, report);
+      const ours = step.expect === "absent" && step.text !== null && current !== "absent" && current !== "dir" && current !== "other" && (await isPrefixOf(absolute, Buffer.from(step.text)));
+      if (current !== "absent" && !ours && (current === "dir" || current === "other" || !matches(current, step.expect))) await moveAside(root, step.path, report);
       if (step.text === null) {
         await rm(absolute, { force: true });
       } else {
         await ensureDir(dirname(absolute), madeDirs);
-        await writeFileAtomic(absolute, step.text);
+        // As for files: fsync only when older bytes are replaced.
+        await writeFileAtomic(absolute, step.text, { fsync: current !== "absent" && !ours });
       }
       return;
     }
@@ -302,7 +311,9 @@ async function applyStep(root: string, step: JournalStep, { report, written, mad
  */
 async function copyNew(root: string, source: string, absolute: string, hash: string): Promise<boolean> {
   try {
-    await copyFile(source, absolute, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    // Synchronous on purpose: files created from several thread-pool threads at once cost the
+    // kernel two to four times the CPU in lock contention (see writePristineSync).
+    copyFileSync(source, absolute, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
@@ -318,12 +329,31 @@ async function missingPristine(root: string, hash: string, error: unknown): Prom
   throw error;
 }
 
+/** Creates the new file `absolute` holding `text`; false when something is already there. */
+async function writeNew(absolute: string, text: string): Promise<boolean> {
+  try {
+    writeFileSync(absolute, text, { flag: "wx" }); // synchronous: see copyNew
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw namePathOnDiskFull(error, absolute);
+  }
+}
+
 /**
- * True when the regular file `absolute` is shorter than `source` and holds exactly its first
- * bytes: what a copy into a new file leaves when killed. Completing it loses nothing.
+ * True when the regular file `absolute` is shorter than `source` (a file, or the bytes
+ * themselves) and holds exactly its first bytes: what writing a new file leaves when killed.
+ * Completing it loses nothing.
  */
-async function isPrefixOf(absolute: string, source: string): Promise<boolean> {
-  const [a, b] = await Promise.all([lstat(absolute).catch(() => undefined), stat(source).catch(() => undefined)]);
+async function isPrefixOf(absolute: string, source: string | Buffer): Promise<boolean> {
+  const a = await lstat(absolute).catch(() => undefined);
+  if (typeof source !== "string") {
+    if (!a?.isFile() || a.size >= source.length) return false;
+    const handle = await open(absolute, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const mine = await handle.readFile().finally(() => handle.close());
+    return mine.length < source.length && mine.equals(source.subarray(0, mine.length));
+  }
+  const b = await stat(source).catch(() => undefined);
   if (!a?.isFile() || !b || a.size >= b.size) return false;
   const [mine, full] = await Promise.all([open(absolute, constants.O_RDONLY | constants.O_NOFOLLOW), open(source, "r")]);
   try {
@@ -343,6 +373,6 @@ async function isPrefixOf(absolute: string, source: string): Promise<boolean> {
 
 async function ensureDir(dir: string, madeDirs: Set<string>): Promise<void> {
   if (madeDirs.has(dir)) return;
-  await mkdir(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true });
   madeDirs.add(dir);
 }

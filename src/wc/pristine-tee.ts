@@ -12,7 +12,7 @@ import { WcError } from "./admin.js";
 import { namePathOnDiskFull } from "./atomic.js";
 import type { StatCache } from "./entries.js";
 import { cacheFromStats } from "./journal.js";
-import { BIG_WRITE_BUFFER, placePristine, pristineTempPath, SMALL_BODY, writePristine } from "./pristine.js";
+import { BIG_WRITE_BUFFER, placePristine, pristineTempPath, SMALL_BODY, writePristineSync } from "./pristine.js";
 
 /** Bytes read per step from a large working file. */
 export const TEE_CHUNK = 4 << 20;
@@ -70,7 +70,7 @@ async function* readOnce(root: string, absolute: string, size: number, chunkSize
       const data = await readExactly(file, 0, size, absolute);
       const hash = hasher.update(data).digest("hex");
       const cache = await sameAfter(file, absolute, before, size, hash);
-      await writePristine(root, hash, data);
+      writePristineSync(root, hash, data);
       placed = true;
       done({ hash, size, cache });
       if (size > 0) yield data;

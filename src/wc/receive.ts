@@ -6,10 +6,7 @@ import { SnarfError, type SnarfRecord } from "../protocol/snarf.js";
 import type { SnapshotManifest } from "../protocol/types.js";
 import { WcError } from "./admin.js";
 import { nodeCrypto } from "../protocol/crypto.js";
-import { hasPristine, SMALL_BODY, storePristine, writePristine } from "./pristine.js";
-
-/** Small bodies written at once while receiving. */
-const WRITERS = 8;
+import { hasPristine, SMALL_BODY, storePristine, writePristineSync } from "./pristine.js";
 
 /**
  * Stores every file body of `snapshot` whose path is `wanted`; records the manifest does not list
@@ -36,12 +33,10 @@ export async function receiveBodies(
       yield chunk;
     }
   };
-  // Small bodies are hashed here and written a few at a time: the kernel creates files on the
-  // thread pool while the next bodies arrive. At most WRITERS bodies (≤ 1 MiB each) wait in memory.
-  const writing = new Set<Promise<void>>();
+  // Small bodies are hashed here and written at once, in turn (see writePristineSync for why
+  // not in parallel); the socket buffers the next bodies meanwhile.
   /** Hashes whose pristine copy this receive stored. */
   const stored = new Set<string>();
-  let failed: unknown;
   const badContent = (path: string) => new WcError("bad-archive", `the server sent other bytes for ${path} than its manifest announced; nothing in the checkout was changed`);
   try {
     for await (const record of snapshot.records) {
@@ -51,7 +46,6 @@ export async function receiveBodies(
       if (record.size !== remote.size) {
         throw new WcError("bad-archive", `the server sent ${record.size} bytes for ${remote.path} but its manifest declared ${remote.size}; nothing in the checkout was changed`);
       }
-      if (failed) break;
       const body = opts.progress ? counted(record.body) : record.body;
       if (record.size <= SMALL_BODY) {
         const parts: Buffer[] = [];
@@ -61,18 +55,8 @@ export async function receiveBodies(
           parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         }
         if (hasher.digest("hex") !== remote.hash) throw badContent(remote.path);
-        const write: Promise<void> = writePristine(root, remote.hash, parts.length === 1 ? parts[0] : Buffer.concat(parts)).then(
-          () => {
-            writing.delete(write);
-            stored.add(remote.hash!);
-          },
-          (error: unknown) => {
-            writing.delete(write);
-            failed ??= error;
-          },
-        );
-        writing.add(write);
-        if (writing.size >= WRITERS) await Promise.race(writing);
+        writePristineSync(root, remote.hash!, parts.length === 1 ? parts[0] : Buffer.concat(parts));
+        stored.add(remote.hash!);
       } else {
         await storePristine(root, body, remote.hash, record.size).catch((error: unknown) => {
           if (error instanceof WcError && error.code === "bad-content") throw badContent(remote.path);
@@ -83,12 +67,9 @@ export async function receiveBodies(
       opts.progress?.(++received, total, bytes, totalBytes);
     }
   } catch (error) {
-    await Promise.all(writing);
     if (error instanceof SnarfError) throw new WcError("bad-archive", `the server sent a malformed archive (${error.message}); nothing in the checkout was changed`);
     throw error;
   }
-  await Promise.all(writing);
-  if (failed) throw failed;
 
   // A body the manifest promised but the archive lacked must fail here, not halfway through the journal.
   // Bodies stored just now are there (checked, without asking the disk 20,000 times).

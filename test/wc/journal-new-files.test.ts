@@ -98,6 +98,62 @@ describe("journal: new files", () => {
   });
 });
 
+describe("journal: new metadata files (write-text)", () => {
+  let root: string;
+  let outside: string;
+  beforeEach(async () => {
+    root = await emptyCheckout();
+    outside = await tempDir("zsync-outside-");
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+    await rm(outside, { recursive: true, force: true });
+  });
+  const text = '{\n  "contentType": "text/plain",\n  "title": "Grüße"\n}\n';
+  const writeText = (path: string, expect: "absent" | "any") => runJournal(root, { command: "checkout", steps: [{ do: "write-text", path, text, expect }], entries: {} });
+
+  for (const expect of ["absent", "any"] as const) {
+    test(`expect ${expect}: written in place, no temp file left`, async () => {
+      const report = await writeText("dir/@@meta/a.txt.json", expect);
+      assert.deepEqual(report.savedAside, []);
+      assert.equal(readFileSync(join(root, "dir/@@meta/a.txt.json"), "utf8"), text);
+      assert.deepEqual(readdirSync(join(root, "dir/@@meta")), ["a.txt.json"]);
+    });
+  }
+
+  test("a prefix of the text (a write killed midway) is completed, nothing saved aside", async () => {
+    const bytes = Buffer.from(text);
+    for (const cut of [0, 1, 20, bytes.length - 1]) {
+      writeFileSync(join(root, "torn.json"), bytes.subarray(0, cut));
+      const report = await writeText("torn.json", "absent");
+      assert.deepEqual(report.savedAside, [], `prefix of ${cut} bytes`);
+      assert.equal(readFileSync(join(root, "torn.json"), "utf8"), text);
+      await rm(join(root, "torn.json"));
+    }
+  });
+
+  test("other bytes in the way of an expected-absent file are moved aside, never overwritten", async () => {
+    for (const other of ["{}\n", text + "more", "{\n  \"contentType\": \"text/html\"\n}\n"]) {
+      writeFileSync(join(root, "taken.json"), other);
+      const report = await writeText("taken.json", "absent");
+      assert.deepEqual(report.savedAside, [{ path: "taken.json", savedAs: "taken.json.zsync-saved" }]);
+      assert.equal(readFileSync(join(root, "taken.json.zsync-saved"), "utf8"), other);
+      assert.equal(readFileSync(join(root, "taken.json"), "utf8"), text);
+      await rm(join(root, "taken.json.zsync-saved"));
+      await rm(join(root, "taken.json"));
+    }
+  });
+
+  test("a symbolic link in the way is never written through", async () => {
+    writeFileSync(join(outside, "target.json"), "outside\n");
+    symlinkSync(join(outside, "target.json"), join(root, "link.json"));
+    const report = await writeText("link.json", "absent");
+    assert.deepEqual(report.savedAside, [{ path: "link.json", savedAs: "link.json.zsync-saved", was: "other" }]);
+    assert.equal(readFileSync(join(outside, "target.json"), "utf8"), "outside\n");
+    assert.equal(readFileSync(join(root, "link.json"), "utf8"), text);
+  });
+});
+
 describe("checkoutPathChecker: one lstat per folder, same verdicts", () => {
   test("agrees with the per-path check, for folders seen before and after a link", async () => {
     const root = await tempDir("zsync-checker-");
