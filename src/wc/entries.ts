@@ -52,9 +52,9 @@ export interface MetaFileCache {
 }
 
 /**
- * A folder's stat when its listing held exactly its tracked children (no unversioned, ignored
- * or `@@meta` names): while the folder's mtime, ctime and inode stay the same, its names are
- * the same, so `status` need not read it (git's untracked cache).
+ * A folder's stat when its listing held exactly its tracked children (no unversioned or ignored
+ * names; `@@meta` only as below): while the folder's mtime, ctime and inode stay the same, its
+ * names are the same, so `status` need not read it (git's untracked cache).
  */
 export interface ListingCache {
   mtimeNs: string;
@@ -62,6 +62,17 @@ export interface ListingCache {
   ino: number;
   /** How many tracked children the folder had: an entry dropped while its file stays makes the listing stale. */
   children: number;
+  /**
+   * The folder's `@@meta/` folder, when it had one: its stat, and how many metadata files it
+   * held — each of them a tracked child's, each child with a `metaCache`. While that stat and
+   * that count of children with a `metaCache` hold, those children are exactly the ones with a
+   * metadata file, so `@@meta/` need not be read either.
+   */
+  meta?: { mtimeNs: string; ctimeNs: string; ino: number; files: number };
+}
+
+function metaListingValid(meta: ListingCache["meta"]): boolean {
+  return meta === undefined || (typeof meta === "object" && meta !== null && typeof meta.mtimeNs === "string" && typeof meta.ctimeNs === "string" && Number.isSafeInteger(meta.ino) && Number.isSafeInteger(meta.files));
 }
 
 /** One tracked path. */
@@ -145,7 +156,7 @@ export function entryProblem(path: string, e: Entry): string | undefined {
     (e.hash === undefined || (typeof e.hash === "string" && SHA256.test(e.hash))) &&
     (e.schedule === undefined || e.schedule === "added" || e.schedule === "removed") &&
     (e.cache === undefined || (typeof e.cache === "object" && e.cache !== null && typeof e.cache.hash === "string" && SHA256.test(e.cache.hash))) &&
-    (e.listing === undefined || (e.kind === "folder" && typeof e.listing === "object" && e.listing !== null && typeof e.listing.mtimeNs === "string" && typeof e.listing.ctimeNs === "string" && Number.isSafeInteger(e.listing.children))) &&
+    (e.listing === undefined || (e.kind === "folder" && typeof e.listing === "object" && e.listing !== null && typeof e.listing.mtimeNs === "string" && typeof e.listing.ctimeNs === "string" && Number.isSafeInteger(e.listing.children) && metaListingValid(e.listing.meta))) &&
     (e.schedule === "added" || e.revision !== undefined) &&
     (e.kind === "folder" || e.schedule === "added" || e.hash !== undefined);
   return valid ? undefined : `bad entry for ${JSON.stringify(path)}`;

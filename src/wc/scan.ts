@@ -97,20 +97,50 @@ export async function scanWorkingCopy(
   /** Files in `@@meta/` that are no object's metadata (`NAME.json.orig` kept by revert/resolve): unversioned. */
   const strayMetaFiles: string[] = [];
 
+  /** Per folder whose `@@meta/` was read: its stat (taken before reading), the objects it holds metadata of, and whether anything else was there. */
+  const metaDirs = new Map<string, { stats: BigIntStats; objects: string[]; stray: boolean }>();
+
   const listMetaDir = (dir: string) => {
     if (listedMetaDirs.has(dir)) return;
     listedMetaDirs.add(dir);
+    const metaDir = onDisk(dir === "" ? META_DIR : `${dir}/${META_DIR}`);
     let names: string[];
+    let stats: BigIntStats | undefined;
     try {
-      names = readdirSync(join(root, dir, META_DIR));
+      stats = lstatSync(metaDir, { bigint: true, throwIfNoEntry: false });
+      names = readdirSync(metaDir);
     } catch {
       return;
     }
+    const objects: string[] = [];
+    let stray = false;
     for (const name of names) {
       const object = objectOfMetaFile(`${dir === "" ? "" : dir + "/"}${META_DIR}/${name}`);
-      if (object !== undefined) metaFiles.add(object);
-      else strayMetaFiles.push(`${dir === "" ? "" : dir + "/"}${META_DIR}/${name}`);
+      if (object !== undefined) {
+        metaFiles.add(object);
+        objects.push(object);
+      } else {
+        strayMetaFiles.push(`${dir === "" ? "" : dir + "/"}${META_DIR}/${name}`);
+        stray = true;
+      }
     }
+    if (stats?.isDirectory()) metaDirs.set(dir, { stats, objects, stray });
+  };
+
+  /**
+   * Whether a folder's unchanged listing also vouches for its `@@meta/` (see ListingCache.meta);
+   * if so, its children with a metadata file are known without reading `@@meta/`.
+   */
+  const metaListingHolds = (dir: string, listing: ListingCache): boolean => {
+    // No `@@meta/` then, and the folder's names are the same: none now.
+    if (!listing.meta) return true;
+    const stats = lstatSync(onDisk(dir === "" ? META_DIR : `${dir}/${META_DIR}`), { bigint: true, throwIfNoEntry: false });
+    if (!stats || !sameListing(listing.meta, stats)) return false;
+    const withMeta = childrenOf(dir).filter((child) => entries.get(child)!.metaCache !== undefined);
+    if (withMeta.length !== listing.meta.files) return false;
+    for (const child of withMeta) metaFiles.add(child);
+    listedMetaDirs.add(dir);
+    return true;
   };
 
   const visit = (path: string): DiskNode | undefined => {
@@ -147,7 +177,7 @@ export async function scanWorkingCopy(
   const walk = (dir: string, stats?: BigIntStats) => {
     // Unchanged since it held only tracked names: visit those, without reading the folder.
     const listing = entries.get(dir)?.listing;
-    if (listing && stats && sameListing(listing, stats) && listing.children === childrenOf(dir).length) {
+    if (listing && stats && sameListing(listing, stats) && listing.children === childrenOf(dir).length && metaListingHolds(dir, listing)) {
       for (const path of childrenOf(dir)) visit(path);
       return;
     }
@@ -159,9 +189,10 @@ export async function scanWorkingCopy(
     }
     let onlyTracked = true;
     let tracked = 0;
+    let hasMetaDir = false;
     for (const name of names) {
       if (name === META_DIR) {
-        onlyTracked = false;
+        hasMetaDir = true;
         listMetaDir(dir);
         continue;
       }
@@ -173,8 +204,10 @@ export async function scanWorkingCopy(
     }
     // Every tracked child must be on disk too, or a later listing of the same names could not tell.
     const fresh = onlyTracked && stats && tracked === childrenOf(dir).length ? listingFromStats(stats, tracked, (opts.now ?? Date.now)()) : undefined;
-    if (fresh) refreshedListings.set(dir, fresh);
+    // With an `@@meta/`, decided once the metadata caches are known (below).
+    if (fresh) (hasMetaDir ? listingsWithMeta : refreshedListings).set(dir, fresh);
   };
+  const listingsWithMeta = new Map<string, ListingCache>();
 
   const scopes = opts.within && !opts.within.includes("") ? opts.within : undefined;
   if (scopes) {
@@ -190,15 +223,23 @@ export async function scanWorkingCopy(
 
   const nowMs = (opts.now ?? Date.now)();
   const refreshedMetaCaches = new Map<string, MetaFileCache>();
+  /** Objects whose metadata file has a valid cache after this scan (kept or refreshed). */
+  const metaCached = new Set<string>();
   /** An object's working metadata: from its cache while the file's stat matches, else read (and cached when settled). */
   const workingMeta = (path: string, cache: MetaFileCache | undefined): { meta?: ObjectMeta; error?: string } => {
     const file = onDisk(metaFileOf(path));
     const before = lstatSync(file, { bigint: true, throwIfNoEntry: false });
-    if (before && cache && cacheMatches(cache, before)) return { meta: cache.meta };
+    if (before && cache && cacheMatches(cache, before)) {
+      metaCached.add(path);
+      return { meta: cache.meta };
+    }
     const working = readWorkingMetaSync(root, path);
     const fresh = before && working.meta && !working.error ? metaCacheFromStats(before, working.meta, nowMs) : undefined;
     // Only if the file did not change while it was read: the cache must describe these bytes.
-    if (fresh && cacheMatches(fresh, lstatSync(file, { bigint: true, throwIfNoEntry: false }))) refreshedMetaCaches.set(path, fresh);
+    if (fresh && cacheMatches(fresh, lstatSync(file, { bigint: true, throwIfNoEntry: false }))) {
+      refreshedMetaCaches.set(path, fresh);
+      metaCached.add(path);
+    }
     return working;
   };
 
@@ -279,6 +320,17 @@ export async function scanWorkingCopy(
   for (const item of items) {
     if (item.content === "=" && item.kind === "file" && item.workingHash !== item.entry?.hash) item.content = "M";
   }
+  // A listing with an `@@meta/` is kept only when that folder held nothing but tracked children's
+  // metadata files, each now cached, and no other child keeps a cache (so the count identifies them).
+  for (const [dir, listing] of listingsWithMeta) {
+    const metaDir = metaDirs.get(dir);
+    if (!metaDir || metaDir.stray || !settled(metaDir.stats.mtimeNs, nowMs) || !settled(metaDir.stats.ctimeNs, nowMs)) continue;
+    if (!metaDir.objects.every((object) => entries.has(object) && metaCached.has(object))) continue;
+    const withCache = childrenOf(dir).filter((child) => metaCached.has(child) || entries.get(child)!.metaCache !== undefined).length;
+    if (withCache !== metaDir.objects.length) continue;
+    const { mtimeNs, ctimeNs, ino } = metaDir.stats;
+    refreshedListings.set(dir, { ...listing, meta: { mtimeNs: String(mtimeNs), ctimeNs: String(ctimeNs), ino: Number(ino), files: withCache } });
+  }
   items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { items, refreshedCaches, refreshedListings, refreshedMetaCaches };
 }
@@ -313,7 +365,7 @@ function metaCacheFromStats(s: BigIntStats, meta: ObjectMeta, nowMs: number): Me
   return { size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: Number(s.ino), meta };
 }
 
-function sameListing(listing: ListingCache, s: BigIntStats): boolean {
+function sameListing(listing: Pick<ListingCache, "mtimeNs" | "ctimeNs" | "ino">, s: BigIntStats): boolean {
   return listing.mtimeNs === String(s.mtimeNs) && listing.ctimeNs === String(s.ctimeNs) && listing.ino === Number(s.ino);
 }
 
