@@ -47,10 +47,19 @@ export class WcError extends Error {
   }
 }
 
+/** adminPaths per root: a checkout asks per file. */
+const adminPathsOf = new Map<string, ReturnType<typeof makeAdminPaths>>();
+
 /** Paths inside the admin area of the checkout rooted at `root`. */
-export function adminPaths(root: string) {
+export function adminPaths(root: string): ReturnType<typeof makeAdminPaths> {
+  let paths = adminPathsOf.get(root);
+  if (paths === undefined) adminPathsOf.set(root, (paths = makeAdminPaths(root)));
+  return paths;
+}
+
+function makeAdminPaths(root: string) {
   const admin = join(root, ADMIN_DIR);
-  return {
+  return Object.freeze({
     admin,
     format: join(admin, "format"),
     config: join(admin, "config.json"),
@@ -64,7 +73,7 @@ export function adminPaths(root: string) {
     tmp: join(admin, "tmp"),
     /** Present while a checkout has not finished (interrupted: `zsync update` finishes it). */
     incomplete: join(admin, "incomplete"),
-  };
+  });
 }
 
 /** Finds the checkout containing `start` (walking up); throws when there is none. */

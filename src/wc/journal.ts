@@ -7,11 +7,14 @@
  */
 import { nodeCrypto } from "../protocol/crypto.js";
 import { lstat, mkdir, open, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
-import { constants, copyFileSync, mkdirSync, statSync, writeFileSync, type BigIntStats } from "node:fs";
+import { constants, copyFileSync, lstatSync, mkdirSync, writeFileSync, type BigIntStats } from "node:fs";
 import { dirname, join } from "node:path";
 import { adminPaths, WcError } from "./admin.js";
 import { copyFileAtomic, namePathOnDiskFull, writeFileAtomic } from "./atomic.js";
-import { loadEntries, reloadEntries, saveEntries, type Entries, type Entry } from "./entries.js";
+import { loadEntries, reloadEntries, saveEntries, type Entries, type Entry, type MetaFileCache } from "./entries.js";
+import { parseMetaText } from "./meta-files.js";
+import { objectOfMetaFile } from "../protocol/meta-text.js";
+import type { ObjectMeta } from "../protocol/types.js";
 import { hashFile, hasPristine, pristinePath } from "./pristine.js";
 import { checkoutPathChecker } from "./safe-path.js";
 
@@ -50,6 +53,8 @@ export interface JournalReport {
 export interface ReplayOptions {
   /** The entries the command read under its lock: used instead of reading the index again while they are still current. */
   entries?: Entries;
+  /** The journal just written by {@link runJournal} (not read back and validated again). */
+  journal?: Journal;
 }
 
 /** Writes the journal, carries it out, and removes it. */
@@ -58,7 +63,8 @@ export async function runJournal(root: string, journal: Journal, opts: ReplayOpt
   const unsafe = checkoutPathChecker(root);
   for (const step of journal.steps) refuseUnsafe(unsafe, step);
   await writeFileAtomic(adminPaths(root).journal, JSON.stringify(journal));
-  return replayJournal(root, opts);
+  // Carried out from memory: the file just written holds the same journal, checked above.
+  return replayJournal(root, { ...opts, journal });
 }
 
 /**
@@ -79,23 +85,10 @@ export async function hasJournal(root: string): Promise<boolean> {
 /** Carries out a pending journal, if any (idempotent: safe to run again after a crash). */
 export async function replayJournal(root: string, opts: ReplayOptions = {}): Promise<JournalReport> {
   const file = adminPaths(root).journal;
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    return { savedAside: [] };
-  }
-  let journal: Journal;
-  try {
-    journal = JSON.parse(text) as Journal;
-  } catch {
-    // Written atomically, so a torn journal cannot happen; refuse rather than guess.
-    throw new WcError("corrupt-admin", `${file} is unreadable; move it away and run \`zsync status\` to inspect the checkout`);
-  }
-  const problem = journalProblem(root, journal);
-  if (problem) throw new WcError("corrupt-admin", `${file} is not a valid journal (${problem}); nothing was done. Move it away and run \`zsync status\` to inspect the checkout`);
+  const journal = opts.journal ?? (await readJournal(root, file));
+  if (!journal) return { savedAside: [] };
   const report: JournalReport = { savedAside: [] };
-  const written = new Map<string, string>();
+  const written = new Map<string, Written>();
   const madeDirs = new Set<string>();
   // Checked again right before touching the disk (a symlink may have appeared since planning),
   // each folder once for this replay.
@@ -132,19 +125,51 @@ export async function replayJournal(root: string, opts: ReplayOptions = {}): Pro
     if (entry === null) entries.entries.delete(path);
     else entries.entries.set(path, entry);
   }
-  // Files we just wrote hold their BASE: remember their stat so status need not read them.
-  for (const [path, hash] of written) {
+  // Files we just wrote hold their BASE: remember their stat (taken right after each write) so
+  // status need not read them. Metadata files likewise, with the metadata they hold.
+  const cached: string[] = [];
+  for (const [path, done] of written) {
+    if (done.text !== undefined) {
+      const object = objectOfMetaFile(path);
+      const entry = object === undefined ? undefined : entries.entries.get(object);
+      const parsed = entry && done.stats ? parseMetaText(object!, done.text) : {};
+      const metaCache = parsed.meta && done.stats ? metaCacheFromStats(done.stats, parsed.meta) : undefined;
+      if (!entry || !metaCache) continue;
+      entries.entries.set(object!, { ...entry, metaCache });
+      cached.push(object!);
+      continue;
+    }
     const entry = entries.entries.get(path);
-    if (entry?.hash !== hash) continue;
-    const s = statSync(join(root, path), { bigint: true, throwIfNoEntry: false });
+    if (!entry || entry.hash !== done.hash) continue;
     // A new object: the entry may be shared with the caller's copy of the entries.
-    entries.entries.set(path, { ...entry, cache: s?.isFile() ? cacheFromStats(s, hash) : undefined });
+    entries.entries.set(path, { ...entry, cache: done.stats ? cacheFromStats(done.stats, done.hash!) : undefined });
+    cached.push(path);
   }
   if (journal.revision !== undefined) entries.revision = journal.revision;
-  await saveEntries(root, entries, { changed: [...Object.keys(journal.entries), ...written.keys()] });
+  await saveEntries(root, entries, { changed: [...Object.keys(journal.entries), ...cached] });
   await rm(file, { force: true });
   report.entries = entries;
   return report;
+}
+
+/** The pending journal on disk, validated as a whole; undefined when there is none. */
+async function readJournal(root: string, file: string): Promise<Journal | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  let journal: Journal;
+  try {
+    journal = JSON.parse(text) as Journal;
+  } catch {
+    // Written atomically, so a torn journal cannot happen; refuse rather than guess.
+    throw new WcError("corrupt-admin", `${file} is unreadable; move it away and run \`zsync status\` to inspect the checkout`);
+  }
+  const problem = journalProblem(root, journal);
+  if (problem) throw new WcError("corrupt-admin", `${file} is not a valid journal (${problem}); nothing was done. Move it away and run \`zsync status\` to inspect the checkout`);
+  return journal;
 }
 
 /** The stat cache for a file known to hold `hash`, unless its mtime is too recent to trust. */
@@ -156,10 +181,21 @@ export async function statCache(absolute: string, hash: string): Promise<Entry["
 
 /**
  * Whether a stat time (ns) is old enough for a cache to trust: a write in the same clock tick
- * as the stat would keep size and mtime (git's "racily clean"), so nothing younger than 2 s is.
+ * as the stat would keep size and mtime (git's "racily clean"). File systems with sub-second
+ * times stamp files from the kernel's coarse clock (one tick, ≤ 10 ms, behind): 100 ms is ten
+ * ticks of margin, so a checkout's files are cached as it ends and the first `status` need not
+ * hash them all. A time on a whole second may come from a file system that keeps only seconds
+ * (or two, FAT): for those, 2 s.
  */
 export function settled(timeNs: bigint, nowMs: number = Date.now()): boolean {
-  return BigInt(Math.floor(nowMs)) * 1_000_000n - timeNs >= 2_000_000_000n;
+  const margin = timeNs % 1_000_000_000n === 0n ? 2_000_000_000n : 100_000_000n;
+  return BigInt(Math.floor(nowMs)) * 1_000_000n - timeNs >= margin;
+}
+
+/** A metadata file's cache (its stat and the metadata it holds), unless its mtime is too recent to trust. */
+export function metaCacheFromStats(s: BigIntStats, meta: ObjectMeta, nowMs: number = Date.now()): MetaFileCache | undefined {
+  if (!settled(s.mtimeNs, nowMs)) return undefined;
+  return { size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: Number(s.ino), meta };
 }
 
 /** {@link statCache} from stats already taken. */
@@ -221,7 +257,7 @@ function journalProblem(root: string, journal: Journal): string | undefined {
 interface ReplayState {
   report: JournalReport;
   /** Files written, with the content they now hold. */
-  written: Map<string, string>;
+  written: Map<string, Written>;
   /** Folders known to exist. */
   madeDirs: Set<string>;
   unsafe: (path: string) => string | undefined;
@@ -230,6 +266,20 @@ interface ReplayState {
 function refuseUnsafe(unsafe: (path: string) => string | undefined, step: JournalStep): void {
   const problem = unsafe(step.path);
   if (problem) throw new WcError("unsafe-path", `cannot ${step.do} ${step.path}: ${problem}; refused, nothing was written`);
+}
+
+/** A file a replay left holding known content, with its stat taken right after (a later edit changes it). */
+interface Written {
+  /** A `write` step's content. */
+  hash?: string;
+  /** A `write-text` step's text. */
+  text?: string;
+  stats?: BigIntStats;
+}
+
+function statsOf(absolute: string): BigIntStats | undefined {
+  const s = lstatSync(absolute, { bigint: true, throwIfNoEntry: false });
+  return s?.isFile() ? s : undefined;
 }
 
 async function applyStep(root: string, step: JournalStep, { report, written, madeDirs, unsafe }: ReplayState): Promise<void> {
@@ -250,13 +300,13 @@ async function applyStep(root: string, step: JournalStep, { report, written, mad
         // mid-copy leaves a prefix of the content, which the replay below recognises and completes.
         await ensureDir(dirname(absolute), madeDirs);
         if (await copyNew(root, source, absolute, step.hash)) {
-          written.set(step.path, step.hash);
+          written.set(step.path, { hash: step.hash, stats: statsOf(absolute) });
           return;
         }
       }
       const current = await currentHash(absolute);
       if (current === step.hash) {
-        written.set(step.path, step.hash);
+        written.set(step.path, { hash: step.hash, stats: statsOf(absolute) });
         return;
       }
       const ours = step.expect === "absent" && current !== "absent" && current !== "dir" && current !== "other" && (await isPrefixOf(absolute, source));
@@ -267,7 +317,7 @@ async function applyStep(root: string, step: JournalStep, { report, written, mad
       // fsync when older bytes are replaced (power loss must not leave neither); a brand-new file
       // has nothing to lose, and skipping it keeps large checkouts fast (svn and git do the same).
       await copyFileAtomic(source, absolute, { fsync: current !== "absent" && !ours }).catch((error: unknown) => missingPristine(root, step.hash, error));
-      written.set(step.path, step.hash);
+      written.set(step.path, { hash: step.hash, stats: statsOf(absolute) });
       return;
     }
     case "write-text": {
@@ -276,11 +326,17 @@ async function applyStep(root: string, step: JournalStep, { report, written, mad
         // above. A kill mid-write leaves a prefix, which the replay completes (or, for "any",
         // simply replaces).
         await ensureDir(dirname(absolute), madeDirs);
-        if (await writeNew(absolute, step.text)) return;
+        if (await writeNew(absolute, step.text)) {
+          written.set(step.path, { text: step.text, stats: statsOf(absolute) });
+          return;
+        }
       }
       const current = await currentHash(absolute);
       const target = step.text === null ? "absent" : nodeCrypto().createHash("sha256").update(step.text).digest("hex");
-      if (current === target) return;
+      if (current === target) {
+        if (step.text !== null) written.set(step.path, { text: step.text, stats: statsOf(absolute) });
+        return;
+      }
       const ours = step.expect === "absent" && step.text !== null && current !== "absent" && current !== "dir" && current !== "other" && (await isPrefixOf(absolute, Buffer.from(step.text)));
       if (current !== "absent" && !ours && (current === "dir" || current === "other" || !matches(current, step.expect))) await moveAside(root, step.path, report);
       if (step.text === null) {
@@ -289,6 +345,7 @@ async function applyStep(root: string, step: JournalStep, { report, written, mad
         await ensureDir(dirname(absolute), madeDirs);
         // As for files: fsync only when older bytes are replaced.
         await writeFileAtomic(absolute, step.text, { fsync: current !== "absent" && !ours });
+        written.set(step.path, { text: step.text, stats: statsOf(absolute) });
       }
       return;
     }

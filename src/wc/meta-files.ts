@@ -44,7 +44,8 @@ export function readWorkingMetaSync(root: string, path: string): { meta?: Object
   return parseMetaText(path, text);
 }
 
-function parseMetaText(path: string, text: string): { meta?: ObjectMeta; error?: string } {
+/** The metadata of the object at `path` from its metadata file's text, or what is wrong with it. */
+export function parseMetaText(path: string, text: string): { meta?: ObjectMeta; error?: string } {
   try {
     const value: unknown = JSON.parse(text);
     const unresolved = unresolvedMetaKeys(value);

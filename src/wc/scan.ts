@@ -10,7 +10,7 @@ import type { ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ADMIN_DIR } from "./admin.js";
 import { childrenByParent, type Entry, type ListingCache, type MetaFileCache, type StatCache } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
-import { cacheFromStats, settled, statCache } from "./journal.js";
+import { cacheFromStats, metaCacheFromStats, settled, statCache } from "./journal.js";
 import { META_DIR, metaFileOf, objectOfMetaFile, readWorkingMetaSync, sameMeta } from "./meta-files.js";
 import { hashFile } from "./pristine.js";
 
@@ -357,12 +357,6 @@ export function adoptScanCaches(entries: Map<string, Entry>, refreshed: Pick<Sca
     }
   }
   return [...changed];
-}
-
-/** A metadata file's cache, unless its mtime is too recent to trust (as for content). */
-function metaCacheFromStats(s: BigIntStats, meta: ObjectMeta, nowMs: number): MetaFileCache | undefined {
-  if (!settled(s.mtimeNs, nowMs)) return undefined;
-  return { size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: Number(s.ino), meta };
 }
 
 function sameListing(listing: Pick<ListingCache, "mtimeNs" | "ctimeNs" | "ino">, s: BigIntStats): boolean {

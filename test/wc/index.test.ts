@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { adminPaths, FORMAT_VERSION, WcError } from "../../src/wc/admin.js";
 import { loadEntries, saveEntries, type Entry } from "../../src/wc/entries.js";
 import { rebuildIndexIfDamaged } from "../../src/wc/index-rebuild.js";
+import { settled } from "../../src/wc/journal.js";
 import { missingPaths } from "../../src/wc/missing.js";
 import { scanWorkingCopy } from "../../src/wc/scan.js";
 import { formatMeta } from "../../src/protocol/meta-text.js";
@@ -324,6 +325,26 @@ describe("a damaged index", () => {
   });
 });
 
+describe("settled: when a stat time is old enough to trust", () => {
+  const nowMs = 1_800_000_000_123;
+  const ns = (ms: number) => BigInt(ms) * 1_000_000n;
+  test("sub-second times: 100 ms; whole-second times (a file system that keeps seconds): 2 s", () => {
+    const table: [string, bigint, boolean][] = [
+      ["written just now", ns(nowMs) - 1n, false],
+      ["99 ms ago", ns(nowMs - 99), false],
+      ["100 ms ago", ns(nowMs - 100), true],
+      ["an hour ago", ns(nowMs - 3_600_000), true],
+      ["in the future (clock skew)", ns(nowMs + 5_000), false],
+      ["on a whole second, 1.9 s ago", ns(1_799_999_998_000), false],
+      ["on a whole second, 2.1 s ago", ns(1_799_999_998_000), true],
+    ];
+    for (const [what, timeNs, expected] of table) {
+      const at = what.includes("2.1 s") ? 1_800_000_000_100 : what.includes("1.9 s") ? 1_799_999_999_900 : nowMs;
+      assert.equal(settled(timeNs, at), expected, what);
+    }
+  });
+});
+
 describe("status skips reading folders that cannot have changed", () => {
   const later = () => Date.now() + 10_000; // every folder is old enough to trust
 
@@ -371,11 +392,11 @@ describe("status skips reading folders that cannot have changed", () => {
     }
   });
 
-  test("a folder changed within the last 2 seconds gets no listing cache", async () => {
+  test("a folder changed within the last 100 ms gets no listing cache", async () => {
     const root = await makeRoot();
     await mkdir(join(root, "d"));
     const entries = new Map<string, Entry>([["", { kind: "folder", revision: 1 }], ["d", { kind: "folder", revision: 1 }]]);
-    const scan = await scanWorkingCopy(root, entries, { changedOnly: true, now: () => statSync(join(root, "d")).mtimeMs + 500 });
+    const scan = await scanWorkingCopy(root, entries, { changedOnly: true, now: () => statSync(join(root, "d")).mtimeMs + 50 });
     assert.equal(scan.refreshedListings.has("d"), false);
   });
 });
@@ -469,9 +490,9 @@ describe("status takes metadata from its cache while the metadata file's stat ho
     assert.deepEqual(edited.refreshedMetaCaches.get("d/a.txt")?.meta, { ...meta, extra: { title: "B" } }, "re-read and cached anew");
   });
 
-  test("no cache for a metadata file written within the last 2 seconds, or one that does not parse", async () => {
+  test("no cache for a metadata file written within the last 100 ms, or one that does not parse", async () => {
     const { root, entries, metaFile } = await checkout();
-    const recent = await scanWorkingCopy(root, entries, { changedOnly: true, now: () => statSync(metaFile).mtimeMs + 500 });
+    const recent = await scanWorkingCopy(root, entries, { changedOnly: true, now: () => statSync(metaFile).mtimeMs + 50 });
     assert.equal(recent.refreshedMetaCaches.size, 0);
     await writeFile(metaFile, "{ not json");
     const broken = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
