@@ -80,7 +80,11 @@ export async function applyRemote(
 
   // 1. Receive every body we will need into the pristine store.
   const remoteByPath = new Map(manifest.entries.map((e) => [e.path, e]));
-  await receiveBodies(root, snapshot, { wanted: (path) => wanted(path, "file"), progress: opts.progress });
+  // A checkout in the making (no entry but the root) has nothing local to compare: every write
+  // expects its path absent, and the journal moves aside whatever turns up there meanwhile. Its
+  // pristine store is new, and the bodies go straight into place (see writePristineSync).
+  const newCheckout = opts.command === "checkout" && entries.size <= 1;
+  await receiveBodies(root, snapshot, { wanted: (path) => wanted(path, "file"), progress: opts.progress, inPlace: newCheckout });
 
   // 2. Plan. Only what the server touched is scanned, so the cost follows the change, not the tree.
   const deleted = new Set(manifest.deleted.filter((p) => entries.has(p)));
@@ -96,9 +100,6 @@ export async function applyRemote(
   }
   const changed = manifest.entries.filter((e) => wanted(e.path, e.kind)).sort((a, b) => depthOf(a.path) - depthOf(b.path) || (a.path < b.path ? -1 : 1));
   const affected = [...new Set([...changed.map((e) => e.path).filter((p) => p !== ""), ...deleted])];
-  // A checkout in the making (no entry but the root) has nothing local to compare: every write
-  // expects its path absent, and the journal moves aside whatever turns up there meanwhile.
-  const newCheckout = opts.command === "checkout" && entries.size <= 1;
   const scan = affected.length > 0 && !newCheckout ? await scanWorkingCopy(root, entries, { within: affected }) : { items: [] };
   const local = new Map<string, PathStatus>(scan.items.map((i) => [i.path, i]));
   const rootMeta = readWorkingMetaSync(root, "");

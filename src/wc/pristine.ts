@@ -123,19 +123,30 @@ export async function storePristine(
  * times the CPU on lock contention (measured on a 2-core VM); one thread creating them in turn
  * is what git and svn do.
  */
-export function writePristineSync(root: string, hash: string, data: Uint8Array): void {
-  const { tmp } = adminPaths(root);
-  if (!knownDirs.has(tmp)) {
-    fs.mkdirSync(tmp, { recursive: true });
-    knownDirs.add(tmp);
-  }
-  const temp = join(tmp, `in-${tempPrefix}${(tempCounter++).toString(16)}`);
+export function writePristineSync(root: string, hash: string, data: Uint8Array, opts: { inPlace?: boolean } = {}): void {
   const target = pristinePath(root, hash);
   const dir = dirname(target);
   if (!knownDirs.has(dir)) {
     fs.mkdirSync(dir, { recursive: true });
     knownDirs.add(dir);
   }
+  if (opts.inPlace) {
+    // A new checkout's store: no temp file and no rename. A kill leaves the checkout marked
+    // incomplete and without a journal, and the update that finishes it writes every body again
+    // (temp + rename), so a torn copy is never used. The same content twice: the first is whole.
+    try {
+      fs.writeFileSync(target, data, { flag: "wx" });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw namePathOnDiskFull(error, target);
+    }
+    return;
+  }
+  const { tmp } = adminPaths(root);
+  if (!knownDirs.has(tmp)) {
+    fs.mkdirSync(tmp, { recursive: true });
+    knownDirs.add(tmp);
+  }
+  const temp = join(tmp, `in-${tempPrefix}${(tempCounter++).toString(16)}`);
   try {
     fs.writeFileSync(temp, data);
     fs.renameSync(temp, target);

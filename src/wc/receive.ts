@@ -16,7 +16,12 @@ import { hasPristine, SMALL_BODY, storePristine, writePristineSync } from "./pri
 export async function receiveBodies(
   root: string,
   snapshot: { manifest: SnapshotManifest; records: AsyncGenerator<SnarfRecord> },
-  opts: { wanted: (path: string) => boolean; progress?: (received: number, total: number, bytes: number, totalBytes: number) => void },
+  opts: {
+    wanted: (path: string) => boolean;
+    progress?: (received: number, total: number, bytes: number, totalBytes: number) => void;
+    /** A new checkout's empty store: small bodies written in place (writePristineSync). */
+    inPlace?: boolean;
+  },
 ): Promise<void> {
   const { manifest } = snapshot;
   const wanted = opts.wanted;
@@ -55,7 +60,7 @@ export async function receiveBodies(
           parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         }
         if (hasher.digest("hex") !== remote.hash) throw badContent(remote.path);
-        writePristineSync(root, remote.hash!, parts.length === 1 ? parts[0] : Buffer.concat(parts));
+        writePristineSync(root, remote.hash!, parts.length === 1 ? parts[0] : Buffer.concat(parts), { inPlace: opts.inPlace });
         stored.add(remote.hash!);
       } else {
         await storePristine(root, body, remote.hash, record.size).catch((error: unknown) => {

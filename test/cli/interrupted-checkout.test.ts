@@ -8,8 +8,8 @@
  * then holds the rest back; Ctrl-C is typed once the bar shows bytes and the proxy has stalled.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, truncateSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -104,4 +104,51 @@ test("Ctrl-C during a checkout: says so; status says incomplete; checkout again 
   const clean = await zsyncJson<{ incomplete?: boolean; items: unknown[] }>(["status"], { cwd: dir });
   assert.equal(clean.json.incomplete, undefined);
   assert.deepEqual(clean.json.items, []);
+});
+
+test("kill -9 while a checkout receives small bodies (stored in place): the update that finishes it never uses a torn copy", async () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 200; i++) files[`f${String(i).padStart(3, "0")}.txt`] = `${i}\n`.repeat(700);
+  await new Remote(server).createFolder("many", files);
+  const parent = await tempDir("zsync-kill-receive-");
+  const url = `${proxyOrigin}/many`;
+
+  state.stallAfter = 200 * 1024;
+  const stalled = new Promise<void>((resolve) => (state.stalled = resolve));
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ZSYNC_PASSWORD: "zsync", ZSYNC_NO_AUTH_CACHE: "1", NO_COLOR: "1", TERM: "xterm" })) if (v !== undefined) env[k] = v;
+  const term = pty.spawn(process.execPath, [CLIENT_BIN, "checkout", url, "co"], { cwd: parent, env, cols: 200, rows: 30, name: "xterm" });
+  let shown = "";
+  const exited = new Promise<void>((resolve) => term.onExit(() => resolve()));
+  // Some bodies stored: the bar counts files once they are written.
+  const someStored = new Promise<void>((resolve) =>
+    term.onData((d) => {
+      shown += d;
+      if (/Checking out \[.*\] [1-9]\d*\/200 files/.test(stripAnsi(shown))) resolve();
+    }),
+  );
+  await Promise.all([stalled, someStored]);
+  term.kill("SIGKILL");
+  await exited;
+  state.stallAfter = Infinity;
+
+  const dir = join(parent, "co");
+  assert.equal(existsSync(join(dir, ".zsync", "journal.json")), false, "killed while receiving: no journal yet");
+  // What a kill in the middle of an in-place write leaves: a torn copy under its final name.
+  const store = join(dir, ".zsync", "pristine");
+  const stored = readdirSync(store).flatMap((fan) => readdirSync(join(store, fan)).map((name) => join(store, fan, name)));
+  assert.ok(stored.length > 0, "some bodies were stored before the kill");
+  for (const file of stored) truncateSync(file, Math.floor(readFileSync(file).length / 2));
+
+  const up = await zsync(["update"], { cwd: dir });
+  assert.equal(up.code, 0, up.stderr);
+  for (const [name, text] of Object.entries(files)) assert.equal(readFileSync(join(dir, name), "utf8"), text, name);
+  for (const fan of readdirSync(store)) {
+    for (const name of readdirSync(join(store, fan))) assert.equal(createHash("sha256").update(readFileSync(join(store, fan, name))).digest("hex"), name, "every BASE copy is whole");
+  }
+  const clean = await zsyncJson<{ incomplete?: boolean; items: unknown[] }>(["status"], { cwd: dir });
+  assert.equal(clean.json.incomplete, undefined);
+  assert.deepEqual(clean.json.items, []);
+  const diff = await zsync(["diff"], { cwd: dir });
+  assert.equal(diff.stdout, "");
 });
