@@ -43,12 +43,12 @@ async function letters(dir: string): Promise<Record<string, string>> {
 
 /**
  * The hash of every file of the checkout, `.zsync/` included — the index as the entries it holds,
- * without the stat and listing caches, which any `zsync status` may refresh.
+ * without the stat, metadata and listing caches, which any `zsync status` may refresh.
  */
 function everything(dir: string): Map<string, string> {
   const withoutCaches = (b: Buffer) => {
     const data = decodeIndex(b);
-    const entries = [...data.entries].sort(([x], [y]) => (x < y ? -1 : 1)).map(([p, e]) => [p, { ...e, cache: undefined, listing: undefined }]);
+    const entries = [...data.entries].sort(([x], [y]) => (x < y ? -1 : 1)).map(([p, e]) => [p, { ...e, cache: undefined, metaCache: undefined, listing: undefined }]);
     return JSON.stringify({ revision: data.revision, entries });
   };
   return new Map([...readTree(dir, { admin: true })].map(([p, b]) => [p, sha256(p === ".zsync/index" ? withoutCaches(b) : b)]));

@@ -113,7 +113,7 @@ function snapshot(root: string, admin = false): Map<string, string> {
       else if (path === ".zsync/index") {
         // Stat caches are refreshed by any status: compare the entries without them.
         const data = decodeIndex(readFileSync(join(root, path)));
-        const entries = [...data.entries].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, entry]) => [p, { ...entry, cache: undefined, listing: undefined }]);
+        const entries = [...data.entries].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, entry]) => [p, { ...entry, cache: undefined, metaCache: undefined, listing: undefined }]);
         out.set(path, sha256(JSON.stringify({ revision: data.revision, entries })));
       } else out.set(path, sha256(readFileSync(join(root, path))));
     }
@@ -568,7 +568,7 @@ describe("info", () => {
 test("metadata of removed-then-reverted paths and journal ordering survive a re-read", async (t) => {
   // remove → revert round trip leaves entries exactly as they were (minus stat caches).
   const root = await makeCheckout(t);
-  const strip = (m: Map<string, Entry>) => new Map([...m].map(([p, e]) => [p, { ...e, cache: undefined }]));
+  const strip = (m: Map<string, Entry>) => new Map([...m].map(([p, e]) => [p, { ...e, cache: undefined, metaCache: undefined, listing: undefined }]));
   const before = strip(await entriesOf(root));
   const disk = snapshot(root);
   await withWc(root, (wc) => remove(wc, { paths: ["docs", "images/logo.png", "index.html"] }));
