@@ -5,28 +5,29 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { tempDir } from "../helpers/server.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 test("npm pack leaves out demo/data and any data directory, and includes LICENSE", { timeout: 120_000 }, async () => {
-  // What `npm run demo` leaves behind, made here if the demo never ran in this clone.
-  const made: string[] = [];
+  // A copy of the clone (without node_modules and .git), so that the data directories made here
+  // never appear in the real clone, where another test file checks that the demo made none.
+  const copy = await tempDir("zsync-pack-");
+  await cp(root, copy, { recursive: true, filter: (source) => !/\/(node_modules|\.git)$/.test(source) });
+  // What `npm run demo` leaves behind.
   for (const dir of ["demo/data", "data"]) {
-    const absolute = join(root, dir);
-    if (existsSync(absolute)) continue;
+    const absolute = join(copy, dir);
     await mkdir(absolute, { recursive: true });
-    made.push(absolute);
     await writeFile(join(absolute, "zsync.db"), "not a database\n");
     await writeFile(join(absolute, "ssh_host_ed25519_key"), "-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n");
   }
   try {
-    const { stdout } = await promisify(execFile)("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, maxBuffer: 64 << 20 });
+    const { stdout } = await promisify(execFile)("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: copy, maxBuffer: 64 << 20 });
     const files: string[] = (JSON.parse(stdout) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
     assert.ok(files.length > 10, `suspiciously few files: ${files.join(", ")}`);
     const leaked = files.filter((p) => /(^|\/)data\//.test(p) || /ssh_host_|\.db$|\.sqlite/.test(p) || /^(test|bench|src)\//.test(p));
@@ -37,6 +38,6 @@ test("npm pack leaves out demo/data and any data directory, and includes LICENSE
     assert.ok(files.some((p) => p.startsWith("demo/seed/")), "the demo seed is missing from the package");
     assert.ok(files.some((p) => p.startsWith("dist/")), "dist/ is missing from the package");
   } finally {
-    for (const dir of made) await rm(dir, { recursive: true, force: true });
+    await rm(copy, { recursive: true, force: true });
   }
 });
