@@ -14,6 +14,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
+import { cliEnv } from "../helpers/cli.js";
 import { CLIENT_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
 import { checkoutFresh, listAll, readTree, Remote, run, sha256, statusOf } from "../helpers/scenario.js";
 
@@ -139,7 +140,7 @@ describe("a checkout killed at random moments recovers", () => {
   function checkoutKilledAfter(dir: string, cwd: string, ms: number): Promise<{ killed: boolean }> {
     const child = spawn(process.execPath, [CLIENT_BIN, "checkout", "-q", remote.url(folder), dir], {
       cwd,
-      env: { ...process.env, ZSYNC_PASSWORD: "zsync", ZSYNC_NO_AUTH_CACHE: "1", NO_COLOR: "1" },
+      env: cliEnv(),
       stdio: ["ignore", "ignore", "ignore"],
     });
     const timer = setTimeout(() => child.kill("SIGKILL"), ms);

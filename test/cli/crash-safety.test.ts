@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import fc from "fast-check";
 import { CLIENT_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
-import { zsync } from "../helpers/cli.js";
+import { cliEnv, zsync } from "../helpers/cli.js";
 import { checkoutInProcess, listAll, Remote, run, sha256, statusOf } from "../helpers/scenario.js";
 
 const FILES = 300;
@@ -84,7 +84,7 @@ after(async () => {
 
 /** Spawns `zsync ARGS` in `cwd` and SIGKILLs it when `when` resolves (or lets it finish). */
 function runAndKill(args: string[], cwd: string, when: (child: ReturnType<typeof spawn>) => Promise<unknown>) {
-  const child = spawn(process.execPath, [CLIENT_BIN, ...args], { cwd, env: { ...process.env, ZSYNC_PASSWORD: "zsync", ZSYNC_NO_AUTH_CACHE: "1", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLIENT_BIN, ...args], { cwd, env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (c) => (stderr += c));
   child.stdout!.resume();

@@ -15,7 +15,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import pty from "node-pty";
-import { zsync, zsyncJson } from "../helpers/cli.js";
+import { cliEnv, zsync, zsyncJson } from "../helpers/cli.js";
 import { stripAnsi } from "../helpers/pty.js";
 import { CLIENT_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
 import { Remote } from "../helpers/scenario.js";
@@ -65,8 +65,7 @@ test("Ctrl-C during a checkout: says so; status says incomplete; checkout again 
 
   state.stallAfter = 4 * 1024 * 1024;
   const stalled = new Promise<void>((resolve) => (state.stalled = resolve));
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, ZSYNC_PASSWORD: "zsync", ZSYNC_NO_AUTH_CACHE: "1", NO_COLOR: "1", TERM: "xterm" })) if (v !== undefined) env[k] = v;
+  const env = cliEnv({ TERM: "xterm" });
   const term = pty.spawn(process.execPath, [CLIENT_BIN, "checkout", url, "co"], { cwd: parent, env, cols: 200, rows: 30, name: "xterm" });
   let shown = "";
   const exited = new Promise<number>((resolve) => term.onExit((e) => resolve(e.exitCode)));
@@ -115,8 +114,7 @@ test("kill -9 while a checkout receives small bodies (stored in place): the upda
 
   state.stallAfter = 200 * 1024;
   const stalled = new Promise<void>((resolve) => (state.stalled = resolve));
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, ZSYNC_PASSWORD: "zsync", ZSYNC_NO_AUTH_CACHE: "1", NO_COLOR: "1", TERM: "xterm" })) if (v !== undefined) env[k] = v;
+  const env = cliEnv({ TERM: "xterm" });
   const term = pty.spawn(process.execPath, [CLIENT_BIN, "checkout", url, "co"], { cwd: parent, env, cols: 200, rows: 30, name: "xterm" });
   let shown = "";
   const exited = new Promise<void>((resolve) => term.onExit(() => resolve()));

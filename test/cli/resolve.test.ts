@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as pty from "node-pty";
-import { zsync, zsyncJson } from "../helpers/cli.js";
+import { cliEnv, zsync, zsyncJson } from "../helpers/cli.js";
 import { checkoutInProcess, Remote, run, statusOf, type Content } from "../helpers/scenario.js";
 import { CLIENT_BIN, startServer, type TestServer } from "../helpers/server.js";
 
@@ -382,7 +382,7 @@ class PtySession {
       cwd,
       cols: 120,
       rows: 40,
-      env: { ...(process.env as Record<string, string>), ZSYNC_PASSWORD: "zsync", ZSYNC_NO_AUTH_CACHE: "1", NO_COLOR: "1", TERM: "xterm", ...env },
+      env: cliEnv({ TERM: "xterm", ...env }),
     });
     this.proc.onData((d) => (this.raw += d));
     this.exited = new Promise((resolve) => this.proc.onExit((e) => resolve(e.exitCode)));

@@ -10,13 +10,12 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createZsyncClient } from "../../src/transport/http/client.js";
 import { WcError } from "../../src/wc/admin.js";
 import { watch, type WatchEvent } from "../../src/wc/watch/watch.js";
-import { zsync, type CliResult } from "../helpers/cli.js";
+import { cliEnv, zsync, type CliResult } from "../helpers/cli.js";
 import { fakeWatcher } from "../helpers/fake-watcher.js";
 import { freezingProxy, type FreezingProxy } from "../helpers/proxy.js";
 import { CLIENT_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
@@ -48,7 +47,7 @@ function waitForOutput(child: ChildProcess, stream: NodeJS.ReadableStream, patte
 
 /** Runs `zsync ARGS` in `cwd` as a process the test watches while it runs. */
 function startZsync(args: string[], cwd: string): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
-  const env: NodeJS.ProcessEnv = { ...process.env, ZSYNC_PASSWORD: "zsync", ZSYNC_CONFIG_DIR: join(tmpdir(), `zsync-test-config-${process.pid}`), ZSYNC_NO_AUTH_CACHE: "1", NO_COLOR: "1" };
+  const env = cliEnv();
   const child = spawn(process.execPath, [CLIENT_BIN, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (chunk) => (stderr += chunk));

@@ -15,12 +15,22 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The environment of a `zsync` run in a test: the demo password, a test config directory (never
+ * the user's ~/.config/zsync: no stored login or client setting of the user's applies, none is
+ * stored there), no stored logins, no colour; then `extra` (a value of undefined removes the variable).
+ * Tests that exercise stored logins opt in with ZSYNC_NO_AUTH_CACHE: undefined.
+ */
+export function cliEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string | undefined> = { ...process.env, ZSYNC_PASSWORD: "zsync", ZSYNC_CONFIG_DIR: TEST_CONFIG_DIR, ZSYNC_NO_AUTH_CACHE: "1", NO_COLOR: "1", ...extra };
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
+  return env as Record<string, string>;
+}
+
 /** Runs `zsync ARGS` in `cwd`; the demo password comes from ZSYNC_PASSWORD unless `env` says otherwise. */
 export function zsync(args: string[], opts: { cwd: string; env?: Record<string, string | undefined>; input?: string } = { cwd: process.cwd() }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    // Tests that exercise stored logins opt in with ZSYNC_NO_AUTH_CACHE: undefined.
-    const env: NodeJS.ProcessEnv = { ...process.env, ZSYNC_PASSWORD: "zsync", ZSYNC_CONFIG_DIR: TEST_CONFIG_DIR, ZSYNC_NO_AUTH_CACHE: "1", NO_COLOR: "1", ...opts.env };
-    for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
+    const env = cliEnv(opts.env);
     const child = spawn(process.execPath, [CLIENT_BIN, ...args], { cwd: opts.cwd, env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
@@ -32,6 +42,20 @@ export function zsync(args: string[], opts: { cwd: string; env?: Record<string, 
     child.on("error", reject);
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(opts.input ?? "");
+  });
+}
+
+/** Runs `zsync ARGS` in `cwd` (environment as {@link zsync}) and returns its stdout as bytes (`zsync cat` of a binary file). */
+export function zsyncBytes(args: string[], opts: { cwd: string; env?: Record<string, string | undefined> }): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLIENT_BIN, ...args], { cwd: opts.cwd, env: cliEnv(opts.env), stdio: ["ignore", "pipe", "pipe"] });
+    const chunks: Buffer[] = [];
+    let stderr = "";
+    child.stderr.setEncoding("utf8");
+    child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
+    child.stderr.on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(chunks), stderr }));
   });
 }
 

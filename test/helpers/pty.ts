@@ -3,6 +3,7 @@
  * would: each answer is typed once its prompt has appeared in the output.
  */
 import pty from "node-pty";
+import { cliEnv } from "./cli.js";
 import { CLIENT_BIN } from "./server.js";
 
 export interface PtyResult {
@@ -22,8 +23,8 @@ export function zsyncInPty(
   opts: { cwd: string; env: Record<string, string | undefined>; answers?: { prompt: RegExp; answer: string }[]; timeoutMs?: number },
 ): Promise<PtyResult> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries({ ...process.env, ZSYNC_NO_AUTH_CACHE: "1", NO_COLOR: "1", TERM: "xterm", ...opts.env })) if (value !== undefined) env[key] = value;
+    // No password unless the test gives one: these tests answer the prompt.
+    const env = cliEnv({ ZSYNC_PASSWORD: process.env.ZSYNC_PASSWORD, TERM: "xterm", ...opts.env });
     const child = pty.spawn(process.execPath, [CLIENT_BIN, ...args], { cwd: opts.cwd, env, cols: 200, rows: 50, name: "xterm" });
     const answers = [...(opts.answers ?? [])];
     let output = "";

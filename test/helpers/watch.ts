@@ -3,8 +3,7 @@
  * tests wait for what the watcher says it did, never for the clock.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { cliEnv } from "./cli.js";
 import { CLIENT_BIN } from "./server.js";
 
 /** One JSON line of `zsync watch --json` (docs/WATCH.md). */
@@ -23,12 +22,9 @@ export interface WatchProcess {
   kill(): Promise<void>;
 }
 
-const TEST_CONFIG_DIR = join(tmpdir(), `zsync-test-config-${process.pid}`);
-
 /** Starts `zsync watch --json ARGS` in `cwd` and resolves once it is connected to the server. */
 export async function startWatch(cwd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<WatchProcess> {
-  const fullEnv: NodeJS.ProcessEnv = { ...process.env, ZSYNC_PASSWORD: "zsync", ZSYNC_CONFIG_DIR: TEST_CONFIG_DIR, NO_COLOR: "1", ...env };
-  for (const [key, value] of Object.entries(fullEnv)) if (value === undefined) delete fullEnv[key];
+  const fullEnv = cliEnv({ ZSYNC_NO_AUTH_CACHE: undefined, ...env });
   const child = spawn(process.execPath, [CLIENT_BIN, "watch", "--json", ...args], { cwd, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
   const lines: WatchLine[] = [];
   const waiters = new Set<() => void>();

@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { simpleGit } from "simple-git";
 import { formatMeta, objectOfMetaFile } from "../../src/protocol/meta-text.js";
 import { createZsyncClient } from "../../src/transport/http/client.js";
-import { zsync } from "../helpers/cli.js";
+import { zsync, zsyncBytes } from "../helpers/cli.js";
 import { SERVER_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
 
 async function ok(args: string[], cwd: string) {
@@ -107,12 +107,7 @@ describe("zsync-server mirror-git", { timeout: 180_000 }, () => {
     const newest = zlog[0].revision;
     for (const file of ["demo/README.txt", "demo/images/logo.png"]) {
       const shown = await git.binaryCatFile(["blob", `HEAD:${file}`]);
-      const catted = await new Promise<Buffer>((resolve) => {
-        const child = spawn(process.execPath, [join(SERVER_BIN, "../zsync.js"), "cat", "-r", String(newest), `${url}/${file}`], { env: { ...process.env, ZSYNC_PASSWORD: "zsync" } });
-        const chunks: Buffer[] = [];
-        child.stdout.on("data", (c) => chunks.push(c));
-        child.on("close", () => resolve(Buffer.concat(chunks)));
-      });
+      const catted = (await zsyncBytes(["cat", "-r", String(newest), `${url}/${file}`], { cwd: dir })).stdout;
       assert.deepEqual(Buffer.from(shown), catted, file);
     }
     assert.equal((await ok(["cat", "--meta", "-r", String(newest), `${url}/demo/docs/guide.md`], dir)).stdout, await git.show([`HEAD:demo/docs/@@meta/guide.md.json`]));
@@ -215,12 +210,7 @@ describe("zsync-server mirror-git", { timeout: 180_000 }, () => {
     for (const [name, text] of Object.entries(files)) {
       const path = `demo/git-tricks/${name}`;
       const shown = Buffer.from(await git.binaryCatFile(["blob", `HEAD:${path}`]));
-      const catted = await new Promise<Buffer>((resolve) => {
-        const child = spawn(process.execPath, [join(SERVER_BIN, "../zsync.js"), "cat", "-r", String(head), `${url}/${path}`], { env: { ...process.env, ZSYNC_PASSWORD: "zsync" } });
-        const chunks: Buffer[] = [];
-        child.stdout.on("data", (c) => chunks.push(c));
-        child.on("close", () => resolve(Buffer.concat(chunks)));
-      });
+      const catted = (await zsyncBytes(["cat", "-r", String(head), `${url}/${path}`], { cwd: dir })).stdout;
       assert.deepEqual(catted, Buffer.from(text, "latin1"), `zsync cat ${path}`);
       assert.deepEqual(shown, catted, `git show HEAD:${path} equals zsync cat -r ${head}`);
     }
