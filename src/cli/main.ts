@@ -8,7 +8,7 @@ import { WcError } from "../wc/admin.js";
 import { ProtocolError } from "../transport/http/client.js";
 import { COMMANDS } from "./commands/index.js";
 import { VERSION } from "../server/version.js";
-import { endCommand } from "../transport/command-end.js";
+import { endCommand, exitWhenWritten } from "../transport/command-end.js";
 import { suggestVerb, usageError, verbTable, withExamples } from "./usage.js";
 
 /** Prints a usage error (one line and a hint; `{"error": …}` with --json) and exits 2. */
@@ -116,4 +116,4 @@ main(hideBin(process.argv))
     process.stderr.write(`zsync: ${message}\n`);
     process.exitCode = code;
   },
-);
+).then(exitWhenWritten);

@@ -5,6 +5,7 @@ import { watch, type WatchEvent } from "../../wc/watch/watch.js";
 import { DEFAULT_WATCH_MESSAGE } from "../../merge/auto-commit.js";
 import { CONFLICT_POLICIES, type ConflictPolicy } from "../../merge/content-kinds.js";
 import { isSshUrl } from "../../transport/ssh/url.js";
+import { lingerAfterCommand } from "../../transport/command-end.js";
 import type { ZsyncClient } from "../../transport/http/client.js";
 import { defineCommand } from "../command.js";
 import { clientFor } from "../connect.js";
@@ -175,6 +176,7 @@ export const watchCommand = defineCommand<Args>({
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    lingerAfterCommand();
     try {
       await watcher.done;
     } finally {
