@@ -27,6 +27,8 @@ export interface GlobalArgs {
 /** The output channel of one command run. */
 export interface Output {
   json: boolean;
+  /** Whether {@link line} prints (neither --json nor --quiet): callers skip building lines no one sees. */
+  shows: boolean;
   /** A line for people (suppressed by --json and --quiet). */
   line(text: string): void;
   /** A warning on stderr (kept with --quiet and with --json, whose stdout stays one JSON document). */
@@ -42,6 +44,7 @@ export function createOutput(args: GlobalArgs): Output {
   const colors = pc.createColors(colored);
   return {
     json: args.json,
+    shows: !args.json && !args.quiet,
     line(text) {
       if (!args.json && !args.quiet) process.stdout.write(text + "\n");
     },

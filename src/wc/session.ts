@@ -4,7 +4,7 @@
  * any interrupted command from its journal, load config and entries.
  */
 import { readdir, rm } from "node:fs/promises";
-import { join, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { adminPaths, findWorkingCopy, readConfig, WcError, type WcConfig } from "./admin.js";
 import { loadEntries, type Entries } from "./entries.js";
 import { rebuildIndexIfDamaged, type IndexRebuild } from "./index-rebuild.js";
@@ -155,8 +155,18 @@ export function toCheckoutPaths(root: string, args: string[], cwd = process.cwd(
   });
 }
 
+let lastBase: { cwd: string; root: string; base: string } | undefined;
+
 /** How a checkout path is shown to the user: relative to the current directory, `/`-separated. */
 export function displayPath(root: string, path: string, cwd = process.cwd()): string {
+  // The checkout root as seen from cwd, once per command (a checkout prints a line per file):
+  // from the root or above it, a (normalized) checkout path just follows it.
+  if (lastBase?.cwd !== cwd || lastBase.root !== root) lastBase = { cwd, root, base: relative(cwd, root).split(sep).join("/") };
+  const { base } = lastBase;
+  if (base === "" || !(base === ".." || base.startsWith("../") || isAbsolute(base))) {
+    const shown = base === "" ? path : path === "" ? base : `${base}/${path}`;
+    return shown === "" ? "." : shown;
+  }
   const shown = relative(cwd, resolve(root, path)).split(sep).join("/");
   return shown === "" ? "." : shown;
 }

@@ -44,7 +44,7 @@ export const checkoutCommand = defineCommand<Args>({
     const result = await checkout({ client, origin, path, user, ca, dir, depth: args.depth, revision: args.revision, progress: bar.update })
       .finally(bar.stop)
       .finally(() => process.off("SIGINT", onInterrupt));
-    out.result({ ...updateJson(result, result.root), root: result.root });
+    if (out.json) out.result({ ...updateJson(result, result.root), root: result.root });
     printUpdateLines(out, result, result.root, true);
     out.line(`Checked out revision ${result.target} into ${displayPath(result.root, "")}.`);
   },

@@ -38,7 +38,7 @@ export function updateJson(result: ApplyResult, root: string) {
 
 /** Prints update lines svn style (`U  path`, ` U path` for metadata); checkout prints `A`. */
 export function printUpdateLines(out: Output, result: ApplyResult, root: string, asCheckout = false): void {
-  for (const line of result.lines) {
+  for (const line of out.shows ? result.lines : []) {
     if (asCheckout && line.path === "") continue; // the checkout root itself is the directory just made
     const content = asCheckout && (line.content === "U" || line.content === "N") ? "A" : line.content;
     const shown = displayPath(root, line.path) + (line.kind === "folder" && line.path !== "" ? "/" : "");
@@ -81,7 +81,7 @@ export const updateCommand = defineCommand<Args>({
       const result = await update(wc, { client, paths, revision: args.revision, progress: bar.update, policy: args.policy }).finally(bar.stop);
       const accepted = await acceptAfterUpdate(wc, result, args);
       const openConflicts = [...wc.entries.entries.values()].filter((e) => e.conflict).length;
-      out.result({ ...updateJson(result, wc.root), openConflicts, ...accepted.json });
+      if (out.json) out.result({ ...updateJson(result, wc.root), openConflicts, ...accepted.json });
       printUpdateLines(out, accepted.result, wc.root);
       await accepted.finish(out);
       out.line(updateSummary(result, before));
