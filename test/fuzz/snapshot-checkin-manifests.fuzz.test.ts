@@ -87,7 +87,13 @@ const snapshotArb: fc.Arbitrary<SnapshotManifest> = fc
     entries: fc.uniqueArray(entryArb, { maxLength: 5, selector: (e) => e.path }).map(asTree),
     deleted: fc.array(validPathArb, { maxLength: 3 }),
   })
-  .map(({ since, ...rest }) => ({ protocol: 1 as const, ...rest, ...(since === undefined ? {} : { since }) }));
+  // A path is either changed or deleted in one snapshot, never both (the parser refuses that).
+  .map(({ since, deleted, ...rest }) => ({
+    protocol: 1 as const,
+    ...rest,
+    deleted: deleted.filter((path) => !rest.entries.some((e) => e.path === path)),
+    ...(since === undefined ? {} : { since }),
+  }));
 
 /** Makes entries a possible tree: the root and every entry with something below it become folders. */
 function asTree(entries: EntryInfo[]): EntryInfo[] {
