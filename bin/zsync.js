@@ -5,5 +5,7 @@ if (process.argv.length === 3 && process.argv[2] === "--version") {
   const { readFileSync } = await import("node:fs");
   process.stdout.write(`${JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version}\n`);
 } else {
-  await import("../dist/bundle/zsync.mjs");
+  const { runBundle } = await import("./bundle-loader.js");
+  const { fileURLToPath } = await import("node:url");
+  runBundle(fileURLToPath(new URL("../dist/bundle/zsync.cjs", import.meta.url)));
 }

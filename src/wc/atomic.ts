@@ -28,12 +28,20 @@ export function namePathOnDiskFull(error: unknown, path: string): unknown {
   return error;
 }
 
-/** Unique per process; a counter after it makes each temp name unique without asking for random bytes per file. */
-const tempPrefix = nodeCrypto().randomBytes(4).toString("hex");
+let processTag: string | undefined;
 let tempCounter = 0;
 
+/**
+ * A unique temp name part: random per process (made on first use: a command that writes nothing
+ * need not load node:crypto), then a counter, so no random bytes are asked for per file.
+ */
+export function uniqueTempPart(): string {
+  processTag ??= nodeCrypto().randomBytes(4).toString("hex");
+  return `${processTag}${(tempCounter++).toString(16).padStart(6, "0")}`;
+}
+
 function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.zsync-tmp-${tempPrefix}${(tempCounter++).toString(16).padStart(6, "0")}`);
+  return join(dirname(path), `.${basename(path)}.zsync-tmp-${uniqueTempPart()}`);
 }
 
 /** Writes `data` to `path` atomically. */

@@ -8,7 +8,7 @@ import fs, { createReadStream, createWriteStream, type ReadStream } from "node:f
 import { access, mkdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { adminPaths, WcError } from "./admin.js";
-import { namePathOnDiskFull } from "./atomic.js";
+import { namePathOnDiskFull, uniqueTempPart } from "./atomic.js";
 
 /** The pristine store folder of each checkout root seen (a checkout asks 20,000 times). */
 const storeOf = new Map<string, string>();
@@ -44,15 +44,11 @@ async function ensureDir(dir: string): Promise<void> {
   knownDirs.add(dir);
 }
 
-/** Temp names: unique per process, then a counter (no random bytes per file). */
-const tempPrefix = nodeCrypto().randomBytes(4).toString("hex");
-let tempCounter = 0;
-
 /** A fresh temp file name in the checkout's temp folder (which exists on return). */
 export async function pristineTempPath(root: string): Promise<string> {
   const { tmp } = adminPaths(root);
   await ensureDir(tmp);
-  return join(tmp, `in-${tempPrefix}${(tempCounter++).toString(16)}`);
+  return join(tmp, `in-${uniqueTempPart()}`);
 }
 
 /** Renames a finished temp file (holding the bytes of `hash`) into place as the pristine copy. */
@@ -146,7 +142,7 @@ export function writePristineSync(root: string, hash: string, data: Uint8Array, 
     fs.mkdirSync(tmp, { recursive: true });
     knownDirs.add(tmp);
   }
-  const temp = join(tmp, `in-${tempPrefix}${(tempCounter++).toString(16)}`);
+  const temp = join(tmp, `in-${uniqueTempPart()}`);
   try {
     fs.writeFileSync(temp, data);
     fs.renameSync(temp, target);

@@ -5,7 +5,7 @@
  * entries changed by a command, a `.zsyncignore` edited, too many paths) it says so and the
  * caller walks as before. The previous answer is kept in `.zsync/watch-status.json`.
  */
-import { readFile, stat } from "node:fs/promises";
+import { lstat, readFile, stat } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { parentPath } from "../../protocol/paths.js";
@@ -36,7 +36,8 @@ const ASK_TIMEOUT_MS = 3000;
  */
 export async function statusViaWatcher(wc: WorkingCopy): Promise<{ items: PathStatus[]; walked: boolean } | undefined> {
   const socket = watcherSocketPath(wc.root);
-  if (!socket) return undefined;
+  // No socket file, no watcher: one lstat instead of loading node:net and a failed connect.
+  if (!socket || !(await lstat(socket).then((s) => s.isSocket(), () => false))) return undefined;
   const memoFile = join(adminPaths(wc.root).admin, "watch-status.json");
   const memo = await readFile(memoFile, "utf8").then((text) => JSON.parse(text) as Remembered, () => undefined);
   const answer = await ask(socket, { instance: memo?.instance, token: memo?.token });
