@@ -3,7 +3,7 @@
  * the stat cache are not read (git's index idea); the others are hashed, a few at a time.
  */
 import { nodeCrypto } from "../protocol/crypto.js";
-import { lstatSync, readdirSync, readFileSync, type BigIntStats } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, type BigIntStats, type Stats } from "node:fs";
 import { join } from "node:path";
 import { parentPath } from "../protocol/paths.js";
 import type { ObjectKind, ObjectMeta } from "../protocol/types.js";
@@ -59,6 +59,26 @@ const CACHED_FILE: DiskNode = Object.freeze({ kind: "file", cacheHit: true });
 
 function cacheMatches(cache: { size: number; ino: number; mtimeNs: string } | undefined, s: BigIntStats | undefined): boolean {
   return cache !== undefined && s !== undefined && cache.size === Number(s.size) && cache.ino === Number(s.ino) && cache.mtimeNs === String(s.mtimeNs);
+}
+
+/**
+ * A stat cache's mtime as Node computes `Stats.mtimeMs` from the same seconds and nanoseconds
+ * (`sec * 1e3 + nsec / 1e6`, the same double), or NaN when it cannot be told that way.
+ */
+function mtimeMsOf(mtimeNs: string): number {
+  if (mtimeNs.length <= 9 || mtimeNs[0] === "-") return NaN; // before 1970-01-01T00:00:01: exact check only
+  return Number(mtimeNs.slice(0, -9)) * 1e3 + Number(mtimeNs.slice(-9)) / 1e6;
+}
+
+/**
+ * The cache check on a plain lstat, which costs about half of one with BigInts (no BigInt or
+ * Date objects per file): equal size, inode and mtime in milliseconds as a double, whose last
+ * bit is ~0.24 µs in this century. Two mtimes that close are not told apart; a cached mtime is
+ * at least 100 ms older than the moment it was cached (`settled`), so only a time set
+ * explicitly (`touch -d`) could fall within that of it. Anything else is checked exactly.
+ */
+function cacheMatchesQuickly(cache: { size: number; ino: number; mtimeNs: string } | undefined, s: Stats): boolean {
+  return cache !== undefined && cache.size === s.size && cache.ino === s.ino && mtimeMsOf(cache.mtimeNs) === s.mtimeMs;
 }
 
 /** Files up to this size are hashed synchronously: for many small files that is far faster. */
@@ -144,16 +164,29 @@ export async function scanWorkingCopy(
   };
 
   const visit = (path: string): DiskNode | undefined => {
-    let stats: BigIntStats | undefined;
+    const file = onDisk(path);
+    let quick: Stats | undefined;
     try {
-      stats = lstatSync(onDisk(path), { bigint: true, throwIfNoEntry: false });
+      quick = lstatSync(file, { throwIfNoEntry: false });
     } catch {
       return undefined; // ENOTDIR, EACCES: nothing we can use there
     }
+    if (!quick || (!quick.isDirectory() && !quick.isFile())) return undefined; // symlinks and devices are never followed or tracked
+    const entry = entries.get(path);
+    if (quick.isFile() && entry?.kind === "file" && cacheMatchesQuickly(entry.cache, quick)) {
+      disk.set(path, CACHED_FILE);
+      return CACHED_FILE;
+    }
+    // Everything else needs exact times (stat caches, listings): look again, with BigInts.
+    let stats: BigIntStats | undefined;
+    try {
+      stats = lstatSync(file, { bigint: true, throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
     if (!stats) return undefined;
     const isDir = stats.isDirectory();
-    if (!isDir && !stats.isFile()) return undefined; // symlinks and devices are never followed or tracked
-    const entry = entries.get(path);
+    if (!isDir && !stats.isFile()) return undefined;
     if (!entry && ignored(path, isDir)) return undefined;
     if (!isDir && entry?.kind === "file" && cacheMatches(entry.cache, stats)) {
       disk.set(path, CACHED_FILE);
@@ -228,6 +261,11 @@ export async function scanWorkingCopy(
   /** An object's working metadata: from its cache while the file's stat matches, else read (and cached when settled). */
   const workingMeta = (path: string, cache: MetaFileCache | undefined): { meta?: ObjectMeta; error?: string } => {
     const file = onDisk(metaFileOf(path));
+    const quick = cache ? lstatSync(file, { throwIfNoEntry: false }) : undefined;
+    if (quick?.isFile() && cacheMatchesQuickly(cache, quick)) {
+      metaCached.add(path);
+      return { meta: cache!.meta };
+    }
     const before = lstatSync(file, { bigint: true, throwIfNoEntry: false });
     if (before && cache && cacheMatches(cache, before)) {
       metaCached.add(path);
