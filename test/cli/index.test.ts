@@ -7,12 +7,12 @@
  * - a 1-file commit and a no-op update append a constant few hundred bytes to the index.
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { decodeIndex } from "../../src/wc/index-file.js";
-import { zsync, zsyncJson } from "../helpers/cli.js";
+import { backdateWorkingFiles, zsync, zsyncJson } from "../helpers/cli.js";
 import { startServer, tempDir, type TestServer } from "../helpers/server.js";
 
 interface StatusJson {
@@ -42,15 +42,6 @@ function downgradeToEntriesJson(root: string): void {
   const entries = Object.fromEntries(sorted.map((p) => [p, data.entries.get(p)]));
   writeFileSync(join(root, ".zsync/entries.json"), JSON.stringify({ format: 1, revision: data.revision, entries }));
   rmSync(index);
-}
-
-/** Sets every working file's mtime an hour back: old enough to be trusted by a stat cache. */
-function backdate(root: string): void {
-  const hourAgo = new Date(Date.now() - 3_600_000);
-  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
-    const path = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
-    if (entry.isFile() && !path.includes("/.zsync/")) utimesSync(path, hourAgo, hourAgo);
-  }
 }
 
 describe("the checkout index", () => {
@@ -158,7 +149,7 @@ describe("the checkout index", () => {
       await ok(["commit", "-m", "bulk"], grow);
       // Old enough for stat caches, which status saves now: the measured commit then has none of
       // its own to save (it would, for files that settle between the two, as status does).
-      backdate(grow);
+      backdateWorkingFiles(grow);
       await ok(["status"], grow);
       await writeFile(join(grow, "README.txt"), `edit ${round}\n`);
       commits.push(await appended(() => ok(["commit", "-m", `one file ${round}`], grow)));
@@ -177,7 +168,7 @@ describe("the checkout index", () => {
     await ok(["checkout", url, "caches", "-q"], work);
     const wc = join(work, "caches");
     // Backdated: whatever the checkout cached no longer matches, and the files are old enough to cache.
-    backdate(wc);
+    backdateWorkingFiles(wc);
     const cached = () =>
       [...decodeIndex(readFileSync(join(wc, ".zsync/index"))).entries]
         .filter(([p, e]) => {

@@ -10,13 +10,13 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { closeSync, cpSync, openSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { closeSync, cpSync, openSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 import { after, before, describe, test } from "node:test";
 import { cacheHeader, readCodeCache, wrapBundle } from "../../bin/bundle-loader.js";
-import { cliEnv, zsync } from "../helpers/cli.js";
+import { backdateWorkingFiles, cliEnv, zsync } from "../helpers/cli.js";
 import { startServer, tempDir, type TestServer } from "../helpers/server.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -30,15 +30,6 @@ async function copyOfClient(): Promise<string> {
   cpSync(join(REPO, "package.json"), join(dir, "package.json"));
   symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
   return dir;
-}
-
-/** Sets every working file's mtime an hour back: old enough to be trusted by a stat cache. */
-function backdate(root: string): void {
-  const hourAgo = new Date(Date.now() - 3_600_000);
-  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
-    const path = join(entry.parentPath, entry.name);
-    if (entry.isFile() && !path.includes("/.zsync/")) utimesSync(path, hourAgo, hourAgo);
-  }
 }
 
 /**
@@ -122,7 +113,7 @@ describe("what a command loads", () => {
   test("a clean status: no network stack, child processes, HTTP/2 or node:crypto", { timeout: 120_000 }, async () => {
     const cwd = join(work, "wc");
     // Files an hour old: the first status caches their stats for good, the next hashes nothing.
-    backdate(cwd);
+    backdateWorkingFiles(cwd);
     assert.equal((await zsync(["status"], { cwd })).code, 0);
     const r = await runRecordingModules(join(REPO, "bin/zsync.js"), ["status"], cwd);
     assert.equal(r.code, 0, r.stderr);

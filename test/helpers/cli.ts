@@ -2,6 +2,7 @@
  * Runs the built `zsync` binary as a user would, for end-to-end tests.
  */
 import { spawn } from "node:child_process";
+import { readdirSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLIENT_BIN } from "./server.js";
@@ -66,5 +67,14 @@ export async function zsyncJson<T = any>(args: string[], opts: { cwd: string; en
     return { code: result.code, json: JSON.parse(result.stdout) as T, stderr: result.stderr };
   } catch {
     throw new Error(`zsync ${args.join(" ")} --json printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  }
+}
+
+/** Sets every working file's mtime (not the admin area's) an hour back: old enough for a stat cache to be trusted. */
+export function backdateWorkingFiles(root: string): void {
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if (entry.isFile() && !path.includes("/.zsync/")) utimesSync(path, hourAgo, hourAgo);
   }
 }
