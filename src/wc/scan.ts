@@ -65,7 +65,7 @@ function cacheMatches(cache: { size: number; ino: number; mtimeNs: string } | un
  * A stat cache's mtime as Node computes `Stats.mtimeMs` from the same seconds and nanoseconds
  * (`sec * 1e3 + nsec / 1e6`, the same double), or NaN when it cannot be told that way.
  */
-function mtimeMsOf(mtimeNs: string): number {
+export function mtimeMsOf(mtimeNs: string): number {
   if (mtimeNs.length <= 9 || mtimeNs[0] === "-") return NaN; // before 1970-01-01T00:00:01: exact check only
   return Number(mtimeNs.slice(0, -9)) * 1e3 + Number(mtimeNs.slice(-9)) / 1e6;
 }
@@ -77,8 +77,27 @@ function mtimeMsOf(mtimeNs: string): number {
  * at least 100 ms older than the moment it was cached (`settled`), so only a time set
  * explicitly (`touch -d`) could fall within that of it. Anything else is checked exactly.
  */
-function cacheMatchesQuickly(cache: { size: number; ino: number; mtimeNs: string } | undefined, s: Stats): boolean {
-  return cache !== undefined && cache.size === s.size && cache.ino === s.ino && mtimeMsOf(cache.mtimeNs) === s.mtimeMs;
+function cacheMatchesQuickly(cache: { size: number; ino: number; mtimeNs: string }, s: Stats): boolean {
+  return s.isFile() && cache.size === s.size && cache.ino === s.ino && mtimeMsOf(cache.mtimeNs) === s.mtimeMs;
+}
+
+/**
+ * `file` against a stat cache: `true` when it is a file that matches it (on a plain lstat while
+ * that can tell, else exactly), otherwise its exact stat (undefined when it is not there or
+ * cannot be stat'ed). Without a cache, one exact lstat.
+ */
+function lstatAgainst(file: string, cache: { size: number; ino: number; mtimeNs: string } | undefined): true | BigIntStats | undefined {
+  try {
+    if (cache) {
+      const quick = lstatSync(file, { throwIfNoEntry: false });
+      if (!quick) return undefined;
+      if (cacheMatchesQuickly(cache, quick)) return true;
+    }
+    const stats = lstatSync(file, { bigint: true, throwIfNoEntry: false });
+    return stats?.isFile() && cacheMatches(cache, stats) ? true : stats;
+  } catch {
+    return undefined; // ENOTDIR, EACCES: nothing we can use there
+  }
 }
 
 /** Files up to this size are hashed synchronously: for many small files that is far faster. */
@@ -164,34 +183,16 @@ export async function scanWorkingCopy(
   };
 
   const visit = (path: string): DiskNode | undefined => {
-    const file = onDisk(path);
-    let quick: Stats | undefined;
-    try {
-      quick = lstatSync(file, { throwIfNoEntry: false });
-    } catch {
-      return undefined; // ENOTDIR, EACCES: nothing we can use there
-    }
-    if (!quick || (!quick.isDirectory() && !quick.isFile())) return undefined; // symlinks and devices are never followed or tracked
     const entry = entries.get(path);
-    if (quick.isFile() && entry?.kind === "file" && cacheMatchesQuickly(entry.cache, quick)) {
+    const stats = lstatAgainst(onDisk(path), entry?.kind === "file" ? entry.cache : undefined);
+    if (stats === true) {
       disk.set(path, CACHED_FILE);
       return CACHED_FILE;
-    }
-    // Everything else needs exact times (stat caches, listings): look again, with BigInts.
-    let stats: BigIntStats | undefined;
-    try {
-      stats = lstatSync(file, { bigint: true, throwIfNoEntry: false });
-    } catch {
-      return undefined;
     }
     if (!stats) return undefined;
     const isDir = stats.isDirectory();
-    if (!isDir && !stats.isFile()) return undefined;
+    if (!isDir && !stats.isFile()) return undefined; // symlinks and devices are never followed or tracked
     if (!entry && ignored(path, isDir)) return undefined;
-    if (!isDir && entry?.kind === "file" && cacheMatches(entry.cache, stats)) {
-      disk.set(path, CACHED_FILE);
-      return CACHED_FILE;
-    }
     const node: DiskNode = { kind: isDir ? "folder" : "file", stats };
     disk.set(path, node);
     if (isDir && entry) walk(path, stats); // an unversioned folder is reported once, as a whole
@@ -261,15 +262,10 @@ export async function scanWorkingCopy(
   /** An object's working metadata: from its cache while the file's stat matches, else read (and cached when settled). */
   const workingMeta = (path: string, cache: MetaFileCache | undefined): { meta?: ObjectMeta; error?: string } => {
     const file = onDisk(metaFileOf(path));
-    const quick = cache ? lstatSync(file, { throwIfNoEntry: false }) : undefined;
-    if (quick?.isFile() && cacheMatchesQuickly(cache, quick)) {
+    const before = lstatAgainst(file, cache);
+    if (before === true) {
       metaCached.add(path);
       return { meta: cache!.meta };
-    }
-    const before = lstatSync(file, { bigint: true, throwIfNoEntry: false });
-    if (before && cache && cacheMatches(cache, before)) {
-      metaCached.add(path);
-      return { meta: cache.meta };
     }
     const working = readWorkingMetaSync(root, path);
     const fresh = before && working.meta && !working.error ? metaCacheFromStats(before, working.meta, nowMs) : undefined;

@@ -37,6 +37,10 @@ test("npm pack leaves out demo/data and any data directory, and includes LICENSE
     }
     assert.ok(files.some((p) => p.startsWith("demo/seed/")), "the demo seed is missing from the package");
     assert.ok(files.some((p) => p.startsWith("dist/")), "dist/ is missing from the package");
+    // The client starts from its bundle and the bundle's code cache, through bin/bundle-loader.js.
+    for (const file of ["bin/zsync.js", "bin/bundle-loader.js", "dist/bundle/zsync.cjs", "dist/bundle/zsync.cjs.cache", "dist/bundle/undici.mjs"]) {
+      assert.ok(files.includes(file), `${file} is missing from the package`);
+    }
   } finally {
     await rm(copy, { recursive: true, force: true });
   }
