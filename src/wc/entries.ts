@@ -10,7 +10,20 @@ import type { EntryInfo, ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ManifestError, parseObjectMeta } from "../protocol/manifest.js";
 import { adminPaths, WcError } from "./admin.js";
 import { writeFileAtomic } from "./atomic.js";
-import { appendIndex, encodeBatch, encodeIndex, indexInode, IndexCorruption, readIndex, type IndexData } from "./index-file.js";
+import {
+  appendIndex,
+  currentRecord,
+  encodeBatch,
+  encodeEntryRecord,
+  encodeIndex,
+  indexInode,
+  IndexCorruption,
+  IndexFromNewerZsync,
+  INDEX_FORMAT,
+  READABLE_FORMATS,
+  readIndex,
+  type IndexData,
+} from "./index-file.js";
 import { checkoutPathProblem } from "./safe-path.js";
 
 /** What an unresolved conflict left behind. */
@@ -114,6 +127,14 @@ function corruptIndex(file: string, why: string): never {
   );
 }
 
+/** An index written by a newer zsync: refused as it is, by every command and by `zsync cleanup`. */
+export function refuseNewerIndex(file: string, error: IndexFromNewerZsync): never {
+  throw new WcError(
+    "newer-index",
+    `${file} is in index format ${error.format}, written by a newer zsync; this zsync reads formats ${READABLE_FORMATS}. Nothing was changed; use the newer zsync with this checkout.`,
+  );
+}
+
 /** What is wrong with one entry (the checks every entry passes before it is written), or undefined. */
 export function entryProblem(path: string, e: Entry): string | undefined {
   try {
@@ -194,6 +215,8 @@ interface Loaded {
   size: number;
   records: number;
   ino: number;
+  /** The index format on disk: an older one is rewritten whole by the next save. */
+  format: number;
 }
 const loadedFrom = new WeakMap<Map<string, Entry>, Loaded>();
 
@@ -218,12 +241,13 @@ export async function loadEntries(root: string): Promise<Entries> {
     data = await readIndex(paths.index);
   } catch (error) {
     if (error instanceof IndexCorruption) corruptIndex(paths.index, error.message);
+    if (error instanceof IndexFromNewerZsync) refuseNewerIndex(paths.index, error);
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     return upgradeLegacy(root);
   }
   if (!data.entries.has("")) corruptIndex(paths.index, "no entry for the checkout root");
-  const { stored, end, size, records, ino } = data;
-  return track(root, { revision: data.revision, entries: data.entries }, { stored, end, size, records, ino });
+  const { stored, end, size, records, ino, format } = data;
+  return track(root, { revision: data.revision, entries: data.entries }, { stored, end, size, records, ino, format });
 }
 
 async function upgradeLegacy(root: string): Promise<Entries> {
@@ -255,21 +279,14 @@ async function writeWhole(root: string, entries: Entries): Promise<void> {
   const text = encodeIndex(stored, entries.revision);
   await writeFileAtomic(adminPaths(root).index, text);
   const size = Buffer.byteLength(text);
-  track(root, entries, { stored, end: size, size, records: stored.size + 1, ino: await indexInode(adminPaths(root).index) });
+  track(root, entries, { stored, end: size, size, records: stored.size + 1, ino: await indexInode(adminPaths(root).index), format: INDEX_FORMAT });
 }
 
-/**
- * The stored form of an entry, after the checks a read no longer makes. A stat cache of the
- * BASE content (the usual case) leaves out its hash: the reader puts the entry's back.
- */
+/** The stored form of an entry (index-file.ts), after the checks a read no longer makes. */
 function encodeEntry(path: string, entry: Entry): string {
   const problem = entryProblem(path, entry);
   if (problem) throw new WcError("invalid-entry", `refusing to write an invalid entry (${problem})`);
-  if (entry.cache && entry.cache.hash === entry.hash) {
-    const { hash: _same, ...cache } = entry.cache;
-    return JSON.stringify({ ...entry, cache });
-  }
-  return JSON.stringify(entry);
+  return encodeEntryRecord(entry);
 }
 
 /** Options of {@link saveEntries}. */
@@ -316,7 +333,9 @@ export async function saveEntries(root: string, entries: Entries, opts: SaveEntr
   const fsync = opts.fsync ?? true;
   // A change to a large share of the entries (a first status caching every file, an update of
   // most of the tree) is written whole: appending it would make every later read parse it twice.
-  if (changes.length * 4 > loaded.stored.size + COMPACT_SLACK && (await entriesAreCurrent(root, entries))) {
+  // An index in the previous format is rewritten whole too (appended records would be its own).
+  const whole = changes.length * 4 > loaded.stored.size + COMPACT_SLACK || loaded.format !== INDEX_FORMAT;
+  if (whole && (await entriesAreCurrent(root, entries))) {
     for (const [path, json] of changes) {
       if (json === null) loaded.stored.delete(path);
       else loaded.stored.set(path, json);
@@ -338,6 +357,7 @@ export async function saveEntries(root: string, entries: Entries, opts: SaveEntr
       fresh = await readIndex(file);
     } catch (error) {
       if (error instanceof IndexCorruption) corruptIndex(file, error.message);
+      if (error instanceof IndexFromNewerZsync) refuseNewerIndex(file, error);
       throw error;
     }
     if (entries.revision === loaded.revision) revision = fresh.revision;
@@ -361,12 +381,14 @@ export async function saveEntries(root: string, entries: Entries, opts: SaveEntr
 
 /** Compaction: the whole index rewritten from `loaded` (temp + fsync + rename). */
 async function rewrite(file: string, loaded: Loaded, revision: number): Promise<void> {
+  if (loaded.format !== INDEX_FORMAT) for (const [path, record] of loaded.stored) loaded.stored.set(path, currentRecord(record));
   const whole = encodeIndex(loaded.stored, revision);
   await writeFileAtomic(file, whole);
   loaded.revision = revision;
   loaded.end = loaded.size = Buffer.byteLength(whole);
   loaded.ino = await indexInode(file);
   loaded.records = loaded.stored.size + 1;
+  loaded.format = INDEX_FORMAT;
 }
 
 /**

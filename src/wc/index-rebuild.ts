@@ -7,8 +7,8 @@
 import { copyFile, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { adminPaths } from "./admin.js";
-import { entryProblem, saveEntries, type Entry } from "./entries.js";
-import { decodeIndex, IndexCorruption, salvageIndex } from "./index-file.js";
+import { entryProblem, refuseNewerIndex, saveEntries, type Entry } from "./entries.js";
+import { decodeIndex, IndexCorruption, IndexFromNewerZsync, salvageIndex } from "./index-file.js";
 import { hasPristine } from "./pristine.js";
 
 /** What a rebuild did. */
@@ -40,6 +40,7 @@ export async function rebuildIndexIfDamaged(root: string): Promise<IndexRebuild 
   try {
     if (bytes.length > 0 && decodeIndex(bytes).entries.has("")) return undefined;
   } catch (error) {
+    if (error instanceof IndexFromNewerZsync) refuseNewerIndex(paths.index, error);
     if (!(error instanceof IndexCorruption)) throw error;
   }
   const salvaged = salvageIndex(bytes);

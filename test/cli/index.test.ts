@@ -1,8 +1,8 @@
 /**
  * The checkout index end to end (the built `zsync` against a real zsync-server):
- * - a checkout in the previous format (`.zsync/entries.json`, made by the fixture generator
- *   below from a live checkout) with local edits, a conflict and scheduled adds/removes is used
- *   by the new code with all of them intact, and upgraded in place;
+ * - a checkout in an older format (`.zsync/entries.json`, or an index in format 2, made by the
+ *   fixture generators below from a live checkout) with local edits, a conflict and scheduled
+ *   adds/removes is used by the new code with all of them intact, and upgraded in place;
  * - a damaged index gives a clear error, and `zsync cleanup` rebuilds it without losing an edit;
  * - a 1-file commit and a no-op update append a constant few hundred bytes to the index.
  */
@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { decodeIndex } from "../../src/wc/index-file.js";
 import { backdateWorkingFiles, zsync, zsyncJson } from "../helpers/cli.js";
+import { formatTwoIndex } from "../helpers/index-format-two.js";
 import { startServer, tempDir, type TestServer } from "../helpers/server.js";
 
 interface StatusJson {
@@ -44,6 +45,14 @@ function downgradeToEntriesJson(root: string): void {
   rmSync(index);
 }
 
+/** Fixture generator: rewrites a checkout's index as format 2 wrote it. */
+function downgradeToFormatTwo(root: string): void {
+  const index = join(root, ".zsync/index");
+  const data = decodeIndex(readFileSync(index));
+  writeFileSync(index, formatTwoIndex(data.revision, data.entries));
+  assert.equal(decodeIndex(readFileSync(index)).format, 2);
+}
+
 describe("the checkout index", () => {
   let server: TestServer;
   let work: string;
@@ -58,44 +67,70 @@ describe("the checkout index", () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  test("an old checkout (entries.json) with edits, a conflict and scheduled adds and removes is upgraded with all of them intact", async () => {
-    await ok(["checkout", url, "old", "-q"], work);
-    await ok(["checkout", url, "other", "-q"], work);
-    const old = join(work, "old");
-    const other = join(work, "other");
+  /**
+   * A checkout with an edit, a conflict, an added and a removed file is turned into an older
+   * format by `downgrade`; the new code must read it with all of them intact, upgrade it (the
+   * file `upgraded` says it did), and commit from it as before.
+   */
+  async function upgradeKeepsEverything(name: string, removed: string, downgrade: (root: string) => void, upgraded: (root: string) => void) {
+    await ok(["checkout", url, name, "-q"], work);
+    await ok(["checkout", url, `${name}-other`, "-q"], work);
+    const old = join(work, name);
+    const other = join(work, `${name}-other`);
     // A conflict: both change README.txt; the other side commits first.
-    await writeFile(join(other, "README.txt"), "theirs\n");
+    await writeFile(join(other, "README.txt"), `theirs (${name})\n`);
     await ok(["commit", "-m", "theirs"], other);
-    await writeFile(join(old, "README.txt"), "mine\n");
+    await writeFile(join(old, "README.txt"), `mine (${name})\n`);
     const conflicted = await zsync(["update"], { cwd: old });
     assert.equal(conflicted.code, 1, "an update that leaves a conflict exits 1");
-    // An edit, an added file, a removed file.
-    await writeFile(join(old, "docs/guide.md"), "edited guide\n");
-    await writeFile(join(old, "new.txt"), "new\n");
-    await ok(["add", "new.txt"], old);
-    await ok(["remove", "index.html"], old);
+    // An edit, an added file, a removed file (one per call: the calls share the server).
+    const added = `new-${name}.txt`;
+    await writeFile(join(old, "docs/guide.md"), `edited guide (${name})\n`);
+    await writeFile(join(old, added), `new (${name})\n`);
+    await ok(["add", added], old);
+    await ok(["remove", removed], old);
     const before = await statusOf(old);
     assert.equal(before["README.txt"], "C");
     assert.equal(before["docs/guide.md"], "M");
-    assert.equal(before["new.txt"], "A");
-    assert.equal(before["index.html"], "R");
+    assert.equal(before[added], "A");
+    assert.equal(before[removed], "R");
 
-    downgradeToEntriesJson(old);
-    assert.ok(existsSync(join(old, ".zsync/entries.json")));
-    assert.ok(!existsSync(join(old, ".zsync/index")));
-
+    downgrade(old);
     assert.deepEqual(await statusOf(old), before);
-    assert.ok(existsSync(join(old, ".zsync/index")), "upgraded in place");
-    assert.ok(!existsSync(join(old, ".zsync/entries.json")));
-    assert.equal(await readFile(join(old, "docs/guide.md"), "utf8"), "edited guide\n");
+    assert.equal(await readFile(join(old, "docs/guide.md"), "utf8"), `edited guide (${name})\n`);
     // The conflict resolves and everything commits as it would have before.
     await ok(["resolve", "--accept", "mine-full", "README.txt"], old);
     await ok(["commit", "-m", "after the upgrade"], old);
     assert.deepEqual(await statusOf(old), {});
     await ok(["update"], other);
-    assert.equal(await readFile(join(other, "README.txt"), "utf8"), "mine\n");
-    assert.equal(await readFile(join(other, "new.txt"), "utf8"), "new\n");
-    assert.ok(!existsSync(join(other, "index.html")));
+    upgraded(old);
+    assert.equal(await readFile(join(other, "README.txt"), "utf8"), `mine (${name})\n`);
+    assert.equal(await readFile(join(other, added), "utf8"), `new (${name})\n`);
+    assert.ok(!existsSync(join(other, removed)));
+  }
+
+  test("an old checkout (entries.json) with edits, a conflict and scheduled adds and removes is upgraded with all of them intact", async () => {
+    await upgradeKeepsEverything(
+      "old",
+      "index.html",
+      (root) => {
+        downgradeToEntriesJson(root);
+        assert.ok(existsSync(join(root, ".zsync/entries.json")));
+        assert.ok(!existsSync(join(root, ".zsync/index")));
+      },
+      (root) => {
+        assert.ok(existsSync(join(root, ".zsync/index")), "upgraded in place");
+        assert.ok(!existsSync(join(root, ".zsync/entries.json")));
+      },
+    );
+  });
+
+  test("a checkout whose index is in format 2 (e records only) keeps its edits, conflict and scheduled adds and removes, and is rewritten in format 3", async () => {
+    await upgradeKeepsEverything("two", "docs/notes.txt", downgradeToFormatTwo, (root) => {
+      const text = readFileSync(join(root, ".zsync/index"), "utf8");
+      // (Every file of the demo has metadata, so all its records stay JSON: test/wc/index.test.ts has the `f` records.)
+      assert.match(text, /^[0-9a-f]{8}\tv\t3\n/, "rewritten in format 3");
+    });
   });
 
   test("a damaged index is refused with a clear error; `zsync cleanup` rebuilds it and no edit is lost", async () => {

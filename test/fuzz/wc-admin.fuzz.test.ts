@@ -68,13 +68,14 @@ const entryArb: fc.Arbitrary<Entry> = fc
     hash: hashArb,
     size: fc.nat(),
     schedule: fc.constantFrom(undefined, "added" as const, "removed" as const),
-    cache: fc.option(fc.record({ size: fc.nat(), mtimeNs: fc.bigInt({ min: 0n, max: 2n ** 64n }).map(String), ino: fc.nat(), hash: hashArb }, { noNullPrototype: true }), { nil: undefined }),
+    // A stat cache of the BASE content (the usual case, stored as an `f` record) or of another.
+    cache: fc.option(fc.record({ size: fc.nat(), mtimeNs: fc.bigInt({ min: 0n, max: 2n ** 64n }).map(String), ino: fc.nat(), hash: fc.option(hashArb, { nil: undefined }) }, { noNullPrototype: true }), { nil: undefined }),
   })
   .map(({ kind, revision, hash, size, schedule, cache }) => ({
     kind,
     ...(schedule === "added" ? { schedule } : { revision, ...(schedule ? { schedule } : {}) }),
     ...(kind === "file" && schedule !== "added" ? { hash, size } : {}),
-    ...(cache ? { cache } : {}),
+    ...(cache ? { cache: { ...cache, hash: cache.hash ?? hash } } : {}),
   }));
 
 const entriesArb: fc.Arbitrary<Entries> = fc

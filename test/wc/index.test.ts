@@ -12,6 +12,8 @@ import { mkdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { crc32 } from "node:zlib";
+import { formatTwoIndex } from "../helpers/index-format-two.js";
 import { adminPaths, FORMAT_VERSION, WcError } from "../../src/wc/admin.js";
 import { loadEntries, saveEntries, type Entry } from "../../src/wc/entries.js";
 import { rebuildIndexIfDamaged } from "../../src/wc/index-rebuild.js";
@@ -258,6 +260,93 @@ describe("kill -9 during the upgrade", () => {
       assert.equal(read.revision, 9);
       assert.equal(plain(read.entries), plain(entries), `killed after ${rounds} rounds`);
     }
+  });
+});
+
+/** Every shape an entry takes: only the first two are plain files (`f` records). */
+function entriesOfEveryShape(): Map<string, Entry> {
+  const h = (s: string) => sha(s);
+  const cache = (hash: string) => ({ size: 3, mtimeNs: "1700000000123456789", ino: 42, hash });
+  return new Map<string, Entry>([
+    ["", { kind: "folder", revision: 4, listing: { mtimeNs: "1", ctimeNs: "2", ino: 3, children: 9 } }],
+    ["plain.txt", { kind: "file", revision: 3, hash: h("a"), size: 3, cache: cache(h("a")) }],
+    ["dir/na\u00efve \"quoted\" name.txt", { kind: "file", revision: 2, hash: h("b"), size: 0, cache: { ...cache(h("b")), mtimeNs: "0" } }],
+    ["dir", { kind: "folder", revision: 2 }],
+    ["edited.txt", { kind: "file", revision: 3, hash: h("c"), size: 3, cache: cache(h("edited")) }],
+    ["uncached.txt", { kind: "file", revision: 3, hash: h("d"), size: 3 }],
+    ["added.txt", { kind: "file", schedule: "added", cache: cache(h("e")) }],
+    ["removed.txt", { kind: "file", revision: 1, hash: h("f"), size: 3, schedule: "removed" }],
+    ["meta.txt", { kind: "file", revision: 3, hash: h("g"), size: 3, meta: { contentType: "text/plain", extra: { title: "T" } }, cache: cache(h("g")) }],
+    [
+      "conflicted.txt",
+      { kind: "file", revision: 3, hash: h("h"), size: 3, cache: cache(h("h")), conflict: { kind: "text", artifacts: ["conflicted.txt.mine"], versions: { base: h("h"), theirs: h("i") } } },
+    ],
+    ["metacached.txt", { kind: "file", revision: 3, hash: h("j"), size: 3, cache: cache(h("j")), metaCache: { size: 20, mtimeNs: "5", ino: 6, meta: { extra: { title: "M" } } } }],
+  ]);
+}
+
+describe("index format 3", () => {
+  test("plain files are `f` records, every other entry JSON, and all of them read back unchanged", async () => {
+    const root = await makeRoot();
+    const entries = entriesOfEveryShape();
+    await saveEntries(root, { revision: 4, entries });
+    const lines = readFileSync(adminPaths(root).index, "utf8").split("\n");
+    assert.match(lines[0], /^[0-9a-f]{8}\tv\t3$/);
+    const kinds = Object.fromEntries(lines.filter((l) => /^[0-9a-f]{8}\t[ef]\t/.test(l)).map((l) => [JSON.parse(l.split("\t")[2]) as string, l[9]]));
+    const plainFiles = ["plain.txt", "dir/na\u00efve \"quoted\" name.txt"];
+    for (const path of entries.keys()) assert.equal(kinds[path], plainFiles.includes(path) ? "f" : "e", path);
+    const read = await loadEntries(root);
+    assert.deepEqual(read.entries, entries);
+    assert.equal(read.revision, 4);
+    // A change is appended in the same form, and saving what was read writes nothing.
+    const size = statSync(adminPaths(root).index).size;
+    await saveEntries(root, read);
+    assert.equal(statSync(adminPaths(root).index).size, size);
+    read.entries.set("plain.txt", { ...read.entries.get("plain.txt")!, revision: 5 });
+    await saveEntries(root, read, { changed: ["plain.txt"] });
+    const tail = readFileSync(adminPaths(root).index).subarray(size).toString("utf8");
+    assert.match(tail, /^[0-9a-f]{8}\tf\t"plain\.txt"\t5\t[0-9a-f]{64}\t3\t3\t1700000000123456789\t42\n[0-9a-f]{8}\tc\t4\t[0-9a-f]{8}\n$/);
+    assert.deepEqual((await loadEntries(root)).entries.get("plain.txt"), read.entries.get("plain.txt"));
+  });
+
+  test("an index in format 2 is read as it is; the first save rewrites it in format 3 with the same entries", async () => {
+    const root = await makeRoot();
+    const entries = entriesOfEveryShape();
+    for (const [path, entry] of manyEntries(50)) if (path !== "") entries.set(path, entry);
+    const file = adminPaths(root).index;
+    const old = formatTwoIndex(7, entries);
+    await writeFile(file, old);
+    const read = await loadEntries(root);
+    assert.deepEqual(read.entries, entries);
+    assert.equal(read.revision, 7);
+    assert.equal(readFileSync(file, "utf8"), old, "reading leaves it as it is");
+
+    read.entries.set("edited.txt", { ...read.entries.get("edited.txt")!, revision: 8 });
+    await saveEntries(root, read, { changed: ["edited.txt"] });
+    const text = readFileSync(file, "utf8");
+    assert.match(text, /^[0-9a-f]{8}\tv\t3\n/, "rewritten whole in format 3");
+    assert.equal(text.split("\n").filter((l) => l.slice(9, 11) === "f\t").length, 52, "plain files as f records, those only the save did not touch too");
+    const expected = new Map(entries).set("edited.txt", read.entries.get("edited.txt")!);
+    assert.deepEqual((await loadEntries(root)).entries, expected);
+    // From then on, changes are appended.
+    const again = await loadEntries(root);
+    again.revision = 9;
+    await saveEntries(root, again);
+    assert.ok(readFileSync(file, "utf8").startsWith(text));
+  });
+
+  test("an index from a newer zsync is refused as it is, by every load and by `zsync cleanup`", async () => {
+    const root = await makeRoot();
+    await saveEntries(root, { revision: 1, entries: manyEntries(3) });
+    const file = adminPaths(root).index;
+    const header = `v\t4`;
+    const text = readFileSync(file, "utf8").replace(/^.*\n/, `${crc32(header).toString(16).padStart(8, "0")}\t${header}\n`);
+    await writeFile(file, text);
+    const newer = (e: WcError) => e.code === "newer-index" && e.message.includes(".zsync/index") && /index format 4, written by a newer zsync/.test(e.message) && /Nothing was changed/.test(e.message);
+    await assert.rejects(loadEntries(root), newer);
+    await assert.rejects(rebuildIndexIfDamaged(root), newer);
+    assert.equal(readFileSync(file, "utf8"), text);
+    assert.ok(!existsSync(join(root, ".zsync/index.damaged")));
   });
 });
 
