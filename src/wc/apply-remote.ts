@@ -90,9 +90,10 @@ export async function applyRemote(
   const deleted = new Set(manifest.deleted.filter((p) => entries.has(p)));
   if (opts.full) {
     for (const path of entries.keys()) if (path !== "" && !remoteByPath.has(path)) deleted.add(path);
-  } else {
+  } else if (manifest.revision > wc.entries.revision) {
     // Mixed revisions: an entry newer than the checkout (committed from here) that the delta does
     // not list was deleted on the server — the delta names only what existed at the checkout's revision.
+    // (None can be when the server is at the checkout's revision: then no entry is read here.)
     for (const [path, entry] of entries) {
       if (path === "" || entry.revision === undefined || entry.revision <= wc.entries.revision || entry.revision > manifest.revision) continue;
       if (!remoteByPath.has(path) && wanted(path, entry.kind)) deleted.add(path);

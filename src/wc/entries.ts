@@ -10,11 +10,11 @@ import type { EntryInfo, ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ManifestError, parseObjectMeta } from "../protocol/manifest.js";
 import { adminPaths, WcError } from "./admin.js";
 import { writeFileAtomic } from "./atomic.js";
+import { currentRecord, encodeEntryRecord } from "./index-records.js";
+import { LazyEntries } from "./lazy-entries.js";
 import {
   appendIndex,
-  currentRecord,
   encodeBatch,
-  encodeEntryRecord,
   encodeIndex,
   indexInode,
   IndexCorruption,
@@ -232,13 +232,14 @@ function track(root: string, entries: Entries, data: Omit<Loaded, "root" | "revi
  * Loads the entries of the checkout at `root` from `.zsync/index` (one pass; entries were
  * validated when written). A checkout in the previous format (`entries.json`) is upgraded in
  * place first, crash-safely: the index is written whole (temp + fsync + rename) before the old
- * file goes, and while both exist the index wins.
+ * file goes, and while both exist the index wins. With `lazy`, each entry is decoded when it is
+ * first read (lazy-entries.ts): for commands that read few of them.
  */
-export async function loadEntries(root: string): Promise<Entries> {
+export async function loadEntries(root: string, opts: { lazy?: boolean } = {}): Promise<Entries> {
   const paths = adminPaths(root);
   let data: IndexData;
   try {
-    data = await readIndex(paths.index);
+    data = await readIndex(paths.index, opts.lazy ? { lazy: (why) => corruptIndex(paths.index, why) } : {});
   } catch (error) {
     if (error instanceof IndexCorruption) corruptIndex(paths.index, error.message);
     if (error instanceof IndexFromNewerZsync) refuseNewerIndex(paths.index, error);
@@ -414,7 +415,8 @@ export async function reloadEntries(root: string, entries: Entries): Promise<Ent
   if (!loaded || !(await entriesAreCurrent(root, entries))) return undefined;
   // The disk's revision; a save of the copy diffs against what is stored, never against the
   // caller's unsaved changes, so only the paths the saver names are written.
-  return track(root, { revision: loaded.revision, entries: new Map(entries.entries) }, { ...loaded, stored: new Map(loaded.stored) });
+  const copy = entries.entries instanceof LazyEntries ? entries.entries.copy() : new Map(entries.entries);
+  return track(root, { revision: loaded.revision, entries: copy }, { ...loaded, stored: new Map(loaded.stored) });
 }
 
 /** Paths of `entries` under `path` (exclusive), in sorted order. */

@@ -27,6 +27,8 @@
 import { open, stat } from "node:fs/promises";
 import { crc32 } from "node:zlib";
 import type { Entry } from "./entries.js";
+import { decodeFileRecord, decodeJsonRecord, decodeRecord } from "./index-records.js";
+import { LazyEntries } from "./lazy-entries.js";
 
 export const INDEX_FORMAT = 3;
 const HEADER = `v\t${INDEX_FORMAT}`;
@@ -76,51 +78,6 @@ function lineIntact(line: string): boolean {
   return line.length > 9 && line[8] === "\t" && line.slice(0, 8) === hex(crc32(line.slice(9)));
 }
 
-const F_KEYS = new Set(["kind", "revision", "hash", "size", "cache"]);
-const CACHE_KEYS = new Set(["size", "mtimeNs", "ino", "hash"]);
-const DIGITS = /^\d+$/;
-
-/** True when `object` has no defined property outside `keys`. */
-function onlyKeys(object: object, keys: Set<string>): boolean {
-  for (const key in object) if (!keys.has(key) && (object as Record<string, unknown>)[key] !== undefined) return false;
-  return true;
-}
-
-/**
- * The stored form of an already validated entry: the fields of an `f` record for a plain file
- * whose stat cache is of its BASE content, else the entry's JSON (without the stat cache's hash
- * when it is the entry's). What a save compares to see whether an entry changed.
- */
-export function encodeEntryRecord(entry: Entry): string {
-  const { cache } = entry;
-  if (
-    entry.kind === "file" &&
-    cache !== undefined &&
-    cache.hash === entry.hash &&
-    Number.isSafeInteger(entry.revision) &&
-    Number.isSafeInteger(entry.size) &&
-    Number.isSafeInteger(cache.size) &&
-    Number.isSafeInteger(cache.ino) &&
-    typeof cache.mtimeNs === "string" &&
-    DIGITS.test(cache.mtimeNs) &&
-    onlyKeys(entry, F_KEYS) &&
-    onlyKeys(cache, CACHE_KEYS)
-  ) {
-    return `${entry.revision}\t${entry.hash}\t${entry.size}\t${cache.size}\t${cache.mtimeNs}\t${cache.ino}`;
-  }
-  if (entry.cache && entry.cache.hash === entry.hash) {
-    const { hash: _same, ...rest } = entry.cache;
-    return JSON.stringify({ ...entry, cache: rest });
-  }
-  return JSON.stringify(entry);
-}
-
-/** A stored form read from an index of the previous format, as the current format stores it. */
-export function currentRecord(record: string): string {
-  const entry = record[0] === "{" ? decodeJsonRecord(record) : undefined;
-  return entry ? encodeEntryRecord(entry) : record;
-}
-
 /** One `e` or `f` line's body for a stored form (JSON always starts with `{`, an `f` record with a digit). */
 function entryLine(path: string, record: string): string {
   return `${record[0] === "{" ? "e" : "f"}\t${JSON.stringify(path)}\t${record}`;
@@ -143,34 +100,14 @@ const TAB = 9;
 const NEWLINE = 10;
 const C = "c".charCodeAt(0);
 
-/** A stored stat cache without a hash is one of the BASE content (entries.ts `encodeEntry`). */
-function restoreCacheHash(entry: Entry): Entry {
-  const cache = entry.cache as (Entry["cache"] & { hash?: string }) | undefined;
-  if (typeof cache === "object" && cache !== null && cache.hash === undefined && typeof entry.hash === "string") cache.hash = entry.hash;
-  return entry;
-}
-
 function decodePath(json: string): string {
   return json.includes("\\") ? (JSON.parse(json) as string) : json.slice(1, -1);
 }
 
-/** The entry of an `f` record's fields, or undefined when they are not six. */
-function decodeFileRecord(record: string): Entry | undefined {
-  const f = record.split("\t");
-  if (f.length !== 6) return undefined;
-  const hash = f[1];
-  return { kind: "file", revision: +f[0], hash, size: +f[2], cache: { size: +f[3], mtimeNs: f[4], ino: +f[5], hash } };
-}
-
-/** The entry of an `e` record's JSON. */
-function decodeJsonRecord(record: string): Entry | undefined {
-  const entry = JSON.parse(record) as Entry;
-  return typeof entry === "object" && entry !== null ? restoreCacheHash(entry) : undefined;
-}
-
-/** Applies the lines of one verified batch. */
+/** Applies the lines of one verified batch (to a {@link LazyEntries}: records undecoded). */
 function applyBatch(text: string, data: IndexData): void {
   const lines = text.split("\n");
+  const lazy = data.entries instanceof LazyEntries ? data.entries : undefined;
   for (let i = 0; i < lines.length - 1; i++) {
     const line = lines[i];
     const type = line[9];
@@ -179,9 +116,13 @@ function applyBatch(text: string, data: IndexData): void {
       if (line[10] !== "\t" || tab < 0) throw new IndexCorruption(`a malformed record`);
       const path = decodePath(line.slice(11, tab));
       const record = line.slice(tab + 1);
-      const entry = type === "f" ? decodeFileRecord(record) : decodeJsonRecord(record);
-      if (entry === undefined) throw new IndexCorruption(`a malformed entry for ${JSON.stringify(path)}`);
-      data.entries.set(path, entry);
+      if (lazy) {
+        lazy.setRecord(path, record);
+      } else {
+        const entry = type === "f" ? decodeFileRecord(record) : decodeJsonRecord(record);
+        if (entry === undefined) throw new IndexCorruption(`a malformed entry for ${JSON.stringify(path)}`);
+        data.entries.set(path, entry);
+      }
       data.stored.set(path, record);
     } else if (type === "d" && line[10] === "\t") {
       const path = decodePath(line.slice(11));
@@ -194,12 +135,21 @@ function applyBatch(text: string, data: IndexData): void {
   }
 }
 
+/** How to decode an index. */
+export interface DecodeOptions {
+  /**
+   * Leave each entry undecoded until it is read (a {@link LazyEntries}); the function is called
+   * with the reason when one turns out malformed then, and must throw.
+   */
+  lazy?: (why: string) => never;
+}
+
 /**
  * Decodes an index file. Only batch seals are checked; a torn tail (an unfinished write) is
  * ignored, but a complete line that fails its own CRC there is corruption.
  */
-export function decodeIndex(bytes: Buffer): IndexData {
-  const data: IndexData = { revision: -1, entries: new Map(), stored: new Map(), end: 0, size: bytes.length, records: 0, ino: 0, format: INDEX_FORMAT };
+export function decodeIndex(bytes: Buffer, opts: DecodeOptions = {}): IndexData {
+  const data: IndexData = { revision: -1, entries: opts.lazy ? new LazyEntries(opts.lazy) : new Map(), stored: new Map(), end: 0, size: bytes.length, records: 0, ino: 0, format: INDEX_FORMAT };
   const first = bytes.indexOf(NEWLINE);
   data.format = headerFormat(first < 0 ? "" : bytes.toString("utf8", 0, first));
   let pos = first + 1;
@@ -244,12 +194,12 @@ function headerFormat(line: string): number {
 }
 
 /** Reads and decodes the index; a failed seal is read once more (a writer may have been mid-append). */
-export async function readIndex(file: string): Promise<IndexData> {
+export async function readIndex(file: string, opts: DecodeOptions = {}): Promise<IndexData> {
   const read = async () => {
     const handle = await open(file, "r");
     try {
       const { ino } = await handle.stat();
-      return { ...decodeIndex(await handle.readFile()), ino };
+      return { ...decodeIndex(await handle.readFile(), opts), ino };
     } finally {
       await handle.close();
     }
@@ -288,7 +238,7 @@ export function salvageIndex(bytes: Buffer): { revision?: number; entries: Map<s
     try {
       if ((fields[0] === "e" && fields.length === 3) || (fields[0] === "f" && fields.length === 8)) {
         const record = fields.slice(2).join("\t");
-        const entry = fields[0] === "f" ? decodeFileRecord(record) : decodeJsonRecord(record);
+        const entry = decodeRecord(record);
         if (entry) entries.set(decodePath(fields[1]), entry);
         else damaged++;
       } else if (fields[0] === "d" && fields.length === 2) entries.delete(decodePath(fields[1]));

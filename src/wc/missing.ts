@@ -28,8 +28,9 @@ export function missingPaths(root: string, entries: Map<string, Entry>): string[
       listing.ctimeNs === String(stats.ctimeNs) &&
       listing.ino === Number(stats.ino);
     for (const child of kids) {
-      const childEntry = entries.get(child)!;
-      if (intact && childEntry.kind !== "folder") continue;
+      // Under a listing that holds, every child is there: only those with tracked children of
+      // their own (folders) need looking into. Entries are read only where needed (lazy-entries.ts).
+      if (intact && !children.has(child)) continue;
       let s: BigIntStats | undefined;
       try {
         s = lstatSync(join(root, child), { bigint: true, throwIfNoEntry: false });
@@ -39,7 +40,7 @@ export function missingPaths(root: string, entries: Map<string, Entry>): string[
       if (!s) {
         missing.push(child);
         goneUnder(child);
-      } else if (s.isDirectory() && childEntry.kind === "folder") {
+      } else if (s.isDirectory() && entries.get(child)!.kind === "folder") {
         check(child, s);
       }
     }

@@ -32,6 +32,8 @@ export interface OpenOptions {
   lock?: string;
   /** Rebuild a damaged index (with `lock`; `zsync cleanup`). */
   repairIndex?: boolean;
+  /** Decode each entry when it is first read (`update`, which reads few when little changed). */
+  lazyEntries?: boolean;
   /**
    * Longest wait in ms for a lock a live process holds (default: `ZSYNC_LOCK_WAIT` seconds, else
    * 60 s, saying on stderr whom it waits for); the watcher passes 0 and retries by itself.
@@ -84,7 +86,7 @@ export async function openWorkingCopy(start: string, opts: OpenOptions = {}): Pr
         }
       }
     }
-    const entries = await loadEntries(root);
+    const entries = await loadEntries(root, { lazy: opts.lazyEntries });
     return { root, config, entries, recovered, release, ...(rebuiltIndex ? { rebuiltIndex } : {}), ...(removedDownloads.length ? { removedDownloads } : {}) };
   } catch (error) {
     await release();

@@ -15,7 +15,8 @@ import { fileURLToPath } from "node:url";
 import { crc32 } from "node:zlib";
 import { formatTwoIndex } from "../helpers/index-format-two.js";
 import { adminPaths, FORMAT_VERSION, WcError } from "../../src/wc/admin.js";
-import { loadEntries, saveEntries, type Entry } from "../../src/wc/entries.js";
+import { loadEntries, reloadEntries, saveEntries, type Entry } from "../../src/wc/entries.js";
+import { LazyEntries } from "../../src/wc/lazy-entries.js";
 import { rebuildIndexIfDamaged } from "../../src/wc/index-rebuild.js";
 import { settled } from "../../src/wc/journal.js";
 import { missingPaths } from "../../src/wc/missing.js";
@@ -528,8 +529,83 @@ describe("missing paths (what update restores)", () => {
         }
         await damage(root);
         assert.deepEqual(missingPaths(root, entries).sort(), naive(root, entries), `cached: ${cached}, ${damage.toString()}`);
+        // The same answer from entries read lazily, as `update` reads them.
+        await saveEntries(root, { revision: 1, entries });
+        assert.deepEqual(missingPaths(root, (await loadEntries(root, { lazy: true })).entries).sort(), naive(root, entries));
       }
     }
+  });
+
+  test("while the listings hold, entries read lazily are decoded for folders only", async () => {
+    const { root, entries } = await tree();
+    const scan = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
+    for (const [path, listing] of scan.refreshedListings) entries.get(path)!.listing = listing;
+    await saveEntries(root, { revision: 1, entries });
+    const lazy = (await loadEntries(root, { lazy: true })).entries;
+    assert.deepEqual(missingPaths(root, lazy), []);
+    const decoded = [...lazy.keys()].filter((path) => typeof Map.prototype.get.call(lazy, path) !== "string");
+    assert.deepEqual(decoded.sort(), ["", "a", "a/b", "c"]);
+  });
+});
+
+describe("entries read lazily", () => {
+  async function saved(): Promise<{ root: string; entries: Map<string, Entry> }> {
+    const root = await makeRoot();
+    const entries = entriesOfEveryShape();
+    await saveEntries(root, { revision: 4, entries });
+    return { root, entries };
+  }
+  const undecoded = (map: Map<string, Entry>) => [...map.keys()].filter((path) => typeof Map.prototype.get.call(map, path) === "string").length;
+
+  test("read as the same map as an eager load; has, keys, size, set and delete decode nothing", async () => {
+    const { root, entries } = await saved();
+    const lazy = (await loadEntries(root, { lazy: true })).entries;
+    assert.equal(lazy.size, entries.size);
+    assert.deepEqual([...lazy.keys()], [...(await loadEntries(root)).entries.keys()]);
+    assert.ok(lazy.has("plain.txt") && !lazy.has("nope"));
+    lazy.set("new.txt", { kind: "file", schedule: "added" });
+    lazy.delete("removed.txt");
+    assert.equal(undecoded(lazy), entries.size - 1, "nothing decoded yet");
+    const first = lazy.get("plain.txt");
+    assert.equal(lazy.get("plain.txt"), first, "decoded once: the same object after");
+    assert.equal(undecoded(lazy), entries.size - 2);
+    const expected = new Map(entries);
+    expected.set("new.txt", { kind: "file", schedule: "added" });
+    expected.delete("removed.txt");
+    assert.deepEqual(new Map(lazy), expected);
+    assert.deepEqual([...lazy.values()], [...lazy.keys()].map((path) => expected.get(path)));
+    const seen: string[] = [];
+    lazy.forEach((entry, path, map) => {
+      assert.equal(map, lazy);
+      assert.deepEqual(entry, expected.get(path));
+      seen.push(path);
+    });
+    assert.deepEqual(seen, [...lazy.keys()]);
+  });
+
+  test("a save writes only what changed, and a copy (reloadEntries) keeps undecoded entries undecoded", async () => {
+    const { root, entries } = await saved();
+    const wc = await loadEntries(root, { lazy: true });
+    const size = statSync(adminPaths(root).index).size;
+    wc.entries.set("plain.txt", { ...wc.entries.get("plain.txt")!, revision: 9 });
+    await saveEntries(root, wc, { changed: ["plain.txt"] });
+    assert.equal(undecoded(wc.entries), entries.size - 1);
+    assert.ok(statSync(adminPaths(root).index).size - size < 300);
+    const copy = (await reloadEntries(root, wc))!;
+    assert.equal(undecoded(copy.entries), entries.size - 1);
+    assert.deepEqual(new Map(copy.entries), new Map((await loadEntries(root)).entries));
+    assert.equal((await loadEntries(root)).entries.get("plain.txt")!.revision, 9);
+  });
+
+  test("a record that does not decode is a corrupt index, named, when it is read", async () => {
+    const root = await makeRoot();
+    const lazy = new LazyEntries((why) => {
+      throw new WcError("corrupt-admin", why);
+    });
+    lazy.setRecord("bad", "1\tnot six fields");
+    assert.ok(lazy.has("bad"));
+    assert.throws(() => lazy.get("bad"), (e: WcError) => e.code === "corrupt-admin" && e.message.includes('"bad"'));
+    await rm(root, { recursive: true });
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import type { ApplyResult } from "../../wc/apply-remote.js";
 import { WcError } from "../../wc/admin.js";
-import { loadEntries } from "../../wc/entries.js";
+import { entriesAreCurrent, loadEntries } from "../../wc/entries.js";
 import { ACCEPT_CHOICES, conflictedPaths, resolve, type Accept, type ResolvedPath } from "../../wc/resolve.js";
 import { displayPath, toCheckoutPaths, withWorkingCopy, type WorkingCopy, checkoutOfPaths } from "../../wc/session.js";
 import { runResolver } from "../../ui/resolver.js";
@@ -122,7 +122,8 @@ export const resolveCommand = defineCommand<Args>({
  * terminal, runs the interactive resolver, and sets the exit code from what remains.
  */
 export async function acceptAfterUpdate(wc: WorkingCopy, result: ApplyResult, args: GlobalArgs & { accept?: string }) {
-  wc.entries = await loadEntries(wc.root); // the update changed them on disk
+  // Read again only if the update wrote them (a no-op update did not), each entry when needed.
+  if (!(await entriesAreCurrent(wc.root, wc.entries))) wc.entries = await loadEntries(wc.root, { lazy: true });
   const conflicted = result.lines.filter((l) => l.content === "C" || l.meta === "C").map((l) => l.path);
   const accept = args.accept as AcceptOption | undefined;
   let resolved: ResolvedPath[] = [];

@@ -73,15 +73,17 @@ export const updateCommand = defineCommand<Args>({
       .option("policy", { type: "string", choices: CONFLICT_POLICIES, describe: "settle files changed on both sides this way (default: the checkout's per-path policies, else merge)" }),
   handler: async (args) => {
     const out = createOutput(args);
-    await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "update" }, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "update", lazyEntries: true }, async (wc) => {
       const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : undefined;
       const client = await clientFor(wc.config, args);
       const before = wc.entries.revision;
       const bar = transferProgress("Updating", { enabled: !args.json && !args.quiet });
       const result = await update(wc, { client, paths, revision: args.revision, progress: bar.update, policy: args.policy }).finally(bar.stop);
       const accepted = await acceptAfterUpdate(wc, result, args);
-      const openConflicts = [...wc.entries.entries.values()].filter((e) => e.conflict).length;
-      if (out.json) out.result({ ...updateJson(result, wc.root), openConflicts, ...accepted.json });
+      if (out.json) {
+        const openConflicts = [...wc.entries.entries.values()].filter((e) => e.conflict).length;
+        out.result({ ...updateJson(result, wc.root), openConflicts, ...accepted.json });
+      }
       printUpdateLines(out, accepted.result, wc.root);
       await accepted.finish(out);
       out.line(updateSummary(result, before));

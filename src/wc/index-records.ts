@@ -1,0 +1,77 @@
+/**
+ * One entry of `.zsync/index` as stored (index-file.ts has the file's layout): the fields of an
+ * `f` record for a plain file, else JSON (an `e` record). The stored form is also what a save
+ * compares to see whether an entry changed.
+ */
+import type { Entry } from "./entries.js";
+
+const F_KEYS = new Set(["kind", "revision", "hash", "size", "cache"]);
+const CACHE_KEYS = new Set(["size", "mtimeNs", "ino", "hash"]);
+const DIGITS = /^\d+$/;
+
+/** True when `object` has no defined property outside `keys`. */
+function onlyKeys(object: object, keys: Set<string>): boolean {
+  for (const key in object) if (!keys.has(key) && (object as Record<string, unknown>)[key] !== undefined) return false;
+  return true;
+}
+
+/**
+ * The stored form of an already validated entry: the fields of an `f` record for a plain file
+ * whose stat cache is of its BASE content, else the entry's JSON (without the stat cache's hash
+ * when it is the entry's). What a save compares to see whether an entry changed.
+ */
+export function encodeEntryRecord(entry: Entry): string {
+  const { cache } = entry;
+  if (
+    entry.kind === "file" &&
+    cache !== undefined &&
+    cache.hash === entry.hash &&
+    Number.isSafeInteger(entry.revision) &&
+    Number.isSafeInteger(entry.size) &&
+    Number.isSafeInteger(cache.size) &&
+    Number.isSafeInteger(cache.ino) &&
+    typeof cache.mtimeNs === "string" &&
+    DIGITS.test(cache.mtimeNs) &&
+    onlyKeys(entry, F_KEYS) &&
+    onlyKeys(cache, CACHE_KEYS)
+  ) {
+    return `${entry.revision}\t${entry.hash}\t${entry.size}\t${cache.size}\t${cache.mtimeNs}\t${cache.ino}`;
+  }
+  if (entry.cache && entry.cache.hash === entry.hash) {
+    const { hash: _same, ...rest } = entry.cache;
+    return JSON.stringify({ ...entry, cache: rest });
+  }
+  return JSON.stringify(entry);
+}
+
+/** A stored form read from an index of the previous format, as the current format stores it. */
+export function currentRecord(record: string): string {
+  const entry = record[0] === "{" ? decodeJsonRecord(record) : undefined;
+  return entry ? encodeEntryRecord(entry) : record;
+}
+
+/** A stored stat cache without a hash is one of the BASE content (entries.ts `encodeEntry`). */
+function restoreCacheHash(entry: Entry): Entry {
+  const cache = entry.cache as (Entry["cache"] & { hash?: string }) | undefined;
+  if (typeof cache === "object" && cache !== null && cache.hash === undefined && typeof entry.hash === "string") cache.hash = entry.hash;
+  return entry;
+}
+
+/** The entry of an `f` record's fields, or undefined when they are not six. */
+export function decodeFileRecord(record: string): Entry | undefined {
+  const f = record.split("\t");
+  if (f.length !== 6) return undefined;
+  const hash = f[1];
+  return { kind: "file", revision: +f[0], hash, size: +f[2], cache: { size: +f[3], mtimeNs: f[4], ino: +f[5], hash } };
+}
+
+/** The entry of an `e` record's JSON. */
+export function decodeJsonRecord(record: string): Entry | undefined {
+  const entry = JSON.parse(record) as Entry;
+  return typeof entry === "object" && entry !== null ? restoreCacheHash(entry) : undefined;
+}
+
+/** The entry of a stored form, or undefined when it is malformed (JSON that is no object, an `f` record without six fields). */
+export function decodeRecord(record: string): Entry | undefined {
+  return record[0] === "{" ? decodeJsonRecord(record) : decodeFileRecord(record);
+}
