@@ -25,7 +25,13 @@ export class LazyEntries extends Map<string, Entry> {
   override get(path: string): Entry | undefined {
     const value = super.get(path) as Entry | string | undefined;
     if (typeof value !== "string") return value;
-    const entry = decodeRecord(value) ?? this.corrupt(`a malformed entry for ${JSON.stringify(path)}`);
+    let entry: Entry | undefined;
+    try {
+      entry = decodeRecord(value);
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+    }
+    entry ??= this.corrupt(`a malformed entry for ${JSON.stringify(path)}`);
     super.set(path, entry);
     return entry;
   }

@@ -5,7 +5,8 @@
  *
  * Whatever the files hold (hand edits, truncation, bit rot), reading gives valid data or a
  * WcError "corrupt-admin" — never a TypeError — and what is accepted has safe paths, a root
- * entry, and an origin without credentials. Saved entries read back unchanged.
+ * entry, and an origin without credentials (an index also when read lazily, as `update` reads
+ * it). Saved entries read back unchanged.
  */
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -42,11 +43,17 @@ async function readEntriesText(text: string): Promise<Entries | undefined> {
   return attempt(() => loadEntries(root));
 }
 
-/** Loads a checkout whose index holds `bytes`. */
+/** Loads a checkout whose index holds `bytes`, eagerly, and lazily as `update` does (every entry then read). */
 async function readIndexBytes(bytes: Uint8Array): Promise<Entries | undefined> {
   rmSync(adminPaths(root).entries, { force: true });
   writeFileSync(adminPaths(root).index, bytes);
-  return attempt(() => loadEntries(root));
+  const eager = await attempt(() => loadEntries(root));
+  const lazy = await attempt(async () => {
+    const read = await loadEntries(root, { lazy: true });
+    return { revision: read.revision, entries: new Map(read.entries) };
+  });
+  if (eager && lazy) assert.deepEqual(lazy, eager, "read lazily, the same entries");
+  return eager ?? lazy;
 }
 
 function assertValidEntries(entries: Entries): void {
