@@ -27,7 +27,7 @@
 import { open, stat } from "node:fs/promises";
 import { crc32 } from "node:zlib";
 import type { Entry } from "./entries.js";
-import { decodeFileRecord, decodeJsonRecord, decodeRecord } from "./index-records.js";
+import { decodeRecord } from "./index-records.js";
 import { LazyEntries } from "./lazy-entries.js";
 
 export const INDEX_FORMAT = 3;
@@ -64,7 +64,7 @@ export class IndexFromNewerZsync extends Error {
 }
 
 /** The formats this zsync reads, for messages. */
-export const READABLE_FORMATS = "2 and 3";
+export const READABLE_FORMATS = `${PREVIOUS_FORMAT} and ${INDEX_FORMAT}`;
 
 const hex = (n: number) => n.toString(16).padStart(8, "0");
 
@@ -119,7 +119,7 @@ function applyBatch(text: string, data: IndexData): void {
       if (lazy) {
         lazy.setRecord(path, record);
       } else {
-        const entry = type === "f" ? decodeFileRecord(record) : decodeJsonRecord(record);
+        const entry = decodeRecord(record);
         if (entry === undefined) throw new IndexCorruption(`a malformed entry for ${JSON.stringify(path)}`);
         data.entries.set(path, entry);
       }
@@ -184,10 +184,13 @@ export function decodeIndex(bytes: Buffer, opts: DecodeOptions = {}): IndexData 
   return data;
 }
 
+/** The header lines (without their newline) of the formats this zsync reads. */
+const HEADER_LINES = new Map([INDEX_FORMAT, PREVIOUS_FORMAT].map((format) => [seal(`v\t${format}`).slice(0, -1), format]));
+
 /** The format a header line names; a header of no format this zsync reads is corruption. */
 function headerFormat(line: string): number {
-  if (line === seal(HEADER).slice(0, -1)) return INDEX_FORMAT;
-  if (line === seal(`v\t${PREVIOUS_FORMAT}`).slice(0, -1)) return PREVIOUS_FORMAT;
+  const known = HEADER_LINES.get(line);
+  if (known !== undefined) return known;
   const newer = /^[0-9a-f]{8}\tv\t(\d{1,9})$/.exec(line);
   if (newer && lineIntact(line) && Number(newer[1]) > INDEX_FORMAT) throw new IndexFromNewerZsync(Number(newer[1]));
   throw new IndexCorruption("not a zsync index");
@@ -229,7 +232,7 @@ export function salvageIndex(bytes: Buffer): { revision?: number; entries: Map<s
   const lines = bytes.toString("utf8").split("\n");
   for (const [i, line] of lines.entries()) {
     if (line === "" && i === lines.length - 1) break;
-    if (i === 0 && (line === seal(HEADER).slice(0, -1) || line === seal(`v\t${PREVIOUS_FORMAT}`).slice(0, -1))) continue;
+    if (i === 0 && HEADER_LINES.has(line)) continue;
     if (!lineIntact(line)) {
       damaged++;
       continue;

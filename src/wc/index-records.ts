@@ -46,7 +46,7 @@ export function encodeEntryRecord(entry: Entry): string {
 
 /** A stored form read from an index of the previous format, as the current format stores it. */
 export function currentRecord(record: string): string {
-  const entry = record[0] === "{" ? decodeJsonRecord(record) : undefined;
+  const entry = decodeRecord(record);
   return entry ? encodeEntryRecord(entry) : record;
 }
 
@@ -58,7 +58,7 @@ function restoreCacheHash(entry: Entry): Entry {
 }
 
 /** The entry of an `f` record's fields, or undefined when they are not six. */
-export function decodeFileRecord(record: string): Entry | undefined {
+function decodeFileRecord(record: string): Entry | undefined {
   const f = record.split("\t");
   if (f.length !== 6) return undefined;
   const hash = f[1];
@@ -66,12 +66,16 @@ export function decodeFileRecord(record: string): Entry | undefined {
 }
 
 /** The entry of an `e` record's JSON. */
-export function decodeJsonRecord(record: string): Entry | undefined {
+function decodeJsonRecord(record: string): Entry | undefined {
   const entry = JSON.parse(record) as Entry;
   return typeof entry === "object" && entry !== null ? restoreCacheHash(entry) : undefined;
 }
 
-/** The entry of a stored form, or undefined when it is malformed (JSON that is no object, an `f` record without six fields). */
+/**
+ * The entry of a stored form, or undefined when it is malformed (JSON that is no object, an `f`
+ * record without six fields); JSON that does not parse throws SyntaxError. The form tells
+ * itself: JSON starts with `{`, an `f` record with a digit.
+ */
 export function decodeRecord(record: string): Entry | undefined {
   return record[0] === "{" ? decodeJsonRecord(record) : decodeFileRecord(record);
 }

@@ -36,6 +36,17 @@ async function checkoutWith(files: Record<string, string>): Promise<{ root: stri
   return { root, entries };
 }
 
+/** Rewrites `name` with `content` of the same size, dated `mtime` (touch -d @…): status must call it modified. */
+async function assertModifiedAfterRewrite(root: string, entries: Map<string, Entry>, name: string, content: string, mtime: string): Promise<void> {
+  await writeFile(join(root, name), content);
+  setMtime(join(root, name), mtime);
+  const after = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
+  assert.deepEqual(
+    after.items.map((i) => `${i.content} ${i.path}`),
+    [`M ${name}`],
+  );
+}
+
 test("mtimeMsOf gives Node's own mtimeMs for real files, at many times", async () => {
   const { root } = await checkoutWith({ f: "x" });
   const file = join(root, "f");
@@ -67,13 +78,7 @@ test("a file rewritten with the same size and an mtime 1 µs later is modified",
   assert.deepEqual(again.items, []);
   assert.equal(again.refreshedCaches.size, 0);
 
-  await writeFile(join(root, "a.txt"), "AAAA");
-  setMtime(join(root, "a.txt"), "1700000000.000001");
-  const after = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
-  assert.deepEqual(
-    after.items.map((i) => `${i.content} ${i.path}`),
-    ["M a.txt"],
-  );
+  await assertModifiedAfterRewrite(root, entries, "a.txt", "AAAA", "1700000000.000001");
 });
 
 test("a cache from before 1970-01-01T00:00:01 is checked exactly", async () => {
@@ -85,11 +90,5 @@ test("a cache from before 1970-01-01T00:00:01 is checked exactly", async () => {
   const again = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
   assert.deepEqual(again.items, []);
   assert.equal(again.refreshedCaches.size, 0, "matched exactly, not hashed again");
-  await writeFile(join(root, "old"), "new!");
-  setMtime(join(root, "old"), "0.6");
-  const after = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
-  assert.deepEqual(
-    after.items.map((i) => `${i.content} ${i.path}`),
-    ["M old"],
-  );
+  await assertModifiedAfterRewrite(root, entries, "old", "new!", "0.6");
 });
