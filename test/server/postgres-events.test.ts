@@ -46,7 +46,8 @@ describe("@@events across two servers on one PostgreSQL database", () => {
     const spec = cluster.newSpec("events");
     first = await startServer({ demo: true, args: ["--store", spec, "--quiet"] });
     const secondSpec = spec.replace("postgres://postgres@", `postgres://${SECOND_ROLE}@`);
-    second = await startServer({ demo: false, args: ["--store", secondSpec, "--quiet"] });
+    // Not --quiet: a stream's failed store read is reported on the request log.
+    second = await startServer({ demo: false, args: ["--store", secondSpec] });
   });
   after(async () => {
     await Promise.all([first?.stop(), second?.stop()]);
@@ -81,6 +82,37 @@ describe("@@events across two servers on one PostgreSQL database", () => {
       const r3 = await checkin(viaFirst, "three.txt");
       assert.deepEqual(revisionsOf(await readUntil(stream, (s) => revisionsOf(s).includes(r3))), [r3], "live again");
       assert.deepEqual([r1, r2, r3], [head + 1, head + 2, head + 3], "no gap: every revision was sent once");
+    } finally {
+      abort.abort();
+      await cluster.query(`ALTER ROLE ${SECOND_ROLE} LOGIN`);
+    }
+  });
+
+  test("server 2 cannot read the database when a commit arrives: the stream stays open and sends it once the database answers", { timeout: 120_000 }, async () => {
+    const viaFirst = createZsyncClient({ origin: first.url, user: "zsync", password: "zsync" });
+    const viaSecond = createZsyncClient({ origin: second.url, user: "zsync", password: "zsync" });
+    const head = (await viaSecond.info()).repository.revision;
+    const abort = new AbortController();
+    const stream = await viaSecond.events("demo", { since: head, signal: abort.signal });
+    try {
+      assert.equal((await stream.next()).value?.type, "ready");
+      const failedBefore = second.stderr().split("reading the store failed").length;
+      // Server 2 keeps its LISTEN connection (so it hears the commit) but its pool cannot log in
+      // again: every read of the revision that follows fails.
+      await cluster.query(`ALTER ROLE ${SECOND_ROLE} NOLOGIN`);
+      await cluster.query("SELECT pg_terminate_backend(pid, 30000) FROM pg_stat_activity WHERE usename = $1 AND application_name <> $2", [
+        SECOND_ROLE,
+        `zsync-listen ${second.process.pid}`,
+      ]);
+      const r2 = await checkin(viaFirst, "unreadable.txt");
+      const failed = await second.waitForStderr(new RegExp(`(reading the store failed[^]*){${failedBefore}}`), 60_000);
+      assert.equal(failed.split("reading the store failed").length, failedBefore + 1, "it says the stream could not read the store, once");
+      assert.match(failed, /event stream on \/demo: reading the store failed \(.+\); retrying/);
+      await cluster.query(`ALTER ROLE ${SECOND_ROLE} LOGIN`);
+      const r3 = await checkin(viaFirst, "readable.txt");
+      // r2 arrives on the same stream, by the retry or with r3's notification, exactly once.
+      assert.deepEqual(revisionsOf(await readUntil(stream, (s) => revisionsOf(s).includes(r3))), [r2, r3]);
+      assert.deepEqual([r2, r3], [head + 1, head + 2]);
     } finally {
       abort.abort();
       await cluster.query(`ALTER ROLE ${SECOND_ROLE} LOGIN`);

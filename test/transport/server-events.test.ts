@@ -6,7 +6,11 @@
  * waits for what the client reports, never for a long timer.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { after, before, test } from "node:test";
 import { createZsyncClient, ProtocolError, type ZsyncClient } from "../../src/transport/http/client.js";
 import type { ServerEvent } from "../../src/transport/http/events.js";
@@ -90,4 +94,26 @@ test("a stream silent for 4 heartbeats is dropped; the next one resumes with Las
   assert.deepEqual(revisions(more), [r2, r3], "the revision committed during the sleep once, then live ones");
   assert.match(proxy.requests.at(-1)!, new RegExp(`\\r\\nlast-event-id: ${r1}\\r\\n`, "i"), "resumed with Last-Event-ID");
   await resumed.return(undefined);
+});
+
+test("a caller that aborts and drops a stream while holding an event leaves nothing that keeps its process alive", { timeout: 30_000 }, async (t) => {
+  // The client's silence watch (60 s by default, longer than this test's timeout) must not hold
+  // the process once the caller is done: the child exits on its own, or the test times out.
+  const client = pathToFileURL(join(process.cwd(), "dist/transport/http/client.js")).href;
+  const script = `
+    const { createZsyncClient } = await import(${JSON.stringify(client)});
+    const c = createZsyncClient({ origin: ${JSON.stringify(server.url)}, user: "zsync", password: "zsync" });
+    const stop = new AbortController();
+    const stream = await c.events("demo", { signal: stop.signal, idleMs: 120000 });
+    const first = await stream.next();
+    stop.abort();
+    console.log(first.value.type);
+  `;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"], signal: t.signal });
+  child.on("error", () => {}); // killed by the test's own timeout: the timeout is the failure
+  let out = "";
+  child.stdout.on("data", (chunk: Buffer) => (out += chunk));
+  const [code] = (await once(child, "exit")) as [number | null];
+  assert.equal(code, 0);
+  assert.equal(out.trim(), "ready");
 });

@@ -76,16 +76,16 @@ export function createApp(options: AppOptions): (req: IncomingMessage, res: Serv
   // The store reports every commit on it (this server's, other servers' and processes'): @@events wakes.
   const notifier = options.notifier ?? createRevisionNotifier(options.store);
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const log = options.log ?? (() => {});
   const routes: typeof ROUTES = {
     ...ROUTES,
     events: {
       GET: (ctx) => {
-        const streams: EventStreams = { notifier, heartbeatMs, history: options.store, access: () => resolveAccess(options.store, ctx.principal) };
+        const streams: EventStreams = { notifier, heartbeatMs, history: options.store, log, access: () => resolveAccess(options.store, ctx.principal) };
         return handleEvents(ctx, streams);
       },
     },
   };
-  const log = options.log ?? (() => {});
   const types = options.types ?? createTypeRegistry();
   const authenticate = createAuthenticator(options.store, { failureLimits: options.failureLimits, log, guard: options.loginGuard });
   const syncml = options.syncml && createSyncmlEndpoint({ store: options.store, root: options.syncml.root, types, tempDir: options.tempDir, version: options.version, authenticate, log });

@@ -22,6 +22,9 @@ export const DEFAULT_HEARTBEAT_MS = 15_000;
 /** Revisions read per history query while catching up. */
 const HISTORY_PAGE = 500;
 
+/** Pause before a stream whose store read failed tries again on its own. */
+const STORE_RETRY_MS = 5_000;
+
 /** A client that reads nothing while this much is queued is cut off rather than buffered for. */
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
@@ -31,6 +34,8 @@ export interface EventStreams {
   heartbeatMs: number;
   /** The repository history, unfiltered: every event is filtered by `visibleRevision` here. */
   history: Pick<Store, "info" | "log">;
+  /** Where a failed store read is reported (once per stream and outage). */
+  log: (line: string) => void;
   /** Re-reads the principal's access (grants may change while a stream is open); undefined once the account is gone. */
   access(): Promise<Access | undefined>;
 }
@@ -61,6 +66,8 @@ export async function handleEvents(ctx: RequestContext, streams: EventStreams): 
   let ended = false;
   let pumping = false;
   let again = false;
+  let storeFailed = false;
+  let retry: NodeJS.Timeout | undefined;
 
   const send = (text: string) => {
     if (ended) return;
@@ -90,9 +97,16 @@ export async function handleEvents(ctx: RequestContext, streams: EventStreams): 
         }
         last = now;
       } while (again && !ended);
-    } catch {
-      // A store error mid-stream: cut the stream; the client resumes from its last event id.
-      res.destroy();
+      storeFailed = false;
+      clearTimeout(retry);
+    } catch (error) {
+      // The store failed (a database restarting): the stream stays open, `last` is where it
+      // was, and the next wake-up sends what is missing (the commit feed reports the head when
+      // it reconnects; the retry covers a feed that has nothing to report).
+      if (!storeFailed && !ended) streams.log(`event stream on /${target.objectPath}: reading the store failed (${error instanceof Error ? error.message : String(error)}); retrying`);
+      storeFailed = true;
+      clearTimeout(retry);
+      if (!ended) retry = setTimeout(() => void pump(), STORE_RETRY_MS).unref();
     } finally {
       pumping = false;
     }
@@ -107,6 +121,7 @@ export async function handleEvents(ctx: RequestContext, streams: EventStreams): 
       if (ended) return;
       ended = true;
       clearInterval(heartbeat);
+      clearTimeout(retry);
       unsubscribe();
       removeOnClose();
       if (!res.writableEnded && !res.destroyed) res.end();

@@ -90,6 +90,9 @@ export async function* readServerEvents(body: AsyncIterable<Uint8Array | string>
     if (!silence) return;
     clearTimeout(timer);
     timer = setTimeout(() => (silent = silence.onSilent(limitMs, announced)), limitMs);
+    // The open response keeps the process alive, not this watch: a caller that aborts and drops
+    // the generator while it waits at a `yield` (its `finally` never runs) must not wait for it.
+    timer.unref();
   };
   const parser = createParser({
     onEvent(event) {
@@ -109,11 +112,12 @@ export async function* readServerEvents(body: AsyncIterable<Uint8Array | string>
   try {
     arm();
     for await (const chunk of body) {
-      arm();
+      // Silence is measured while waiting for the server, not while the caller handles events.
+      clearTimeout(timer);
       parser.feed(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
       while (queue.length > 0) yield queue.shift()!;
       if (failure) throw failure;
-      arm(); // the time the caller took with the events is not the server's silence
+      arm();
     }
   } catch (error) {
     throw silent ?? error;
