@@ -18,11 +18,18 @@ import { sameMeta } from "./meta-files.js";
 import { scanWorkingCopy } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
 
-/** Local additions recorded as replacing a server object (`revision` set on an `added` entry), within `inScope`. */
-export function replacements(wc: WorkingCopy, inScope: (path: string) => boolean): string[] {
-  return [...wc.entries.entries]
-    .filter(([path, e]) => path !== "" && e.schedule === "added" && e.revision !== undefined && !e.conflict && inScope(path))
-    .map(([path]) => path);
+/**
+ * Which of `paths` (the changes a commit found) are local additions recorded as replacing a server
+ * object (`revision` set on an `added` entry). Only those entries are read: the others may never
+ * be decoded (lazy-entries.ts).
+ */
+export function replacements(wc: WorkingCopy, paths: Iterable<string>): string[] {
+  const found: string[] = [];
+  for (const path of paths) {
+    const e = wc.entries.entries.get(path);
+    if (path !== "" && e?.schedule === "added" && e.revision !== undefined && !e.conflict) found.push(path);
+  }
+  return found;
 }
 
 /**

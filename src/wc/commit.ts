@@ -93,7 +93,7 @@ async function commitOnce(wc: WorkingCopy, opts: CommitOptions): Promise<CommitO
   const message = typeof opts.message === "string" ? opts.message : await opts.message(changed);
 
   // A local object kept in place of a server object of the other kind: that one goes first.
-  const replacing = replacements(wc, (p) => scan.items.some((i) => i.path === p));
+  const replacing = replacements(wc, scan.items.map((i) => i.path));
   if (replacing.length > 0) await sendCommit(() => removeReplacedObjects(wc, opts.client, replacing, message));
 
   const changes: CommitChange[] = [];

@@ -57,6 +57,29 @@ function restoreCacheHash(entry: Entry): Entry {
   return entry;
 }
 
+/** The stat cache fields of a file, as far as a cache check needs them. */
+export interface StatFields {
+  size: number;
+  mtimeNs: string;
+  ino: number;
+}
+
+/**
+ * The stat cache of an `f` record, read from its fields without making the entry (a clean
+ * `status` checks 100k of them against the disk and needs nothing else); undefined for any other
+ * stored form or a malformed record, which the caller then decodes (and so reports) as usual.
+ */
+export function fileRecordStat(record: string): StatFields | undefined {
+  if (record[0] === "{") return undefined;
+  const t1 = record.indexOf("\t");
+  const t2 = record.indexOf("\t", t1 + 1);
+  const t3 = record.indexOf("\t", t2 + 1);
+  const t4 = record.indexOf("\t", t3 + 1);
+  const t5 = record.indexOf("\t", t4 + 1);
+  if (t1 < 0 || t2 < 0 || t3 < 0 || t4 < 0 || t5 < 0 || record.indexOf("\t", t5 + 1) >= 0) return undefined;
+  return { size: +record.slice(t3 + 1, t4), mtimeNs: record.slice(t4 + 1, t5), ino: +record.slice(t5 + 1) };
+}
+
 /** The entry of an `f` record's fields, or undefined when they are not six. */
 function decodeFileRecord(record: string): Entry | undefined {
   const f = record.split("\t");

@@ -4,7 +4,7 @@
  * per entry: at 100k files, decoding every entry was ~60% of a no-op update.
  */
 import type { Entry } from "./entries.js";
-import { decodeRecord } from "./index-records.js";
+import { decodeRecord, fileRecordStat, type StatFields } from "./index-records.js";
 
 /**
  * A `Map` of path to entry whose values start as stored records (index-records.ts) and are
@@ -20,6 +20,16 @@ export class LazyEntries extends Map<string, Entry> {
   /** Adds a path with its stored record, decoded when first read. */
   setRecord(path: string, record: string): void {
     super.set(path, record as unknown as Entry);
+  }
+
+  /**
+   * The stat cache of `path` while its entry is an undecoded `f` record (a plain file: no
+   * metadata, schedule or conflict, and a cache of its BASE content), read without decoding it;
+   * undefined otherwise.
+   */
+  plainFileStat(path: string): StatFields | undefined {
+    const value = super.get(path) as Entry | string | undefined;
+    return typeof value === "string" ? fileRecordStat(value) : undefined;
   }
 
   override get(path: string): Entry | undefined {

@@ -10,6 +10,7 @@ import type { ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ADMIN_DIR } from "./admin.js";
 import { childrenByParent, type Entry, type ListingCache, type MetaFileCache, type StatCache } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
+import { LazyEntries } from "./lazy-entries.js";
 import { cacheFromStats, metaCacheFromStats, settled, statCache } from "./journal.js";
 import { META_DIR, metaFileOf, objectOfMetaFile, readWorkingMetaSync, sameMeta } from "./meta-files.js";
 import { hashFile } from "./pristine.js";
@@ -56,6 +57,11 @@ interface DiskNode {
 
 /** The shared node of every file whose stat matches its cache (no per-file object). */
 const CACHED_FILE: DiskNode = Object.freeze({ kind: "file", cacheHit: true });
+/**
+ * The same, for a file whose entry was an undecoded `f` record (lazy-entries.ts): a plain file
+ * whose cache is of its BASE content, so unchanged unless it has a metadata file now.
+ */
+const CACHED_PLAIN_FILE: DiskNode = Object.freeze({ kind: "file", cacheHit: true });
 
 function cacheMatches(cache: { size: number; ino: number; mtimeNs: string } | undefined, s: BigIntStats | undefined): boolean {
   return cache !== undefined && s !== undefined && cache.size === Number(s.size) && cache.ino === Number(s.ino) && cache.mtimeNs === String(s.mtimeNs);
@@ -184,20 +190,25 @@ export async function scanWorkingCopy(
     return true;
   };
 
+  // Entries read lazily: a plain file's stat cache is checked without decoding its entry.
+  const lazy = entries instanceof LazyEntries ? entries : undefined;
   const visit = (path: string): DiskNode | undefined => {
-    const entry = entries.get(path);
-    const stats = lstatAgainst(onDisk(path), entry?.kind === "file" ? entry.cache : undefined);
+    const plain = lazy?.plainFileStat(path);
+    const entry = plain ? undefined : entries.get(path);
+    const stats = lstatAgainst(onDisk(path), plain ?? (entry?.kind === "file" ? entry.cache : undefined));
     if (stats === true) {
-      disk.set(path, CACHED_FILE);
-      return CACHED_FILE;
+      const node = plain ? CACHED_PLAIN_FILE : CACHED_FILE;
+      disk.set(path, node);
+      return node;
     }
     if (!stats) return undefined;
     const isDir = stats.isDirectory();
     if (!isDir && !stats.isFile()) return undefined; // symlinks and devices are never followed or tracked
-    if (!entry && ignored(path, isDir)) return undefined;
+    const tracked = plain !== undefined || entry !== undefined;
+    if (!tracked && ignored(path, isDir)) return undefined;
     const node: DiskNode = { kind: isDir ? "folder" : "file", stats };
     disk.set(path, node);
-    if (isDir && entry) walk(path, stats); // an unversioned folder is reported once, as a whole
+    if (isDir && tracked) walk(path, stats); // an unversioned folder is reported once, as a whole
     return node;
   };
 
@@ -289,9 +300,11 @@ export async function scanWorkingCopy(
     items.push({ path, kind: node.kind, content: "?", meta: " " });
   }
   for (const path of strayMetaFiles) if (inScope(path) && !ignored(path, false)) items.push({ path, kind: "file", content: "?", meta: " " });
-  for (const [path, entry] of entries) {
+  for (const path of entries.keys()) {
     if (scopes && !inScope(path)) continue;
     const node = path === "" ? ({ kind: "folder" } as DiskNode) : disk.get(path);
+    if (opts.changedOnly && node === CACHED_PLAIN_FILE && !metaFiles.has(path)) continue; // clean, and never decoded
+    const entry = entries.get(path)!;
     // The common case of a clean status, decided without allocating: a plain entry, no metadata
     // on either side, the same kind on disk, and a file whose stat matches its cache.
     if (opts.changedOnly && node && node.kind === entry.kind && entry.schedule === undefined && entry.conflict === undefined && entry.meta === undefined && !metaFiles.has(path)) {

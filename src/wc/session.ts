@@ -32,7 +32,10 @@ export interface OpenOptions {
   lock?: string;
   /** Rebuild a damaged index (with `lock`; `zsync cleanup`). */
   repairIndex?: boolean;
-  /** Decode each entry when it is first read (`update`, which reads few when little changed). */
+  /**
+   * Decode each entry when it is first read: for commands that read few entries when little
+   * changed (`update`), or check plain files' stat caches without decoding them (`status`, `commit`).
+   */
   lazyEntries?: boolean;
   /**
    * Longest wait in ms for a lock a live process holds (default: `ZSYNC_LOCK_WAIT` seconds, else

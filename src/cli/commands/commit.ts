@@ -36,7 +36,7 @@ export const commitCommand = defineCommand<Args>({
       .option("file", { alias: "F", type: "string", describe: "read the log message from FILE" }),
   handler: async (args) => {
     const out = createOutput(args);
-    await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "commit" }, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "commit", lazyEntries: true }, async (wc) => {
       const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : undefined;
       const client = await clientFor(wc.config, args);
       const asked = await commitMessage(args, (p) => displayPath(wc.root, p));

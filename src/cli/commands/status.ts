@@ -26,7 +26,7 @@ export const statusCommand = defineCommand<Args>({
       .option("show-updates", { alias: "u", type: "boolean", default: false, describe: "ask the server which paths are out of date (*)" }),
   handler: async (args) => {
     const out = createOutput(args);
-    await withWorkingCopy(await checkoutOfPaths(args.paths), {}, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), { lazyEntries: true }, async (wc) => {
       const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : undefined;
       const server = args.showUpdates ? await clientFor(wc.config, args) : undefined;
       // A running `zsync watch` knows what changed: ask it instead of walking (docs/WATCH.md).

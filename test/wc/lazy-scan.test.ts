@@ -1,0 +1,113 @@
+/**
+ * `status` and `commit` scan entries read lazily (src/wc/lazy-entries.ts): a plain file's stat
+ * cache is checked straight from its undecoded `f` record. Every state must come out as from
+ * entries decoded up front, and a clean scan must decode no plain file.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdir, rm, utimes, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { adminPaths, FORMAT_VERSION } from "../../src/wc/admin.js";
+import { loadEntries, saveEntries, type Entry } from "../../src/wc/entries.js";
+import { fileRecordStat } from "../../src/wc/index-records.js";
+import { adoptScanCaches, scanWorkingCopy, type ScanResult } from "../../src/wc/scan.js";
+import { tempDir } from "../helpers/server.js";
+
+const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+/** Every file is old enough for its stat cache to be trusted. */
+const later = () => Date.now() + 10_000;
+
+let work: string;
+before(async () => {
+  work = await tempDir("zsync-lazy-scan-");
+});
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+const FILES = ["a.txt", "b.txt", "d/c.txt", "d/e.txt", "d/f.txt", "d/g.txt", "d/h.txt", "d/i.txt", "d/sub/j.txt"];
+
+/** A checkout of plain files whose stat caches and listings are in the index, as after a first status. */
+async function cachedCheckout(name: string): Promise<string> {
+  const root = join(work, name);
+  await mkdir(adminPaths(root).admin, { recursive: true });
+  await writeFile(adminPaths(root).format, `${FORMAT_VERSION}\n`);
+  const entries = new Map<string, Entry>([["", { kind: "folder", revision: 1 }], ["d", { kind: "folder", revision: 1 }], ["d/sub", { kind: "folder", revision: 1 }]]);
+  await mkdir(join(root, "d/sub"), { recursive: true });
+  for (const file of FILES) {
+    await writeFile(join(root, file), `text of ${file}\n`);
+    entries.set(file, { kind: "file", revision: 1, hash: sha(`text of ${file}\n`), size: `text of ${file}\n`.length });
+  }
+  // An entry that is no plain file stays JSON: a scheduled addition.
+  await writeFile(join(root, "d/new.txt"), "new\n");
+  entries.set("d/new.txt", { kind: "file", schedule: "added" });
+  // Written a minute ago, as far as the stat caches can tell: settled, so they are cached.
+  const past = new Date(Date.now() - 60_000);
+  for (const file of [...FILES, "d/new.txt"]) await utimes(join(root, file), past, past);
+  const scan = await scanWorkingCopy(root, entries, { now: later });
+  adoptScanCaches(entries, scan);
+  await saveEntries(root, { revision: 1, entries });
+  return root;
+}
+
+/** The edits after the caches were written: one of each state a scan tells apart. */
+async function edit(root: string): Promise<void> {
+  await writeFile(join(root, "b.txt"), "changed, other size\n"); // M
+  await writeFile(join(root, "d/c.txt"), "text of d/X.txt\n"); // M, same size
+  const touched = new Date(Date.now() - 120_000);
+  await utimes(join(root, "d/e.txt"), touched, touched); // =, a new cache
+  await rm(join(root, "d/f.txt")); // !
+  await rm(join(root, "d/g.txt"));
+  await mkdir(join(root, "d/g.txt")); // ~
+  await mkdir(join(root, "d/@@meta"));
+  await writeFile(join(root, "d/@@meta/h.txt.json"), '{"contentType": "text/plain"}\n'); // metadata now: M in the second column
+  await writeFile(join(root, "d/sub/unversioned.txt"), "?\n"); // ?
+}
+
+const shape = (scan: ScanResult) => ({
+  items: scan.items.map((i) => [i.path, i.kind, i.content, i.meta, i.workingHash ?? "", i.workingSize ?? -1, JSON.stringify(i.workingMeta ?? null), i.metaError ?? ""].join(" ")),
+  caches: [...scan.refreshedCaches].map(([path, cache]) => `${path} ${cache.hash} ${cache.size}`).sort(),
+  listings: [...scan.refreshedListings.keys()].sort(),
+  metaCaches: [...scan.refreshedMetaCaches.keys()].sort(),
+});
+
+/** Paths whose value in a lazy map is still the stored record. */
+const undecoded = (map: Map<string, Entry>) => [...map.keys()].filter((path) => typeof Map.prototype.get.call(map, path) === "string");
+
+describe("a scan of entries read lazily", () => {
+  test("gives every state as a scan of entries decoded up front, in every mode and scope", async () => {
+    const root = await cachedCheckout("states");
+    await edit(root);
+    const modes = [{ changedOnly: true }, { changedOnly: false }, { changedOnly: true, hashOnlyToDecide: true }, { within: ["d"] }, { within: ["d/c.txt", "a.txt"], changedOnly: true }];
+    for (const mode of modes) {
+      const eager = await scanWorkingCopy(root, (await loadEntries(root)).entries, { ...mode, now: later });
+      const lazy = await scanWorkingCopy(root, (await loadEntries(root, { lazy: true })).entries, { ...mode, now: later });
+      assert.deepEqual(shape(lazy), shape(eager), JSON.stringify(mode));
+    }
+    const scan = await scanWorkingCopy(root, (await loadEntries(root, { lazy: true })).entries, { changedOnly: true, now: later });
+    assert.deepEqual(
+      scan.items.map((i) => `${i.content}${i.meta} ${i.kind} ${i.path}`),
+      ["M  file b.txt", "M  file d/c.txt", "!  file d/f.txt", "~  folder d/g.txt", "=M file d/h.txt", "A  file d/new.txt", "?  file d/sub/unversioned.txt"],
+    );
+  });
+
+  test("a clean scan decodes folders and entries that are no plain file, never a plain file", async () => {
+    const root = await cachedCheckout("clean");
+    const entries = (await loadEntries(root, { lazy: true })).entries;
+    const plainFiles = [...FILES].sort();
+    assert.deepEqual(undecoded(entries).filter((path) => FILES.includes(path)).sort(), plainFiles, "every plain file starts undecoded");
+    const scan = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
+    assert.deepEqual(scan.items.map((i) => [i.path, i.content]), [["d/new.txt", "A"]]);
+    assert.deepEqual(undecoded(entries).filter((path) => FILES.includes(path)).sort(), plainFiles, "no plain file was decoded");
+  });
+});
+
+describe("the stat cache of an f record", () => {
+  test("is read from its fields; any other stored form gives undefined", () => {
+    assert.deepEqual(fileRecordStat(`3\t${"a".repeat(64)}\t10\t11\t1700000000123456789\t42`), { size: 11, mtimeNs: "1700000000123456789", ino: 42 });
+    for (const record of ['{"kind":"folder","revision":1}', "3\tfive\tfields\tonly\there", "3\ttoo\tmany\tfields\tin\tthis\trecord", ""]) {
+      assert.equal(fileRecordStat(record), undefined, record);
+    }
+  });
+});
