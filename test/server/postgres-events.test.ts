@@ -53,14 +53,20 @@ describe("@@events across two servers on one PostgreSQL database", () => {
     await Promise.all([first?.stop(), second?.stop()]);
   });
 
-  test("a commit through server 1 reaches server 2's stream; a killed LISTEN connection loses no event", { timeout: 120_000 }, async () => {
+  /** A client of each server, and an event stream of server 2 from the head, past its `ready` event. */
+  async function streamOnSecond() {
     const viaFirst = createZsyncClient({ origin: first.url, user: "zsync", password: "zsync" });
     const viaSecond = createZsyncClient({ origin: second.url, user: "zsync", password: "zsync" });
     const head = (await viaSecond.info()).repository.revision;
     const abort = new AbortController();
     const stream = await viaSecond.events("demo", { since: head, signal: abort.signal });
+    assert.equal((await stream.next()).value?.type, "ready");
+    return { viaFirst, head, abort, stream };
+  }
+
+  test("a commit through server 1 reaches server 2's stream; a killed LISTEN connection loses no event", { timeout: 120_000 }, async () => {
+    const { viaFirst, head, abort, stream } = await streamOnSecond();
     try {
-      assert.equal((await stream.next()).value?.type, "ready");
       const r1 = await checkin(viaFirst, "one.txt");
       assert.deepEqual(revisionsOf(await readUntil(stream, (s) => revisionsOf(s).includes(r1))), [r1], "pushed across servers");
 
@@ -89,13 +95,8 @@ describe("@@events across two servers on one PostgreSQL database", () => {
   });
 
   test("server 2 cannot read the database when a commit arrives: the stream stays open and sends it once the database answers", { timeout: 120_000 }, async () => {
-    const viaFirst = createZsyncClient({ origin: first.url, user: "zsync", password: "zsync" });
-    const viaSecond = createZsyncClient({ origin: second.url, user: "zsync", password: "zsync" });
-    const head = (await viaSecond.info()).repository.revision;
-    const abort = new AbortController();
-    const stream = await viaSecond.events("demo", { since: head, signal: abort.signal });
+    const { viaFirst, head, abort, stream } = await streamOnSecond();
     try {
-      assert.equal((await stream.next()).value?.type, "ready");
       const failedBefore = second.stderr().split("reading the store failed").length;
       // Server 2 keeps its LISTEN connection (so it hears the commit) but its pool cannot log in
       // again: every read of the revision that follows fails.
@@ -120,13 +121,8 @@ describe("@@events across two servers on one PostgreSQL database", () => {
   });
 
   test("PostgreSQL restarted under an open stream: server 2 listens again and the next commit arrives", { timeout: 120_000 }, async () => {
-    const viaFirst = createZsyncClient({ origin: first.url, user: "zsync", password: "zsync" });
-    const viaSecond = createZsyncClient({ origin: second.url, user: "zsync", password: "zsync" });
-    const head = (await viaSecond.info()).repository.revision;
-    const abort = new AbortController();
-    const stream = await viaSecond.events("demo", { since: head, signal: abort.signal });
+    const { viaFirst, head, abort, stream } = await streamOnSecond();
     try {
-      assert.equal((await stream.next()).value?.type, "ready");
       const lostBefore = second.stderr().split("LISTEN connection was lost").length;
       const againBefore = second.stderr().split("listening again").length;
       cluster.stopServer();

@@ -39,20 +39,26 @@ const revision = (n: number) => `id: ${n}\nevent: revision\ndata: ${JSON.stringi
 beforeEach(() => mock.timers.enable({ apis: ["setTimeout"] }));
 afterEach(() => mock.timers.reset());
 
-/** Lets the generator and the fed body run up to their next wait. */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-test("time the caller spends with an event is not silence", { timeout: 10_000 }, async () => {
+/** Events read from a fed body under a silence watch that records each silence and cuts the body. */
+function watched(idleMs: number) {
   const feed = feedableBody();
-  const silences: number[] = [];
+  const silences: Array<[number, boolean]> = [];
   const events = readServerEvents(feed.body, {
-    idleMs: 60_000,
-    onSilent(ms) {
-      silences.push(ms);
+    idleMs,
+    onSilent(ms, announced) {
+      silences.push([ms, announced]);
       feed.cut();
       return new Error("silent");
     },
   });
+  return { feed, silences, events };
+}
+
+/** Lets the generator and the fed body run up to their next wait. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+test("time the caller spends with an event is not silence", { timeout: 10_000 }, async () => {
+  const { feed, silences, events } = watched(60_000);
   feed.send(ready(100)); // silence limit: 4 × 100 ms
   assert.equal((await events.next()).value?.type, "ready");
   feed.send(revision(2));
@@ -68,16 +74,7 @@ test("time the caller spends with an event is not silence", { timeout: 10_000 },
 });
 
 test("silence while waiting for the server ends the stream with the watch's error", { timeout: 10_000 }, async () => {
-  const feed = feedableBody();
-  const silences: Array<[number, boolean]> = [];
-  const events = readServerEvents(feed.body, {
-    idleMs: 60_000,
-    onSilent(ms, announced) {
-      silences.push([ms, announced]);
-      feed.cut();
-      return new Error("silent");
-    },
-  });
+  const { feed, silences, events } = watched(60_000);
   feed.send(ready(100));
   assert.equal((await events.next()).value?.type, "ready");
   const waiting = events.next();
@@ -90,16 +87,7 @@ test("silence while waiting for the server ends the stream with the watch's erro
 });
 
 test("before a heartbeat interval is announced, idleMs is the limit", { timeout: 10_000 }, async () => {
-  const feed = feedableBody();
-  const silences: Array<[number, boolean]> = [];
-  const events = readServerEvents(feed.body, {
-    idleMs: 1_000,
-    onSilent(ms, announced) {
-      silences.push([ms, announced]);
-      feed.cut();
-      return new Error("silent");
-    },
-  });
+  const { feed, silences, events } = watched(1_000);
   const waiting = events.next();
   await settle();
   mock.timers.tick(1_000);
