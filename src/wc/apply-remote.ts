@@ -17,6 +17,7 @@ import type { SnapshotManifest } from "../protocol/types.js";
 import { WcError, type Depth } from "./admin.js";
 import { entriesUnder, entryFromRemote, type Entry } from "./entries.js";
 import { runJournalOn, type JournalReport } from "./journal.js";
+import { forEachRevision } from "./lazy-entries.js";
 import { readWorkingMetaSync } from "./meta-files.js";
 import { receiveBodies } from "./receive.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
@@ -94,10 +95,10 @@ export async function applyRemote(
     // Mixed revisions: an entry newer than the checkout (committed from here) that the delta does
     // not list was deleted on the server — the delta names only what existed at the checkout's revision.
     // (None can be when the server is at the checkout's revision: then no entry is read here.)
-    for (const [path, entry] of entries) {
-      if (path === "" || entry.revision === undefined || entry.revision <= wc.entries.revision || entry.revision > manifest.revision) continue;
-      if (!remoteByPath.has(path) && wanted(path, entry.kind)) deleted.add(path);
-    }
+    forEachRevision(entries, (path, kind, revision) => {
+      if (path === "" || revision === undefined || revision <= wc.entries.revision || revision > manifest.revision) return;
+      if (!remoteByPath.has(path) && wanted(path, kind)) deleted.add(path);
+    });
   }
   const changed = manifest.entries.filter((e) => wanted(e.path, e.kind)).sort((a, b) => depthOf(a.path) - depthOf(b.path) || (a.path < b.path ? -1 : 1));
   const affected = [...new Set([...changed.map((e) => e.path).filter((p) => p !== ""), ...deleted])];

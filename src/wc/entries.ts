@@ -337,11 +337,21 @@ export async function saveEntries(root: string, entries: Entries, opts: SaveEntr
   // An index in the previous format is rewritten whole too (appended records would be its own).
   const whole = changes.length * 4 > loaded.stored.size + COMPACT_SLACK || loaded.format !== INDEX_FORMAT;
   if (whole && (await entriesAreCurrent(root, entries))) {
+    const before = changes.map(([path]): [string, string | undefined] => [path, loaded.stored.get(path)]);
     for (const [path, json] of changes) {
       if (json === null) loaded.stored.delete(path);
       else loaded.stored.set(path, json);
     }
-    await rewrite(file, loaded, entries.revision);
+    try {
+      await rewrite(file, loaded, entries.revision);
+    } catch (error) {
+      // What is stored must stay what the disk holds, or a later save would skip these changes.
+      for (const [path, json] of before) {
+        if (json === undefined) loaded.stored.delete(path);
+        else loaded.stored.set(path, json);
+      }
+      throw error;
+    }
     return;
   }
   let fresh: IndexData | undefined;
@@ -405,18 +415,18 @@ export async function entriesAreCurrent(root: string, entries: Entries): Promise
 }
 
 /**
- * A copy of `entries` (the map, not the entry objects) that saves incrementally like a fresh
- * {@link loadEntries}, without reading the index again: for a command that holds the lock and
- * read the index itself. Undefined when someone wrote the index since, or `entries` were never
- * read from it. The original stays as it was, so a failed save leaves the caller's view intact.
+ * `entries` (from {@link loadEntries}) at the revision on disk, ready to take a journal's changes
+ * and save them incrementally without reading the index again: for a command that holds the lock
+ * and read the index itself. The map is the caller's own, not a copy (copying 100k entries cost
+ * more than the rest of a 1-file commit's save): the journal undoes its changes if the save fails.
+ * A save still diffs against what is stored, never against the caller's unsaved changes, so only
+ * the paths the saver names are written. Undefined when someone wrote the index since, or
+ * `entries` were never read from it.
  */
-export async function reloadEntries(root: string, entries: Entries): Promise<Entries | undefined> {
+export async function entriesOnDisk(root: string, entries: Entries): Promise<Entries | undefined> {
   const loaded = loadedFrom.get(entries.entries);
   if (!loaded || !(await entriesAreCurrent(root, entries))) return undefined;
-  // The disk's revision; a save of the copy diffs against what is stored, never against the
-  // caller's unsaved changes, so only the paths the saver names are written.
-  const copy = entries.entries instanceof LazyEntries ? entries.entries.copy() : new Map(entries.entries);
-  return track(root, { revision: loaded.revision, entries: copy }, { ...loaded, stored: new Map(loaded.stored) });
+  return { revision: loaded.revision, entries: entries.entries };
 }
 
 /** Paths of `entries` under `path` (exclusive), in sorted order. */

@@ -98,24 +98,28 @@ export function encodeIndex(stored: Map<string, string>, revision: number): stri
 
 const TAB = 9;
 const NEWLINE = 10;
+const BACKSLASH = 92;
 const C = "c".charCodeAt(0);
 
-function decodePath(json: string): string {
-  return json.includes("\\") ? (JSON.parse(json) as string) : json.slice(1, -1);
+/** The path in a record's JSON string at `text[start, end)`. */
+function decodePath(text: string, start: number, end: number): string {
+  for (let i = start + 1; i < end - 1; i++) if (text.charCodeAt(i) === BACKSLASH) return JSON.parse(text.slice(start, end)) as string;
+  return text.slice(start + 1, end - 1);
 }
 
-/** Applies the lines of one verified batch (to a {@link LazyEntries}: records undecoded). */
+/**
+ * Applies the lines of one verified batch (to a {@link LazyEntries}: records undecoded). Read
+ * by positions in the batch's text, so each record costs its path and record strings only.
+ */
 function applyBatch(text: string, data: IndexData): void {
-  const lines = text.split("\n");
   const lazy = data.entries instanceof LazyEntries ? data.entries : undefined;
-  for (let i = 0; i < lines.length - 1; i++) {
-    const line = lines[i];
-    const type = line[9];
-    if (type === "f" || type === "e") {
-      const tab = line.indexOf("\t", 12);
-      if (line[10] !== "\t" || tab < 0) throw new IndexCorruption(`a malformed record`);
-      const path = decodePath(line.slice(11, tab));
-      const record = line.slice(tab + 1);
+  for (let start = 0, end = text.indexOf("\n"); end >= 0; start = end + 1, end = text.indexOf("\n", start)) {
+    const type = text[start + 9];
+    if ((type === "f" || type === "e") && text[start + 10] === "\t") {
+      const tab = text.indexOf("\t", start + 12);
+      if (tab < 0 || tab > end) throw new IndexCorruption(`a malformed record`);
+      const path = decodePath(text, start + 11, tab);
+      const record = text.slice(tab + 1, end);
       if (lazy) {
         lazy.setRecord(path, record);
       } else {
@@ -124,8 +128,8 @@ function applyBatch(text: string, data: IndexData): void {
         data.entries.set(path, entry);
       }
       data.stored.set(path, record);
-    } else if (type === "d" && line[10] === "\t") {
-      const path = decodePath(line.slice(11));
+    } else if (type === "d" && text[start + 10] === "\t") {
+      const path = decodePath(text, start + 11, end);
       data.entries.delete(path);
       data.stored.delete(path);
     } else {
@@ -242,9 +246,9 @@ export function salvageIndex(bytes: Buffer): { revision?: number; entries: Map<s
       if ((fields[0] === "e" && fields.length === 3) || (fields[0] === "f" && fields.length === 8)) {
         const record = fields.slice(2).join("\t");
         const entry = decodeRecord(record);
-        if (entry) entries.set(decodePath(fields[1]), entry);
+        if (entry) entries.set(decodePath(fields[1], 0, fields[1].length), entry);
         else damaged++;
-      } else if (fields[0] === "d" && fields.length === 2) entries.delete(decodePath(fields[1]));
+      } else if (fields[0] === "d" && fields.length === 2) entries.delete(decodePath(fields[1], 0, fields[1].length));
       // The revision of the last seal before any damage: a lost batch may have moved it.
       else if (fields[0] === "c" && /^\d+$/.test(fields[1]) && damaged === 0) revision = Number(fields[1]);
     } catch {

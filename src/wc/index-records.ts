@@ -64,12 +64,8 @@ export interface StatFields {
   ino: number;
 }
 
-/**
- * The stat cache of an `f` record, read from its fields without making the entry (a clean
- * `status` checks 100k of them against the disk and needs nothing else); undefined for any other
- * stored form or a malformed record, which the caller then decodes (and so reports) as usual.
- */
-export function fileRecordStat(record: string): StatFields | undefined {
+/** The positions of the five TABs of an `f` record, or undefined for any other stored form. */
+function fileRecordTabs(record: string): [number, number, number, number, number] | undefined {
   if (record[0] === "{") return undefined;
   const t1 = record.indexOf("\t");
   const t2 = record.indexOf("\t", t1 + 1);
@@ -77,7 +73,29 @@ export function fileRecordStat(record: string): StatFields | undefined {
   const t4 = record.indexOf("\t", t3 + 1);
   const t5 = record.indexOf("\t", t4 + 1);
   if (t1 < 0 || t2 < 0 || t3 < 0 || t4 < 0 || t5 < 0 || record.indexOf("\t", t5 + 1) >= 0) return undefined;
+  return [t1, t2, t3, t4, t5];
+}
+
+/**
+ * The stat cache of an `f` record, read from its fields without making the entry (a clean
+ * `status` checks 100k of them against the disk and needs nothing else); undefined for any other
+ * stored form or a malformed record, which the caller then decodes (and so reports) as usual.
+ */
+export function fileRecordStat(record: string): StatFields | undefined {
+  const tabs = fileRecordTabs(record);
+  if (!tabs) return undefined;
+  const [, , t3, t4, t5] = tabs;
   return { size: +record.slice(t3 + 1, t4), mtimeNs: record.slice(t4 + 1, t5), ino: +record.slice(t5 + 1) };
+}
+
+/**
+ * The BASE revision of an `f` record, read from its first field without making the entry (an
+ * update after commits elsewhere looks for entries newer than the checkout among all of them);
+ * undefined as {@link fileRecordStat}.
+ */
+export function fileRecordRevision(record: string): number | undefined {
+  const tabs = fileRecordTabs(record);
+  return tabs ? +record.slice(0, tabs[0]) : undefined;
 }
 
 /** The entry of an `f` record's fields, or undefined when they are not six. */

@@ -11,7 +11,7 @@ import { constants, copyFileSync, lstatSync, mkdirSync, writeFileSync, type BigI
 import { dirname, join } from "node:path";
 import { adminPaths, WcError } from "./admin.js";
 import { copyFileAtomic, namePathOnDiskFull, writeFileAtomic } from "./atomic.js";
-import { loadEntries, reloadEntries, saveEntries, type Entries, type Entry, type MetaFileCache } from "./entries.js";
+import { entriesOnDisk, loadEntries, saveEntries, type Entries, type Entry, type MetaFileCache } from "./entries.js";
 import { parseMetaText } from "./meta-files.js";
 import { objectOfMetaFile } from "../protocol/meta-text.js";
 import type { ObjectMeta } from "../protocol/types.js";
@@ -120,11 +120,15 @@ export async function replayJournal(root: string, opts: ReplayOptions = {}): Pro
   }
   await flush();
 
-  const entries = (opts.entries && (await reloadEntries(root, opts.entries))) ?? (await loadEntries(root));
-  for (const [path, entry] of Object.entries(journal.entries)) {
+  const entries = (opts.entries && (await entriesOnDisk(root, opts.entries))) ?? (await loadEntries(root));
+  // The caller's map is changed in place: what each path held before, to put back if the save fails.
+  const before = new Map<string, Entry | undefined>();
+  const change = (path: string, entry: Entry | null) => {
+    if (!before.has(path)) before.set(path, entries.entries.get(path));
     if (entry === null) entries.entries.delete(path);
     else entries.entries.set(path, entry);
-  }
+  };
+  for (const [path, entry] of Object.entries(journal.entries)) change(path, entry);
   // Files we just wrote hold their BASE: remember their stat (taken right after each write) so
   // status need not read them. Metadata files likewise, with the metadata they hold.
   const cached: string[] = [];
@@ -135,18 +139,26 @@ export async function replayJournal(root: string, opts: ReplayOptions = {}): Pro
       const parsed = entry && done.stats ? parseMetaText(object!, done.text) : {};
       const metaCache = parsed.meta && done.stats ? metaCacheFromStats(done.stats, parsed.meta) : undefined;
       if (!entry || !metaCache) continue;
-      entries.entries.set(object!, { ...entry, metaCache });
+      change(object!, { ...entry, metaCache });
       cached.push(object!);
       continue;
     }
     const entry = entries.entries.get(path);
     if (!entry || entry.hash !== done.hash) continue;
     // A new object: the entry may be shared with the caller's copy of the entries.
-    entries.entries.set(path, { ...entry, cache: done.stats ? cacheFromStats(done.stats, done.hash!) : undefined });
+    change(path, { ...entry, cache: done.stats ? cacheFromStats(done.stats, done.hash!) : undefined });
     cached.push(path);
   }
   if (journal.revision !== undefined) entries.revision = journal.revision;
-  await saveEntries(root, entries, { changed: [...Object.keys(journal.entries), ...cached] });
+  try {
+    await saveEntries(root, entries, { changed: [...Object.keys(journal.entries), ...cached] });
+  } catch (error) {
+    for (const [path, entry] of before) {
+      if (entry === undefined) entries.entries.delete(path);
+      else entries.entries.set(path, entry);
+    }
+    throw error;
+  }
   await rm(file, { force: true });
   report.entries = entries;
   return report;

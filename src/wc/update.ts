@@ -6,6 +6,8 @@ import { ProtocolError, type Snapshot, type ZsyncClient } from "../transport/htt
 import { rm } from "node:fs/promises";
 import { adminPaths, WcError } from "./admin.js";
 import { applyRemote, type ApplyResult } from "./apply-remote.js";
+import type { Entry } from "./entries.js";
+import { forEachRevision } from "./lazy-entries.js";
 import type { WorkingCopy } from "./session.js";
 import type { ConflictPolicy } from "../merge/content-kinds.js";
 
@@ -26,8 +28,7 @@ export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<Appl
   // An entry committed from here after the checkout's revision (mixed revisions) that is newer
   // than the target cannot be judged from a delta either.
   const target = opts.revision;
-  const backwards =
-    target !== undefined && (target < wc.entries.revision || [...wc.entries.entries.values()].some((e) => e.revision !== undefined && e.revision > target));
+  const backwards = target !== undefined && (target < wc.entries.revision || anyRevisionAbove(wc.entries.entries, target));
   let snapshot: Snapshot;
   try {
     snapshot = await opts.client.snapshot(wc.config.path, backwards ? { rev: opts.revision } : { since: wc.entries.revision, rev: opts.revision });
@@ -54,4 +55,13 @@ export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<Appl
   // An interrupted checkout is finished by a whole update.
   if (!opts.paths) await rm(adminPaths(wc.root).incomplete, { force: true });
   return result;
+}
+
+/** True when an entry's BASE revision is above `revision` (plain files read lazily stay undecoded). */
+function anyRevisionAbove(entries: Map<string, Entry>, revision: number): boolean {
+  let found = false;
+  forEachRevision(entries, (_path, _kind, base) => {
+    if (base !== undefined && base > revision) found = true;
+  });
+  return found;
 }

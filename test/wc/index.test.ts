@@ -15,8 +15,9 @@ import { fileURLToPath } from "node:url";
 import { crc32 } from "node:zlib";
 import { formatTwoIndex } from "../helpers/index-format-two.js";
 import { adminPaths, FORMAT_VERSION, WcError } from "../../src/wc/admin.js";
-import { loadEntries, reloadEntries, saveEntries, type Entry } from "../../src/wc/entries.js";
-import { LazyEntries } from "../../src/wc/lazy-entries.js";
+import { loadEntries, saveEntries, type Entry } from "../../src/wc/entries.js";
+import { runJournalOn } from "../../src/wc/journal.js";
+import { forEachRevision, LazyEntries } from "../../src/wc/lazy-entries.js";
 import { rebuildIndexIfDamaged } from "../../src/wc/index-rebuild.js";
 import { settled } from "../../src/wc/journal.js";
 import { missingPaths } from "../../src/wc/missing.js";
@@ -413,6 +414,33 @@ describe("a damaged index", () => {
     await writeFile(file, Buffer.concat([readFileSync(file), Buffer.from("0000000\te\t\"d/x")]));
     assert.equal((await loadEntries(root)).entries.size, 5);
   });
+
+  test("seals are found by their place in a line: batches after multi-byte paths, and a seal mark elsewhere", async () => {
+    const root = await makeRoot();
+    const entries = manyEntries(3);
+    entries.set("d/é日本.txt", fileEntry(7));
+    await saveEntries(root, { revision: 1, entries });
+    const wc = await loadEntries(root);
+    wc.entries.set("d/ü.txt", fileEntry(8, 2));
+    wc.revision = 2;
+    await saveEntries(root, wc);
+    const file = adminPaths(root).index;
+    const intact = readFileSync(file);
+    assert.ok(intact.toString("utf8").length < intact.length, "the index holds multi-byte characters");
+    const read = await loadEntries(root);
+    assert.equal(read.revision, 2);
+    assert.equal(plain(read.entries), plain(wc.entries));
+    // A torn tail holding TAB c TAB away from a seal's place, then at it but without its newline.
+    for (const tail of ["0123\tc\t2\t", "01234567\tc\t9\t0123"]) {
+      await writeFile(file, Buffer.concat([intact, Buffer.from(tail)]));
+      const torn = await loadEntries(root, { lazy: true });
+      assert.equal(torn.revision, 2, JSON.stringify(tail));
+      assert.equal(plain(new Map(torn.entries)), plain(wc.entries));
+    }
+    // The same mark at a seal's place on a complete line is a seal, and a damaged one.
+    await writeFile(file, Buffer.concat([intact, Buffer.from("01234567\tc\t9\t01234567\n")]));
+    await assert.rejects(loadEntries(root), (e: WcError) => e.code === "corrupt-admin");
+  });
 });
 
 describe("settled: when a stat time is old enough to trust", () => {
@@ -583,7 +611,7 @@ describe("entries read lazily", () => {
     assert.deepEqual(seen, [...lazy.keys()]);
   });
 
-  test("a save writes only what changed, and a copy (reloadEntries) keeps undecoded entries undecoded", async () => {
+  test("a save writes only what changed; a journal changes the entries in place, and puts them back when its save fails", async () => {
     const { root, entries } = await saved();
     const wc = await loadEntries(root, { lazy: true });
     const size = statSync(adminPaths(root).index).size;
@@ -591,10 +619,47 @@ describe("entries read lazily", () => {
     await saveEntries(root, wc, { changed: ["plain.txt"] });
     assert.equal(undecoded(wc.entries), entries.size - 1);
     assert.ok(statSync(adminPaths(root).index).size - size < 300);
-    const copy = (await reloadEntries(root, wc))!;
-    assert.equal(undecoded(copy.entries), entries.size - 1);
-    assert.deepEqual(new Map(copy.entries), new Map((await loadEntries(root)).entries));
     assert.equal((await loadEntries(root)).entries.get("plain.txt")!.revision, 9);
+
+    // An unsaved change of the caller's stays unsaved; the journal's own changes are written.
+    const holder = { root, entries: wc };
+    wc.entries.set("unsaved.txt", { kind: "file", schedule: "added" });
+    const onDisk = readFileSync(adminPaths(root).index);
+    const view = () => JSON.stringify([...holder.entries.entries].sort(([a], [b]) => (a < b ? -1 : 1)));
+    const beforeFailure = view();
+    // A save that fails (an invalid entry is refused before anything is written) leaves the
+    // caller's entries as they were, and the index untouched.
+    await assert.rejects(
+      runJournalOn(holder, { command: "test", steps: [], entries: { "plain.txt": null, "new.txt": { kind: "file", schedule: "added" }, "bad\u0000name": { kind: "file", schedule: "added" } } }),
+      (e: WcError) => e.code === "invalid-entry",
+    );
+    assert.equal(holder.entries, wc);
+    assert.equal(view(), beforeFailure);
+    assert.deepEqual(readFileSync(adminPaths(root).index), onDisk);
+
+    await runJournalOn(holder, { command: "test", steps: [], entries: { "plain.txt": null, "new.txt": { kind: "file", schedule: "added" } } });
+    assert.equal(holder.entries.entries, wc.entries, "the same map, not a copy");
+    assert.ok(!holder.entries.entries.has("plain.txt") && holder.entries.entries.has("new.txt") && holder.entries.entries.has("unsaved.txt"));
+    const reread = (await loadEntries(root)).entries;
+    assert.ok(!reread.has("plain.txt") && reread.has("new.txt") && !reread.has("unsaved.txt"));
+  });
+
+  test("every entry's kind and revision, as decoded entries have them, without decoding a plain file", async () => {
+    const { root, entries } = await saved();
+    const lazy = (await loadEntries(root, { lazy: true })).entries;
+    const plainFiles = 2; // plain.txt and the naïve one: `f` records (see "index format 3")
+    const seen: [string, string, number | undefined][] = [];
+    forEachRevision(lazy, (path, kind, revision) => seen.push([path, kind, revision]));
+    assert.deepEqual(seen, [...lazy.keys()].map((path) => [path, entries.get(path)!.kind, entries.get(path)!.revision]));
+    assert.equal(seen.length, entries.size);
+    assert.equal(undecoded(lazy), plainFiles, "plain files stay undecoded");
+    const eager: typeof seen = [];
+    forEachRevision((await loadEntries(root)).entries, (path, kind, revision) => eager.push([path, kind, revision]));
+    assert.deepEqual(eager, seen);
+    // A malformed record is not read around: it is decoded, and so reported.
+    assert.ok(lazy instanceof LazyEntries);
+    lazy.setRecord("bad", "1\tnot six fields");
+    assert.throws(() => forEachRevision(lazy, () => {}), (e: WcError) => e.code === "corrupt-admin" && e.message.includes('"bad"'));
   });
 
   test("a record that does not decode is a corrupt index, named, when it is read", async () => {
