@@ -399,6 +399,50 @@ async function main(): Promise<void> {
     return row;
   }
 
+  /**
+   * Update after a commit elsewhere in the repository (nothing changes in this tree): median of
+   * COMMIT_RUNS, each after an untimed commit from another checkout. zsync and svn commit to
+   * another folder of the same repository; git (a repository per tree) pushes an empty commit
+   * from a second clone that never checked the tree out, so `git pull` fast-forwards to a commit
+   * with the same tree.
+   */
+  function movedUpdateRow(size: Size, dirs: Record<Tool, string>): Row {
+    const elsewhere = { zsync: join(root, `zsync-${size.label}-elsewhere`), svn: join(root, `svn-${size.label}-elsewhere`), git: join(root, `git-${size.label}-elsewhere`) };
+    const times = (fn: (i: number) => number) => () => median(Array.from({ length: COMMIT_RUNS }, (_, i) => fn(i)));
+    const row = measure(`update after a commit elsewhere, ${size.label}`, `median of ${COMMIT_RUNS}; git = pull of an empty commit`, {
+      zsync: times((i) => {
+        if (i === 0) zsync(["checkout", "-q", `http://zsync@${zsyncHostPort}/demo`, elsewhere.zsync], root);
+        appendFileSync(join(elsewhere.zsync, "elsewhere.txt"), `commit elsewhere ${i}\n`);
+        if (i === 0) zsync(["add", "-q", "elsewhere.txt"], elsewhere.zsync);
+        zsync(["commit", "-q", "-m", `elsewhere ${i}`], elsewhere.zsync);
+        return zsync(["update", "-q"], dirs.zsync).seconds;
+      }),
+      svn: hasSvn
+        ? times((i) => {
+            if (i === 0) {
+              svn(["mkdir", "-q", "-m", "elsewhere", `${svnUrl}/elsewhere-${size.label}`], root);
+              svn(["checkout", "-q", `${svnUrl}/elsewhere-${size.label}`, elsewhere.svn], root);
+            }
+            appendFileSync(join(elsewhere.svn, "elsewhere.txt"), `commit elsewhere ${i}\n`);
+            if (i === 0) svn(["add", "-q", "elsewhere.txt"], elsewhere.svn);
+            svn(["commit", "-q", "-m", `elsewhere ${i}`], elsewhere.svn);
+            return svn(["update", "-q"], dirs.svn).seconds;
+          })
+        : undefined,
+      git: times((i) => {
+        if (i === 0) {
+          git(["clone", "-q", "--no-checkout", `${gitUrl}/bench${size.label}.git`, elsewhere.git], root);
+          git(["reset", "-q"], elsewhere.git);
+        }
+        git(["commit", "-q", "--allow-empty", "-m", `elsewhere ${i}`], elsewhere.git);
+        git(["push", "-q"], elsewhere.git);
+        return git(["pull", "-q"], dirs.git).seconds;
+      }),
+    });
+    for (const dir of Object.values(elsewhere)) removeLater(dir);
+    return row;
+  }
+
   /** The same checkout over local transports (svn file://, git clone --no-local file://): the checkout goal's peers. */
   function localCheckoutRow(size: Size): void {
     const local = { svn: join(root, `svn-${size.label}-file`), git: join(root, `git-${size.label}-file`) };
@@ -476,6 +520,7 @@ async function main(): Promise<void> {
     if (want("commit") || want("update")) commitStatusEdits(dirs, SIZES.medium);
     if (want("commit")) commitRow(SIZES.medium, dirs, files);
     if (want("update")) updateRow(SIZES.medium, dirs);
+    if (want("update")) movedUpdateRow(SIZES.medium, dirs);
     for (const dir of Object.values(dirs)) removeLater(dir);
   }
 
@@ -503,6 +548,7 @@ async function main(): Promise<void> {
     if (want("commit") || want("update")) commitStatusEdits(dirs, SIZES.large);
     if (want("commit")) commitRow(SIZES.large, dirs, files);
     if (want("update")) updateRow(SIZES.large, dirs);
+    if (want("update")) movedUpdateRow(SIZES.large, dirs);
     if (KEEP) progress(`kept checkouts: ${Object.values(dirs).join(" ")}`);
   }
 
