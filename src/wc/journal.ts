@@ -145,7 +145,7 @@ export async function replayJournal(root: string, opts: ReplayOptions = {}): Pro
     }
     const entry = entries.entries.get(path);
     if (!entry || entry.hash !== done.hash) continue;
-    // A new object: the entry may be shared with the caller's copy of the entries.
+    // A new object: the old one may be shared with the caller's plan, and is what an undo puts back.
     change(path, { ...entry, cache: done.stats ? cacheFromStats(done.stats, done.hash!) : undefined });
     cached.push(path);
   }
