@@ -185,10 +185,10 @@ async function readJournal(root: string, file: string): Promise<Journal | undefi
 }
 
 /** The stat cache for a file known to hold `hash`, unless its mtime is too recent to trust. */
-export async function statCache(absolute: string, hash: string): Promise<Entry["cache"]> {
+export async function statCache(absolute: string, hash: string, nowMs: number = Date.now()): Promise<Entry["cache"]> {
   const s = await stat(absolute, { bigint: true }).catch(() => undefined);
   if (!s || !s.isFile()) return undefined;
-  return cacheFromStats(s, hash);
+  return cacheFromStats(s, hash, nowMs);
 }
 
 /**
@@ -211,8 +211,8 @@ export function metaCacheFromStats(s: BigIntStats, meta: ObjectMeta, nowMs: numb
 }
 
 /** {@link statCache} from stats already taken. */
-export function cacheFromStats(s: BigIntStats, hash: string): Entry["cache"] {
-  if (!settled(s.mtimeNs)) return undefined;
+export function cacheFromStats(s: BigIntStats, hash: string, nowMs: number = Date.now()): Entry["cache"] {
+  if (!settled(s.mtimeNs, nowMs)) return undefined;
   return { size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: Number(s.ino), hash };
 }
 

@@ -120,7 +120,7 @@ export async function scanWorkingCopy(
     within?: string[];
     /** Leave unchanged paths out of the result (plain `status`). */
     changedOnly?: boolean;
-    /** The clock that judges whether a folder's mtime is old enough to trust (tests inject one). */
+    /** The clock that judges whether a stat time is old enough for a cache to trust (tests inject one). */
     now?: () => number;
     /**
      * Read a large file only when its hash decides its state (`commit`: an added file, or one
@@ -337,7 +337,7 @@ export async function scanWorkingCopy(
         const bytes = readFileSync(join(root, path));
         item.workingHash = nodeCrypto().createHash("sha256").update(bytes).digest("hex");
         item.workingSize = bytes.length;
-        const fresh = cacheFromStats(s, item.workingHash);
+        const fresh = cacheFromStats(s, item.workingHash, nowMs);
         if (fresh) refreshedCaches.set(path, fresh);
       } else if (opts.hashOnlyToDecide && s && (item.content === "A" || (item.content === "=" && entry.size !== undefined && s.size !== BigInt(entry.size)))) {
         if (item.content === "=") item.content = "M";
@@ -361,7 +361,7 @@ export async function scanWorkingCopy(
         const { hash, size } = await hashFile(absolute);
         item.workingHash = hash;
         item.workingSize = size;
-        const cache = await statCache(absolute, hash);
+        const cache = await statCache(absolute, hash, nowMs);
         if (cache) refreshedCaches.set(item.path, cache);
       }
     }),

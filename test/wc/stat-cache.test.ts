@@ -92,3 +92,19 @@ test("a cache from before 1970-01-01T00:00:01 is checked exactly", async () => {
   assert.equal(again.refreshedCaches.size, 0, "matched exactly, not hashed again");
   await assertModifiedAfterRewrite(root, entries, "old", "new!", "0.6");
 });
+
+test("whether a new stat cache is trusted is judged by the scan's clock, not the real one", async () => {
+  // Files without a cache are hashed, and cached only when their mtime is settled by `now`:
+  // small ones (hashed in the scan) and one over 1 MiB (streamed).
+  const big = "x".repeat((1 << 20) + 1);
+  const { root, entries } = await checkoutWith({ "small.txt": "small\n", "big.bin": big });
+  const hour = 3_600_000;
+  const cachedWith = async (now: () => number) => [...(await scanWorkingCopy(root, entries, { now })).refreshedCaches.keys()].sort();
+  // Dated an hour ahead: unsettled by the real clock, settled by a clock two hours ahead.
+  for (const name of ["small.txt", "big.bin"]) setMtime(join(root, name), String(Math.floor((Date.now() + hour) / 1000)));
+  assert.deepEqual(await cachedWith(() => Date.now() + 2 * hour), ["big.bin", "small.txt"]);
+  // Dated an hour back: settled by the real clock, unsettled by a clock two hours back.
+  for (const name of ["small.txt", "big.bin"]) setMtime(join(root, name), String(Math.floor((Date.now() - hour) / 1000)));
+  assert.deepEqual(await cachedWith(() => Date.now() - 2 * hour), []);
+  assert.deepEqual(await cachedWith(later), ["big.bin", "small.txt"]);
+});
