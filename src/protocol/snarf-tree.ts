@@ -3,7 +3,7 @@
  * `Unsnarfer.unsnarf`, the latter hardened so a hostile archive cannot write outside the
  * target directory.
  */
-import { constants, createWriteStream } from "node:fs";
+import { constants } from "node:fs";
 import { lstat, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { nodeCrypto } from "./crypto.js";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
@@ -178,8 +178,11 @@ async function writeFileAtomically(target: string, record: SnarfRecord): Promise
       yield chunk;
     }
   }
+  // Created before the body is read: a write stream opens its file in the background, so a body
+  // that failed at once could be cleaned up before the file existed, which was then left behind.
+  const handle = await open(temp, "wx");
   try {
-    await pipeline(counted(), createWriteStream(temp, { flags: "wx" }));
+    await pipeline(counted(), handle.createWriteStream());
     if (written !== record.size) {
       throw new SnarfError(`body of ${JSON.stringify(record.path)} has ${written} bytes, declared size is ${record.size}`);
     }

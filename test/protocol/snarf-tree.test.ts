@@ -318,5 +318,14 @@ test("a failed write leaves neither a partial file nor a temp file", async (t) =
   const short: SnarfRecord = { kind: "file", path: "d/g", size: 10, body: fromChunks([Buffer.from("abc")]) as AsyncIterable<Buffer> };
   await assert.rejects(extractRecords(records(short), target), isSnarfError(/"d\/g" has 3 bytes, declared size is 10/));
   await assert.rejects(extractRecords(decode("10 d/h\nabc"), target), isSnarfError(/truncated archive/));
+  // A body that fails before its first byte, 200 times: the temp file must exist before the
+  // body is read, or its clean-up can run before a background open creates it (left ~7% of
+  // the time before the fix).
+  async function* failingAtOnce(): AsyncGenerator<Buffer> {
+    throw new Error("connection lost");
+  }
+  for (let i = 0; i < 200; i++) {
+    await assert.rejects(extractRecords(records({ kind: "file", path: `d/e${i}`, size: 10, body: failingAtOnce() }), target), /connection lost/);
+  }
   assert.deepEqual(await readTree(target), { d: null });
 });
