@@ -26,7 +26,7 @@
  */
 import { open, stat } from "node:fs/promises";
 import { crc32 } from "node:zlib";
-import type { Entry } from "./entries.js";
+import type { Entry } from "./entry.js";
 import { decodeRecord } from "./index-records.js";
 import { LazyEntries } from "./lazy-entries.js";
 

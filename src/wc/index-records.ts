@@ -3,7 +3,7 @@
  * `f` record for a plain file, else JSON (an `e` record). The stored form is also what a save
  * compares to see whether an entry changed.
  */
-import type { Entry } from "./entries.js";
+import type { Entry } from "./entry.js";
 
 const F_KEYS = new Set(["kind", "revision", "hash", "size", "cache"]);
 const CACHE_KEYS = new Set(["size", "mtimeNs", "ino", "hash"]);

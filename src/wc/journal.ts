@@ -11,7 +11,7 @@ import { constants, copyFileSync, lstatSync, mkdirSync, writeFileSync, type BigI
 import { dirname, join } from "node:path";
 import { adminPaths, WcError } from "./admin.js";
 import { copyFileAtomic, namePathOnDiskFull, writeFileAtomic } from "./atomic.js";
-import { entriesOnDisk, loadEntries, saveEntries, type Entries, type Entry, type MetaFileCache } from "./entries.js";
+import { entriesOnDisk, loadEntries, saveEntries, setOrDelete, type Entries, type Entry, type MetaFileCache } from "./entries.js";
 import { parseMetaText } from "./meta-files.js";
 import { objectOfMetaFile } from "../protocol/meta-text.js";
 import type { ObjectMeta } from "../protocol/types.js";
@@ -125,8 +125,7 @@ export async function replayJournal(root: string, opts: ReplayOptions = {}): Pro
   const before = new Map<string, Entry | undefined>();
   const change = (path: string, entry: Entry | null) => {
     if (!before.has(path)) before.set(path, entries.entries.get(path));
-    if (entry === null) entries.entries.delete(path);
-    else entries.entries.set(path, entry);
+    setOrDelete(entries.entries, [[path, entry]]);
   };
   for (const [path, entry] of Object.entries(journal.entries)) change(path, entry);
   // Files we just wrote hold their BASE: remember their stat (taken right after each write) so
@@ -153,10 +152,7 @@ export async function replayJournal(root: string, opts: ReplayOptions = {}): Pro
   try {
     await saveEntries(root, entries, { changed: [...Object.keys(journal.entries), ...cached] });
   } catch (error) {
-    for (const [path, entry] of before) {
-      if (entry === undefined) entries.entries.delete(path);
-      else entries.entries.set(path, entry);
-    }
+    setOrDelete(entries.entries, before);
     throw error;
   }
   await rm(file, { force: true });

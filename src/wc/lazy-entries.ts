@@ -3,7 +3,7 @@
  * no-op update of 100k files) then pays for splitting the index into records, not for an object
  * per entry: at 100k files, decoding every entry was ~60% of a no-op update.
  */
-import type { Entry } from "./entries.js";
+import type { Entry } from "./entry.js";
 import { decodeRecord, fileRecordRevision, fileRecordStat, type StatFields } from "./index-records.js";
 
 /**

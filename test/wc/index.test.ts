@@ -5,9 +5,9 @@
  * every intact record.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, lstatSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -76,6 +76,43 @@ describe("incremental writes", () => {
     }
     assert.equal(appended[0], appended[1], `bytes appended: ${appended.join(" vs ")}`);
     assert.ok(appended[0] < 600, `one entry costs ${appended[0]} bytes`);
+  });
+
+  test("a whole rewrite that fails (a real full tmpfs) is written by the next save", async (t) => {
+    const mountPoint = join(work, `disk${counter++}`);
+    await mkdir(mountPoint);
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint], { stdio: "ignore" });
+    } catch {
+      t.skip("cannot mount a tmpfs here (needs root); a full disk cannot be produced for real");
+      return;
+    }
+    try {
+      const root = join(mountPoint, "co");
+      await mkdir(adminPaths(root).admin, { recursive: true });
+      await writeFile(adminPaths(root).format, `${FORMAT_VERSION}\n`);
+      await saveEntries(root, { revision: 1, entries: manyEntries(300) });
+      const wc = await loadEntries(root);
+      // Most entries change: the save rewrites the index whole, and the disk has no room for it.
+      for (let i = 0; i < 300; i++) wc.entries.set(`d/f${i}.txt`, fileEntry(i, 2));
+      wc.revision = 2;
+      const filler = join(mountPoint, "filler");
+      try {
+        for (;;) appendFileSync(filler, Buffer.alloc(4096));
+      } catch (error) {
+        assert.equal((error as NodeJS.ErrnoException).code, "ENOSPC");
+      }
+      await assert.rejects(saveEntries(root, wc), (e: Error) => /disk full|ENOSPC|no space/i.test(e.message));
+      assert.equal((await loadEntries(root)).entries.get("d/f5.txt")!.revision, 1, "nothing was written");
+      rmSync(filler);
+      // The same entries saved again: what failed is written now, not taken as already stored.
+      await saveEntries(root, wc);
+      const read = await loadEntries(root);
+      assert.equal(read.revision, 2);
+      assert.equal(plain(read.entries), plain(wc.entries));
+    } finally {
+      execFileSync("umount", [mountPoint]);
+    }
   });
 
   test("a save that changes nothing writes nothing; a deletion is recorded", async () => {
