@@ -8,7 +8,6 @@ import { readFile, rm, stat } from "node:fs/promises";
 import { adminPaths, WcError } from "./admin.js";
 import { writeFileAtomic } from "./atomic.js";
 import { currentRecord, encodeEntryRecord } from "./index-records.js";
-import { LazyEntries } from "./lazy-entries.js";
 import {
   appendIndex,
   encodeBatch,
