@@ -65,6 +65,8 @@ function makeAdminPaths(root: string) {
     config: join(admin, "config.json"),
     /** The index of entries (entries.ts, index-file.ts). */
     index: join(admin, "index"),
+    /** What a no-op update needs from the index, naming the index it summarises (index-summary.ts). */
+    summary: join(admin, "index-summary"),
     /** The previous format's entries file, upgraded to `index` on first use. */
     entries: join(admin, "entries.json"),
     pristine: join(admin, "pristine"),

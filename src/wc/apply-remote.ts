@@ -17,6 +17,7 @@ import type { SnapshotManifest } from "../protocol/types.js";
 import { WcError, type Depth } from "./admin.js";
 import { entriesUnder, entryFromRemote, type Entry } from "./entries.js";
 import { runJournalOn, type JournalReport } from "./journal.js";
+import { writeIndexSummary } from "./index-summary.js";
 import { forEachRevision } from "./lazy-entries.js";
 import { readWorkingMetaSync } from "./meta-files.js";
 import { receiveBodies } from "./receive.js";
@@ -234,6 +235,8 @@ export async function applyRemote(
         entries: entryChanges,
         revision: advance ? manifest.revision : undefined,
       });
+  // The next update that brings nothing can then do without reading the entries.
+  await writeIndexSummary(root, wc.entries);
   plan.lines.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return {
     revision: advance ? manifest.revision : wc.entries.revision,

@@ -274,6 +274,12 @@ export async function entriesAreCurrent(root: string, entries: Entries): Promise
   return now !== undefined && now.ino === loaded.ino && now.size === loaded.size;
 }
 
+/** The inode and size of the index as `entries` were last read or saved (undefined for entries from elsewhere). */
+export function indexAsLoaded(root: string, entries: Entries): { size: number; ino: number } | undefined {
+  const loaded = loadedFrom.get(entries.entries);
+  return loaded && loaded.root === root && loaded.revision === entries.revision ? { size: loaded.size, ino: loaded.ino } : undefined;
+}
+
 /**
  * `entries` (from {@link loadEntries}) at the revision on disk, ready to take a journal's changes
  * and save them incrementally without reading the index again: for a command that holds the lock

@@ -8,6 +8,7 @@ import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { adminPaths, findWorkingCopy, readConfig, WcError, type WcConfig } from "./admin.js";
 import { loadEntries, type Entries } from "./entries.js";
 import { rebuildIndexIfDamaged, type IndexRebuild } from "./index-rebuild.js";
+import { readIndexSummary, type IndexSummary } from "./index-summary.js";
 import { hasJournal, replayJournal, type JournalReport } from "./journal.js";
 import { acquireLock, LOCK_WAIT_MS } from "./lock.js";
 
@@ -22,6 +23,11 @@ export interface WorkingCopy {
   rebuiltIndex?: IndexRebuild;
   /** Partial downloads a killed command left in `.zsync/tmp/`, removed on opening with the lock (relative to the root). */
   removedDownloads?: string[];
+  /**
+   * Opened with `summaryFirst` and the index summary was current: `entries` are not read yet
+   * (reading them throws) until {@link loadDeferredEntries}, which drops the summary.
+   */
+  summary?: IndexSummary;
   /** Releases the lock (no-op for read-only sessions). */
   release(): Promise<void>;
 }
@@ -37,6 +43,11 @@ export interface OpenOptions {
    * changed (`update`), or check plain files' stat caches without decoding them (`status`, `commit`).
    */
   lazyEntries?: boolean;
+  /**
+   * Read the index summary instead of the entries when it is current (`update`, which needs no
+   * entry when the server has nothing new): see {@link WorkingCopy.summary}.
+   */
+  summaryFirst?: boolean;
   /**
    * Longest wait in ms for a lock a live process holds (default: `ZSYNC_LOCK_WAIT` seconds, else
    * 60 s, saying on stderr whom it waits for); the watcher passes 0 and retries by itself.
@@ -89,12 +100,46 @@ export async function openWorkingCopy(start: string, opts: OpenOptions = {}): Pr
         }
       }
     }
-    const entries = await loadEntries(root, { lazy: opts.lazyEntries });
-    return { root, config, entries, recovered, release, ...(rebuiltIndex ? { rebuiltIndex } : {}), ...(removedDownloads.length ? { removedDownloads } : {}) };
+    const summary = opts.summaryFirst ? await readIndexSummary(root) : undefined;
+    const entries = summary ? undefined : await loadEntries(root, { lazy: opts.lazyEntries });
+    const wc: WorkingCopy = { root, config, entries: entries!, recovered, release, ...(rebuiltIndex ? { rebuiltIndex } : {}), ...(removedDownloads.length ? { removedDownloads } : {}) };
+    if (summary) deferEntries(wc, summary, opts.lazyEntries);
+    return wc;
   } catch (error) {
     await release();
     throw error;
   }
+}
+
+const deferred = new WeakMap<WorkingCopy, () => Promise<void>>();
+
+/** Makes `wc.entries` throw until {@link loadDeferredEntries} reads them. */
+function deferEntries(wc: WorkingCopy, summary: IndexSummary, lazy: boolean | undefined): void {
+  let entries: Entries | undefined;
+  Object.defineProperty(wc, "entries", {
+    enumerable: true,
+    get: () => entries ?? fail(),
+    set: (value: Entries) => (entries = value),
+  });
+  wc.summary = summary;
+  deferred.set(wc, async () => {
+    entries ??= await loadEntries(wc.root, { lazy });
+    delete wc.summary;
+  });
+}
+
+function fail(): never {
+  throw new Error("zsync: the entries of a checkout opened with summaryFirst were read before loadDeferredEntries");
+}
+
+/** Reads the entries of a checkout opened with `summaryFirst` (no-op when they are read already). */
+export async function loadDeferredEntries(wc: WorkingCopy): Promise<void> {
+  await deferred.get(wc)?.();
+}
+
+/** The checkout's revision, from the summary while the entries are not read. */
+export function checkoutRevision(wc: WorkingCopy): number {
+  return wc.summary?.revision ?? wc.entries.revision;
 }
 
 /**

@@ -5,6 +5,7 @@ import { parentPath } from "../protocol/paths.js";
 import type { ZsyncClient } from "../transport/http/client.js";
 import { entriesAreCurrent, loadEntries, saveEntries, type Entries, type Entry } from "./entries.js";
 import { hasJournal } from "./journal.js";
+import { writeIndexSummary } from "./index-summary.js";
 import { acquireLock } from "./lock.js";
 import { adoptScanCaches, scanWorkingCopy, type PathStatus, type ScanResult } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
@@ -16,6 +17,8 @@ export interface StatusOptions {
   verbose?: boolean;
   /** Ask the server which paths changed since the checkout's revision. */
   server?: ZsyncClient;
+  /** The clock that judges whether a stat is old enough to cache (default: the real one; tests move it). */
+  now?: () => number;
 }
 
 export interface StatusReport {
@@ -27,7 +30,7 @@ export interface StatusReport {
 
 /** Computes the status of a checkout; saves refreshed stat caches when the lock is free. */
 export async function status(wc: WorkingCopy, opts: StatusOptions = {}): Promise<StatusReport> {
-  const scan = await scanWorkingCopy(wc.root, wc.entries.entries, { within: opts.paths, changedOnly: !opts.verbose && !opts.server });
+  const scan = await scanWorkingCopy(wc.root, wc.entries.entries, { within: opts.paths, changedOnly: !opts.verbose && !opts.server, now: opts.now });
   const report: StatusReport = { revision: wc.entries.revision, items: scan.items };
   if (opts.server) {
     const { manifest, records } = await opts.server.snapshot(wc.config.path, { since: wc.entries.revision });
@@ -72,6 +75,8 @@ async function saveCaches(root: string, scanned: Entries, refreshed: Pick<ScanRe
     // Unchanged on disk since the scan read them (the usual case): no need to read them again.
     const fresh = (await entriesAreCurrent(root, scanned)) ? scanned : await loadEntries(root);
     await saveEntries(root, fresh, { changed: adoptScanCaches(fresh.entries, refreshed), fsync: false });
+    // Listings just recorded are what the next no-op update needs (index-summary.ts).
+    await writeIndexSummary(root, fresh);
   } finally {
     await release();
   }

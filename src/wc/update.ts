@@ -3,12 +3,15 @@
  * three-way merging local modifications; never destroys them.
  */
 import { ProtocolError, type Snapshot, type ZsyncClient } from "../transport/http/client.js";
-import { rm } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { adminPaths, WcError } from "./admin.js";
 import { applyRemote, type ApplyResult } from "./apply-remote.js";
 import type { Entry } from "./entries.js";
+import { noTrackedPathMissing, saveSummarisedRevision, type IndexSummary } from "./index-summary.js";
 import { forEachRevision } from "./lazy-entries.js";
-import type { WorkingCopy } from "./session.js";
+import { receiveBodies } from "./receive.js";
+import { rememberServerTypes } from "./server-types.js";
+import { checkoutRevision, loadDeferredEntries, type WorkingCopy } from "./session.js";
 import type { ConflictPolicy } from "../merge/content-kinds.js";
 
 export interface UpdateOptions {
@@ -22,16 +25,21 @@ export interface UpdateOptions {
   policy?: ConflictPolicy;
 }
 
-/** Updates an open (locked) checkout, in one round trip. */
+/**
+ * Updates an open (locked) checkout, in one round trip. A checkout opened with `summaryFirst`
+ * reads its entries only when the server sent something or a tracked path may be missing.
+ */
 export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<ApplyResult> {
+  if (wc.summary && (opts.paths || opts.revision !== undefined || (await stat(adminPaths(wc.root).incomplete).then(() => true, () => false)))) await loadDeferredEntries(wc);
+  const revision = checkoutRevision(wc);
   // Going back in time needs the whole state at that revision; forward, the delta suffices.
   // An entry committed from here after the checkout's revision (mixed revisions) that is newer
   // than the target cannot be judged from a delta either.
   const target = opts.revision;
-  const backwards = target !== undefined && (target < wc.entries.revision || anyRevisionAbove(wc.entries.entries, target));
+  const backwards = target !== undefined && (target < revision || anyRevisionAbove(wc.entries.entries, target));
   let snapshot: Snapshot;
   try {
-    snapshot = await opts.client.snapshot(wc.config.path, backwards ? { rev: opts.revision } : { since: wc.entries.revision, rev: opts.revision });
+    snapshot = await opts.client.snapshot(wc.config.path, backwards ? { rev: opts.revision } : { since: revision, rev: opts.revision });
   } catch (error) {
     if (error instanceof ProtocolError && error.code === "bad-request" && opts.revision !== undefined) {
       throw new WcError("no-such-revision", `revision ${opts.revision} does not exist (${error.message})`, 2);
@@ -47,14 +55,38 @@ export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<Appl
   }
   // A server must never move a checkout backwards unasked, nor answer another revision than asked for.
   const got = snapshot.manifest.revision;
-  if ((target !== undefined && got !== target) || (target === undefined && got < wc.entries.revision)) {
+  if ((target !== undefined && got !== target) || (target === undefined && got < revision)) {
     await snapshot.records.return(undefined);
-    throw new WcError("bad-archive", `the server answered with revision ${got}, but ${target !== undefined ? `revision ${target} was asked for` : `the checkout is already at revision ${wc.entries.revision}`}; refused, nothing in the checkout was changed`);
+    throw new WcError("bad-archive", `the server answered with revision ${got}, but ${target !== undefined ? `revision ${target} was asked for` : `the checkout is already at revision ${revision}`}; refused, nothing in the checkout was changed`);
+  }
+  if (wc.summary) {
+    const empty = snapshot.manifest.entries.length === 0 && snapshot.manifest.deleted.length === 0;
+    if (empty) {
+      // Read to its end: an archive that holds a body no manifest entry announced is refused here too.
+      await receiveBodies(wc.root, snapshot, { wanted: () => true });
+      await rememberServerTypes(wc.root, snapshot.manifest.types);
+      const done = await nothingNew(wc, wc.summary, got);
+      if (done) return done;
+      snapshot = { ...snapshot, records: (async function* () {})() };
+    }
+    await loadDeferredEntries(wc);
   }
   const result = await applyRemote(wc, snapshot, { full: backwards, paths: opts.paths, command: "update", progress: opts.progress, policy: opts.policy });
   // An interrupted checkout is finished by a whole update.
   if (!opts.paths) await rm(adminPaths(wc.root).incomplete, { force: true });
   return result;
+}
+
+/**
+ * The update of a checkout whose delta is empty, from its index summary: nothing to restore
+ * (no tracked path can be missing) and no entry newer than the checkout (mixed revisions) means
+ * nothing to do but move the checkout's revision. Undefined when the entries must be read.
+ */
+async function nothingNew(wc: WorkingCopy, summary: IndexSummary, target: number): Promise<ApplyResult | undefined> {
+  if (target !== summary.revision && summary.newest > summary.revision) return undefined;
+  if (!noTrackedPathMissing(wc.root, summary)) return undefined;
+  if (target !== summary.revision && !(await saveSummarisedRevision(wc.root, summary, target))) return undefined;
+  return { revision: target, target, lines: [], conflicts: 0, savedAside: [], skipped: [] };
 }
 
 /** True when an entry's BASE revision is above `revision` (plain files read lazily stay undecoded). */

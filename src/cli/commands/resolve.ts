@@ -122,9 +122,9 @@ export const resolveCommand = defineCommand<Args>({
  * terminal, runs the interactive resolver, and sets the exit code from what remains.
  */
 export async function acceptAfterUpdate(wc: WorkingCopy, result: ApplyResult, args: GlobalArgs & { accept?: string }) {
-  // Read again only if the update wrote them (a no-op update did not), each entry when needed.
-  if (!(await entriesAreCurrent(wc.root, wc.entries))) wc.entries = await loadEntries(wc.root, { lazy: true });
   const conflicted = result.lines.filter((l) => l.content === "C" || l.meta === "C").map((l) => l.path);
+  // Read again only if there are conflicts and the update wrote the entries, each entry when needed.
+  if (conflicted.length > 0 && !(await entriesAreCurrent(wc.root, wc.entries))) wc.entries = await loadEntries(wc.root, { lazy: true });
   const accept = args.accept as AcceptOption | undefined;
   let resolved: ResolvedPath[] = [];
   let refused: { path: string; message: string }[] = [];

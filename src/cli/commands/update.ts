@@ -1,6 +1,6 @@
 /** `zsync update|up [PATH…] [-r REV]` */
 import type { ApplyResult } from "../../wc/apply-remote.js";
-import { displayPath, toCheckoutPaths, withWorkingCopy, checkoutOfPaths } from "../../wc/session.js";
+import { checkoutOfPaths, checkoutRevision, displayPath, loadDeferredEntries, toCheckoutPaths, withWorkingCopy } from "../../wc/session.js";
 import { update } from "../../wc/update.js";
 import { transferProgress } from "../../ui/progress.js";
 import { defineCommand } from "../command.js";
@@ -73,14 +73,15 @@ export const updateCommand = defineCommand<Args>({
       .option("policy", { type: "string", choices: CONFLICT_POLICIES, describe: "settle files changed on both sides this way (default: the checkout's per-path policies, else merge)" }),
   handler: async (args) => {
     const out = createOutput(args);
-    await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "update", lazyEntries: true }, async (wc) => {
+    await withWorkingCopy(await checkoutOfPaths(args.paths), { lock: "update", lazyEntries: true, summaryFirst: true }, async (wc) => {
       const paths = args.paths.length > 0 ? toCheckoutPaths(wc.root, args.paths) : undefined;
       const client = await clientFor(wc.config, args);
-      const before = wc.entries.revision;
+      const before = checkoutRevision(wc);
       const bar = transferProgress("Updating", { enabled: !args.json && !args.quiet });
       const result = await update(wc, { client, paths, revision: args.revision, progress: bar.update, policy: args.policy }).finally(bar.stop);
       const accepted = await acceptAfterUpdate(wc, result, args);
       if (out.json) {
+        await loadDeferredEntries(wc);
         const openConflicts = [...wc.entries.entries.values()].filter((e) => e.conflict).length;
         out.result({ ...updateJson(result, wc.root), openConflicts, ...accepted.json });
       }

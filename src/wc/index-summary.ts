@@ -1,0 +1,149 @@
+/**
+ * `.zsync/index-summary`: what an update that brings nothing needs from the index, without
+ * reading the index. At 100k files, reading the index was ~60% of such an update; the summary
+ * holds one line per folder instead of one per file.
+ *
+ * It holds the checkout's revision, the newest BASE revision of any entry (mixed revisions need
+ * the whole index), and the listing cache of every folder with tracked children. While each
+ * of those folders keeps its stat, none of its tracked children is missing (the argument of
+ * missing.ts), so an update whose delta is empty has nothing to restore either.
+ *
+ * It is a cache derived from the index and names the index it was made from (inode, size and
+ * mtime and last seal line): any later write of the index makes it stale, and a stale, damaged or absent
+ * summary only means the update reads the index as before. Written without fsync.
+ */
+import { lstatSync } from "node:fs";
+import { open, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { adminPaths } from "./admin.js";
+import { writeFileAtomic } from "./atomic.js";
+import { indexAsLoaded } from "./entries.js";
+import { childrenByParent, type Entries } from "./entry.js";
+import { appendIndex, encodeBatch } from "./index-file.js";
+import { forEachRevision } from "./lazy-entries.js";
+
+const SUMMARY_FORMAT = 1;
+/** Enough of the index's end to hold its last seal line (`CRC\tc\tREV\tCRC\n`, at most 40 bytes). */
+const TAIL_BYTES = 48;
+
+/** The index file a summary was made from. */
+interface IndexIdentity {
+  ino: number;
+  size: number;
+  /** Any write of the file changes it (and a test that damages the index in place is noticed). */
+  mtimeNs: string;
+  /** The last bytes of the file: its last seal line names the last batch's revision and CRC. */
+  tail: string;
+}
+
+/** A summary that matches the index on disk. */
+export interface IndexSummary {
+  /** The checkout's revision. */
+  revision: number;
+  /** The highest BASE revision of any entry (0 when none has one). */
+  newest: number;
+  /** Every folder with tracked children, with its listing cache's stat: `[path, mtimeNs, ctimeNs, ino]`. */
+  folders: [string, string, string, number][];
+  index: IndexIdentity;
+}
+
+async function identityOf(file: string): Promise<IndexIdentity | undefined> {
+  const handle = await open(file, "r").catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const s = await handle.stat({ bigint: true });
+    const [ino, size] = [Number(s.ino), Number(s.size)];
+    const length = Math.min(TAIL_BYTES, size);
+    const { buffer } = await handle.read({ buffer: Buffer.alloc(length), position: size - length });
+    return { ino, size, mtimeNs: String(s.mtimeNs), tail: buffer.toString("latin1") };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A folder line as written: a checkout path (never up or absolute) and its listing's stat. */
+const folderValid = (f: unknown) =>
+  Array.isArray(f) && f.length === 4 && typeof f[0] === "string" && !f[0].startsWith("/") && !f[0].split("/").includes("..") && typeof f[1] === "string" && typeof f[2] === "string" && Number.isSafeInteger(f[3]);
+
+const sameIdentity = (a: IndexIdentity, b: IndexIdentity) => a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.tail === b.tail;
+
+/** The summary, when there is one and it was made from the index as it is now; undefined otherwise. */
+export async function readIndexSummary(root: string): Promise<IndexSummary | undefined> {
+  const paths = adminPaths(root);
+  let summary: IndexSummary & { format?: unknown };
+  try {
+    summary = JSON.parse(await readFile(paths.summary, "utf8")) as IndexSummary & { format?: unknown };
+  } catch {
+    return undefined; // absent, or torn by a crash: the index is read instead
+  }
+  if (summary?.format !== SUMMARY_FORMAT || !Number.isSafeInteger(summary.revision) || !Number.isSafeInteger(summary.newest) || !Array.isArray(summary.folders) || !summary.folders.every(folderValid)) return undefined;
+  const now = await identityOf(paths.index);
+  if (!now || typeof summary.index !== "object" || summary.index === null || !sameIdentity(now, summary.index)) return undefined;
+  return { revision: summary.revision, newest: summary.newest, folders: summary.folders, index: summary.index };
+}
+
+/**
+ * Writes the summary of `entries` as read or saved (loadEntries, saveEntries), unless the index
+ * has been written since. Writes none when a folder with tracked children has no listing cache
+ * that held them all: an update must then look at the files (and any summary on disk is stale).
+ */
+export async function writeIndexSummary(root: string, entries: Entries): Promise<void> {
+  const paths = adminPaths(root);
+  const saved = indexAsLoaded(root, entries);
+  const index = saved && (await identityOf(paths.index));
+  if (!saved || !index || index.size !== saved.size || index.ino !== saved.ino) return;
+  const folders: IndexSummary["folders"] = [];
+  for (const [folder, kids] of childrenByParent(entries.entries.keys())) {
+    const entry = entries.entries.get(folder);
+    const listing = entry?.kind === "folder" ? entry.listing : undefined;
+    if (!listing || listing.children !== kids.length) return;
+    folders.push([folder, listing.mtimeNs, listing.ctimeNs, listing.ino]);
+  }
+  let newest = 0;
+  forEachRevision(entries.entries, (_path, _kind, revision) => {
+    if (revision !== undefined && revision > newest) newest = revision;
+  });
+  await writeSummary(paths.summary, { revision: entries.revision, newest, folders, index });
+}
+
+/**
+ * True when no tracked path can be missing from disk: every folder of the summary is still a
+ * folder with its recorded stat. (False means "look": missing.ts then checks path by path.)
+ */
+export function noTrackedPathMissing(root: string, summary: IndexSummary): boolean {
+  for (const [folder, mtimeNs, ctimeNs, ino] of summary.folders) {
+    let s;
+    try {
+      s = lstatSync(join(root, folder), { bigint: true, throwIfNoEntry: false });
+    } catch {
+      return false; // ENOTDIR: a file where a parent folder should be
+    }
+    if (!s || !s.isDirectory() || String(s.mtimeNs) !== mtimeNs || String(s.ctimeNs) !== ctimeNs || Number(s.ino) !== ino) return false;
+  }
+  return true;
+}
+
+/**
+ * Moves the checkout to `revision` by appending an empty batch to the index, and summarises the
+ * result. False (nothing written) when the index is no longer the one summarised.
+ */
+export async function saveSummarisedRevision(root: string, summary: IndexSummary, revision: number): Promise<boolean> {
+  const paths = adminPaths(root);
+  const text = encodeBatch([], revision);
+  if (!(await appendIndex(paths.index, text, summary.index.size, summary.index, { fsync: true }).catch(() => false))) return false;
+  const index = await identityOf(paths.index);
+  const expected = summary.index.size + Buffer.byteLength(text);
+  if (!index || index.size !== expected || index.ino !== summary.index.ino) return true; // written since: that writer's summary, or none
+  summary.revision = revision;
+  summary.index = index;
+  await writeSummary(paths.summary, summary);
+  return true;
+}
+
+/**
+ * A cache: a failed write (a full disk) must not fail the command that already did its work.
+ * The summary it would have replaced names an older index, so it is stale and ignored.
+ */
+async function writeSummary(file: string, summary: IndexSummary): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify({ format: SUMMARY_FORMAT, ...summary }), { fsync: false }).catch(() => {});
+}

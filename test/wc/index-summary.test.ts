@@ -1,0 +1,193 @@
+/**
+ * The index summary (src/wc/index-summary.ts), against a real server: an update the server has
+ * nothing for reads no entry, yet everything an update of the entries would do still happens —
+ * a tracked path deleted by hand comes back, a newer entry deleted on the server goes, a damaged
+ * index is reported — and a stale or damaged summary is never trusted.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { lstat, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { adminPaths } from "../../src/wc/admin.js";
+import { saveEntries } from "../../src/wc/entries.js";
+import { readIndexSummary } from "../../src/wc/index-summary.js";
+import { adoptScanCaches, scanWorkingCopy } from "../../src/wc/scan.js";
+import { status } from "../../src/wc/status.js";
+import { openWorkingCopy, withWorkingCopy } from "../../src/wc/session.js";
+import { update } from "../../src/wc/update.js";
+import { checkoutInProcess, Remote } from "../helpers/scenario.js";
+import { startServer, type TestServer } from "../helpers/server.js";
+
+let server: TestServer;
+let remote: Remote;
+before(async () => {
+  server = await startServer({ demo: true });
+  remote = new Remote(server);
+});
+after(async () => {
+  await server.stop();
+});
+
+const TREE = { "a.txt": "a\n", "d/b.txt": "b\n", "d/e/c.txt": "c\n", "d/e/f.txt": "f\n" };
+const FOLDERS = ["", "d", "d/e"];
+
+/**
+ * What a `status` records: the stat caches of the files and the listing caches of the folders.
+ * Everything is dated a minute back, so the caches count as settled without waiting.
+ */
+async function recordCaches(dir: string): Promise<void> {
+  const past = new Date(Date.now() - 60_000);
+  await withWorkingCopy(dir, { lock: "status" }, async (wc) => {
+    for (const path of [...wc.entries.entries.keys()].sort().reverse()) await utimes(join(dir, path), past, past);
+    adoptScanCaches(wc.entries.entries, await scanWorkingCopy(dir, wc.entries.entries, { now: () => Date.now() + 10_000 }));
+    await saveEntries(dir, wc.entries);
+  });
+}
+
+/** An update of the whole checkout, opened the way `zsync update` opens it; says whether its entries were read. */
+async function updateFromSummary(dir: string) {
+  const wc = await openWorkingCopy(dir, { lock: "update", lazyEntries: true, summaryFirst: true });
+  try {
+    const summarised = wc.summary !== undefined;
+    const result = await update(wc, { client: remote.client });
+    return { result, summarised, entriesRead: wc.summary === undefined };
+  } finally {
+    await wc.release();
+  }
+}
+
+/** A checkout of TREE whose caches are recorded and whose last update left a summary. */
+async function summarisedCheckout(folder: string): Promise<string> {
+  await remote.createFolder(folder, TREE);
+  const dir = await checkoutInProcess(remote, folder, "zsync-summary-");
+  await recordCaches(dir);
+  assert.equal(await readIndexSummary(dir), undefined, "a save of the index makes any summary stale");
+  const first = await updateFromSummary(dir);
+  assert.deepEqual([first.summarised, first.entriesRead], [false, true]);
+  const summary = await readIndexSummary(dir);
+  assert.ok(summary, "the update left a summary");
+  assert.deepEqual(summary.folders.map(([path]) => path).sort(), FOLDERS);
+  return dir;
+}
+
+const linesOf = (result: { lines: { content: string; path: string }[] }) => result.lines.map((l) => `${l.content} ${l.path}`);
+
+describe("index summary", () => {
+  test("an update the server has nothing for reads no entry, and a commit elsewhere only moves the revision", async () => {
+    const dir = await summarisedCheckout("quiet");
+    const revision = (await readIndexSummary(dir))!.revision;
+    const idle = await updateFromSummary(dir);
+    assert.deepEqual([idle.summarised, idle.entriesRead], [true, false]);
+    assert.deepEqual(idle.result, { revision, target: revision, lines: [], conflicts: 0, savedAside: [], skipped: [] });
+
+    const head = await remote.createFolder("quiet-elsewhere", { "x.txt": "x\n" });
+    assert.ok(head > revision);
+    const moved = await updateFromSummary(dir);
+    assert.deepEqual([moved.summarised, moved.entriesRead], [true, false]);
+    assert.equal(moved.result.revision, head);
+    assert.equal((await readIndexSummary(dir))?.revision, head, "the summary follows the index it appended to");
+    // The index itself says so, read in full (and decodes: the appended batch is sealed).
+    await withWorkingCopy(dir, {}, async (wc) => {
+      assert.equal(wc.entries.revision, head);
+      assert.deepEqual([...wc.entries.entries.keys()].sort(), ["", "a.txt", "d", "d/b.txt", "d/e", "d/e/c.txt", "d/e/f.txt"]);
+    });
+  });
+
+  test("a status that records caches leaves a summary too, so the update after it reads no entry", async () => {
+    const dir = await summarisedCheckout("status");
+    await writeFile(join(dir, "a.txt"), "edited\n");
+    const past = new Date(Date.now() - 60_000);
+    for (const path of ["a.txt", "d/e", "d", ""]) await utimes(join(dir, path), past, past);
+    // The folders' new times alone would send the update to the entries (see the restore tests).
+    await withWorkingCopy(dir, {}, async (wc) => {
+      const report = await status(wc, { now: () => Date.now() + 10_000 }); // the new times count as settled
+      assert.deepEqual(report.items.map((i) => `${i.content} ${i.path}`), ["M a.txt"]);
+    });
+    const summary = await readIndexSummary(dir);
+    assert.ok(summary, "the status that saved the new stat cache summarised the index");
+    assert.equal(summary.folders.find(([path]) => path === "d")?.[2], String((await lstat(join(dir, "d"), { bigint: true })).ctimeNs), "with the listings it recorded");
+    const idle = await updateFromSummary(dir);
+    assert.deepEqual([idle.summarised, idle.entriesRead, idle.result.lines], [true, false, []]);
+    assert.equal(await readFile(join(dir, "a.txt"), "utf8"), "edited\n");
+  });
+
+  test("a file and a folder deleted by hand are noticed and restored", async () => {
+    const dir = await summarisedCheckout("restore");
+    await rm(join(dir, "a.txt"));
+    await rm(join(dir, "d/e"), { recursive: true });
+    const { result, summarised, entriesRead } = await updateFromSummary(dir);
+    assert.deepEqual([summarised, entriesRead], [true, true]);
+    assert.deepEqual(linesOf(result).sort(), ["U a.txt", "U d/e", "U d/e/c.txt", "U d/e/f.txt"]);
+    for (const [path, text] of Object.entries(TREE)) assert.equal(await readFile(join(dir, path), "utf8"), text);
+  });
+
+  test("a file deleted by hand in a folder whose stat was put back is still restored (the parent's listing gives it away)", async () => {
+    const dir = await summarisedCheckout("restore-deep");
+    // Dating the folder back does not hide the deletion: its ctime still moves.
+    await rm(join(dir, "d/e/c.txt"));
+    const past = new Date(Date.now() - 60_000);
+    await utimes(join(dir, "d/e"), past, past);
+    const { result, entriesRead } = await updateFromSummary(dir);
+    assert.equal(entriesRead, true);
+    assert.deepEqual(linesOf(result), ["U d/e/c.txt"]);
+    assert.equal(await readFile(join(dir, "d/e/c.txt"), "utf8"), "c\n");
+  });
+
+  test("an entry newer than the checkout is looked for in the entries, and deleted when the server deleted it", async () => {
+    const dir = await summarisedCheckout("mixed");
+    // A file added on the server and brought in by a path-limited update: its entry is newer
+    // than the checkout, and a delta from the checkout's revision cannot name it.
+    await remote.change("mixed", { add: { "new.txt": "theirs\n" } });
+    await withWorkingCopy(dir, { lock: "update" }, (wc) => update(wc, { client: remote.client, paths: ["new.txt"] }));
+    await recordCaches(dir);
+    // Another path-limited update leaves a summary of these mixed revisions (the checkout stays older).
+    await withWorkingCopy(dir, { lock: "update" }, (wc) => update(wc, { client: remote.client, paths: ["d"] }));
+    const summary = await readIndexSummary(dir);
+    assert.ok(summary && summary.newest > summary.revision, "the summary knows an entry is newer than the checkout");
+    await remote.change("mixed", { remove: ["new.txt"] });
+    const head = await remote.createFolder("mixed-elsewhere", { "x.txt": "x\n" });
+    const { result, summarised, entriesRead } = await updateFromSummary(dir);
+    assert.deepEqual([summarised, entriesRead], [true, true]);
+    assert.equal(result.revision, head);
+    assert.deepEqual(linesOf(result), ["D new.txt"]);
+    assert.ok(!existsSync(join(dir, "new.txt")));
+  });
+
+  test("a summary of another index, a damaged one, or one of an index damaged in place is not used", async () => {
+    const dir = await summarisedCheckout("stale");
+    const paths = adminPaths(dir);
+    const good = await readFile(paths.summary, "utf8");
+
+    // Any save of the index (here: a status recording a new stat cache) makes it stale.
+    await writeFile(join(dir, "a.txt"), "edited\n");
+    await recordCaches(dir);
+    assert.equal(await readIndexSummary(dir), undefined);
+    assert.equal((await updateFromSummary(dir)).summarised, false);
+    assert.ok(await readIndexSummary(dir), "and the update leaves a fresh one");
+
+    // A torn or foreign summary file.
+    const parsed = JSON.parse(good) as { folders: unknown[] };
+    const variants = [
+      "",
+      good.slice(0, 40),
+      "[]",
+      JSON.stringify({ ...parsed, format: 99 }),
+      JSON.stringify({ ...parsed, folders: [...parsed.folders, ["../outside", "1", "1", 1]] }),
+      JSON.stringify({ ...parsed, folders: [...parsed.folders, "d"] }),
+    ];
+    for (const text of variants) {
+      await writeFile(paths.summary, text);
+      assert.equal(await readIndexSummary(dir), undefined, `summary ${JSON.stringify(text.slice(0, 20))}`);
+    }
+
+    // The index damaged in place, same size and same last line: reported, not skipped.
+    await updateFromSummary(dir);
+    assert.ok(await readIndexSummary(dir));
+    const index = await readFile(paths.index);
+    const at = index.indexOf("a.txt");
+    index[at] = "b".charCodeAt(0);
+    await writeFile(paths.index, index);
+    await assert.rejects(updateFromSummary(dir), /corrupt.*zsync cleanup/s);
+  });
+});
