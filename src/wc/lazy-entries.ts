@@ -32,12 +32,6 @@ export class LazyEntries extends Map<string, Entry> {
     return typeof value === "string" ? fileRecordStat(value) : undefined;
   }
 
-  /** The BASE revision of `path` while its entry is an undecoded `f` record, read without decoding it; undefined otherwise. */
-  plainFileRevision(path: string): number | undefined {
-    const value = super.get(path) as Entry | string | undefined;
-    return typeof value === "string" ? fileRecordRevision(value) : undefined;
-  }
-
   override get(path: string): Entry | undefined {
     const value = super.get(path) as Entry | string | undefined;
     if (typeof value !== "string") return value;
@@ -76,13 +70,14 @@ export class LazyEntries extends Map<string, Entry> {
  */
 export function forEachRevision(entries: Map<string, Entry>, each: (path: string, kind: Entry["kind"], revision: number | undefined) => void): void {
   const lazy = entries instanceof LazyEntries ? entries : undefined;
-  for (const path of entries.keys()) {
-    const plain = lazy?.plainFileRevision(path);
+  // The stored values as they are (a record or an entry), without a lookup per path.
+  Map.prototype.forEach.call(entries, (value: Entry | string, path: string) => {
+    const plain = typeof value === "string" ? fileRecordRevision(value) : undefined;
     if (plain !== undefined) {
       each(path, "file", plain);
     } else {
-      const entry = entries.get(path)!;
+      const entry = typeof value === "string" ? lazy!.get(path)! : value;
       each(path, entry.kind, entry.revision);
     }
-  }
+  });
 }
