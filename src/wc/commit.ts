@@ -10,6 +10,7 @@ import { ProtocolError, type ZsyncClient } from "../transport/http/client.js";
 import { WcError } from "./admin.js";
 import { entryFromRemote, saveEntries, type Entry } from "./entries.js";
 import { adoptAlreadyCommitted, removeReplacedObjects, replacements } from "./commit-recover.js";
+import { writeIndexSummary } from "./index-summary.js";
 import { runJournalOn } from "./journal.js";
 import { pristineTee, type PristineTee } from "./pristine-tee.js";
 import { adoptScanCaches, scanWorkingCopy, type PathStatus, type ScanResult } from "./scan.js";
@@ -165,6 +166,8 @@ async function commitOnce(wc: WorkingCopy, opts: CommitOptions): Promise<CommitO
   for (const path of result.deleted) newEntries[path] = null;
   await runJournalOn(wc, { command: "commit", steps: [], entries: newEntries });
   await keepScanCaches(wc, scan, new Set(Object.keys(newEntries)));
+  // The update after a commit from here gets back what was committed: decided from the summary.
+  await writeIndexSummary(wc.root, wc.entries);
   return { revision: result.revision, committed };
 }
 

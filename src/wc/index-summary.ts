@@ -3,14 +3,15 @@
  * reading the index. At 100k files, reading the index was ~60% of such an update; the summary
  * holds one line per folder instead of one per file.
  *
- * It holds the checkout's revision, the newest BASE revision of any entry (mixed revisions need
- * the whole index), and the listing cache of every folder with tracked children. While each
- * of those folders keeps its stat, none of its tracked children is missing (the argument of
- * missing.ts), so an update whose delta is empty has nothing to restore either.
+ * It holds the checkout's revision, the entries newer than it (mixed revisions: what a commit
+ * from here leaves), and the listing cache of every folder with tracked children. While each of
+ * those folders keeps its stat, none of its tracked children is missing (the argument of
+ * missing.ts), so an update has nothing to restore; when its delta lists only newer entries at
+ * the revision they have here, and every newer entry, it has nothing to change either.
  *
- * It is a cache derived from the index and names the index it was made from (inode, size and
- * mtime and last seal line): any later write of the index makes it stale, and a stale, damaged or absent
- * summary only means the update reads the index as before. Written without fsync.
+ * It is a cache derived from the index and names the index it was made from (inode, size,
+ * mtime and last seal line): any later write of the index makes it stale, and a stale, damaged
+ * or absent summary only means the update reads the index as before. Written without fsync.
  */
 import { lstatSync } from "node:fs";
 import { open, readFile } from "node:fs/promises";
@@ -23,6 +24,8 @@ import { appendIndex, encodeBatch } from "./index-file.js";
 import { forEachRevision } from "./lazy-entries.js";
 
 const SUMMARY_FORMAT = 1;
+/** Past this many entries newer than the checkout (a large commit), the summary lists none. */
+const MAX_NEWER = 1000;
 /** Enough of the index's end to hold its last seal line (`CRC\tc\tREV\tCRC\n`, at most 40 bytes). */
 const TAIL_BYTES = 48;
 
@@ -36,12 +39,18 @@ interface IndexIdentity {
   tail: string;
 }
 
+/** An entry newer than the checkout: `[path, kind, revision, clean]` (clean: 1 without schedule or conflict). */
+export type NewerEntry = [string, "file" | "folder", number, 0 | 1];
+
 /** A summary that matches the index on disk. */
 export interface IndexSummary {
   /** The checkout's revision. */
   revision: number;
-  /** The highest BASE revision of any entry (0 when none has one). */
-  newest: number;
+  /**
+   * Every entry whose BASE revision is above the checkout's: `[path, kind, revision, clean]`,
+   * clean (1) when it has no schedule and no conflict. Null when there were more than {@link MAX_NEWER}.
+   */
+  newer: NewerEntry[] | null;
   /** Every folder with tracked children, with its listing cache's stat: `[path, mtimeNs, ctimeNs, ino]`. */
   folders: [string, string, string, number][];
   index: IndexIdentity;
@@ -61,9 +70,11 @@ async function identityOf(file: string): Promise<IndexIdentity | undefined> {
   }
 }
 
-/** A folder line as written: a checkout path (never up or absolute) and its listing's stat. */
-const folderValid = (f: unknown) =>
-  Array.isArray(f) && f.length === 4 && typeof f[0] === "string" && !f[0].startsWith("/") && !f[0].split("/").includes("..") && typeof f[1] === "string" && typeof f[2] === "string" && Number.isSafeInteger(f[3]);
+/** A checkout path as written (never up or absolute). */
+const pathValid = (p: unknown) => typeof p === "string" && !p.startsWith("/") && !p.split("/").includes("..");
+/** A folder line as written: its path and its listing's stat. */
+const folderValid = (f: unknown) => Array.isArray(f) && f.length === 4 && pathValid(f[0]) && typeof f[1] === "string" && typeof f[2] === "string" && Number.isSafeInteger(f[3]);
+const newerValid = (n: unknown) => Array.isArray(n) && n.length === 4 && pathValid(n[0]) && (n[1] === "file" || n[1] === "folder") && Number.isSafeInteger(n[2]) && (n[3] === 0 || n[3] === 1);
 
 const sameIdentity = (a: IndexIdentity, b: IndexIdentity) => a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.tail === b.tail;
 
@@ -76,10 +87,18 @@ export async function readIndexSummary(root: string): Promise<IndexSummary | und
   } catch {
     return undefined; // absent, or torn by a crash: the index is read instead
   }
-  if (summary?.format !== SUMMARY_FORMAT || !Number.isSafeInteger(summary.revision) || !Number.isSafeInteger(summary.newest) || !Array.isArray(summary.folders) || !summary.folders.every(folderValid)) return undefined;
+  if (
+    summary?.format !== SUMMARY_FORMAT ||
+    !Number.isSafeInteger(summary.revision) ||
+    !(summary.newer === null || (Array.isArray(summary.newer) && summary.newer.every(newerValid))) ||
+    !Array.isArray(summary.folders) ||
+    !summary.folders.every(folderValid)
+  ) {
+    return undefined;
+  }
   const now = await identityOf(paths.index);
   if (!now || typeof summary.index !== "object" || summary.index === null || !sameIdentity(now, summary.index)) return undefined;
-  return { revision: summary.revision, newest: summary.newest, folders: summary.folders, index: summary.index };
+  return { revision: summary.revision, newer: summary.newer, folders: summary.folders, index: summary.index };
 }
 
 /**
@@ -99,11 +118,13 @@ export async function writeIndexSummary(root: string, entries: Entries): Promise
     if (!listing || listing.children !== kids.length) return;
     folders.push([folder, listing.mtimeNs, listing.ctimeNs, listing.ino]);
   }
-  let newest = 0;
-  forEachRevision(entries.entries, (_path, _kind, revision) => {
-    if (revision !== undefined && revision > newest) newest = revision;
+  let newer: NewerEntry[] | null = [];
+  forEachRevision(entries.entries, (path, kind, revision, entry) => {
+    if (revision === undefined || revision <= entries.revision || newer === null) return;
+    if (newer.length === MAX_NEWER) newer = null;
+    else newer.push([path, kind, revision, entry?.schedule || entry?.conflict ? 0 : 1]);
   });
-  await writeSummary(paths.summary, { revision: entries.revision, newest, folders, index });
+  await writeSummary(paths.summary, { revision: entries.revision, newer, folders, index });
 }
 
 /**
@@ -135,6 +156,7 @@ export async function saveSummarisedRevision(root: string, summary: IndexSummary
   const expected = summary.index.size + Buffer.byteLength(text);
   if (!index || index.size !== expected || index.ino !== summary.index.ino) return true; // written since: that writer's summary, or none
   summary.revision = revision;
+  summary.newer = summary.newer && summary.newer.filter(([, , newer]) => newer > revision);
   summary.index = index;
   await writeSummary(paths.summary, summary);
   return true;

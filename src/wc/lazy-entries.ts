@@ -64,20 +64,25 @@ export class LazyEntries extends Map<string, Entry> {
 }
 
 /**
- * Calls `each` with every entry's path, kind and BASE revision (undefined for none), without
- * decoding plain files read lazily: for checks that look at the revisions of every entry. A
- * callback, not a generator: at 100k entries a generator's yields cost more than the check.
+ * Calls `each` with every entry's path, kind and BASE revision (undefined for none), and the
+ * entry itself, except for plain files read lazily: those are not decoded (`entry` is undefined;
+ * such a file has no metadata, schedule or conflict). For checks that look at the revisions of
+ * every entry. A callback, not a generator: at 100k entries a generator's yields cost more than
+ * the check.
  */
-export function forEachRevision(entries: Map<string, Entry>, each: (path: string, kind: Entry["kind"], revision: number | undefined) => void): void {
+export function forEachRevision(
+  entries: Map<string, Entry>,
+  each: (path: string, kind: Entry["kind"], revision: number | undefined, entry: Entry | undefined) => void,
+): void {
   const lazy = entries instanceof LazyEntries ? entries : undefined;
   // The stored values as they are (a record or an entry), without a lookup per path.
   Map.prototype.forEach.call(entries, (value: Entry | string, path: string) => {
     const plain = typeof value === "string" ? fileRecordRevision(value) : undefined;
     if (plain !== undefined) {
-      each(path, "file", plain);
+      each(path, "file", plain, undefined);
     } else {
       const entry = typeof value === "string" ? lazy!.get(path)! : value;
-      each(path, entry.kind, entry.revision);
+      each(path, entry.kind, entry.revision, entry);
     }
   });
 }

@@ -2,10 +2,11 @@
  * `update`: brings the server's changes since the checkout's revision into the checkout,
  * three-way merging local modifications; never destroys them.
  */
+import type { SnapshotManifest } from "../protocol/types.js";
 import { ProtocolError, type Snapshot, type ZsyncClient } from "../transport/http/client.js";
 import { rm, stat } from "node:fs/promises";
 import { adminPaths, WcError } from "./admin.js";
-import { applyRemote, type ApplyResult } from "./apply-remote.js";
+import { applyRemote, withinDepth, type ApplyResult } from "./apply-remote.js";
 import type { Entry } from "./entries.js";
 import { noTrackedPathMissing, saveSummarisedRevision, type IndexSummary } from "./index-summary.js";
 import { forEachRevision } from "./lazy-entries.js";
@@ -60,15 +61,14 @@ export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<Appl
     throw new WcError("bad-archive", `the server answered with revision ${got}, but ${target !== undefined ? `revision ${target} was asked for` : `the checkout is already at revision ${revision}`}; refused, nothing in the checkout was changed`);
   }
   if (wc.summary) {
-    const empty = snapshot.manifest.entries.length === 0 && snapshot.manifest.deleted.length === 0;
-    if (empty) {
-      // Read to its end: an archive that holds a body no manifest entry announced is refused here too.
-      await receiveBodies(wc.root, snapshot, { wanted: () => true });
-      await rememberServerTypes(wc.root, snapshot.manifest.types);
-      const done = await nothingNew(wc, wc.summary, got);
-      if (done) return done;
-      snapshot = { ...snapshot, records: (async function* () {})() };
-    }
+    const { manifest } = snapshot;
+    // Receive what the delta holds as an update of the entries would (into the pristine store),
+    // and read the archive to its end: a malformed one is refused here too.
+    await receiveBodies(wc.root, snapshot, { wanted: (path) => withinDepth(path, "file", wc.config.depth) });
+    await rememberServerTypes(wc.root, manifest.types);
+    const done = await nothingNew(wc.root, wc.summary, manifest);
+    if (done) return done;
+    snapshot = { ...snapshot, records: (async function* () {})() };
     await loadDeferredEntries(wc);
   }
   const result = await applyRemote(wc, snapshot, { full: backwards, paths: opts.paths, command: "update", progress: opts.progress, policy: opts.policy });
@@ -78,14 +78,25 @@ export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<Appl
 }
 
 /**
- * The update of a checkout whose delta is empty, from its index summary: nothing to restore
- * (no tracked path can be missing) and no entry newer than the checkout (mixed revisions) means
- * nothing to do but move the checkout's revision. Undefined when the entries must be read.
+ * An update decided from the index summary: nothing to do but move the checkout's revision when
+ * no tracked path is missing (so nothing to restore), and the delta lists only entries that are
+ * already current here — committed from here, unchanged since, without schedule or conflict —
+ * and every entry newer than the checkout (one it does not list was deleted on the server).
+ * Undefined when the entries must be read; the answer is then the same, by applyRemote.
  */
-async function nothingNew(wc: WorkingCopy, summary: IndexSummary, target: number): Promise<ApplyResult | undefined> {
-  if (target !== summary.revision && summary.newest > summary.revision) return undefined;
-  if (!noTrackedPathMissing(wc.root, summary)) return undefined;
-  if (target !== summary.revision && !(await saveSummarisedRevision(wc.root, summary, target))) return undefined;
+async function nothingNew(root: string, summary: IndexSummary, manifest: SnapshotManifest): Promise<ApplyResult | undefined> {
+  const target = manifest.revision;
+  if (manifest.deleted.length > 0 || summary.newer === null) return undefined;
+  const newer = new Map(summary.newer.map((n) => [n[0], n]));
+  for (const remote of manifest.entries) {
+    const here = newer.get(remote.path);
+    // The root's own entry is planned even when current (its metadata): left to the entries.
+    if (remote.path === "" || !here || here[1] !== remote.kind || here[2] !== remote.revision || here[3] !== 1) return undefined;
+  }
+  const listed = new Set(manifest.entries.map((e) => e.path));
+  for (const path of newer.keys()) if (!listed.has(path)) return undefined; // deleted on the server
+  if (!noTrackedPathMissing(root, summary)) return undefined;
+  if (target !== summary.revision && !(await saveSummarisedRevision(root, summary, target))) return undefined;
   return { revision: target, target, lines: [], conflicts: 0, savedAside: [], skipped: [] };
 }
 

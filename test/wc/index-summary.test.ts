@@ -10,8 +10,10 @@ import { lstat, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { adminPaths } from "../../src/wc/admin.js";
+import { commit } from "../../src/wc/commit.js";
 import { saveEntries } from "../../src/wc/entries.js";
 import { readIndexSummary } from "../../src/wc/index-summary.js";
+import { remove } from "../../src/wc/remove.js";
 import { adoptScanCaches, scanWorkingCopy } from "../../src/wc/scan.js";
 import { status } from "../../src/wc/status.js";
 import { openWorkingCopy, withWorkingCopy } from "../../src/wc/session.js";
@@ -112,6 +114,47 @@ describe("index summary", () => {
     assert.equal(await readFile(join(dir, "a.txt"), "utf8"), "edited\n");
   });
 
+  test("after a commit from here, the update that gets it back reads no entry; a later change by someone else is brought in", async () => {
+    const dir = await summarisedCheckout("committed");
+    await writeFile(join(dir, "d/b.txt"), "mine\n");
+    const committed = await withWorkingCopy(dir, { lock: "commit", lazyEntries: true }, (wc) => commit(wc, { client: remote.client, message: "mine" }));
+    const summary = await readIndexSummary(dir);
+    assert.ok(summary, "the commit summarised the index");
+    assert.deepEqual(summary.newer, [["d/b.txt", "file", committed.revision, 1]]);
+
+    const back = await updateFromSummary(dir);
+    assert.deepEqual([back.summarised, back.entriesRead, back.result.lines], [true, false, []]);
+    assert.equal(back.result.revision, committed.revision);
+    assert.deepEqual((await readIndexSummary(dir))?.newer, [], "nothing is newer than the checkout now");
+    await withWorkingCopy(dir, {}, async (wc) => {
+      assert.equal(wc.entries.revision, committed.revision);
+      assert.equal(wc.entries.entries.get("d/b.txt")?.revision, committed.revision);
+    });
+
+    // Committed again from here, then changed by someone else: the delta holds a newer revision.
+    await writeFile(join(dir, "d/b.txt"), "mine again\n");
+    await withWorkingCopy(dir, { lock: "commit", lazyEntries: true }, (wc) => commit(wc, { client: remote.client, message: "again" }));
+    await remote.change("committed", { modify: { "d/b.txt": "theirs\n" } });
+    const theirs = await updateFromSummary(dir);
+    assert.deepEqual([theirs.summarised, theirs.entriesRead], [true, true]);
+    assert.deepEqual(linesOf(theirs.result), ["U d/b.txt"]);
+    assert.equal(await readFile(join(dir, "d/b.txt"), "utf8"), "theirs\n");
+  });
+
+  test("an entry newer than the checkout with a schedule is not taken as current", async () => {
+    const dir = await summarisedCheckout("scheduled");
+    await writeFile(join(dir, "a.txt"), "mine\n");
+    await withWorkingCopy(dir, { lock: "commit", lazyEntries: true }, (wc) => commit(wc, { client: remote.client, message: "mine", paths: ["a.txt"] }));
+    await withWorkingCopy(dir, { lock: "remove" }, (wc) => remove(wc, { paths: ["a.txt"], keepLocal: true }));
+    await withWorkingCopy(dir, {}, (wc) => status(wc, { now: () => Date.now() + 10_000 })); // summarises the index again
+    const summary = await readIndexSummary(dir);
+    assert.deepEqual(summary?.newer?.map(([path, , , clean]) => [path, clean]), [["a.txt", 0]]);
+    const { result, summarised, entriesRead } = await updateFromSummary(dir);
+    assert.deepEqual([summarised, entriesRead], [true, true]);
+    assert.deepEqual(linesOf(result), []);
+    await withWorkingCopy(dir, {}, async (wc) => assert.equal(wc.entries.entries.get("a.txt")?.schedule, "removed", "still scheduled for removal"));
+  });
+
   test("a file and a folder deleted by hand are noticed and restored", async () => {
     const dir = await summarisedCheckout("restore");
     await rm(join(dir, "a.txt"));
@@ -144,7 +187,7 @@ describe("index summary", () => {
     // Another path-limited update leaves a summary of these mixed revisions (the checkout stays older).
     await withWorkingCopy(dir, { lock: "update" }, (wc) => update(wc, { client: remote.client, paths: ["d"] }));
     const summary = await readIndexSummary(dir);
-    assert.ok(summary && summary.newest > summary.revision, "the summary knows an entry is newer than the checkout");
+    assert.deepEqual(summary?.newer?.map(([path, kind, revision, clean]) => [path, kind, revision > summary.revision, clean]), [["new.txt", "file", true, 1]], "the summary knows the entry newer than the checkout");
     await remote.change("mixed", { remove: ["new.txt"] });
     const head = await remote.createFolder("mixed-elsewhere", { "x.txt": "x\n" });
     const { result, summarised, entriesRead } = await updateFromSummary(dir);
