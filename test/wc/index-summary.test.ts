@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { adminPaths } from "../../src/wc/admin.js";
 import { commit } from "../../src/wc/commit.js";
 import { saveEntries } from "../../src/wc/entries.js";
-import { readIndexSummary } from "../../src/wc/index-summary.js";
+import { readIndexSummary, writeIndexSummary } from "../../src/wc/index-summary.js";
 import { remove } from "../../src/wc/remove.js";
 import { adoptScanCaches, scanWorkingCopy } from "../../src/wc/scan.js";
 import { status } from "../../src/wc/status.js";
@@ -153,6 +153,31 @@ describe("index summary", () => {
     assert.deepEqual([summarised, entriesRead], [true, true]);
     assert.deepEqual(linesOf(result), []);
     await withWorkingCopy(dir, {}, async (wc) => assert.equal(wc.entries.entries.get("a.txt")?.schedule, "removed", "still scheduled for removal"));
+  });
+
+  test("a deletion on the server is applied", async () => {
+    const dir = await summarisedCheckout("deleted");
+    await remote.change("deleted", { remove: ["d/b.txt"] });
+    const { result, summarised, entriesRead } = await updateFromSummary(dir);
+    assert.deepEqual([summarised, entriesRead], [true, true]);
+    assert.deepEqual(linesOf(result), ["D d/b.txt"]);
+    assert.ok(!existsSync(join(dir, "d/b.txt")));
+  });
+
+  test("a folder whose listing does not count all its tracked children is not summarised, and the update restores the one missing", async () => {
+    const dir = await summarisedCheckout("uncounted");
+    // An entry the listing of d/ never counted, for a file that is not there (its BASE copy is:
+    // the same content as d/b.txt). d/ keeps its stat, so only the count tells.
+    await withWorkingCopy(dir, { lock: "update" }, async (wc) => {
+      wc.entries.entries.set("d/ghost.txt", { ...wc.entries.entries.get("d/b.txt")! });
+      await saveEntries(dir, wc.entries);
+      await writeIndexSummary(dir, wc.entries);
+    });
+    assert.equal(await readIndexSummary(dir), undefined);
+    const { result, summarised } = await updateFromSummary(dir);
+    assert.equal(summarised, false);
+    assert.deepEqual(linesOf(result), ["U d/ghost.txt"]);
+    assert.equal(await readFile(join(dir, "d/ghost.txt"), "utf8"), "b\n");
   });
 
   test("a file and a folder deleted by hand are noticed and restored", async () => {
