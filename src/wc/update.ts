@@ -62,9 +62,9 @@ export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<Appl
   }
   if (wc.summary) {
     const { manifest } = snapshot;
-    // Receive what the delta holds as an update of the entries would (into the pristine store),
-    // and read the archive to its end: a malformed one is refused here too.
-    await receiveBodies(wc.root, snapshot, { wanted: (path) => withinDepth(path, "file", wc.config.depth) });
+    // Receive what the delta holds as an update of the entries would (into the pristine store,
+    // with the progress bar), and read the archive to its end: a malformed one is refused here too.
+    await receiveBodies(wc.root, snapshot, { wanted: (path) => withinDepth(path, "file", wc.config.depth), progress: opts.progress });
     await rememberServerTypes(wc.root, manifest.types);
     const done = await nothingNew(wc.root, wc.summary, manifest);
     if (done) return done;

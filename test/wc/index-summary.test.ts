@@ -155,6 +155,23 @@ describe("index summary", () => {
     await withWorkingCopy(dir, {}, async (wc) => assert.equal(wc.entries.entries.get("a.txt")?.schedule, "removed", "still scheduled for removal"));
   });
 
+  test("a change on the server is received with progress, then applied from the entries", async () => {
+    const dir = await summarisedCheckout("changed");
+    await remote.change("changed", { modify: { "d/e/c.txt": "theirs\n" } });
+    const wc = await openWorkingCopy(dir, { lock: "update", lazyEntries: true, summaryFirst: true });
+    const progress: [number, number][] = [];
+    try {
+      assert.ok(wc.summary);
+      const result = await update(wc, { client: remote.client, progress: (received, total) => progress.push([received, total]) });
+      assert.deepEqual(linesOf(result), ["U d/e/c.txt"]);
+      assert.equal(wc.summary, undefined, "the entries were read");
+    } finally {
+      await wc.release();
+    }
+    assert.deepEqual(progress.at(-1), [1, 1], "the body's arrival was reported");
+    assert.equal(await readFile(join(dir, "d/e/c.txt"), "utf8"), "theirs\n");
+  });
+
   test("a deletion on the server is applied", async () => {
     const dir = await summarisedCheckout("deleted");
     await remote.change("deleted", { remove: ["d/b.txt"] });
