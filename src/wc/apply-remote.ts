@@ -10,6 +10,7 @@
  * Local modifications are never overwritten: every write names the content it expects to
  * replace, and the decision tables turn every data-losing case into a recorded conflict.
  */
+import { alreadyCurrent, deletedSinceCommitted } from "../merge/delta.js";
 import { decideDir } from "../merge/dir-decision.js";
 import { reconcileTree } from "../merge/tree.js";
 import type { SnarfRecord } from "../protocol/snarf.js";
@@ -97,8 +98,7 @@ export async function applyRemote(
     // not list was deleted on the server — the delta names only what existed at the checkout's revision.
     // (None can be when the server is at the checkout's revision: then no entry is read here.)
     forEachRevision(entries, (path, kind, revision) => {
-      if (path === "" || revision === undefined || revision <= wc.entries.revision || revision > manifest.revision) return;
-      if (!remoteByPath.has(path) && wanted(path, kind)) deleted.add(path);
+      if (path !== "" && deletedSinceCommitted(revision, wc.entries.revision, manifest.revision, remoteByPath.has(path)) && wanted(path, kind)) deleted.add(path);
     });
   }
   const changed = manifest.entries.filter((e) => wanted(e.path, e.kind)).sort((a, b) => depthOf(a.path) - depthOf(b.path) || (a.path < b.path ? -1 : 1));
@@ -125,7 +125,7 @@ export async function applyRemote(
     }
     const entry = entries.get(path);
     const status = local.get(path);
-    if (entry && !entry.schedule && !entry.conflict && entry.revision === remote.revision && entry.kind === remote.kind) continue; // already current
+    if (alreadyCurrent(entry && { kind: entry.kind, revision: entry.revision, pending: Boolean(entry.schedule || entry.conflict) }, remote)) continue;
     if (entry?.schedule === "added" && !entry.conflict && entry.revision === remote.revision && entry.kind !== remote.kind) {
       // The user kept a local object in place of exactly this server object: the next commit replaces it.
       superseded.push(path);

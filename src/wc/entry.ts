@@ -6,6 +6,7 @@
 import { ArchivePathError, checkArchivePath, parentPath } from "../protocol/paths.js";
 import type { EntryInfo, ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ManifestError, parseObjectMeta } from "../protocol/manifest.js";
+import type { BigIntStats } from "node:fs";
 import { checkoutPathProblem } from "./safe-path.js";
 
 /** What an unresolved conflict left behind. */
@@ -64,6 +65,11 @@ export interface ListingCache {
    * metadata file, so `@@meta/` need not be read either.
    */
   meta?: { mtimeNs: string; ctimeNs: string; ino: number; files: number };
+}
+
+/** True while a folder (or `@@meta/`) still has the stat its listing cache recorded: the same names as then. */
+export function sameListing(listing: Pick<ListingCache, "mtimeNs" | "ctimeNs" | "ino">, s: BigIntStats): boolean {
+  return listing.mtimeNs === String(s.mtimeNs) && listing.ctimeNs === String(s.ctimeNs) && listing.ino === Number(s.ino);
 }
 
 function metaListingValid(meta: ListingCache["meta"]): boolean {

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { adminPaths } from "./admin.js";
 import { writeFileAtomic } from "./atomic.js";
 import { indexAsLoaded } from "./entries.js";
-import { childrenByParent, type Entries } from "./entry.js";
+import { childrenByParent, sameListing, type Entries } from "./entry.js";
 import { appendIndex, encodeBatch } from "./index-file.js";
 import { forEachRevision } from "./lazy-entries.js";
 
@@ -139,7 +139,7 @@ export function noTrackedPathMissing(root: string, summary: IndexSummary): boole
     } catch {
       return false; // ENOTDIR: a file where a parent folder should be
     }
-    if (!s || !s.isDirectory() || String(s.mtimeNs) !== mtimeNs || String(s.ctimeNs) !== ctimeNs || Number(s.ino) !== ino) return false;
+    if (!s || !s.isDirectory() || !sameListing({ mtimeNs, ctimeNs, ino }, s)) return false;
   }
   return true;
 }

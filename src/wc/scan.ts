@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parentPath } from "../protocol/paths.js";
 import type { ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ADMIN_DIR } from "./admin.js";
-import { childrenByParent, type Entry, type ListingCache, type MetaFileCache, type StatCache } from "./entries.js";
+import { childrenByParent, sameListing, type Entry, type ListingCache, type MetaFileCache, type StatCache } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
 import { LazyEntries } from "./lazy-entries.js";
 import { cacheFromStats, metaCacheFromStats, settled, statCache } from "./journal.js";
@@ -406,10 +406,6 @@ export function adoptScanCaches(entries: Map<string, Entry>, refreshed: Pick<Sca
     }
   }
   return [...changed];
-}
-
-function sameListing(listing: Pick<ListingCache, "mtimeNs" | "ctimeNs" | "ino">, s: BigIntStats): boolean {
-  return listing.mtimeNs === String(s.mtimeNs) && listing.ctimeNs === String(s.ctimeNs) && listing.ino === Number(s.ino);
 }
 
 /** The listing cache for a folder just read, unless its mtime is too recent to trust (as for files). */

@@ -2,6 +2,7 @@
  * `update`: brings the server's changes since the checkout's revision into the checkout,
  * three-way merging local modifications; never destroys them.
  */
+import { alreadyCurrent, deletedSinceCommitted } from "../merge/delta.js";
 import type { SnapshotManifest } from "../protocol/types.js";
 import { ProtocolError, type Snapshot, type ZsyncClient } from "../transport/http/client.js";
 import { rm, stat } from "node:fs/promises";
@@ -79,22 +80,19 @@ export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<Appl
 
 /**
  * An update decided from the index summary: nothing to do but move the checkout's revision when
- * no tracked path is missing (so nothing to restore), and the delta lists only entries that are
- * already current here — committed from here, unchanged since, without schedule or conflict —
- * and every entry newer than the checkout (one it does not list was deleted on the server).
- * Undefined when the entries must be read; the answer is then the same, by applyRemote.
+ * no tracked path is missing (so nothing to restore), the delta deletes nothing, every entry it
+ * lists is already current here (src/merge/delta.ts; only entries newer than the checkout can
+ * be), and no newer entry was deleted on the server. Undefined when the entries must be read;
+ * applyRemote then decides the same way.
  */
 async function nothingNew(root: string, summary: IndexSummary, manifest: SnapshotManifest): Promise<ApplyResult | undefined> {
   const target = manifest.revision;
   if (manifest.deleted.length > 0 || summary.newer === null) return undefined;
-  const newer = new Map(summary.newer.map((n) => [n[0], n]));
-  for (const remote of manifest.entries) {
-    const here = newer.get(remote.path);
-    // The root's own entry is planned even when current (its metadata): left to the entries.
-    if (remote.path === "" || !here || here[1] !== remote.kind || here[2] !== remote.revision || here[3] !== 1) return undefined;
-  }
+  const newer = new Map(summary.newer.map(([path, kind, revision, clean]) => [path, { kind, revision, pending: clean === 0 }]));
+  // The root's own entry is planned even when current (its metadata): left to the entries.
+  if (manifest.entries.some((remote) => remote.path === "" || !alreadyCurrent(newer.get(remote.path), remote))) return undefined;
   const listed = new Set(manifest.entries.map((e) => e.path));
-  for (const path of newer.keys()) if (!listed.has(path)) return undefined; // deleted on the server
+  for (const [path, { revision }] of newer) if (deletedSinceCommitted(revision, summary.revision, target, listed.has(path))) return undefined;
   if (!noTrackedPathMissing(root, summary)) return undefined;
   if (target !== summary.revision && !(await saveSummarisedRevision(root, summary, target))) return undefined;
   return { revision: target, target, lines: [], conflicts: 0, savedAside: [], skipped: [] };

@@ -48,11 +48,11 @@ async function recordCaches(dir: string): Promise<void> {
 }
 
 /** An update of the whole checkout, opened the way `zsync update` opens it; says whether its entries were read. */
-async function updateFromSummary(dir: string) {
+async function updateFromSummary(dir: string, opts: { progress?: (received: number, total: number) => void } = {}) {
   const wc = await openWorkingCopy(dir, { lock: "update", lazyEntries: true, summaryFirst: true });
   try {
     const summarised = wc.summary !== undefined;
-    const result = await update(wc, { client: remote.client });
+    const result = await update(wc, { client: remote.client, progress: opts.progress });
     return { result, summarised, entriesRead: wc.summary === undefined };
   } finally {
     await wc.release();
@@ -158,16 +158,10 @@ describe("index summary", () => {
   test("a change on the server is received with progress, then applied from the entries", async () => {
     const dir = await summarisedCheckout("changed");
     await remote.change("changed", { modify: { "d/e/c.txt": "theirs\n" } });
-    const wc = await openWorkingCopy(dir, { lock: "update", lazyEntries: true, summaryFirst: true });
     const progress: [number, number][] = [];
-    try {
-      assert.ok(wc.summary);
-      const result = await update(wc, { client: remote.client, progress: (received, total) => progress.push([received, total]) });
-      assert.deepEqual(linesOf(result), ["U d/e/c.txt"]);
-      assert.equal(wc.summary, undefined, "the entries were read");
-    } finally {
-      await wc.release();
-    }
+    const { result, summarised, entriesRead } = await updateFromSummary(dir, { progress: (received, total) => progress.push([received, total]) });
+    assert.deepEqual([summarised, entriesRead], [true, true]);
+    assert.deepEqual(linesOf(result), ["U d/e/c.txt"]);
     assert.deepEqual(progress.at(-1), [1, 1], "the body's arrival was reported");
     assert.equal(await readFile(join(dir, "d/e/c.txt"), "utf8"), "theirs\n");
   });
