@@ -86,3 +86,19 @@ export function forEachRevision(
     }
   });
 }
+
+/**
+ * Calls `each` with the path and stat cache of every file entry that has one, and whether it is
+ * an undecoded plain file (read from its record without decoding it). Other entries, and
+ * records that are not plain files, are skipped.
+ */
+export function forEachStatCache(entries: Map<string, Entry>, each: (path: string, cache: StatFields, plain: boolean) => void): void {
+  Map.prototype.forEach.call(entries, (value: Entry | string, path: string) => {
+    if (typeof value === "string") {
+      const stat = fileRecordStat(value);
+      if (stat) each(path, stat, true);
+    } else if (value.kind === "file" && value.cache) {
+      each(path, value.cache, false);
+    }
+  });
+}

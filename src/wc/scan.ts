@@ -3,17 +3,18 @@
  * the stat cache are not read (git's index idea); the others are hashed, a few at a time.
  */
 import { nodeCrypto } from "../protocol/crypto.js";
-import { lstatSync, readdirSync, readFileSync, type BigIntStats, type Stats } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, type BigIntStats } from "node:fs";
 import { join } from "node:path";
 import { parentPath } from "../protocol/paths.js";
 import type { ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ADMIN_DIR } from "./admin.js";
 import { childrenByParent, sameListing, type Entry, type ListingCache, type MetaFileCache, type StatCache } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
-import { LazyEntries } from "./lazy-entries.js";
+import { forEachStatCache, LazyEntries } from "./lazy-entries.js";
 import { cacheFromStats, metaCacheFromStats, settled, statCache } from "./journal.js";
 import { META_DIR, metaFileOf, objectOfMetaFile, readWorkingMetaSync, sameMeta } from "./meta-files.js";
 import { hashFile } from "./pristine.js";
+import { cacheMatches, checkStatCaches, lstatAgainst, mtimeMsOf, PARALLEL_FROM } from "./stat-check.js";
 
 /** Content column: `?` unversioned, `A` added, `R` removed, `M` modified, `C` conflict, `!` missing, `~` obstructed, `=` unchanged. */
 export type ContentState = "?" | "A" | "R" | "M" | "C" | "!" | "~" | "=";
@@ -63,47 +64,37 @@ const CACHED_FILE: DiskNode = Object.freeze({ kind: "file", cacheHit: true });
  */
 const CACHED_PLAIN_FILE: DiskNode = Object.freeze({ kind: "file", cacheHit: true });
 
-function cacheMatches(cache: { size: number; ino: number; mtimeNs: string } | undefined, s: BigIntStats | undefined): boolean {
-  return cache !== undefined && s !== undefined && cache.size === Number(s.size) && cache.ino === Number(s.ino) && cache.mtimeNs === String(s.mtimeNs);
-}
-
 /**
- * A stat cache's mtime as Node computes `Stats.mtimeMs` from the same seconds and nanoseconds
- * (`sec * 1e3 + nsec / 1e6`, the same double), or NaN when it cannot be told that way.
+ * Checks the stat caches of all files before the walk, on two threads, and gives the paths it
+ * did not vouch for: every entry except the files that match their cache. Undefined below
+ * `from` files (the walk then checks each itself). `base` is what the scan puts before a path. The walk still decides which paths it
+ * visits: a vouched file under a folder that is no longer a folder is never reached.
  */
-export function mtimeMsOf(mtimeNs: string): number {
-  if (mtimeNs.length <= 9 || mtimeNs[0] === "-") return NaN; // before 1970-01-01T00:00:01: exact check only
-  return Number(mtimeNs.slice(0, -9)) * 1e3 + Number(mtimeNs.slice(-9)) / 1e6;
-}
-
-/**
- * The cache check on a plain lstat, which costs about half of one with BigInts (no BigInt or
- * Date objects per file): equal size, inode and mtime in milliseconds as a double, whose last
- * bit is ~0.24 µs in this century. Two mtimes that close are not told apart; a cached mtime is
- * at least 100 ms older than the moment it was cached (`settled`), so only a time set
- * explicitly (`touch -d`) could fall within that of it. Anything else is checked exactly.
- */
-function cacheMatchesQuickly(cache: { size: number; ino: number; mtimeNs: string }, s: Stats): boolean {
-  return s.isFile() && cache.size === s.size && cache.ino === s.ino && mtimeMsOf(cache.mtimeNs) === s.mtimeMs;
-}
-
-/**
- * `file` against a stat cache: `true` when it is a file that matches it (on a plain lstat while
- * that can tell, else exactly), otherwise its exact stat (undefined when it is not there or
- * cannot be stat'ed). Without a cache, one exact lstat.
- */
-function lstatAgainst(file: string, cache: { size: number; ino: number; mtimeNs: string } | undefined): true | BigIntStats | undefined {
-  try {
-    if (cache) {
-      const quick = lstatSync(file, { throwIfNoEntry: false });
-      if (!quick) return undefined;
-      if (cacheMatchesQuickly(cache, quick)) return true;
+async function unvouchedPaths(entries: Map<string, Entry>, base: string, from: number): Promise<Set<string> | undefined> {
+  if (entries.size < from) return undefined;
+  const paths: string[] = [];
+  const expected = new Float64Array(3 * entries.size);
+  forEachStatCache(entries, (path, cache) => {
+    const i = paths.length;
+    paths.push(path);
+    expected[3 * i] = cache.size;
+    expected[3 * i + 1] = cache.ino;
+    expected[3 * i + 2] = mtimeMsOf(cache.mtimeNs);
+  });
+  if (paths.length < from) return undefined;
+  const hits = await checkStatCaches({ files: base === "" ? paths : paths.map((path) => base + path), expected });
+  // `paths` is in the map's order, a subsequence of its keys.
+  const unvouched = new Set<string>();
+  let i = 0;
+  for (const path of entries.keys()) {
+    if (i < paths.length && paths[i] === path) {
+      if (!hits[i]) unvouched.add(path);
+      i++;
+    } else {
+      unvouched.add(path);
     }
-    const stats = lstatSync(file, { bigint: true, throwIfNoEntry: false });
-    return stats?.isFile() && cacheMatches(cache, stats) ? true : stats;
-  } catch {
-    return undefined; // ENOTDIR, EACCES: nothing we can use there
   }
+  return unvouched;
 }
 
 /** Files up to this size are hashed synchronously: for many small files that is far faster. */
@@ -128,6 +119,8 @@ export async function scanWorkingCopy(
      * carry no `workingHash`.
      */
     hashOnlyToDecide?: boolean;
+    /** From this many files with a stat cache, check them up front on two threads (tests lower it). */
+    parallelFrom?: number;
   } = {},
 ): Promise<ScanResult> {
   const ignored = createIgnoreMatcher(root);
@@ -190,12 +183,17 @@ export async function scanWorkingCopy(
     return true;
   };
 
+  const scopes = opts.within && !opts.within.includes("") ? opts.within : undefined;
+  // A whole-tree scan of many files: their stat caches are checked up front, on two threads.
+  const unvouched = scopes ? undefined : await unvouchedPaths(entries, base, opts.parallelFrom ?? PARALLEL_FROM);
+
   // Entries read lazily: a plain file's stat cache is checked without decoding its entry.
   const lazy = entries instanceof LazyEntries ? entries : undefined;
   const visit = (path: string): DiskNode | undefined => {
     const plain = lazy?.plainFileStat(path);
     const entry = plain ? undefined : entries.get(path);
-    const stats = lstatAgainst(onDisk(path), plain ?? (entry?.kind === "file" ? entry.cache : undefined));
+    const cache = plain ?? (entry?.kind === "file" ? entry.cache : undefined);
+    const stats = cache && unvouched && !unvouched.has(path) ? true : lstatAgainst(onDisk(path), cache);
     if (stats === true) {
       const node = plain ? CACHED_PLAIN_FILE : CACHED_FILE;
       disk.set(path, node);
@@ -256,7 +254,6 @@ export async function scanWorkingCopy(
   };
   const listingsWithMeta = new Map<string, ListingCache>();
 
-  const scopes = opts.within && !opts.within.includes("") ? opts.within : undefined;
   if (scopes) {
     listMetaDir("");
     for (const scope of scopes) {

@@ -63,6 +63,8 @@ async function edit(root: string): Promise<void> {
   await mkdir(join(root, "d/@@meta"));
   await writeFile(join(root, "d/@@meta/h.txt.json"), '{"contentType": "text/plain"}\n'); // metadata now: M in the second column
   await writeFile(join(root, "d/sub/unversioned.txt"), "?\n"); // ?
+  await mkdir(join(root, "d/sub/unversioned-folder")); // ?, a folder
+  await writeFile(join(root, "d/new.txt"), "new, edited\n"); // still A; an entry stored as JSON, with a stat cache
 }
 
 const shape = (scan: ScanResult) => ({
@@ -76,7 +78,7 @@ const shape = (scan: ScanResult) => ({
 const undecoded = (map: Map<string, Entry>) => [...map.keys()].filter((path) => typeof Map.prototype.get.call(map, path) === "string");
 
 describe("a scan of entries read lazily", () => {
-  test("gives every state as a scan of entries decoded up front, in every mode and scope", async () => {
+  test("gives every state as a scan of entries decoded up front, in every mode and scope, with the stat caches checked on two threads or not", async () => {
     const root = await cachedCheckout("states");
     await edit(root);
     const modes = [{ changedOnly: true }, { changedOnly: false }, { changedOnly: true, hashOnlyToDecide: true }, { within: ["d"] }, { within: ["d/c.txt", "a.txt"], changedOnly: true }];
@@ -84,11 +86,16 @@ describe("a scan of entries read lazily", () => {
       const eager = await scanWorkingCopy(root, (await loadEntries(root)).entries, { ...mode, now: later });
       const lazy = await scanWorkingCopy(root, (await loadEntries(root, { lazy: true })).entries, { ...mode, now: later });
       assert.deepEqual(shape(lazy), shape(eager), JSON.stringify(mode));
+      // stat-check.ts: the caches checked up front, this thread and a worker each taking a part.
+      for (const lazily of [false, true]) {
+        const parallel = await scanWorkingCopy(root, (await loadEntries(root, { lazy: lazily })).entries, { ...mode, now: later, parallelFrom: 0 });
+        assert.deepEqual(shape(parallel), shape(eager), `${JSON.stringify(mode)}, checked up front${lazily ? ", lazily" : ""}`);
+      }
     }
     const scan = await scanWorkingCopy(root, (await loadEntries(root, { lazy: true })).entries, { changedOnly: true, now: later });
     assert.deepEqual(
       scan.items.map((i) => `${i.content}${i.meta} ${i.kind} ${i.path}`),
-      ["M  file b.txt", "M  file d/c.txt", "!  file d/f.txt", "~  folder d/g.txt", "=M file d/h.txt", "A  file d/new.txt", "?  file d/sub/unversioned.txt"],
+      ["M  file b.txt", "M  file d/c.txt", "!  file d/f.txt", "~  folder d/g.txt", "=M file d/h.txt", "A  file d/new.txt", "?  folder d/sub/unversioned-folder", "?  file d/sub/unversioned.txt"],
     );
   });
 

@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { adminPaths, FORMAT_VERSION } from "../../src/wc/admin.js";
 import type { Entry } from "../../src/wc/entries.js";
-import { adoptScanCaches, mtimeMsOf, scanWorkingCopy } from "../../src/wc/scan.js";
+import { adoptScanCaches, scanWorkingCopy } from "../../src/wc/scan.js";
+import { mtimeMsOf } from "../../src/wc/stat-check.js";
 import { tempDir } from "../helpers/server.js";
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
