@@ -3,6 +3,7 @@
  * `f` record for a plain file, else JSON (an `e` record). The stored form is also what a save
  * compares to see whether an entry changed.
  */
+import { digitsIn, mtimeMsIn } from "./stat-check.js";
 import type { Entry } from "./entry.js";
 
 const F_KEYS = new Set(["kind", "revision", "hash", "size", "cache"]);
@@ -86,6 +87,27 @@ export function fileRecordStat(record: string): StatFields | undefined {
   if (!tabs) return undefined;
   const [, , t3, t4, t5] = tabs;
   return { size: +record.slice(t3 + 1, t4), mtimeNs: record.slice(t4 + 1, t5), ino: +record.slice(t5 + 1) };
+}
+
+/**
+ * The stat cache of an `f` record as the numbers a check compares, written to `out[at..at+3)`:
+ * size, inode, and the mtime in milliseconds ({@link mtimeMsIn}). Read without making a string
+ * (a status of 100k files reads them all before it stats anything). False, with nothing
+ * written, for any other stored form; a field that is not digits gives NaN, which matches no
+ * stat, so that file is then read and checked the usual way.
+ */
+export function fileRecordCacheInto(record: string, out: Float64Array, at: number): boolean {
+  if (record.charCodeAt(0) === 123) return false; // "{": JSON
+  const t1 = record.indexOf("\t");
+  const t2 = t1 < 0 ? -1 : record.indexOf("\t", t1 + 1);
+  const t3 = t2 < 0 ? -1 : record.indexOf("\t", t2 + 1);
+  const t4 = t3 < 0 ? -1 : record.indexOf("\t", t3 + 1);
+  const t5 = t4 < 0 ? -1 : record.indexOf("\t", t4 + 1);
+  if (t5 < 0 || record.indexOf("\t", t5 + 1) >= 0) return false;
+  out[at] = digitsIn(record, t3 + 1, t4);
+  out[at + 1] = digitsIn(record, t5 + 1, record.length);
+  out[at + 2] = mtimeMsIn(record, t4 + 1, t5);
+  return true;
 }
 
 /**

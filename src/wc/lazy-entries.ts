@@ -4,7 +4,8 @@
  * per entry: at 100k files, decoding every entry was ~60% of a no-op update.
  */
 import type { Entry } from "./entry.js";
-import { decodeRecord, fileRecordRevision, fileRecordStat, type StatFields } from "./index-records.js";
+import { decodeRecord, fileRecordCacheInto, fileRecordRevision, fileRecordStat, type StatFields } from "./index-records.js";
+import { mtimeMsOf } from "./stat-check.js";
 
 /**
  * A `Map` of path to entry whose values start as stored records (index-records.ts) and are
@@ -87,18 +88,37 @@ export function forEachRevision(
   });
 }
 
+/** The stat caches of many files, as a check compares them (stat-check.ts). */
+export interface StatCaches {
+  /** The files, in the map's order. */
+  paths: string[];
+  /** Per path, three numbers: size, inode and the mtime in milliseconds (`mtimeMsOf`). */
+  expected: Float64Array;
+  /** The paths whose entry was already decoded (the others are undecoded `f` records). */
+  decoded: Set<string>;
+}
+
 /**
- * Calls `each` with the path and stat cache of every file entry that has one, and whether it is
- * an undecoded plain file (read from its record without decoding it). Other entries, and
- * records that are not plain files, are skipped.
+ * The stat cache of every file entry that has one. An undecoded `f` record's is read from its
+ * fields without decoding it or making a string (`fileRecordCacheInto`); records that are not
+ * plain files are left out, as are entries without a cache.
  */
-export function forEachStatCache(entries: Map<string, Entry>, each: (path: string, cache: StatFields, plain: boolean) => void): void {
+export function statCachesOf(entries: Map<string, Entry>): StatCaches {
+  const paths: string[] = [];
+  const decoded = new Set<string>();
+  const expected = new Float64Array(3 * entries.size);
   Map.prototype.forEach.call(entries, (value: Entry | string, path: string) => {
+    const at = 3 * paths.length;
     if (typeof value === "string") {
-      const stat = fileRecordStat(value);
-      if (stat) each(path, stat, true);
-    } else if (value.kind === "file" && value.cache) {
-      each(path, value.cache, false);
+      if (!fileRecordCacheInto(value, expected, at)) return;
+    } else {
+      if (value.kind !== "file" || !value.cache) return;
+      expected[at] = value.cache.size;
+      expected[at + 1] = value.cache.ino;
+      expected[at + 2] = mtimeMsOf(value.cache.mtimeNs);
+      decoded.add(path);
     }
+    paths.push(path);
   });
+  return { paths, expected: expected.subarray(0, 3 * paths.length), decoded };
 }

@@ -10,11 +10,11 @@ import type { ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ADMIN_DIR } from "./admin.js";
 import { childrenByParent, sameListing, type Entry, type ListingCache, type MetaFileCache, type StatCache } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
-import { forEachStatCache, LazyEntries } from "./lazy-entries.js";
+import { LazyEntries, statCachesOf } from "./lazy-entries.js";
 import { cacheFromStats, metaCacheFromStats, settled, statCache } from "./journal.js";
 import { META_DIR, metaFileOf, objectOfMetaFile, readWorkingMetaSync, sameMeta } from "./meta-files.js";
 import { hashFile } from "./pristine.js";
-import { cacheMatches, checkStatCaches, lstatAgainst, mtimeMsOf, PARALLEL_FROM } from "./stat-check.js";
+import { cacheMatches, checkStatCaches, lstatAgainst, PARALLEL_FROM } from "./stat-check.js";
 
 /** Content column: `?` unversioned, `A` added, `R` removed, `M` modified, `C` conflict, `!` missing, `~` obstructed, `=` unchanged. */
 export type ContentState = "?" | "A" | "R" | "M" | "C" | "!" | "~" | "=";
@@ -65,22 +65,15 @@ const CACHED_FILE: DiskNode = Object.freeze({ kind: "file", cacheHit: true });
 const CACHED_PLAIN_FILE: DiskNode = Object.freeze({ kind: "file", cacheHit: true });
 
 /**
- * Checks the stat caches of all files before the walk, on two threads, and gives the paths it
- * did not vouch for: every entry except the files that match their cache. Undefined below
- * `from` files (the walk then checks each itself). `base` is what the scan puts before a path. The walk still decides which paths it
- * visits: a vouched file under a folder that is no longer a folder is never reached.
+ * Checks the stat caches of all files before the walk, on two threads. Undefined below `from`
+ * files (the walk then checks each itself). Otherwise `unvouched` holds every entry except the
+ * files that match their cache, and `decoded` those vouched-for files whose entry was decoded.
+ * `base` is what the scan puts before a path. The walk still decides which paths it visits: a
+ * vouched file under a folder that is no longer a folder is never reached.
  */
-async function unvouchedPaths(entries: Map<string, Entry>, base: string, from: number): Promise<Set<string> | undefined> {
+async function vouchFor(entries: Map<string, Entry>, base: string, from: number): Promise<{ unvouched: Set<string>; decoded: Set<string> } | undefined> {
   if (entries.size < from) return undefined;
-  const paths: string[] = [];
-  const expected = new Float64Array(3 * entries.size);
-  forEachStatCache(entries, (path, cache) => {
-    const i = paths.length;
-    paths.push(path);
-    expected[3 * i] = cache.size;
-    expected[3 * i + 1] = cache.ino;
-    expected[3 * i + 2] = mtimeMsOf(cache.mtimeNs);
-  });
+  const { paths, expected, decoded } = statCachesOf(entries);
   if (paths.length < from) return undefined;
   const hits = await checkStatCaches({ files: base === "" ? paths : paths.map((path) => base + path), expected });
   // `paths` is in the map's order, a subsequence of its keys.
@@ -94,7 +87,7 @@ async function unvouchedPaths(entries: Map<string, Entry>, base: string, from: n
       unvouched.add(path);
     }
   }
-  return unvouched;
+  return { unvouched, decoded };
 }
 
 /** Files up to this size are hashed synchronously: for many small files that is far faster. */
@@ -185,15 +178,19 @@ export async function scanWorkingCopy(
 
   const scopes = opts.within && !opts.within.includes("") ? opts.within : undefined;
   // A whole-tree scan of many files: their stat caches are checked up front, on two threads.
-  const unvouched = scopes ? undefined : await unvouchedPaths(entries, base, opts.parallelFrom ?? PARALLEL_FROM);
+  const vouched = scopes ? undefined : await vouchFor(entries, base, opts.parallelFrom ?? PARALLEL_FROM);
 
   // Entries read lazily: a plain file's stat cache is checked without decoding its entry.
   const lazy = entries instanceof LazyEntries ? entries : undefined;
   const visit = (path: string): DiskNode | undefined => {
+    if (vouched && !vouched.unvouched.has(path) && entries.has(path)) {
+      const node = vouched.decoded.has(path) ? CACHED_FILE : CACHED_PLAIN_FILE;
+      disk.set(path, node);
+      return node;
+    }
     const plain = lazy?.plainFileStat(path);
     const entry = plain ? undefined : entries.get(path);
-    const cache = plain ?? (entry?.kind === "file" ? entry.cache : undefined);
-    const stats = cache && unvouched && !unvouched.has(path) ? true : lstatAgainst(onDisk(path), cache);
+    const stats = lstatAgainst(onDisk(path), plain ?? (entry?.kind === "file" ? entry.cache : undefined));
     if (stats === true) {
       const node = plain ? CACHED_PLAIN_FILE : CACHED_FILE;
       disk.set(path, node);

@@ -26,8 +26,32 @@ export function cacheMatches(cache: CachedStat | undefined, s: BigIntStats | und
  * (`sec * 1e3 + nsec / 1e6`, the same double), or NaN when it cannot be told that way.
  */
 export function mtimeMsOf(mtimeNs: string): number {
-  if (mtimeNs.length <= 9 || mtimeNs[0] === "-") return NaN; // before 1970-01-01T00:00:01: exact check only
-  return Number(mtimeNs.slice(0, -9)) * 1e3 + Number(mtimeNs.slice(-9)) / 1e6;
+  return mtimeMsIn(mtimeNs, 0, mtimeNs.length);
+}
+
+/**
+ * {@link mtimeMsOf} of the nanoseconds written in `text[start, end)`, read without making a
+ * string: NaN unless they are more than 9 digits (before 1970-01-01T00:00:01, or anything that
+ * is not a time, is checked exactly). Digit by digit the values stay exact integers below 2^53,
+ * so the double is the one `Number()` of the same digits gives.
+ */
+export function mtimeMsIn(text: string, start: number, end: number): number {
+  if (end - start <= 9) return NaN;
+  const seconds = digitsIn(text, start, end - 9);
+  const nanoseconds = digitsIn(text, end - 9, end);
+  return seconds * 1e3 + nanoseconds / 1e6;
+}
+
+/** The non-negative integer written in `text[start, end)` (at least one digit, nothing else), or NaN. */
+export function digitsIn(text: string, start: number, end: number): number {
+  if (end <= start) return NaN;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return NaN;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 /**

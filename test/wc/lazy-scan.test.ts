@@ -10,8 +10,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { adminPaths, FORMAT_VERSION } from "../../src/wc/admin.js";
 import { loadEntries, saveEntries, type Entry } from "../../src/wc/entries.js";
-import { fileRecordStat } from "../../src/wc/index-records.js";
+import { fileRecordCacheInto, fileRecordStat } from "../../src/wc/index-records.js";
 import { adoptScanCaches, scanWorkingCopy, type ScanResult } from "../../src/wc/scan.js";
+import { mtimeMsOf } from "../../src/wc/stat-check.js";
 import { tempDir } from "../helpers/server.js";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -39,12 +40,14 @@ async function cachedCheckout(name: string): Promise<string> {
     await writeFile(join(root, file), `text of ${file}\n`);
     entries.set(file, { kind: "file", revision: 1, hash: sha(`text of ${file}\n`), size: `text of ${file}\n`.length });
   }
-  // An entry that is no plain file stays JSON: a scheduled addition.
+  // An entry that is no plain file stays JSON: a scheduled addition, a removal kept on disk.
   await writeFile(join(root, "d/new.txt"), "new\n");
   entries.set("d/new.txt", { kind: "file", schedule: "added" });
+  await writeFile(join(root, "d/kept.txt"), "kept\n");
+  entries.set("d/kept.txt", { kind: "file", revision: 1, hash: sha("kept\n"), size: 5, schedule: "removed" });
   // Written a minute ago, as far as the stat caches can tell: settled, so they are cached.
   const past = new Date(Date.now() - 60_000);
-  for (const file of [...FILES, "d/new.txt"]) await utimes(join(root, file), past, past);
+  for (const file of [...FILES, "d/new.txt", "d/kept.txt"]) await utimes(join(root, file), past, past);
   const scan = await scanWorkingCopy(root, entries, { now: later });
   adoptScanCaches(entries, scan);
   await saveEntries(root, { revision: 1, entries });
@@ -95,7 +98,7 @@ describe("a scan of entries read lazily", () => {
     const scan = await scanWorkingCopy(root, (await loadEntries(root, { lazy: true })).entries, { changedOnly: true, now: later });
     assert.deepEqual(
       scan.items.map((i) => `${i.content}${i.meta} ${i.kind} ${i.path}`),
-      ["M  file b.txt", "M  file d/c.txt", "!  file d/f.txt", "~  folder d/g.txt", "=M file d/h.txt", "A  file d/new.txt", "?  folder d/sub/unversioned-folder", "?  file d/sub/unversioned.txt"],
+      ["M  file b.txt", "M  file d/c.txt", "!  file d/f.txt", "~  folder d/g.txt", "=M file d/h.txt", "R  file d/kept.txt", "A  file d/new.txt", "?  folder d/sub/unversioned-folder", "?  file d/sub/unversioned.txt"],
     );
   });
 
@@ -105,12 +108,45 @@ describe("a scan of entries read lazily", () => {
     const plainFiles = [...FILES].sort();
     assert.deepEqual(undecoded(entries).filter((path) => FILES.includes(path)).sort(), plainFiles, "every plain file starts undecoded");
     const scan = await scanWorkingCopy(root, entries, { changedOnly: true, now: later });
-    assert.deepEqual(scan.items.map((i) => [i.path, i.content]), [["d/new.txt", "A"]]);
+    assert.deepEqual(scan.items.map((i) => [i.path, i.content]), [["d/kept.txt", "R"], ["d/new.txt", "A"]]);
     assert.deepEqual(undecoded(entries).filter((path) => FILES.includes(path)).sort(), plainFiles, "no plain file was decoded");
   });
 });
 
 describe("the stat cache of an f record", () => {
+  test("read as numbers, is the cache its fields give, for any stat; other forms are not read, and a field that is no number matches nothing", (t) => {
+    // ZSYNC_STAT_SEED replays a run.
+    const seed = Number(process.env.ZSYNC_STAT_SEED ?? Date.now() % 1_000_000);
+    t.diagnostic(`ZSYNC_STAT_SEED=${seed}`);
+    let state = seed;
+    const random = (below: number) => ((state = (state * 1103515245 + 12345) % 2147483648), state % below);
+    const out = new Float64Array(3);
+    for (let i = 0; i < 2000; i++) {
+      // Seconds from 1970 to ~2100, nanoseconds with leading zeros; sizes and inodes up to 2^40.
+      const mtimeNs = `${1 + random(4_100_000_000)}${String(random(1_000_000_000)).padStart(9, "0")}`;
+      const size = random(2 ** 30) * 1024 + random(1024);
+      const ino = random(2 ** 30) * 1024 + random(1024);
+      const record = `7\t${"b".repeat(64)}\t${size}\t${size}\t${mtimeNs}\t${ino}`;
+      assert.equal(fileRecordCacheInto(record, out, 0), true);
+      const cache = fileRecordStat(record)!;
+      assert.deepEqual([...out], [cache.size, cache.ino, mtimeMsOf(cache.mtimeNs)], `seed ${seed}: ${record}`);
+      assert.equal(out[2], Number(mtimeNs.slice(0, -9)) * 1e3 + Number(mtimeNs.slice(-9)) / 1e6, `seed ${seed}: the double Node computes`);
+    }
+    for (const record of ['{"kind":"folder","revision":1}', "3\tfive\tfields\tonly\there", "3\ttoo\tmany\tfields\tin\tthis\trecord", ""]) {
+      assert.equal(fileRecordCacheInto(record, out, 0), false, record);
+    }
+    for (const [record, field] of [
+      [`3\t${"a".repeat(64)}\t10\t1e1\t1700000000123456789\t42`, 0],
+      [`3\t${"a".repeat(64)}\t10\t11\t1700000000123456789\t 42`, 1],
+      [`3\t${"a".repeat(64)}\t10\t11\t-1700000000123456789\t42`, 2],
+      [`3\t${"a".repeat(64)}\t10\t11\t123456789\t42`, 2],
+      [`3\t${"a".repeat(64)}\t10\t\t1700000000123456789\t42`, 0],
+    ] as const) {
+      assert.equal(fileRecordCacheInto(record, out, 0), true);
+      assert.ok(Number.isNaN(out[field]), `${JSON.stringify(record)}: field ${field} is NaN`);
+    }
+  });
+
   test("is read from its fields; any other stored form gives undefined", () => {
     assert.deepEqual(fileRecordStat(`3\t${"a".repeat(64)}\t10\t11\t1700000000123456789\t42`), { size: 11, mtimeNs: "1700000000123456789", ino: 42 });
     for (const record of ['{"kind":"folder","revision":1}', "3\tfive\tfields\tonly\there", "3\ttoo\tmany\tfields\tin\tthis\trecord", ""]) {
