@@ -100,7 +100,7 @@ export interface CacheChecks {
  */
 export const PARALLEL_FROM = 40_000;
 
-/** Self-contained like {@link quickMatch}: sets `hits[i]` for each file in [from, to) that matches. */
+/** Self-contained like {@link quickMatch}: sets `hits[i]` for each of `files` that matches `expected[3i..3i+3)`. */
 function checkRange(
   lstat: (path: string, opts: { throwIfNoEntry: false }) => Stats | undefined,
   match: typeof quickMatch,

@@ -39,7 +39,7 @@ test("a status of 40k files checks their stat caches on two threads and reports 
   }
   await saveEntries(root, { revision: 1, entries });
   // A preload that reports each worker's answer: the bundle then runs with the real Worker class.
-  const spy = join(root, "..", `${root.split("/").pop()}-spy.cjs`);
+  const spy = join(await tempDir("zsync-status-large-spy-"), "spy.cjs");
   writeFileSync(
     spy,
     `const wt = require("node:worker_threads");
@@ -72,5 +72,4 @@ wt.Worker = class extends Real { constructor(...args) { super(...args); this.onc
     `M f${FOLDERS - 1}/5.txt`,
     `? f${FOLDERS - 1}/new.txt`,
   ]);
-  rmSync(spy, { force: true });
 });
