@@ -2,11 +2,12 @@
  * `zsync status` of a checkout large enough (40k files, `PARALLEL_FROM` in src/wc/stat-check.ts)
  * that the bundled client checks the stat caches on two threads. The worker must really answer
  * in the bundle (its source is built from the functions' text), and changes in either thread's
- * part must be reported as from a walk that checks each file itself.
+ * part must be reported as from a walk that checks each file itself, also when the worker
+ * cannot start or fails (a preload replaces the Worker class: no real fault makes it fail).
  */
 import assert from "node:assert/strict";
 import { createHash, randomUUID } from "node:crypto";
-import { mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { adminPaths, FORMAT_VERSION } from "../../src/wc/admin.js";
@@ -16,9 +17,10 @@ import { zsync } from "../helpers/cli.js";
 import { tempDir } from "../helpers/server.js";
 
 const FOLDERS = 40;
-const PER_FOLDER = Math.ceil(PARALLEL_FROM / FOLDERS);
+// A margin above the threshold: files whose cache no longer holds their BASE content stop counting.
+const PER_FOLDER = Math.ceil(PARALLEL_FROM / FOLDERS) + 10;
 
-test("a status of 40k files checks their stat caches on two threads and reports what changed in either part", async () => {
+test("a status of 40k files checks their stat caches on two threads and reports what changed in either part, also when the worker fails", async () => {
   const root = await tempDir("zsync-status-large-");
   mkdirSync(adminPaths(root).admin, { recursive: true });
   writeFileSync(adminPaths(root).format, `${FORMAT_VERSION}\n`);
@@ -72,4 +74,33 @@ wt.Worker = class extends Real { constructor(...args) { super(...args); this.onc
     `M f${FOLDERS - 1}/5.txt`,
     `? f${FOLDERS - 1}/new.txt`,
   ]);
+
+  // A worker that cannot be created, and one that fails: the walk stats their part itself, and
+  // finds a change made in each part since (a file edited in place: its folder's listing still
+  // holds, so only the stat of the file itself can tell), with nothing said about the worker.
+  const faults = {
+    "cannot be created": `wt.Worker = class { constructor() { throw new Error("no threads here"); } };`,
+    "fails": `wt.Worker = class extends Real { constructor(_source, opts) { super("throw new Error('failed on purpose')", opts); } };`,
+  };
+  const edited = [...changed.stdout.trim().split("\n").map((line) => line.replace(/\s+/g, " "))];
+  for (const [n, [name, replacement]] of Object.entries(faults).entries()) {
+    for (const path of [`f01/${n}.txt`, `f${FOLDERS - 3}/${n}.txt`]) {
+      writeFileSync(join(root, path), "edited in place, longer\n", { flag: "r+" });
+      edited.push(`M ${path}`);
+    }
+    edited.sort((a, b) => (a.slice(2) < b.slice(2) ? -1 : 1));
+    const dir = await tempDir("zsync-status-large-fault-");
+    const preload = join(dir, "fault.cjs");
+    const tried = join(dir, "tried");
+    // The replacement notes in a file (stderr must stay empty) that a worker was asked for.
+    writeFileSync(
+      preload,
+      `const wt = require("node:worker_threads");\nconst Real = wt.Worker;\n${replacement}\nconst Faulty = wt.Worker;\nwt.Worker = function (...args) { require("node:fs").writeFileSync(${JSON.stringify(tried)}, "yes"); return new Faulty(...args); };\n`,
+    );
+    const faulty = await zsync(["status"], { cwd: root, env: { NODE_OPTIONS: `--require ${preload}` } });
+    assert.equal(faulty.code, 0, `${name}: ${faulty.stderr}`);
+    assert.deepEqual(faulty.stdout.trim().split("\n").map((line) => line.replace(/\s+/g, " ")), edited, `a worker that ${name}`);
+    assert.equal(faulty.stderr, "", `a worker that ${name}: nothing said`);
+    assert.ok(existsSync(tried), `a worker that ${name} was asked for`);
+  }
 });
