@@ -65,16 +65,19 @@ export interface StatFields {
   ino: number;
 }
 
-/** The positions of the five TABs of an `f` record, or undefined for any other stored form. */
-function fileRecordTabs(record: string): [number, number, number, number, number] | undefined {
-  if (record[0] === "{") return undefined;
-  const t1 = record.indexOf("\t");
-  const t2 = record.indexOf("\t", t1 + 1);
-  const t3 = record.indexOf("\t", t2 + 1);
-  const t4 = record.indexOf("\t", t3 + 1);
-  const t5 = record.indexOf("\t", t4 + 1);
-  if (t1 < 0 || t2 < 0 || t3 < 0 || t4 < 0 || t5 < 0 || record.indexOf("\t", t5 + 1) >= 0) return undefined;
-  return [t1, t2, t3, t4, t5];
+/** The positions of the five TABs of the last record {@link fileRecordTabs} read (one array, reused: no allocation per record). */
+const TABS = new Int32Array(5);
+
+/** Finds the five TABs of an `f` record (into {@link TABS}); false for any other stored form. */
+function fileRecordTabs(record: string): boolean {
+  if (record.charCodeAt(0) === 123) return false; // "{": JSON
+  let at = -1;
+  for (let i = 0; i < 5; i++) {
+    at = record.indexOf("\t", at + 1);
+    if (at < 0) return false;
+    TABS[i] = at;
+  }
+  return record.indexOf("\t", at + 1) < 0;
 }
 
 /**
@@ -83,9 +86,8 @@ function fileRecordTabs(record: string): [number, number, number, number, number
  * stored form or a malformed record, which the caller then decodes (and so reports) as usual.
  */
 export function fileRecordStat(record: string): StatFields | undefined {
-  const tabs = fileRecordTabs(record);
-  if (!tabs) return undefined;
-  const [, , t3, t4, t5] = tabs;
+  if (!fileRecordTabs(record)) return undefined;
+  const t3 = TABS[2], t4 = TABS[3], t5 = TABS[4];
   return { size: +record.slice(t3 + 1, t4), mtimeNs: record.slice(t4 + 1, t5), ino: +record.slice(t5 + 1) };
 }
 
@@ -97,13 +99,8 @@ export function fileRecordStat(record: string): StatFields | undefined {
  * stat, so that file is then read and checked the usual way.
  */
 export function fileRecordCacheInto(record: string, out: Float64Array, at: number): boolean {
-  if (record.charCodeAt(0) === 123) return false; // "{": JSON
-  const t1 = record.indexOf("\t");
-  const t2 = t1 < 0 ? -1 : record.indexOf("\t", t1 + 1);
-  const t3 = t2 < 0 ? -1 : record.indexOf("\t", t2 + 1);
-  const t4 = t3 < 0 ? -1 : record.indexOf("\t", t3 + 1);
-  const t5 = t4 < 0 ? -1 : record.indexOf("\t", t4 + 1);
-  if (t5 < 0 || record.indexOf("\t", t5 + 1) >= 0) return false;
+  if (!fileRecordTabs(record)) return false;
+  const t3 = TABS[2], t4 = TABS[3], t5 = TABS[4];
   out[at] = digitsIn(record, t3 + 1, t4);
   out[at + 1] = digitsIn(record, t5 + 1, record.length);
   out[at + 2] = mtimeMsIn(record, t4 + 1, t5);
@@ -116,8 +113,7 @@ export function fileRecordCacheInto(record: string, out: Float64Array, at: numbe
  * undefined as {@link fileRecordStat}.
  */
 export function fileRecordRevision(record: string): number | undefined {
-  const tabs = fileRecordTabs(record);
-  return tabs ? +record.slice(0, tabs[0]) : undefined;
+  return fileRecordTabs(record) ? +record.slice(0, TABS[0]) : undefined;
 }
 
 /** The entry of an `f` record's fields, or undefined when they are not six. */

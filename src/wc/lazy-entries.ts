@@ -33,6 +33,11 @@ export class LazyEntries extends Map<string, Entry> {
     return typeof value === "string" ? fileRecordStat(value) : undefined;
   }
 
+  /** Whether `path`'s value is still its stored record (not decoded yet), without reading it. */
+  holdsRecord(path: string): boolean {
+    return typeof super.get(path) === "string";
+  }
+
   override get(path: string): Entry | undefined {
     const value = super.get(path) as Entry | string | undefined;
     if (typeof value !== "string") return value;
@@ -94,8 +99,6 @@ export interface StatCaches {
   paths: string[];
   /** Per path, three numbers: size, inode and the mtime in milliseconds (`mtimeMsOf`). */
   expected: Float64Array;
-  /** The paths whose entry was already decoded (the others are undecoded `f` records). */
-  decoded: Set<string>;
 }
 
 /**
@@ -105,7 +108,6 @@ export interface StatCaches {
  */
 export function statCachesOf(entries: Map<string, Entry>): StatCaches {
   const paths: string[] = [];
-  const decoded = new Set<string>();
   const expected = new Float64Array(3 * entries.size);
   Map.prototype.forEach.call(entries, (value: Entry | string, path: string) => {
     const at = 3 * paths.length;
@@ -116,9 +118,8 @@ export function statCachesOf(entries: Map<string, Entry>): StatCaches {
       expected[at] = value.cache.size;
       expected[at + 1] = value.cache.ino;
       expected[at + 2] = mtimeMsOf(value.cache.mtimeNs);
-      decoded.add(path);
     }
     paths.push(path);
   });
-  return { paths, expected: expected.subarray(0, 3 * paths.length), decoded };
+  return { paths, expected: expected.subarray(0, 3 * paths.length) };
 }

@@ -65,15 +65,15 @@ const CACHED_FILE: DiskNode = Object.freeze({ kind: "file", cacheHit: true });
 const CACHED_PLAIN_FILE: DiskNode = Object.freeze({ kind: "file", cacheHit: true });
 
 /**
- * Checks the stat caches of all files before the walk, on two threads. Undefined below `from`
- * files (the walk then checks each itself). Otherwise `unvouched` holds every entry except the
- * files that match their cache, and `decoded` those vouched-for files whose entry was decoded.
- * `base` is what the scan puts before a path. The walk still decides which paths it visits: a
- * vouched file under a folder that is no longer a folder is never reached.
+ * Checks the stat caches of all files before the walk, on two threads, and gives the entries it
+ * did not vouch for: every one except the files that match their cache. Undefined below `from`
+ * files (the walk then checks each itself). `base` is what the scan puts before a path. The walk
+ * still decides which paths it visits: a vouched file under a folder that is no longer a folder
+ * is never reached.
  */
-async function vouchFor(entries: Map<string, Entry>, base: string, from: number): Promise<{ unvouched: Set<string>; decoded: Set<string> } | undefined> {
+async function unvouchedEntries(entries: Map<string, Entry>, base: string, from: number): Promise<Set<string> | undefined> {
   if (entries.size < from) return undefined;
-  const { paths, expected, decoded } = statCachesOf(entries);
+  const { paths, expected } = statCachesOf(entries);
   if (paths.length < from) return undefined;
   const hits = await checkStatCaches({ files: base === "" ? paths : paths.map((path) => base + path), expected });
   // `paths` is in the map's order, a subsequence of its keys.
@@ -87,7 +87,7 @@ async function vouchFor(entries: Map<string, Entry>, base: string, from: number)
       unvouched.add(path);
     }
   }
-  return { unvouched, decoded };
+  return unvouched;
 }
 
 /** Files up to this size are hashed synchronously: for many small files that is far faster. */
@@ -178,13 +178,14 @@ export async function scanWorkingCopy(
 
   const scopes = opts.within && !opts.within.includes("") ? opts.within : undefined;
   // A whole-tree scan of many files: their stat caches are checked up front, on two threads.
-  const vouched = scopes ? undefined : await vouchFor(entries, base, opts.parallelFrom ?? PARALLEL_FROM);
+  const unvouched = scopes ? undefined : await unvouchedEntries(entries, base, opts.parallelFrom ?? PARALLEL_FROM);
 
   // Entries read lazily: a plain file's stat cache is checked without decoding its entry.
   const lazy = entries instanceof LazyEntries ? entries : undefined;
   const visit = (path: string): DiskNode | undefined => {
-    if (vouched && !vouched.unvouched.has(path) && entries.has(path)) {
-      const node = vouched.decoded.has(path) ? CACHED_FILE : CACHED_PLAIN_FILE;
+    // Vouched for: a file entry whose cache matched (a record still undecoded is a plain file's).
+    if (unvouched && !unvouched.has(path) && entries.has(path)) {
+      const node = lazy?.holdsRecord(path) ? CACHED_PLAIN_FILE : CACHED_FILE;
       disk.set(path, node);
       return node;
     }

@@ -16,6 +16,9 @@ import { PARALLEL_FROM } from "../../src/wc/stat-check.js";
 import { zsync } from "../helpers/cli.js";
 import { tempDir } from "../helpers/server.js";
 
+/** `zsync status` output as lines with their columns' spacing made one space. */
+const lines = (stdout: string) => stdout.trim().split("\n").map((line) => line.replace(/\s+/g, " "));
+
 const FOLDERS = 40;
 // A margin above the threshold: files whose cache no longer holds their BASE content stop counting.
 const PER_FOLDER = Math.ceil(PARALLEL_FROM / FOLDERS) + 10;
@@ -68,7 +71,7 @@ wt.Worker = class extends Real { constructor(...args) { super(...args); this.onc
   const changed = await zsync(["status"], { cwd: root, env });
   assert.equal(changed.code, 0, changed.stderr);
   assert.match(changed.stderr, /worker answered/);
-  assert.deepEqual(changed.stdout.trim().split("\n").map((line) => line.replace(/\s+/g, " ")), [
+  assert.deepEqual(lines(changed.stdout), [
     "M f00/1.txt",
     `! f${FOLDERS - 2}/7.txt`,
     `M f${FOLDERS - 1}/5.txt`,
@@ -82,7 +85,7 @@ wt.Worker = class extends Real { constructor(...args) { super(...args); this.onc
     "cannot be created": `wt.Worker = class { constructor() { throw new Error("no threads here"); } };`,
     "fails": `wt.Worker = class extends Real { constructor(_source, opts) { super("throw new Error('failed on purpose')", opts); } };`,
   };
-  const edited = [...changed.stdout.trim().split("\n").map((line) => line.replace(/\s+/g, " "))];
+  const edited = lines(changed.stdout);
   for (const [n, [name, replacement]] of Object.entries(faults).entries()) {
     for (const path of [`f01/${n}.txt`, `f${FOLDERS - 3}/${n}.txt`]) {
       writeFileSync(join(root, path), "edited in place, longer\n", { flag: "r+" });
@@ -99,7 +102,7 @@ wt.Worker = class extends Real { constructor(...args) { super(...args); this.onc
     );
     const faulty = await zsync(["status"], { cwd: root, env: { NODE_OPTIONS: `--require ${preload}` } });
     assert.equal(faulty.code, 0, `${name}: ${faulty.stderr}`);
-    assert.deepEqual(faulty.stdout.trim().split("\n").map((line) => line.replace(/\s+/g, " ")), edited, `a worker that ${name}`);
+    assert.deepEqual(lines(faulty.stdout), edited, `a worker that ${name}`);
     assert.equal(faulty.stderr, "", `a worker that ${name}: nothing said`);
     assert.ok(existsSync(tried), `a worker that ${name} was asked for`);
   }

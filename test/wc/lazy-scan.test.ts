@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { mkdir, rm, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import fc from "fast-check";
 import { adminPaths, FORMAT_VERSION } from "../../src/wc/admin.js";
 import { loadEntries, saveEntries, type Entry } from "../../src/wc/entries.js";
 import { fileRecordCacheInto, fileRecordStat } from "../../src/wc/index-records.js";
@@ -114,24 +115,23 @@ describe("a scan of entries read lazily", () => {
 });
 
 describe("the stat cache of an f record", () => {
-  test("read as numbers, is the cache its fields give, for any stat; other forms are not read, and a field that is no number matches nothing", (t) => {
-    // ZSYNC_STAT_SEED replays a run.
-    const seed = Number(process.env.ZSYNC_STAT_SEED ?? Date.now() % 1_000_000);
-    t.diagnostic(`ZSYNC_STAT_SEED=${seed}`);
-    let state = seed;
-    const random = (below: number) => ((state = (state * 1103515245 + 12345) % 2147483648), state % below);
+  test("read as numbers, is the cache its fields give, for any stat; other forms are not read, and a field that is no number matches nothing", () => {
     const out = new Float64Array(3);
-    for (let i = 0; i < 2000; i++) {
-      // Seconds from 1970 to ~2100, nanoseconds with leading zeros; sizes and inodes up to 2^40.
-      const mtimeNs = `${1 + random(4_100_000_000)}${String(random(1_000_000_000)).padStart(9, "0")}`;
-      const size = random(2 ** 30) * 1024 + random(1024);
-      const ino = random(2 ** 30) * 1024 + random(1024);
-      const record = `7\t${"b".repeat(64)}\t${size}\t${size}\t${mtimeNs}\t${ino}`;
-      assert.equal(fileRecordCacheInto(record, out, 0), true);
-      const cache = fileRecordStat(record)!;
-      assert.deepEqual([...out], [cache.size, cache.ino, mtimeMsOf(cache.mtimeNs)], `seed ${seed}: ${record}`);
-      assert.equal(out[2], Number(mtimeNs.slice(0, -9)) * 1e3 + Number(mtimeNs.slice(-9)) / 1e6, `seed ${seed}: the double Node computes`);
-    }
+    // Seconds from 1970 to ~2100, nanoseconds with leading zeros; sizes and inodes up to 2^45.
+    // fast-check prints the seed of a failing run, and `seed` in its options replays it.
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4_100_000_000 }), fc.integer({ min: 0, max: 999_999_999 }), fc.maxSafeNat(), fc.maxSafeNat(), (seconds, nanoseconds, a, b) => {
+        const mtimeNs = `${seconds}${String(nanoseconds).padStart(9, "0")}`;
+        const size = a % 2 ** 45;
+        const ino = b % 2 ** 45;
+        const record = `7\t${"b".repeat(64)}\t${size}\t${size}\t${mtimeNs}\t${ino}`;
+        assert.equal(fileRecordCacheInto(record, out, 0), true);
+        const cache = fileRecordStat(record)!;
+        assert.deepEqual([...out], [cache.size, cache.ino, mtimeMsOf(cache.mtimeNs)], record);
+        assert.equal(out[2], Number(mtimeNs.slice(0, -9)) * 1e3 + Number(mtimeNs.slice(-9)) / 1e6, "the double Node computes");
+      }),
+      { numRuns: 2000 },
+    );
     for (const record of ['{"kind":"folder","revision":1}', "3\tfive\tfields\tonly\there", "3\ttoo\tmany\tfields\tin\tthis\trecord", ""]) {
       assert.equal(fileRecordCacheInto(record, out, 0), false, record);
     }
