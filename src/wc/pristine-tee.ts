@@ -14,8 +14,12 @@ import type { StatCache } from "./entries.js";
 import { cacheFromStats } from "./journal.js";
 import { BIG_WRITE_BUFFER, placePristine, pristineTempPath, SMALL_BODY, writePristineSync } from "./pristine.js";
 
-/** Bytes read per step from a large working file. */
-export const TEE_CHUNK = 4 << 20;
+/**
+ * Bytes read per step from a large working file. 1 MiB, not more: each chunk is a new buffer,
+ * and 4 MiB ones cost the kernel more in page faults and cold copies than they save in calls
+ * (the tee of 1 GiB alone: ~2.1 s with 4 MiB reads, ~1.2 s with 1 MiB, this machine).
+ */
+export const TEE_CHUNK = 1 << 20;
 
 /** What a completed read found. */
 export interface TeeResult {

@@ -204,6 +204,34 @@ describe("crashes and large files", () => {
     await server.stop();
   });
 
+  test("a client that goes away during a large upload leaves no staged file, and the next commit lands", async () => {
+    const server = await startServer();
+    try {
+      const client = createZsyncClient({ origin: server.url, user: "zsync", password: "zsync" });
+      const before = await fingerprint(client);
+      const size = 256 * 1024 * 1024;
+      const cutAt = 160 * 1024 * 1024; // past two background flushes of the staged file (FLUSH_EVERY)
+      async function* cutBody(): AsyncGenerator<Uint8Array> {
+        let sent = 0;
+        for await (const chunk of patternBody(size)) {
+          if (sent >= cutAt) throw new Error("the client went away");
+          sent += chunk.length;
+          yield chunk;
+        }
+      }
+      const manifest: CommitManifest = { protocol: 1, changes: [{ path: "cut.bin", kind: "file", schedule: "added", content: true }] };
+      await assert.rejects(client.commit("demo", manifest, [{ kind: "file", path: "cut.bin", size, body: cutBody }]));
+      // The server notices the cut on its own schedule: wait for its staged file to go.
+      const tmp = join(server.dataDir, "tmp");
+      while ((await readdir(tmp)).length > 0) await sleep(5);
+      assert.equal(await fingerprint(client), before);
+      const small = await client.commit("demo", manifest, [{ kind: "file", path: "cut.bin", size: 3, body: "ok\n" }]);
+      assert.equal(Number(before.split(":")[0]) + 1, small.revision);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test("a 1 GiB file is committed and read back with bounded server memory", async () => {
     const size = Number(process.env.ZSYNC_TEST_BIG_BYTES ?? 1024 ** 3);
     const server = await startServer();

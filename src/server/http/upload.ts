@@ -4,7 +4,8 @@
  * store until the whole body has arrived intact.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import type { EventEmitter } from "node:events";
+import { createWriteStream, fdatasync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -17,6 +18,16 @@ import { HttpError } from "./errors.js";
 
 /** Write buffer of the staging files (8 MiB). */
 const UPLOAD_WRITE_BUFFER = 8 << 20;
+
+/**
+ * A staged body's bytes are flushed to disk in the background each time this many more have
+ * been written (one flush at a time). The SQLite store keeps a large staged file as the blob
+ * and fsyncs it before it commits; flushed while the body arrives, that fsync finds little
+ * left to write instead of the whole file (a 1 GiB commit: ~0.3–1.3 s less in 6 alternating
+ * runs, this machine). PostgreSQL copies the file into the database and deletes it: there the
+ * flush writes a temp file to disk for nothing, in the background.
+ */
+export const FLUSH_EVERY = 64 << 20;
 
 /** A file body that arrived and sits in a temp file. */
 export interface StagedFile {
@@ -90,6 +101,9 @@ async function stageBody(ctx: RequestContext, path: string, body: AsyncIterable<
   const file = join(ctx.tempDir, `upload-${randomBytes(12).toString("hex")}`);
   const staged: StagedFile = { path, hash: "", size: 0, file };
   const hash = createHash("sha256");
+  // A large write buffer: a big body goes to disk in few large writes.
+  const out = createWriteStream(file, { highWaterMark: UPLOAD_WRITE_BUFFER });
+  const flusher = backgroundFlusher(out);
   try {
     // pipeline: a write error (ENOSPC) rejects here instead of becoming an unhandled 'error' event.
     await pipeline(
@@ -98,18 +112,51 @@ async function stageBody(ctx: RequestContext, path: string, body: AsyncIterable<
         for await (const chunk of source) {
           hash.update(chunk);
           staged.size += chunk.length;
+          flusher.wrote(chunk.length);
           yield chunk;
         }
       },
-      // A large write buffer: a big body goes to disk in few large writes.
-      createWriteStream(file, { highWaterMark: UPLOAD_WRITE_BUFFER }),
+      out,
     );
   } catch (error) {
+    await flusher.settled();
     await rm(file, { force: true });
     throw error;
   }
+  await flusher.settled();
   staged.hash = hash.digest("hex");
   return staged;
+}
+
+/**
+ * Flushes the file that `out` (a file write stream) writes to disk in the background, every
+ * {@link FLUSH_EVERY} bytes written, one flush at a time. Only a hint: a failed flush is ignored
+ * (the store's own fsync reports a disk error), and a flush still running when the stream closes
+ * its descriptor at worst fails or flushes some other file. `flush` is for tests.
+ */
+export function backgroundFlusher(
+  out: EventEmitter,
+  flush: (fd: number, done: () => void) => void = (fd, done) => fdatasync(fd, () => done()),
+): { wrote(bytes: number): void; settled(): Promise<void> } {
+  let fd: number | undefined;
+  out.once("open", (opened: number) => (fd = opened));
+  out.once("close", () => (fd = undefined));
+  let unflushed = 0;
+  let flushing: Promise<void> | undefined;
+  return {
+    wrote(bytes) {
+      unflushed += bytes;
+      if (unflushed < FLUSH_EVERY || flushing || fd === undefined) return;
+      unflushed = 0;
+      const started = fd;
+      flushing = new Promise<void>((resolve) => flush(started, resolve)).then(() => {
+        flushing = undefined;
+      });
+    },
+    settled: async () => {
+      await flushing;
+    },
+  };
 }
 
 /** The request body, failing with 413 once it passes the limit (chunked bodies have no length). */
