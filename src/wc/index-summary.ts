@@ -9,11 +9,17 @@
  * missing.ts), so an update has nothing to restore; when its delta lists only newer entries at
  * the revision they have here, and every newer entry, it has nothing to change either.
  *
+ * A folder whose listing cache does not hold when the summary is written (an update just wrote
+ * into it, too recently for its stat to be trusted) is listed with its tracked children's
+ * paths instead, and those are lstat'ed one by one: so the update after an update that brought
+ * something needs no index either. Past {@link MAX_UNLISTED} such paths (a fresh checkout, whose
+ * folders are all too recent), no summary is written.
+ *
  * It is a cache derived from the index and names the index it was made from (inode, size,
  * mtime and last seal line): any later write of the index makes it stale, and a stale, damaged
  * or absent summary only means the update reads the index as before. Written without fsync.
  */
-import { lstatSync } from "node:fs";
+import { lstatSync, type BigIntStats } from "node:fs";
 import { open, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { adminPaths } from "./admin.js";
@@ -23,9 +29,11 @@ import { childrenByParent, sameListing, type Entries } from "./entry.js";
 import { appendIndex, encodeBatch } from "./index-file.js";
 import { forEachRevision } from "./lazy-entries.js";
 
-const SUMMARY_FORMAT = 1;
+const SUMMARY_FORMAT = 2;
 /** Past this many entries newer than the checkout (a large commit), the summary lists none. */
 const MAX_NEWER = 1000;
+/** Past this many tracked children of folders without a listing that holds, no summary is written. */
+const MAX_UNLISTED = 2000;
 /** Enough of the index's end to hold its last seal line (`CRC\tc\tREV\tCRC\n`, at most 40 bytes). */
 const TAIL_BYTES = 48;
 
@@ -51,8 +59,13 @@ export interface IndexSummary {
    * clean (1) when it has no schedule and no conflict. Null when there were more than {@link MAX_NEWER}.
    */
   newer: NewerEntry[] | null;
-  /** Every folder with tracked children, with its listing cache's stat: `[path, mtimeNs, ctimeNs, ino]`. */
+  /**
+   * Every folder with tracked children whose listing cache held when the summary was written,
+   * with that cache's stat: `[path, mtimeNs, ctimeNs, ino]`.
+   */
   folders: [string, string, string, number][];
+  /** Every other folder with tracked children, with their paths: `[path, children]`. */
+  unlisted: [string, string[]][];
   index: IndexIdentity;
 }
 
@@ -74,6 +87,7 @@ async function identityOf(file: string): Promise<IndexIdentity | undefined> {
 const pathValid = (p: unknown) => typeof p === "string" && !p.startsWith("/") && !p.split("/").includes("..");
 /** A folder line as written: its path and its listing's stat. */
 const folderValid = (f: unknown) => Array.isArray(f) && f.length === 4 && pathValid(f[0]) && typeof f[1] === "string" && typeof f[2] === "string" && Number.isSafeInteger(f[3]);
+const unlistedValid = (u: unknown) => Array.isArray(u) && u.length === 2 && pathValid(u[0]) && Array.isArray(u[1]) && u[1].every(pathValid);
 const newerValid = (n: unknown) => Array.isArray(n) && n.length === 4 && pathValid(n[0]) && (n[1] === "file" || n[1] === "folder") && Number.isSafeInteger(n[2]) && (n[3] === 0 || n[3] === 1);
 
 const sameIdentity = (a: IndexIdentity, b: IndexIdentity) => a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.tail === b.tail;
@@ -92,19 +106,22 @@ export async function readIndexSummary(root: string): Promise<IndexSummary | und
     !Number.isSafeInteger(summary.revision) ||
     !(summary.newer === null || (Array.isArray(summary.newer) && summary.newer.every(newerValid))) ||
     !Array.isArray(summary.folders) ||
-    !summary.folders.every(folderValid)
+    !summary.folders.every(folderValid) ||
+    !Array.isArray(summary.unlisted) ||
+    !summary.unlisted.every(unlistedValid)
   ) {
     return undefined;
   }
   const now = await identityOf(paths.index);
   if (!now || typeof summary.index !== "object" || summary.index === null || !sameIdentity(now, summary.index)) return undefined;
-  return { revision: summary.revision, newer: summary.newer, folders: summary.folders, index: summary.index };
+  return { revision: summary.revision, newer: summary.newer, folders: summary.folders, unlisted: summary.unlisted, index: summary.index };
 }
 
 /**
  * Writes the summary of `entries` as read or saved (loadEntries, saveEntries), unless the index
- * has been written since. Writes none when a folder with tracked children has no listing cache
- * that held them all: an update must then look at the files (and any summary on disk is stale).
+ * has been written since. A folder with tracked children is summarised by its listing cache when
+ * that counts them all and the folder still has its stat, and by its children's paths otherwise;
+ * past {@link MAX_UNLISTED} such paths, none is written (and any summary on disk is stale).
  */
 export async function writeIndexSummary(root: string, entries: Entries): Promise<void> {
   const paths = adminPaths(root);
@@ -112,11 +129,18 @@ export async function writeIndexSummary(root: string, entries: Entries): Promise
   const index = saved && (await identityOf(paths.index));
   if (!saved || !index || index.size !== saved.size || index.ino !== saved.ino) return;
   const folders: IndexSummary["folders"] = [];
+  const unlisted: IndexSummary["unlisted"] = [];
+  let unlistedPaths = 0;
   for (const [folder, kids] of childrenByParent(entries.entries.keys())) {
     const entry = entries.entries.get(folder);
     const listing = entry?.kind === "folder" ? entry.listing : undefined;
-    if (!listing || listing.children !== kids.length) return;
-    folders.push([folder, listing.mtimeNs, listing.ctimeNs, listing.ino]);
+    if (listing && listing.children === kids.length && listingHolds(root, folder, listing)) {
+      folders.push([folder, listing.mtimeNs, listing.ctimeNs, listing.ino]);
+      continue;
+    }
+    unlistedPaths += kids.length;
+    if (unlistedPaths > MAX_UNLISTED) return;
+    unlisted.push([folder, kids]);
   }
   let newer: NewerEntry[] | null = [];
   forEachRevision(entries.entries, (path, kind, revision, entry) => {
@@ -124,24 +148,38 @@ export async function writeIndexSummary(root: string, entries: Entries): Promise
     if (newer.length === MAX_NEWER) newer = null;
     else newer.push([path, kind, revision, entry?.schedule || entry?.conflict ? 0 : 1]);
   });
-  await writeSummary(paths.summary, { revision: entries.revision, newer, folders, index });
+  await writeSummary(paths.summary, { revision: entries.revision, newer, folders, unlisted, index });
 }
 
 /**
  * True when no tracked path can be missing from disk: every folder of the summary is still a
- * folder with its recorded stat. (False means "look": missing.ts then checks path by path.)
+ * folder with its recorded stat, and every child listed by path (see {@link IndexSummary.unlisted})
+ * exists. (False means "look": missing.ts then checks path by path.)
  */
 export function noTrackedPathMissing(root: string, summary: IndexSummary): boolean {
   for (const [folder, mtimeNs, ctimeNs, ino] of summary.folders) {
-    let s;
-    try {
-      s = lstatSync(join(root, folder), { bigint: true, throwIfNoEntry: false });
-    } catch {
-      return false; // ENOTDIR: a file where a parent folder should be
-    }
-    if (!s || !s.isDirectory() || !sameListing({ mtimeNs, ctimeNs, ino }, s)) return false;
+    if (!listingHolds(root, folder, { mtimeNs, ctimeNs, ino })) return false;
+  }
+  for (const [folder, children] of summary.unlisted) {
+    if (!lstatOf(root, folder)?.isDirectory()) return false;
+    for (const child of children) if (!lstatOf(root, child)) return false;
   }
   return true;
+}
+
+/** True while `folder` is a folder with the stat of `listing`. */
+function listingHolds(root: string, folder: string, listing: Parameters<typeof sameListing>[0]): boolean {
+  const s = lstatOf(root, folder);
+  return s !== undefined && s.isDirectory() && sameListing(listing, s);
+}
+
+/** The lstat of a checkout path; undefined when nothing is there (or a file is where a parent folder should be). */
+function lstatOf(root: string, path: string): BigIntStats | undefined {
+  try {
+    return lstatSync(join(root, path), { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return undefined; // ENOTDIR
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { lstat, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { lstat, readFile, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { adminPaths } from "../../src/wc/admin.js";
@@ -175,7 +175,7 @@ describe("index summary", () => {
     assert.ok(!existsSync(join(dir, "d/b.txt")));
   });
 
-  test("a folder whose listing does not count all its tracked children is not summarised, and the update restores the one missing", async () => {
+  test("a folder whose listing does not count all its tracked children is summarised by their paths, and the update restores the one missing", async () => {
     const dir = await summarisedCheckout("uncounted");
     // An entry the listing of d/ never counted, for a file that is not there (its BASE copy is:
     // the same content as d/b.txt). d/ keeps its stat, so only the count tells.
@@ -184,11 +184,70 @@ describe("index summary", () => {
       await saveEntries(dir, wc.entries);
       await writeIndexSummary(dir, wc.entries);
     });
-    assert.equal(await readIndexSummary(dir), undefined);
-    const { result, summarised } = await updateFromSummary(dir);
-    assert.equal(summarised, false);
+    const summary = await readIndexSummary(dir);
+    assert.deepEqual(summary?.unlisted, [["d", ["d/b.txt", "d/e", "d/ghost.txt"]]]);
+    assert.deepEqual(summary.folders.map(([path]) => path).sort(), ["", "d/e"]);
+    const { result, summarised, entriesRead } = await updateFromSummary(dir);
+    assert.deepEqual([summarised, entriesRead], [true, true]);
     assert.deepEqual(linesOf(result), ["U d/ghost.txt"]);
     assert.equal(await readFile(join(dir, "d/ghost.txt"), "utf8"), "b\n");
+  });
+
+  test("after an update that brought changes, the next update reads no entry; a file then deleted by hand there is restored", async () => {
+    const dir = await summarisedCheckout("brought");
+    await remote.change("brought", { modify: { "d/e/c.txt": "theirs\n" }, add: { "d/new.txt": "new\n" } });
+    const first = await updateFromSummary(dir);
+    assert.deepEqual([first.summarised, first.entriesRead], [true, true]);
+    assert.deepEqual(linesOf(first.result).sort(), ["U d/e/c.txt", "U d/new.txt"]);
+    // The update wrote into d/ and d/e/ just now: their stat cannot be trusted yet, so the
+    // summary names their tracked children instead.
+    const summary = await readIndexSummary(dir);
+    assert.deepEqual(summary?.unlisted, [
+      ["d", ["d/b.txt", "d/e", "d/new.txt"]],
+      ["d/e", ["d/e/c.txt", "d/e/f.txt"]],
+    ]);
+    assert.deepEqual(summary.folders.map(([path]) => path), [""]);
+
+    const idle = await updateFromSummary(dir);
+    assert.deepEqual([idle.summarised, idle.entriesRead, idle.result.lines], [true, false, []]);
+
+    await rm(join(dir, "d/new.txt"));
+    await rm(join(dir, "d/e/f.txt"));
+    const restored = await updateFromSummary(dir);
+    assert.deepEqual([restored.summarised, restored.entriesRead], [true, true]);
+    assert.deepEqual(linesOf(restored.result).sort(), ["U d/e/f.txt", "U d/new.txt"]);
+    assert.equal(await readFile(join(dir, "d/new.txt"), "utf8"), "new\n");
+    assert.equal(await readFile(join(dir, "d/e/f.txt"), "utf8"), "f\n");
+  });
+
+  test("a folder listed by its children's paths that became a symlink is not trusted, even with the same names behind it", async () => {
+    const dir = await summarisedCheckout("became-link");
+    await remote.change("became-link", { add: { "d/x.txt": "x\n", "d/e/g.txt": "g\n" } });
+    await updateFromSummary(dir);
+    assert.deepEqual((await readIndexSummary(dir))?.unlisted.map(([path]) => path), ["d", "d/e"]);
+    // d/e/c.txt, f.txt and g.txt still lstat fine through the link: only d/e itself tells.
+    // Moved out of the checkout (a new name in the root would send the update to the entries by itself).
+    const elsewhere = `${dir}-elsewhere`;
+    await rename(join(dir, "d/e"), elsewhere);
+    await symlink(elsewhere, join(dir, "d/e"));
+    const { summarised, entriesRead } = await updateFromSummary(dir);
+    assert.deepEqual([summarised, entriesRead], [true, true]);
+    assert.equal((await lstat(join(dir, "d/e"))).isSymbolicLink(), true, "the symlink is left alone");
+  });
+
+  test("past 2000 tracked children of folders whose listing does not hold, no summary is written", async () => {
+    const dir = await summarisedCheckout("many");
+    const ghosts = async (count: number) =>
+      withWorkingCopy(dir, { lock: "update" }, async (wc) => {
+        for (const path of [...wc.entries.entries.keys()]) if (path.startsWith("d/ghost")) wc.entries.entries.delete(path);
+        for (let i = 0; i < count; i++) wc.entries.entries.set(`d/ghost${i}.txt`, { ...wc.entries.entries.get("d/b.txt")! });
+        await saveEntries(dir, wc.entries);
+        await writeIndexSummary(dir, wc.entries);
+      });
+    await ghosts(1998); // with d/b.txt and d/e: 2000
+    assert.equal((await readIndexSummary(dir))?.unlisted[0]?.[1].length, 2000);
+    await ghosts(1999);
+    assert.equal(await readIndexSummary(dir), undefined);
   });
 
   test("a file and a folder deleted by hand are noticed and restored", async () => {
@@ -254,6 +313,10 @@ describe("index summary", () => {
       JSON.stringify({ ...parsed, format: 99 }),
       JSON.stringify({ ...parsed, folders: [...parsed.folders, ["../outside", "1", "1", 1]] }),
       JSON.stringify({ ...parsed, folders: [...parsed.folders, "d"] }),
+      JSON.stringify({ ...parsed, unlisted: undefined }),
+      JSON.stringify({ ...parsed, unlisted: [["d", ["../outside"]]] }),
+      JSON.stringify({ ...parsed, unlisted: [["d", "d/b.txt"]] }),
+      JSON.stringify({ ...parsed, format: 1 }),
     ];
     for (const text of variants) {
       await writeFile(paths.summary, text);
