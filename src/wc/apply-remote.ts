@@ -57,6 +57,20 @@ function under(path: string, scopes: string[] | undefined): boolean {
 }
 
 /**
+ * Throws `unsafe-path` when a path the server names (within `scopes`) would leave the checkout
+ * or pass through a symlink the user has (`link -> /elsewhere`, then `link/x` from the server).
+ * Called before any body of the snapshot is received, so a refused update writes nothing.
+ */
+export function refuseUnsafePaths(root: string, manifest: SnapshotManifest, scopes?: string[]): void {
+  const unsafe = checkoutPathChecker(root);
+  for (const path of [...manifest.entries.map((e) => e.path), ...manifest.deleted]) {
+    if (!under(path, scopes)) continue;
+    const problem = unsafe(path);
+    if (problem) throw new WcError("unsafe-path", `the server sent the path ${JSON.stringify(path)}: ${problem}; refused, nothing was written`);
+  }
+}
+
+/**
  * Applies a snapshot (full or `since` delta) to the checkout. `full` means the manifest lists
  * every object, so local entries it does not list were deleted on the server.
  */
@@ -71,15 +85,8 @@ export async function applyRemote(
   const scopes = opts.paths;
   const wanted = (path: string, kind: "file" | "folder") => withinDepth(path, kind, config.depth) && under(path, scopes);
 
-  // 0. Every path the server names must stay inside the checkout, and not through a symlink
-  // the user has (`link -> /elsewhere`, then `link/x` from the server): refuse the whole
-  // update before anything is received or written.
-  const unsafe = checkoutPathChecker(root);
-  for (const path of [...manifest.entries.map((e) => e.path), ...manifest.deleted]) {
-    if (!under(path, scopes)) continue;
-    const problem = unsafe(path);
-    if (problem) throw new WcError("unsafe-path", `the server sent the path ${JSON.stringify(path)}: ${problem}; refused, nothing was written`);
-  }
+  // 0. Refuse the whole update before anything is received or written.
+  refuseUnsafePaths(root, manifest, scopes);
 
   // 1. Receive every body we will need into the pristine store.
   const remoteByPath = new Map(manifest.entries.map((e) => [e.path, e]));

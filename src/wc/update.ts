@@ -7,7 +7,7 @@ import type { SnapshotManifest } from "../protocol/types.js";
 import { ProtocolError, type Snapshot, type ZsyncClient } from "../transport/http/client.js";
 import { rm, stat } from "node:fs/promises";
 import { adminPaths, WcError } from "./admin.js";
-import { applyRemote, withinDepth, type ApplyResult } from "./apply-remote.js";
+import { applyRemote, refuseUnsafePaths, withinDepth, type ApplyResult } from "./apply-remote.js";
 import type { Entry } from "./entries.js";
 import { noTrackedPathMissing, saveSummarisedRevision, type IndexSummary } from "./index-summary.js";
 import { forEachRevision } from "./lazy-entries.js";
@@ -63,6 +63,7 @@ export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<Appl
   }
   if (wc.summary) {
     const { manifest } = snapshot;
+    refuseUnsafePaths(wc.root, manifest);
     // Receive what the delta holds as an update of the entries would (into the pristine store,
     // with the progress bar), and read the archive to its end: a malformed one is refused here too.
     await receiveBodies(wc.root, snapshot, { wanted: (path) => withinDepth(path, "file", wc.config.depth), progress: opts.progress });

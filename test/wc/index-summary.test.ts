@@ -18,7 +18,7 @@ import { adoptScanCaches, scanWorkingCopy } from "../../src/wc/scan.js";
 import { status } from "../../src/wc/status.js";
 import { openWorkingCopy, withWorkingCopy } from "../../src/wc/session.js";
 import { update } from "../../src/wc/update.js";
-import { checkoutInProcess, Remote } from "../helpers/scenario.js";
+import { checkoutInProcess, listAll, readTree, Remote } from "../helpers/scenario.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 
 let server: TestServer;
@@ -233,6 +233,21 @@ describe("index summary", () => {
     const { summarised, entriesRead } = await updateFromSummary(dir);
     assert.deepEqual([summarised, entriesRead], [true, true]);
     assert.equal((await lstat(join(dir, "d/e"))).isSymbolicLink(), true, "the symlink is left alone");
+  });
+
+  test("a change the server sends through a folder the user replaced by a symlink is refused before any body is received", async () => {
+    const dir = await summarisedCheckout("through-link");
+    await remote.change("through-link", { add: { "d/e/new.txt": "theirs\n" } });
+    const elsewhere = `${dir}-elsewhere`;
+    await rename(join(dir, "d/e"), elsewhere);
+    await symlink(elsewhere, join(dir, "d/e"));
+    assert.ok(await readIndexSummary(dir), "the update starts from the summary");
+    const paths = () => listAll(dir).filter((p) => p !== ".zsync/lock");
+    const before = { paths: paths(), index: await readFile(adminPaths(dir).index), outside: readTree(elsewhere) };
+    await assert.rejects(updateFromSummary(dir), /lies beyond the symbolic link "d\/e".*refused, nothing was written/);
+    assert.deepEqual(paths(), before.paths, "no pristine copy, no temp folder: nothing new in .zsync/ or the checkout");
+    assert.deepEqual(await readFile(adminPaths(dir).index), before.index);
+    assert.deepEqual(readTree(elsewhere), before.outside, "nothing written through the link");
   });
 
   test("past 2000 tracked children of folders whose listing does not hold, no summary is written", async () => {
