@@ -43,7 +43,8 @@ async function letters(dir: string): Promise<Record<string, string>> {
 
 /**
  * The hash of every file of the checkout, `.zsync/` included — the index as the entries it holds,
- * without the stat, metadata and listing caches, which any `zsync status` may refresh.
+ * without the stat, metadata and listing caches, which any `zsync status` may refresh, and
+ * without the index summary, which is derived from them.
  */
 function everything(dir: string): Map<string, string> {
   const withoutCaches = (b: Buffer) => {
@@ -51,7 +52,9 @@ function everything(dir: string): Map<string, string> {
     const entries = [...data.entries].sort(([x], [y]) => (x < y ? -1 : 1)).map(([p, e]) => [p, { ...e, cache: undefined, metaCache: undefined, listing: undefined }]);
     return JSON.stringify({ revision: data.revision, entries });
   };
-  return new Map([...readTree(dir, { admin: true })].map(([p, b]) => [p, sha256(p === ".zsync/index" ? withoutCaches(b) : b)]));
+  // The index summary is a cache of the index too (a status that records caches rewrites it).
+  const files = [...readTree(dir, { admin: true })].filter(([p]) => p !== ".zsync/index-summary");
+  return new Map(files.map(([p, b]) => [p, sha256(p === ".zsync/index" ? withoutCaches(b) : b)]));
 }
 
 async function ok(args: string[], cwd: string) {

@@ -104,7 +104,9 @@ function snapshot(root: string, admin = false): Map<string, string> {
     for (const name of readdirSync(join(root, rel)).sort()) {
       const path = rel === "" ? name : `${rel}/${name}`;
       if (rel === "" && name === ".zsync" && !admin) continue;
-      if (path === ".zsync/lock") continue;
+      // The lock comes and goes; the index summary is a cache of the index, rewritten by a status
+      // that records caches (like the caches left out of the index below).
+      if (path === ".zsync/lock" || path === ".zsync/index-summary") continue;
       const s = lstatSync(join(root, path));
       if (s.isDirectory()) {
         out.set(path + "/", "");
