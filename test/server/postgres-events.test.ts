@@ -101,10 +101,17 @@ describe("@@events across two servers on one PostgreSQL database", () => {
       // Server 2 keeps its LISTEN connection (so it hears the commit) but its pool cannot log in
       // again: every read of the revision that follows fails.
       await cluster.query(`ALTER ROLE ${SECOND_ROLE} NOLOGIN`);
-      await cluster.query("SELECT pg_terminate_backend(pid, 30000) FROM pg_stat_activity WHERE usename = $1 AND application_name <> $2", [
-        SECOND_ROLE,
-        `zsync-listen ${second.process.pid}`,
-      ]);
+      // Until server 2 itself cannot read: a pool connection that was logging in when the role
+      // lost LOGIN is in pg_stat_activity only once it has, so one pass can miss it (CI did,
+      // and server 2 then read the commit without a failure to report).
+      const probe = createZsyncClient({ origin: second.url, user: "zsync", password: "zsync" });
+      for (;;) {
+        await cluster.query("SELECT pg_terminate_backend(pid, 30000) FROM pg_stat_activity WHERE usename = $1 AND application_name <> $2", [
+          SECOND_ROLE,
+          `zsync-listen ${second.process.pid}`,
+        ]);
+        if (await probe.info().then(() => false, () => true)) break;
+      }
       const r2 = await checkin(viaFirst, "unreadable.txt");
       const failed = await second.waitForStderr(new RegExp(`(reading the store failed[^]*){${failedBefore}}`), 60_000);
       assert.equal(failed.split("reading the store failed").length, failedBefore + 1, "it says the stream could not read the store, once");
