@@ -72,6 +72,14 @@ export function sameListing(listing: Pick<ListingCache, "mtimeNs" | "ctimeNs" | 
   return listing.mtimeNs === String(s.mtimeNs) && listing.ctimeNs === String(s.ctimeNs) && listing.ino === Number(s.ino);
 }
 
+/**
+ * True while a folder's listing cache vouches for its tracked children: it counted all
+ * `children` of them, and the folder (`s`) still has the stat it recorded, so none is missing.
+ */
+export function listingHolds(listing: ListingCache | undefined, children: number, s: BigIntStats | undefined): listing is ListingCache {
+  return listing !== undefined && s !== undefined && listing.children === children && sameListing(listing, s);
+}
+
 function metaListingValid(meta: ListingCache["meta"]): boolean {
   return meta === undefined || (typeof meta === "object" && meta !== null && typeof meta.mtimeNs === "string" && typeof meta.ctimeNs === "string" && Number.isSafeInteger(meta.ino) && Number.isSafeInteger(meta.files));
 }

@@ -25,7 +25,7 @@ import { join } from "node:path";
 import { adminPaths } from "./admin.js";
 import { writeFileAtomic } from "./atomic.js";
 import { indexAsLoaded } from "./entries.js";
-import { childrenByParent, sameListing, type Entries } from "./entry.js";
+import { childrenByParent, listingHolds, sameListing, type Entries } from "./entry.js";
 import { appendIndex, encodeBatch } from "./index-file.js";
 import { forEachRevision } from "./lazy-entries.js";
 
@@ -134,7 +134,7 @@ export async function writeIndexSummary(root: string, entries: Entries): Promise
   for (const [folder, kids] of childrenByParent(entries.entries.keys())) {
     const entry = entries.entries.get(folder);
     const listing = entry?.kind === "folder" ? entry.listing : undefined;
-    if (listing && listing.children === kids.length && listingHolds(root, folder, listing)) {
+    if (listingHolds(listing, kids.length, folderStat(root, folder))) {
       folders.push([folder, listing.mtimeNs, listing.ctimeNs, listing.ino]);
       continue;
     }
@@ -158,19 +158,20 @@ export async function writeIndexSummary(root: string, entries: Entries): Promise
  */
 export function noTrackedPathMissing(root: string, summary: IndexSummary): boolean {
   for (const [folder, mtimeNs, ctimeNs, ino] of summary.folders) {
-    if (!listingHolds(root, folder, { mtimeNs, ctimeNs, ino })) return false;
+    const s = folderStat(root, folder);
+    if (!s || !sameListing({ mtimeNs, ctimeNs, ino }, s)) return false;
   }
   for (const [folder, children] of summary.unlisted) {
-    if (!lstatOf(root, folder)?.isDirectory()) return false;
+    if (!folderStat(root, folder)) return false;
     for (const child of children) if (!lstatOf(root, child)) return false;
   }
   return true;
 }
 
-/** True while `folder` is a folder with the stat of `listing`. */
-function listingHolds(root: string, folder: string, listing: Parameters<typeof sameListing>[0]): boolean {
+/** The lstat of `folder` when it is a folder (not a symlink, a file or nothing). */
+function folderStat(root: string, folder: string): BigIntStats | undefined {
   const s = lstatOf(root, folder);
-  return s !== undefined && s.isDirectory() && sameListing(listing, s);
+  return s?.isDirectory() ? s : undefined;
 }
 
 /** The lstat of a checkout path; undefined when nothing is there (or a file is where a parent folder should be). */

@@ -6,7 +6,7 @@
  */
 import { lstatSync, type BigIntStats } from "node:fs";
 import { join } from "node:path";
-import { childrenByParent, sameListing, type Entry } from "./entries.js";
+import { childrenByParent, listingHolds, type Entry } from "./entries.js";
 
 /** Tracked paths (never the root) that do not exist on disk (a symlink counts as existing). */
 export function missingPaths(root: string, entries: Map<string, Entry>): string[] {
@@ -21,10 +21,7 @@ export function missingPaths(root: string, entries: Map<string, Entry>): string[
   const check = (folder: string, stats: BigIntStats) => {
     const listing = entries.get(folder)?.listing;
     const kids = children.get(folder) ?? [];
-    const intact =
-      listing !== undefined &&
-      listing.children === kids.length &&
-      sameListing(listing, stats);
+    const intact = listingHolds(listing, kids.length, stats);
     for (const child of kids) {
       // Under a listing that holds, every child is there: only those with tracked children of
       // their own (folders) need looking into. Entries are read only where needed (lazy-entries.ts).

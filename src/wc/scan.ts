@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parentPath } from "../protocol/paths.js";
 import type { ObjectKind, ObjectMeta } from "../protocol/types.js";
 import { ADMIN_DIR } from "./admin.js";
-import { childrenByParent, sameListing, type Entry, type ListingCache, type MetaFileCache, type StatCache } from "./entries.js";
+import { childrenByParent, listingHolds, sameListing, type Entry, type ListingCache, type MetaFileCache, type StatCache } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
 import { LazyEntries, statCachesOf } from "./lazy-entries.js";
 import { cacheFromStats, metaCacheFromStats, settled, statCache } from "./journal.js";
@@ -220,7 +220,7 @@ export async function scanWorkingCopy(
   const walk = (dir: string, stats?: BigIntStats) => {
     // Unchanged since it held only tracked names: visit those, without reading the folder.
     const listing = entries.get(dir)?.listing;
-    if (listing && stats && sameListing(listing, stats) && listing.children === childrenOf(dir).length && metaListingHolds(dir, listing)) {
+    if (listingHolds(listing, childrenOf(dir).length, stats) && metaListingHolds(dir, listing)) {
       for (const path of childrenOf(dir)) visit(path);
       return;
     }
