@@ -72,14 +72,31 @@ fuzzTextParser<KnownHostEntry[]>({
   ],
 });
 
+/**
+ * The reference matcher: which prefixes of `pattern` match which prefixes of `name`, filled in as a
+ * table (O(pattern × name) for any input). A regular expression as reference backtracks
+ * exponentially on the example below, as the product once did: the example took 137 s of CI.
+ */
+function referenceGlob(pattern: string, name: string): boolean {
+  let row = [true, ...Array<boolean>(name.length).fill(false)];
+  for (const c of pattern) {
+    const next = [c === "*" && row[0]];
+    for (let j = 1; j <= name.length; j++) {
+      next[j] = c === "*" ? row[j] || next[j - 1] : row[j - 1] && (c === "?" || c === name[j - 1]);
+    }
+    row = next;
+  }
+  return row[name.length];
+}
+
 fuzzTest(
   "known_hosts wildcards match like a reference matcher, in linear time",
   fc.property(fc.stringMatching(/^[ab*?]{0,12}$/), fc.stringMatching(/^[ab]{0,12}$/), (pattern, name) => {
-    const reference = new RegExp("^" + pattern.replace(/\*/g, ".*").replace(/\?/g, ".") + "$").test(name);
-    assert.equal(hostFieldMatches(pattern, name), reference);
+    assert.equal(hostFieldMatches(pattern, name), referenceGlob(pattern, name));
   }),
-  // Fixed: the pattern was turned into a regular expression that backtracked exponentially.
-  { examples: [["*a*a*a*a*a*a*a*a*a*a*a*a*b", "a".repeat(80)]] },
+  // Fixed: the pattern was turned into a regular expression that backtracked exponentially. Such
+  // a matcher would not finish this example, and the per-test timeout fails it.
+  { examples: [["*a".repeat(20) + "*b", "a".repeat(200)]] },
 );
 
 fuzzTest(
