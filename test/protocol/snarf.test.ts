@@ -523,6 +523,30 @@ test("encoder reads a body factory only when it reaches its record", async () =>
   assert.deepEqual(opened, ["a", "b"]);
 });
 
+test("records in memory are gathered into chunks of about 64 KiB; a large body and a streamed one are passed on as they come", async () => {
+  const inputs: SnarfInput[] = [{ kind: "dir", path: "d" }];
+  for (let i = 0; i < 2000; i++) inputs.push({ kind: "file", path: `d/f${i}`, size: 100, body: Buffer.alloc(100, i % 256) });
+  const big = Buffer.alloc(200 * 1024, 7);
+  inputs.push({ kind: "file", path: "big", size: big.length, body: big });
+  inputs.push({ kind: "file", path: "small", size: 1, body: "s" });
+  inputs.push({ kind: "file", path: "streamed", size: 4, body: fromChunks([Buffer.from("ab"), Buffer.from("cd")]) });
+  inputs.push({ kind: "file", path: "last", size: 1, body: "z" });
+
+  const chunks: Buffer[] = [];
+  for await (const chunk of encodeSnarf(inputs)) chunks.push(chunk as Buffer);
+  // ~215 KB of small records: four chunks, not two per record.
+  const before = chunks.findIndex((c) => c === big);
+  assert.ok(before >= 3 && before <= 5, `the big body comes as chunk ${before}`);
+  assert.ok(chunks.slice(0, before - 1).every((c) => c.length >= 64 * 1024), "full chunks before it");
+  // Gathered bytes go out before a streamed body, whose chunks pass unchanged.
+  assert.deepEqual(chunks.slice(before + 1).map((c) => c.toString()), ["1 small\ns4 streamed\n", "ab", "cd", "1 last\nz"]);
+  // The same bytes as one record at a time.
+  let expected = "0 d/\n";
+  for (let i = 0; i < 2000; i++) expected += `100 d/f${i}\n` + Buffer.alloc(100, i % 256).toString("latin1");
+  expected += `${big.length} big\n` + big.toString("latin1") + "1 small\ns4 streamed\nabcd1 last\nz";
+  assert.equal(Buffer.concat(chunks).toString("latin1"), expected);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Large bodies
 

@@ -206,6 +206,31 @@ describe("protocol over HTTP", () => {
       assert.ok(body.error.code && body.error.message, "JSON error with code and message");
     }
   });
+
+  test("a snapshot of more files than one batch holds: every body in manifest order, small and large alike", async () => {
+    // Sizes cycle through empty, tiny and a few KiB, with 4 x 1 MiB (one chunk each, past the
+    // 4 MiB of a batch) and 1 MiB + 1 (two chunks, streamed) among them: 1100 files, three batches.
+    const size = (i: number) => (i >= 300 && i <= 303 ? 1 << 20 : i === 700 ? (1 << 20) + 1 : [0, 1, 100, 5000][i % 4]);
+    const body = (i: number) => Buffer.alloc(size(i), `file ${i};`);
+    const files = Array.from({ length: 1100 }, (_, i) => ({ path: `batch/f${String(i).padStart(4, "0")}`, i }));
+    await client.commit(
+      "",
+      { protocol: 1, changes: [{ path: "batch", kind: "folder", schedule: "added" }, ...files.map((f) => ({ path: f.path, kind: "file" as const, schedule: "added" as const, content: true }))] },
+      files.map((f) => ({ kind: "file" as const, path: f.path, size: size(f.i), body: body(f.i) })),
+    );
+    const { manifest, records } = await client.snapshot("batch");
+    const seen: string[] = [];
+    for await (const record of records) {
+      if (record.kind === "dir") continue;
+      const hash = createHash("sha256");
+      for await (const chunk of record.body) hash.update(chunk);
+      const i = Number(record.path.slice(1));
+      assert.equal(hash.digest("hex"), sha256(body(i)), record.path);
+      seen.push(record.path);
+    }
+    assert.deepEqual(seen, manifest.entries.filter((e) => e.kind === "file").map((e) => e.path));
+    assert.equal(seen.length, 1100);
+  });
 });
 
 test("the server starts with the client's ZSYNC_* variables (ZSYNC_PASSWORD) in its environment", async () => {

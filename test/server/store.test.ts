@@ -639,6 +639,29 @@ function storeContract(backend: StoreBackend): void {
       });
     });
 
+    test("small blobs are read together; larger ones, unknown hashes and a damaged chunk are left to readBlob", async () => {
+      await withStore(async (store, spec) => {
+        const one = randomFile(3000);
+        const full = randomFile(MiB); // exactly one chunk
+        const two = randomFile(MiB + 1); // two chunks
+        const empty = randomFile(0);
+        const damaged = randomFile(100);
+        for (const b of [one, full, two, empty, damaged]) await store.putBlobFromFile(b.hash, b.data.length, b.file);
+        await backend.query(spec, "UPDATE blob_chunks SET data = ? WHERE hash = ?", [damaged.data.subarray(0, 99), damaged.hash]);
+        const unknown = "f".repeat(64);
+
+        const got = await store.readSmallBlobs([one.hash, full.hash, two.hash, empty.hash, damaged.hash, unknown, one.hash]);
+        assert.deepEqual([...got.keys()].sort(), [one.hash, full.hash, empty.hash].sort());
+        assert.ok(got.get(one.hash)!.equals(one.data));
+        assert.ok(got.get(full.hash)!.equals(full.data));
+        assert.equal(got.get(empty.hash)!.length, 0);
+        assert.equal((await store.readSmallBlobs([])).size, 0);
+        // What was left out reads (or fails) through readBlob.
+        assert.ok((await readAll(store.readBlob(two.hash))).equals(two.data));
+        await assert.rejects(readAll(store.readBlob(damaged.hash)), /corrupt/);
+      });
+    });
+
     test("an unknown blob makes the stream fail", async () => {
       await withStore(async (store) => {
         await assert.rejects(readAll(store.readBlob("f".repeat(64))), /unknown blob/);

@@ -8,7 +8,7 @@ import type { RevisionInfo, Store } from "../store/types.js";
 import type { Access } from "./access.js";
 
 /** The content operations of a store; what request handlers get. */
-export type ContentStore = Pick<Store, "info" | "getObject" | "listTree" | "changesSince" | "putBlobFromFile" | "hasBlob" | "readBlob" | "commit" | "log">;
+export type ContentStore = Pick<Store, "info" | "getObject" | "listTree" | "changesSince" | "putBlobFromFile" | "hasBlob" | "readBlob" | "readSmallBlobs" | "commit" | "log">;
 
 /** Revisions fetched per step when a `limit` must be filled from filtered history. */
 const LOG_PAGE = 200;
@@ -35,6 +35,7 @@ export function contentViewFor(store: ContentStore, access: Access): ContentStor
     info: () => store.info(),
     hasBlob: (hash) => store.hasBlob(hash),
     readBlob: (hash) => store.readBlob(hash),
+    readSmallBlobs: (hashes) => store.readSmallBlobs(hashes),
     putBlobFromFile: (hash, size, file, opts) => store.putBlobFromFile(hash, size, file, opts),
 
     async getObject(path, opts) {

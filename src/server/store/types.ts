@@ -201,6 +201,13 @@ export interface Store {
   /** Streams a blob's bytes without holding it all in memory; the stream errors for an unknown blob. */
   readBlob(hash: string): Readable;
   /**
+   * The bytes of those of `hashes` that are stored as at most one chunk in the database, read in
+   * one query: a snapshot of thousands of small files asks once per batch instead of once per
+   * file. Blobs in files, blobs of more than one chunk and unknown hashes are left out; read
+   * them with {@link readBlob}. The caller bounds the batch (its bytes are all in memory).
+   */
+  readSmallBlobs(hashes: readonly string[]): Promise<Map<string, Buffer>>;
+  /**
    * Applies all changes in one transaction as a new revision, or throws and changes nothing.
    * Changes apply in the given order (folders before their contents). Every change is checked
    * first; then InvalidChangeError (malformed or impossible: no changes, a path twice, a change

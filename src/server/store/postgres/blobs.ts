@@ -122,6 +122,25 @@ async function readFully(fh: import("node:fs/promises").FileHandle, buf: Buffer,
   return got;
 }
 
+/** `Store.readSmallBlobs`: one round trip for the whole batch. */
+export async function readSmallBlobs(pool: pg.Pool, hashes: readonly string[]): Promise<Map<string, Buffer>> {
+  const found = new Map<string, Buffer>();
+  if (hashes.length === 0) return found;
+  const got = await rows<{ hash: string; size: string | number; data: Buffer | null }>(
+    pool,
+    `SELECT b.hash, b.size, c.data FROM blobs b LEFT JOIN blob_chunks c ON c.hash = b.hash AND c.seq = 0
+     WHERE b.hash = ANY(?::text[]) AND b.size <= ?`,
+    [hashes, CHUNK_SIZE],
+  );
+  for (const row of got) {
+    const size = Number(row.size);
+    if (size === 0) found.set(row.hash, Buffer.alloc(0));
+    // A chunk of another length is a damaged blob: left to readBlob, which reports it.
+    else if (row.data !== null && row.data.length === size) found.set(row.hash, row.data);
+  }
+  return found;
+}
+
 /** Bytes per piece when reading a chunk (see `PostgresBlobReadable.next`). */
 const PIECE = 64 * 1024;
 

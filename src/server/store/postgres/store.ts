@@ -9,7 +9,7 @@ import { comparePaths, sortByPath, subtreeCondition } from "../paths.js";
 import { isSafeNonNegative, toStored, type HistoryRow, type ObjectRow } from "../rows.js";
 import type { CommitInput, RevisionInfo, Store, StoredObject } from "../types.js";
 import { PostgresAccounts } from "./accounts.js";
-import { blobSize, deleteUnreferencedBlobs, PostgresBlobReadable, putBlobFromFile } from "./blobs.js";
+import { blobSize, deleteUnreferencedBlobs, PostgresBlobReadable, putBlobFromFile, readSmallBlobs } from "./blobs.js";
 import { commitPostgres, type CommitResult } from "./commit.js";
 import type { PostgresTarget } from "./connect.js";
 import { CommitListener, type CommitListenerOptions } from "./notify.js";
@@ -132,6 +132,10 @@ export class PostgresStore extends PostgresAccounts implements Store {
 
   readBlob(hash: string): Readable {
     return new PostgresBlobReadable(this.db, hash);
+  }
+
+  readSmallBlobs(hashes: readonly string[]): Promise<Map<string, Buffer>> {
+    return readSmallBlobs(this.db, hashes);
   }
 
   commit(input: CommitInput): Promise<CommitResult> {

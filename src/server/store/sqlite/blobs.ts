@@ -167,6 +167,24 @@ export function readBlob(conn: SqliteConnection, hash: string): Readable {
   );
 }
 
+/** `Store.readSmallBlobs`: one query for the whole batch (json_each drives the index lookups). */
+export function readSmallBlobs(conn: SqliteConnection, hashes: readonly string[]): Map<string, Buffer> {
+  const found = new Map<string, Buffer>();
+  if (hashes.length === 0) return found;
+  const rows = conn
+    .stmt(
+      "SELECT b.hash, b.size, b.in_file, c.data FROM json_each(?) AS j JOIN blobs b ON b.hash = j.value LEFT JOIN blob_chunks c ON c.hash = b.hash AND c.seq = 0",
+    )
+    .all(JSON.stringify(hashes)) as (BlobHead & { hash: string })[];
+  for (const row of rows) {
+    if (row.in_file || row.size > CHUNK_SIZE) continue;
+    if (row.size === 0) found.set(row.hash, Buffer.alloc(0));
+    // A chunk of another length is a damaged blob: left to readBlob, which reports it.
+    else if (row.data !== null && row.data.length === row.size) found.set(row.hash, row.data);
+  }
+  return found;
+}
+
 /** Reads exactly `length` bytes at `position` unless the file ends first; returns bytes read. */
 function readFully(fd: number, buf: Buffer, length: number, position: number): number {
   let got = 0;

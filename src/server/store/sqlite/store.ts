@@ -8,7 +8,7 @@ import { comparePaths, sortByPath, subtreeCondition } from "../paths.js";
 import { isSafeNonNegative, toStored, type HistoryRow, type ObjectRow } from "../rows.js";
 import type { CommitInput, RevisionInfo, Store, StoredObject } from "../types.js";
 import { SqliteAccounts } from "./accounts.js";
-import { deleteUnreferencedBlobs, putBlobFromFile, readBlob } from "./blobs.js";
+import { deleteUnreferencedBlobs, putBlobFromFile, readBlob, readSmallBlobs } from "./blobs.js";
 import { commitSqlite, type CommitResult } from "./commit.js";
 import { SqliteCommitFeed, type SqliteCommitFeedOptions } from "./commit-feed.js";
 import type { SqliteConnection } from "./connection.js";
@@ -112,6 +112,10 @@ export class SqliteStore extends SqliteAccounts implements Store {
 
   readBlob(hash: string): Readable {
     return readBlob(this.conn, hash);
+  }
+
+  async readSmallBlobs(hashes: readonly string[]): Promise<Map<string, Buffer>> {
+    return readSmallBlobs(this.conn, hashes);
   }
 
   async commit(input: CommitInput): Promise<CommitResult> {
