@@ -13,7 +13,7 @@ import { test } from "node:test";
 import { adminPaths, FORMAT_VERSION } from "../../src/wc/admin.js";
 import { saveEntries, loadEntries, type Entry } from "../../src/wc/entries.js";
 import { adoptScanCaches, scanWorkingCopy } from "../../src/wc/scan.js";
-import { checkStatCaches, mtimeMsOf } from "../../src/wc/stat-check.js";
+import { checkStatCaches, mtimeMsOf, statNumbers } from "../../src/wc/stat-check.js";
 import { tempDir } from "../helpers/server.js";
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -25,8 +25,8 @@ function expectedOf(file: string): [number, number, number] {
   return [Number(s.size), Number(s.ino), mtimeMsOf(String(s.mtimeNs))];
 }
 
-test("every mismatch is told apart, on this thread and in the worker alike", async () => {
-  const root = await tempDir("zsync-stat-check-");
+/** Every kind of mismatch, and a match, twice: the first copy falls to this thread, the second to the worker. */
+async function mismatchCases(root: string): Promise<{ files: string[]; expected: number[]; want: number[] }> {
   const files: string[] = [];
   const expected: number[] = [];
   const want: number[] = [];
@@ -70,9 +70,42 @@ test("every mismatch is told apart, on this thread and in the worker alike", asy
     add(join(dir, "same", "below-a-file"), expectedOf(join(dir, "same")), 0); // ENOTDIR
     add(join(dir, "same"), [...expectedOf(join(dir, "same")).slice(0, 2), NaN] as [number, number, number], 0); // a time told only exactly
   }
+  return { files, expected, want };
+}
+
+test("every mismatch is told apart, on this thread and in the worker alike", async () => {
+  const { files, expected, want } = await mismatchCases(await tempDir("zsync-stat-check-"));
   const hits = await checkStatCaches({ files, expected: Float64Array.from(expected) });
   assert.equal(Math.floor(files.length * 0.55), files.length / 2, "this thread takes the first copy, the worker the second");
   assert.deepEqual([...hits], want);
+});
+
+test("without the stat numbers (no fs binding), this thread tells every mismatch apart with lstatSync", async () => {
+  const { files, expected, want } = await mismatchCases(await tempDir("zsync-stat-check-"));
+  const binding = Object.getOwnPropertyDescriptor(process, "binding")!;
+  Object.defineProperty(process, "binding", { value: undefined, configurable: true, writable: true });
+  try {
+    assert.equal(statNumbers((path) => lstatSync(path), "."), undefined);
+    const hits = await checkStatCaches({ files, expected: Float64Array.from(expected) });
+    assert.deepEqual([...hits], want);
+  } finally {
+    Object.defineProperty(process, "binding", binding);
+  }
+});
+
+test("the stat numbers are lstat's own, and are not used when they disagree with lstatSync", async () => {
+  const root = await tempDir("zsync-stat-numbers-");
+  const file = join(root, "f");
+  await writeFile(file, "some bytes\n");
+  const numbers = statNumbers((path) => lstatSync(path), root);
+  assert.ok(numbers, "Node.js 20 has the binding");
+  const r = numbers(file)!;
+  const s = lstatSync(file);
+  assert.deepEqual([r[0], r[1], r[7], r[8], r[12] * 1e3 + r[13] / 1e6], [s.dev, s.mode, s.ino, s.size, s.mtimeMs]);
+  assert.equal(numbers(join(root, "missing")), undefined);
+  assert.throws(() => numbers(join(file, "below-a-file")), { code: "ENOTDIR" });
+  // A probe whose answer differs (here: another inode) turns them off.
+  assert.equal(statNumbers((path) => ({ ...lstatSync(path), ino: lstatSync(path).ino + 1 }), root), undefined);
 });
 
 test("a file vouched for under a folder that became a symlink is not reached: the folder and its files are missing", async () => {
