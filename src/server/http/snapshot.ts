@@ -62,7 +62,7 @@ export async function handleSnapshot(ctx: RequestContext): Promise<void> {
  * query each, held in memory until sent); larger files stream one by one. One or two queries per
  * file were most of the server's time for a checkout of many small files.
  */
-export const SNAPSHOT_BATCH = { files: 512, bytes: 4 * 1024 * 1024 } as const;
+const SNAPSHOT_BATCH = { files: 512, bytes: 4 * 1024 * 1024 } as const;
 
 async function* snapshotRecords(ctx: RequestContext, manifest: SnapshotManifest, objects: StoredObject[]): AsyncGenerator<SnarfInput> {
   const manifestText = JSON.stringify(manifest);

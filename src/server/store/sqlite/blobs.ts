@@ -230,8 +230,8 @@ class BlobReadable extends Readable {
   override _read(): void {
     try {
       if (this.count === undefined) {
-        // The row and its first chunk in one query: most blobs are one chunk, and a snapshot
-        // reads thousands (a second query per blob was ~40% of a checkout's SQLite time).
+        // The row and its first chunk in one query: most blobs are one chunk (two queries for
+        // one blob took ~40% longer; snapshots read small blobs in batches, readSmallBlobs).
         const blob = this.getHead(this.hash);
         if (!blob) {
           this.destroy(Object.assign(new Error(`unknown blob ${this.hash}`), { code: "ENOENT" }));
