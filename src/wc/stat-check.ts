@@ -100,8 +100,29 @@ export function statNumbers(
   }
 }
 
-/** This thread's {@link statNumbers}, found on first use (null: not available). */
-let numbersHere: ((path: string) => Float64Array | undefined) | null | undefined;
+/**
+ * lstats `path` and compares it with a cache's size, inode and mtime: true when it matches, false
+ * when not, undefined when nothing is there; throws what lstat throws.
+ */
+type QuickCheck = (path: string, size: number, ino: number, mtimeMs: number) => boolean | undefined;
+
+/** The quick check of this thread: on {@link statNumbers} when it can, else on `lstatSync`. Self-contained. */
+function quickCheck(lstatSync: (path: string, opts?: { throwIfNoEntry: false }) => Stats | undefined): QuickCheck {
+  const numbers = statNumbers((path) => lstatSync(path)!, ".");
+  if (numbers) {
+    return (path, size, ino, mtimeMs) => {
+      const r = numbers(path);
+      return r === undefined ? undefined : quickMatchNumbers(r, size, ino, mtimeMs);
+    };
+  }
+  return (path, size, ino, mtimeMs) => {
+    const s = lstatSync(path, { throwIfNoEntry: false });
+    return s === undefined ? undefined : quickMatch(s, size, ino, mtimeMs);
+  };
+}
+
+/** This thread's {@link quickCheck}, made on first use. */
+let checkHere: QuickCheck | undefined;
 
 /**
  * `file` against a stat cache: `true` when it is a file that matches it (on a plain lstat while
@@ -111,16 +132,10 @@ let numbersHere: ((path: string) => Float64Array | undefined) | null | undefined
 export function lstatAgainst(file: string, cache: CachedStat | undefined): true | BigIntStats | undefined {
   try {
     if (cache) {
-      numbersHere ??= statNumbers((path) => lstatSync(path), ".") ?? null;
-      if (numbersHere) {
-        const quick = numbersHere(file);
-        if (!quick) return undefined;
-        if (quickMatchNumbers(quick, cache.size, cache.ino, mtimeMsOf(cache.mtimeNs))) return true;
-      } else {
-        const quick: Stats | undefined = lstatSync(file, { throwIfNoEntry: false });
-        if (!quick) return undefined;
-        if (quickMatch(quick, cache.size, cache.ino, mtimeMsOf(cache.mtimeNs))) return true;
-      }
+      checkHere ??= quickCheck(lstatSync);
+      const quick = checkHere(file, cache.size, cache.ino, mtimeMsOf(cache.mtimeNs));
+      if (quick === undefined) return undefined;
+      if (quick) return true;
     }
     const stats = lstatSync(file, { bigint: true, throwIfNoEntry: false });
     return stats?.isFile() && cacheMatches(cache, stats) ? true : stats;
@@ -145,29 +160,14 @@ export interface CacheChecks {
 export const PARALLEL_FROM = 40_000;
 
 /** Self-contained like {@link quickMatch}: sets `hits[i]` for each of `files` that matches `expected[3i..3i+3)`. */
-function checkRange<S>(
-  lstat: (path: string) => S | undefined,
-  match: (s: S, size: number, ino: number, mtimeMs: number) => boolean,
-  files: string[],
-  expected: Float64Array,
-  hits: Uint8Array,
-): void {
+function checkRange(check: QuickCheck, files: string[], expected: Float64Array, hits: Uint8Array): void {
   for (let i = 0; i < files.length; i++) {
-    let s;
     try {
-      s = lstat(files[i]);
+      if (check(files[i], expected[3 * i], expected[3 * i + 1], expected[3 * i + 2])) hits[i] = 1;
     } catch {
-      continue; // ENOTDIR, EACCES: not vouched for; the scan looks again
+      // ENOTDIR, EACCES: not vouched for; the scan looks again
     }
-    if (s && match(s, expected[3 * i], expected[3 * i + 1], expected[3 * i + 2])) hits[i] = 1;
   }
-}
-
-/** Checks `files` against `expected` into `hits`, on the numbers when it can. Self-contained. */
-function checkFiles(lstatSync: (path: string, opts?: { throwIfNoEntry: false }) => Stats | undefined, files: string[], expected: Float64Array, hits: Uint8Array): void {
-  const numbers = statNumbers((path) => lstatSync(path)!, ".");
-  if (numbers) checkRange(numbers, quickMatchNumbers, files, expected, hits);
-  else checkRange((path) => lstatSync(path, { throwIfNoEntry: false }), quickMatch, files, expected, hits);
 }
 
 /**
@@ -180,10 +180,10 @@ const { parentPort, workerData } = require("node:worker_threads");
 // A transpiler that keeps function names (tsx, in the tests) calls this in the functions' text.
 const __name = (f) => f;
 const { lstatSync } = require("node:fs");
-${[quickMatch, quickMatchNumbers, statNumbers, checkRange, checkFiles].map((f) => `const ${f.name} = ${f.toString()};`).join("\n")}
+${[quickMatch, quickMatchNumbers, statNumbers, quickCheck, checkRange].map((f) => `const ${f.name} = ${f.toString()};`).join("\n")}
 const files = workerData.files.split("\\0");
 const hits = new Uint8Array(files.length);
-${checkFiles.name}(lstatSync, files, workerData.expected, hits);
+${checkRange.name}(${quickCheck.name}(lstatSync), files, workerData.expected, hits);
 parentPort.postMessage(hits, [hits.buffer]);
 `;
 
@@ -198,7 +198,7 @@ export async function checkStatCaches(checks: CacheChecks): Promise<Uint8Array> 
   // The worker takes the second part, a little under half: it starts ~40 ms late.
   const split = Math.floor(files.length * 0.55);
   const theirs = startWorker(files.slice(split).join("\0"), expected.slice(3 * split));
-  checkFiles(lstatSync, files.slice(0, split), expected, hits);
+  checkRange(quickCheck(lstatSync), files.slice(0, split), expected, hits);
   const answer = await theirs;
   if (answer?.length === files.length - split) hits.set(answer, split);
   return hits;

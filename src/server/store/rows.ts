@@ -7,6 +7,16 @@ import type { StoredObject, SyncState, TokenRecord } from "./types.js";
 
 /** Blob bytes are stored in pieces of this size (the last one may be shorter). */
 export const CHUNK_SIZE = 1024 * 1024;
+
+/**
+ * The bytes of a blob of `size` stored as at most one chunk, whose first chunk is `data` (null
+ * when it has none): undefined when it is larger, or when the chunk is not `size` bytes long (a
+ * damaged blob, left to `readBlob`, which reports it). For `Store.readSmallBlobs`.
+ */
+export function oneChunkBody(size: number, data: Buffer | null): Buffer | undefined {
+  if (size === 0) return Buffer.alloc(0);
+  return size <= CHUNK_SIZE && data !== null && data.length === size ? data : undefined;
+}
 /** A SHA-256 in lower-case hex, as blobs are named. */
 export const HASH_RE = /^[0-9a-f]{64}$/;
 

@@ -11,7 +11,7 @@
 import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type pg from "pg";
-import { CHUNK_SIZE, HASH_RE, isSafeNonNegative } from "../rows.js";
+import { CHUNK_SIZE, HASH_RE, isSafeNonNegative, oneChunkBody } from "../rows.js";
 import { translate } from "./connect.js";
 import { checkout, rows, run, transaction } from "./sql.js";
 
@@ -133,10 +133,8 @@ export async function readSmallBlobs(pool: pg.Pool, hashes: readonly string[]): 
     [hashes, CHUNK_SIZE],
   );
   for (const row of got) {
-    const size = Number(row.size);
-    if (size === 0) found.set(row.hash, Buffer.alloc(0));
-    // A chunk of another length is a damaged blob: left to readBlob, which reports it.
-    else if (row.data !== null && row.data.length === size) found.set(row.hash, row.data);
+    const body = oneChunkBody(Number(row.size), row.data);
+    if (body) found.set(row.hash, body);
   }
   return found;
 }

@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import { rm } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { CHUNK_SIZE, HASH_RE, isSafeNonNegative, type BlobRow } from "../rows.js";
+import { CHUNK_SIZE, HASH_RE, isSafeNonNegative, oneChunkBody, type BlobRow } from "../rows.js";
 import { FILE_BLOB_MIN, type BlobFiles } from "./blob-files.js";
 import type { SqliteConnection } from "./connection.js";
 
@@ -177,10 +177,8 @@ export function readSmallBlobs(conn: SqliteConnection, hashes: readonly string[]
     )
     .all(JSON.stringify(hashes)) as (BlobHead & { hash: string })[];
   for (const row of rows) {
-    if (row.in_file || row.size > CHUNK_SIZE) continue;
-    if (row.size === 0) found.set(row.hash, Buffer.alloc(0));
-    // A chunk of another length is a damaged blob: left to readBlob, which reports it.
-    else if (row.data !== null && row.data.length === row.size) found.set(row.hash, row.data);
+    const body = row.in_file ? undefined : oneChunkBody(row.size, row.data);
+    if (body) found.set(row.hash, body);
   }
   return found;
 }
