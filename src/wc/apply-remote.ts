@@ -92,9 +92,9 @@ export async function applyRemote(
   const remoteByPath = new Map(manifest.entries.map((e) => [e.path, e]));
   // A checkout in the making (no entry but the root) has nothing local to compare: every write
   // expects its path absent, and the journal moves aside whatever turns up there meanwhile. Its
-  // pristine store is new, and the bodies go straight into place (see writePristineSync).
+  // pristine store is new, and its small bodies go into one pack (src/wc/pristine-pack.ts).
   const newCheckout = opts.command === "checkout" && entries.size <= 1;
-  await receiveBodies(root, snapshot, { wanted: (path) => wanted(path, "file"), progress: opts.progress, inPlace: newCheckout });
+  await receiveBodies(root, snapshot, { wanted: (path) => wanted(path, "file"), progress: opts.progress, pack: newCheckout });
 
   // 2. Plan. Only what the server touched is scanned, so the cost follows the change, not the tree.
   const deleted = new Set(manifest.deleted.filter((p) => entries.has(p)));

@@ -12,7 +12,7 @@ import { decodeUtf8Exactly, isTextContentType, looksBinary } from "../merge/bina
 import { WcError } from "./admin.js";
 import type { Entry } from "./entries.js";
 import { formatMeta, metaFileOf, objectOfMetaFile } from "./meta-files.js";
-import { openPristine } from "./pristine.js";
+import { readPristine } from "./pristine.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
 
@@ -169,12 +169,6 @@ async function metaDiff(
 
 function revisionOf(entry: Entry, change: FileDiff["change"]): { revision?: number } {
   return change === "added" || entry.revision === undefined || entry.schedule === "added" ? {} : { revision: entry.revision };
-}
-
-async function readPristine(root: string, hash: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await openPristine(root, hash)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /** Writes a range of a hunk header as GNU diff and svn do: `3` for one line, `3,4` otherwise, `2,0` for none. */

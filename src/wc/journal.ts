@@ -16,6 +16,7 @@ import { parseMetaText } from "./meta-files.js";
 import { objectOfMetaFile } from "../protocol/meta-text.js";
 import type { ObjectMeta } from "../protocol/types.js";
 import { hashFile, hasPristine, pristinePath } from "./pristine.js";
+import { readPacked } from "./pristine-pack.js";
 import { checkoutPathChecker } from "./safe-path.js";
 
 /** What a file is expected to hold before a step touches it. */
@@ -62,6 +63,13 @@ export async function runJournal(root: string, journal: Journal, opts: ReplayOpt
   // Refuse before the journal exists, so a refused command leaves the checkout as it was.
   const unsafe = checkoutPathChecker(root);
   for (const step of journal.steps) refuseUnsafe(unsafe, step);
+  // Likewise every BASE copy a write needs (a missing one, or a damaged pack index, is an error
+  // now rather than a journal that fails halfway and again at each replay).
+  const bases = new Set<string>();
+  for (const step of journal.steps) if (step.do === "write") bases.add(step.hash);
+  for (const hash of bases) {
+    if (!(await hasPristine(root, hash))) throw new WcError("missing-pristine", `the BASE copy ${pristinePath(root, hash)} is missing; run \`zsync update\` again to fetch it`);
+  }
   await writeFileAtomic(adminPaths(root).journal, JSON.stringify(journal));
   // Carried out from memory: the file just written holds the same journal, checked above.
   return replayJournal(root, { ...opts, journal });
@@ -301,13 +309,14 @@ async function applyStep(root: string, step: JournalStep, { report, written, mad
       return;
     }
     case "write": {
-      const source = pristinePath(root, step.hash);
+      // The BASE copy: bytes from the pack (a new checkout's), else its loose file.
+      const source = readPacked(root, step.hash) ?? pristinePath(root, step.hash);
       if (step.expect === "absent") {
         // A new file (a checkout's every file): created in place with O_EXCL, which never follows
         // or replaces whatever may be there — no lstat first, no temp file, no rename. A kill
         // mid-copy leaves a prefix of the content, which the replay below recognises and completes.
         await ensureDir(dirname(absolute), madeDirs);
-        if (await copyNew(root, source, absolute, step.hash)) {
+        if (typeof source === "string" ? await copyNew(root, source, absolute, step.hash) : await writeNew(absolute, source)) {
           written.set(step.path, { hash: step.hash, stats: statsOf(absolute) });
           return;
         }
@@ -324,7 +333,9 @@ async function applyStep(root: string, step: JournalStep, { report, written, mad
       await ensureDir(dirname(absolute), madeDirs);
       // fsync when older bytes are replaced (power loss must not leave neither); a brand-new file
       // has nothing to lose, and skipping it keeps large checkouts fast (svn and git do the same).
-      await copyFileAtomic(source, absolute, { fsync: current !== "absent" && !ours }).catch((error: unknown) => missingPristine(root, step.hash, error));
+      const fsync = current !== "absent" && !ours;
+      if (typeof source === "string") await copyFileAtomic(source, absolute, { fsync }).catch((error: unknown) => missingPristine(root, step.hash, error));
+      else await writeFileAtomic(absolute, source, { fsync });
       written.set(step.path, { hash: step.hash, stats: statsOf(absolute) });
       return;
     }
@@ -394,10 +405,10 @@ async function missingPristine(root: string, hash: string, error: unknown): Prom
   throw error;
 }
 
-/** Creates the new file `absolute` holding `text`; false when something is already there. */
-async function writeNew(absolute: string, text: string): Promise<boolean> {
+/** Creates the new file `absolute` holding `data`; false when something is already there. */
+async function writeNew(absolute: string, data: string | Buffer): Promise<boolean> {
   try {
-    writeFileSync(absolute, text, { flag: "wx" }); // synchronous: see copyNew
+    writeFileSync(absolute, data, { flag: "wx" }); // synchronous: see copyNew
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;

@@ -12,7 +12,7 @@ import type { JournalStep } from "./journal.js";
 import type { MergePlan, MergePlanContext } from "./merge-plan.js";
 import { SOURCE_LABEL } from "./merge-source.js";
 import { formatMeta, metaFileOf, sameMeta } from "./meta-files.js";
-import { hashFile, pristinePath } from "./pristine.js";
+import { hashFile, readPristine } from "./pristine.js";
 import type { PathStatus } from "./scan.js";
 
 const depthOf = (path: string) => (path === "" ? 0 : path.split("/").length);
@@ -22,7 +22,7 @@ const inside = (path: string, dir: string) => dir === "" || path === dir || path
 export function changePlanners(plan: MergePlan, { target, source, local }: MergePlanContext) {
   const srcEntries = source.entries.entries;
   const tgtEntries = target.entries.entries;
-  const { steps, entryChanges, blocked, addedFolders, note, skip, keepFile, asNew, noteBase, planFileMerge, planMetaMerge, parentReady, targetMeta } = plan;
+  const { steps, entryChanges, blocked, addedFolders, note, skip, keepFile, keepBytes, asNew, noteBase, planFileMerge, planMetaMerge, parentReady, targetMeta } = plan;
   return { planModified, planAdded, planRemoved };
 
   /** A file or folder with a BASE in SOURCE whose content and/or metadata SOURCE changed. */
@@ -78,8 +78,8 @@ export function changePlanners(plan: MergePlan, { target, source, local }: Merge
       const conflict: ConflictRecord = { kind: "tree", artifacts, reason };
       if (contentChanged) {
         // SOURCE's BASE goes into TARGET's pristine store too (when SOURCE has it), so `resolve` can use it.
-        const basePristine = pristinePath(source.root, a.hash!);
-        const base = (await lstatOrNone(basePristine))?.isFile() ? await keepFile(basePristine) : undefined;
+        const baseBytes = await readPristine(source.root, a.hash!).catch(() => undefined);
+        const base = baseBytes ? await keepBytes(baseBytes) : undefined;
         conflict.versions = { base, theirs };
         conflict.labels = { base: `.r${a.revision}`, theirs: SOURCE_LABEL };
       }

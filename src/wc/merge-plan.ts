@@ -6,7 +6,7 @@
  */
 import { nodeCrypto } from "../protocol/crypto.js";
 import { createReadStream } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { conflictReasonOf, planContentMerge, type ArtifactVersion } from "../merge/content-plan.js";
@@ -21,7 +21,7 @@ import type { Expectation, JournalStep } from "./journal.js";
 import { SOURCE_LABEL, type SourceCheckout } from "./merge-source.js";
 import { metaFileOf, readWorkingMeta } from "./meta-files.js";
 import { planMetaFile, type UpdateLine } from "./plan-object.js";
-import { hashFile, pristinePath, storePristine } from "./pristine.js";
+import { hashFile, pristinePath, readPristine, storePristine } from "./pristine.js";
 import { readCheckoutFile } from "./safe-path.js";
 import type { PathStatus } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
@@ -202,7 +202,7 @@ export function createMergePlan({ target, source, dryRun, connect, policy, serve
   async function sourceBase(path: string, entry: Entry): Promise<Buffer> {
     const hash = entry.hash!;
     const file = pristinePath(source.root, hash);
-    const stored = await readFile(file).catch(() => undefined);
+    const stored = await readPristine(source.root, hash).catch(() => undefined);
     if (stored && sha256(stored) === hash) return stored;
     const what = `SOURCE's BASE copy of ${path} (revision ${entry.revision}) is missing from ${file}`;
     if (!opts.connect) throw new WcError("missing-pristine", `${what}; nothing was changed`);

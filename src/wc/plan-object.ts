@@ -3,7 +3,6 @@
  * plans come from the pure planners in src/merge (content-plan, meta); this module reads the
  * bytes and turns the plans into journal steps and conflict records.
  */
-import { readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { conflictReasonOf, planContentMerge, type ArtifactVersion } from "../merge/content-plan.js";
 import { mergeMeta } from "../merge/meta.js";
@@ -13,7 +12,7 @@ import { WcError } from "./admin.js";
 import type { ConflictRecord, Entry } from "./entries.js";
 import type { Expectation, JournalStep } from "./journal.js";
 import { formatMeta, formatMetaConflict, metaFileOf, sameMeta } from "./meta-files.js";
-import { hasPristine, pristinePath, storePristine } from "./pristine.js";
+import { hasPristine, pristinePath, readPristine, storePristine } from "./pristine.js";
 import { readCheckoutFile } from "./safe-path.js";
 import type { PathStatus } from "./scan.js";
 
@@ -58,8 +57,8 @@ export async function planFileMerge(
         `To recover, move your ${path} aside, run \`zsync update\` (it fetches the server's version), then carry your edits over.`,
     );
   }
-  const baseBytes = entry?.hash ? await readFile(pristinePath(root, entry.hash)) : Buffer.alloc(0);
-  const theirsBytes = await readFile(pristinePath(root, remote.hash!));
+  const baseBytes = entry?.hash ? await readPristine(root, entry.hash) : Buffer.alloc(0);
+  const theirsBytes = await readPristine(root, remote.hash!);
   const baseLabel = entry?.revision !== undefined ? `.r${entry.revision}` : ".base";
   const theirsLabel = `.r${remote.revision}`;
   const contentType = remote.meta?.contentType ?? entry?.meta?.contentType;

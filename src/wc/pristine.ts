@@ -1,14 +1,16 @@
 /**
  * Pristine BASE copies, content-addressed by SHA-256 under `.zsync/pristine/ab/abcd…`
- * (zsync's "Original" files). Written atomically; never modified once written.
+ * (zsync's "Original" files), or in the pack a new checkout writes (src/wc/pristine-pack.ts).
+ * Written atomically; never modified once written.
  */
 import { nodeCrypto } from "../protocol/crypto.js";
 import { once } from "node:events";
-import fs, { createReadStream, createWriteStream, type ReadStream } from "node:fs";
-import { access, mkdir, rename, rm, stat } from "node:fs/promises";
+import fs, { createReadStream, createWriteStream } from "node:fs";
+import { access, mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { adminPaths, WcError } from "./admin.js";
 import { namePathOnDiskFull, uniqueTempPart } from "./atomic.js";
+import { packedSize, readPacked } from "./pristine-pack.js";
 
 /** The pristine store folder of each checkout root seen (a checkout asks 20,000 times). */
 const storeOf = new Map<string, string>();
@@ -23,16 +25,21 @@ export function pristinePath(root: string, hash: string): string {
 
 /** True when the pristine copy exists. */
 export async function hasPristine(root: string, hash: string): Promise<boolean> {
+  if (packedSize(root, hash) !== undefined) return true;
   return access(pristinePath(root, hash)).then(() => true, () => false);
 }
 
-/** Opens a pristine copy for reading; a clear error when it is missing. */
-export async function openPristine(root: string, hash: string): Promise<ReadStream> {
-  const path = pristinePath(root, hash);
-  if (!(await hasPristine(root, hash))) {
-    throw new WcError("missing-pristine", `the BASE copy ${path} is missing; run \`zsync update\` to fetch it again or check out anew`);
-  }
-  return createReadStream(path, { highWaterMark: 1 << 20 });
+function missing(root: string, hash: string): WcError {
+  return new WcError("missing-pristine", `the BASE copy ${pristinePath(root, hash)} is missing; run \`zsync update\` to fetch it again or check out anew`);
+}
+
+/** The bytes of a pristine copy; a `missing-pristine` error when there is none. */
+export async function readPristine(root: string, hash: string): Promise<Buffer> {
+  const packed = readPacked(root, hash);
+  if (packed) return packed;
+  return readFile(pristinePath(root, hash)).catch((error: unknown) => {
+    throw (error as NodeJS.ErrnoException).code === "ENOENT" ? missing(root, hash) : error;
+  });
 }
 
 /** Folders known to exist (the pristine fan-out, the temp folder): saves a mkdir per file. */
@@ -119,23 +126,12 @@ export async function storePristine(
  * times the CPU on lock contention (measured on a 2-core VM); one thread creating them in turn
  * is what git and svn do.
  */
-export function writePristineSync(root: string, hash: string, data: Uint8Array, opts: { inPlace?: boolean } = {}): void {
+export function writePristineSync(root: string, hash: string, data: Uint8Array): void {
   const target = pristinePath(root, hash);
   const dir = dirname(target);
   if (!knownDirs.has(dir)) {
     fs.mkdirSync(dir, { recursive: true });
     knownDirs.add(dir);
-  }
-  if (opts.inPlace) {
-    // A new checkout's store: no temp file and no rename. A kill leaves the checkout marked
-    // incomplete and without a journal, and the update that finishes it writes every body again
-    // (temp + rename), so a torn copy is never used. The same content twice: the first is whole.
-    try {
-      fs.writeFileSync(target, data, { flag: "wx" });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw namePathOnDiskFull(error, target);
-    }
-    return;
   }
   const { tmp } = adminPaths(root);
   if (!knownDirs.has(tmp)) {
@@ -165,5 +161,7 @@ export async function hashFile(path: string): Promise<{ hash: string; size: numb
 
 /** Size of a pristine copy, or undefined when absent. */
 export async function pristineSize(root: string, hash: string): Promise<number | undefined> {
+  const packed = packedSize(root, hash);
+  if (packed !== undefined) return packed;
   return stat(pristinePath(root, hash)).then((s) => s.size, () => undefined);
 }

@@ -7,6 +7,7 @@ import type { SnapshotManifest } from "../protocol/types.js";
 import { WcError } from "./admin.js";
 import { nodeCrypto } from "../protocol/crypto.js";
 import { hasPristine, SMALL_BODY, storePristine, writePristineSync } from "./pristine.js";
+import { PackWriter } from "./pristine-pack.js";
 
 /**
  * Stores every file body of `snapshot` whose path is `wanted`; records the manifest does not list
@@ -19,8 +20,8 @@ export async function receiveBodies(
   opts: {
     wanted: (path: string) => boolean;
     progress?: (received: number, total: number, bytes: number, totalBytes: number) => void;
-    /** A new checkout's empty store: small bodies written in place (writePristineSync). */
-    inPlace?: boolean;
+    /** A new checkout's empty store: small bodies go into its pack (src/wc/pristine-pack.ts). */
+    pack?: boolean;
   },
 ): Promise<void> {
   const { manifest } = snapshot;
@@ -39,7 +40,9 @@ export async function receiveBodies(
     }
   };
   // Small bodies are hashed here and written at once, in turn (see writePristineSync for why
-  // not in parallel); the socket buffers the next bodies meanwhile.
+  // not in parallel), or gathered into the new checkout's pack; the socket buffers the next
+  // bodies meanwhile.
+  const pack = opts.pack ? new PackWriter(root) : undefined;
   /** Hashes whose pristine copy this receive stored. */
   const stored = new Set<string>();
   const badContent = (path: string) => new WcError("bad-archive", `the server sent other bytes for ${path} than its manifest announced; nothing in the checkout was changed`);
@@ -60,7 +63,9 @@ export async function receiveBodies(
           parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         }
         if (hasher.digest("hex") !== remote.hash) throw badContent(remote.path);
-        writePristineSync(root, remote.hash!, parts.length === 1 ? parts[0] : Buffer.concat(parts), { inPlace: opts.inPlace });
+        const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+        if (pack) pack.add(remote.hash!, data);
+        else writePristineSync(root, remote.hash!, data);
         stored.add(remote.hash!);
       } else {
         await storePristine(root, body, remote.hash, record.size).catch((error: unknown) => {
@@ -71,7 +76,9 @@ export async function receiveBodies(
       }
       opts.progress?.(++received, total, bytes, totalBytes);
     }
+    pack?.finish();
   } catch (error) {
+    pack?.abandon();
     if (error instanceof SnarfError) throw new WcError("bad-archive", `the server sent a malformed archive (${error.message}); nothing in the checkout was changed`);
     throw error;
   }

@@ -3,12 +3,11 @@
  * working file is to hold after the choice, which local versions must be kept as `.orig` first,
  * then the metadata and tree parts, all as journal steps carried out together.
  */
-import { readFile } from "node:fs/promises";
 import { mergeText } from "../merge/text.js";
 import { sha256 } from "./add.js";
 import type { ConflictRecord, Entry } from "./entries.js";
 import { SOURCE_LABEL } from "./merge-source.js";
-import { hasPristine, pristinePath, storePristine } from "./pristine.js";
+import { hasPristine, pristinePath, readPristine, storePristine } from "./pristine.js";
 import { sideOf } from "./resolve-meta.js";
 import { Refusal, once, type Choice, type ResolvedPath } from "./resolve-steps.js";
 import { assemble, holdsAddedLines, markerLine, textRegions } from "./resolve-text.js";
@@ -124,7 +123,7 @@ export class Planner extends TreeChoices {
       conflict.kind !== "text"
         ? undefined
         : target !== undefined
-          ? await readFile(pristinePath(this.root, target))
+          ? await readPristine(this.root, target)
           : working !== undefined
             ? await readCheckoutFile(this.root, path).catch(() => undefined)
             : undefined;
@@ -156,7 +155,7 @@ export class Planner extends TreeChoices {
     if (result === undefined || conflict.kind !== "text") return false;
     const base = conflict.versions?.base;
     if (base !== undefined && !(await hasPristine(this.root, base))) return false;
-    return holdsAddedLines(base === undefined ? "" : await readFile(pristinePath(this.root, base)), await readFile(pristinePath(this.root, version)), result);
+    return holdsAddedLines(base === undefined ? "" : await readPristine(this.root, base), await readPristine(this.root, version), result);
   }
 
   /** Hash of the text with conflict markers the update (or merge) wrote, rebuilt from the record; undefined when it cannot be. */
@@ -165,7 +164,7 @@ export class Planner extends TreeChoices {
     if (conflict.kind !== "text" || !versions?.mine || !versions.theirs || !labels) return undefined;
     const hashes = [versions.base, versions.mine, versions.theirs];
     for (const hash of hashes) if (hash !== undefined && !(await hasPristine(this.root, hash))) return undefined;
-    const [base, mine, theirs] = await Promise.all(hashes.map(async (h) => (h === undefined ? "" : (await readFile(pristinePath(this.root, h))).toString("utf8"))));
+    const [base, mine, theirs] = await Promise.all(hashes.map(async (h) => (h === undefined ? "" : (await readPristine(this.root, h)).toString("utf8"))));
     return sha256(mergeText(base, mine, theirs, { mine: ".mine", base: labels.base, theirs: labels.theirs }).text);
   }
 

@@ -3,10 +3,9 @@
  * three-way merge of the recorded versions, a result assembled from a choice per region, and
  * whether a result still holds every line a version added.
  */
-import { readFile } from "node:fs/promises";
 import { mergeRegions, splitLinesKeepingTerminators, type MergeRegions } from "../merge/text.js";
 import type { ConflictRecord } from "./entries.js";
-import { hasPristine, pristinePath } from "./pristine.js";
+import { hasPristine, pristinePath, readPristine } from "./pristine.js";
 import { Refusal, type HunkChoice } from "./resolve-steps.js";
 
 /**
@@ -33,7 +32,7 @@ export async function textRegions(root: string, path: string, conflict: Conflict
       throw new Refusal(`'${path}': the conflict record does not say what ${which} was; use --accept working (after editing the file) or zsync revert`);
     }
     if (!(await hasPristine(root, hash))) throw new Refusal(`'${path}': the saved ${which} version (${pristinePath(root, hash)}) is missing; use --accept working or zsync revert`);
-    return (await readFile(pristinePath(root, hash))).toString("utf8");
+    return (await readPristine(root, hash)).toString("utf8");
   };
   const [base, mine, theirs] = [await read("base"), await read("mine"), await read("theirs")];
   return mergeRegions(base, mine, theirs);

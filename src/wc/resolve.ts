@@ -32,12 +32,11 @@
  *
  * Everything is planned first (a refusal changes nothing), then carried out by one journal.
  */
-import { readFile } from "node:fs/promises";
 import { WcError } from "./admin.js";
 import { loadEntries, type Entry } from "./entries.js";
 import type { JournalReport } from "./journal.js";
 import { objectOfMetaFile } from "./meta-files.js";
-import { hasPristine, pristinePath } from "./pristine.js";
+import { hasPristine, readPristine } from "./pristine.js";
 import { metaSource } from "./resolve-meta.js";
 import { Planner } from "./resolve-plan.js";
 import { Refusal, type Accept, type HunkChoice, type ResolvedPath } from "./resolve-steps.js";
@@ -193,7 +192,7 @@ export async function conflictVersion(wc: WorkingCopy, path: string, which: "bas
   if (which === "working") return readCheckoutFile(wc.root, path).catch(() => undefined);
   const hash = conflict?.versions?.[which];
   if (!hash || !(await hasPristine(wc.root, hash))) return undefined;
-  return readFile(pristinePath(wc.root, hash));
+  return readPristine(wc.root, hash);
 }
 
 function refusalToError(error: unknown): never {

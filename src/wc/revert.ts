@@ -15,7 +15,6 @@
  */
 import { assertSafeCheckoutPath, readCheckoutFile } from "./safe-path.js";
 import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { revertBlocker, type RevertAncestor } from "../merge/revert-scope.js";
 import type { KindOrNone } from "../merge/tree.js";
@@ -28,7 +27,7 @@ import { entriesUnder, type Entry } from "./entries.js";
 import { runJournalOn, type JournalReport, type JournalStep } from "./journal.js";
 import { formatMeta, metaFileOf, sameMeta } from "./meta-files.js";
 import { SOURCE_LABEL } from "./merge-source.js";
-import { hashFile, pristinePath, storePristine } from "./pristine.js";
+import { hashFile, readPristine, storePristine } from "./pristine.js";
 import { holdsAddedLines } from "./resolve-text.js";
 import { scanWorkingCopy, type ContentState } from "./scan.js";
 import type { WorkingCopy } from "./session.js";
@@ -92,7 +91,7 @@ async function versionsOnlyInArtifacts(root: string, path: string, entry: Entry,
   const { versions, labels } = conflict;
   const candidates = [versions?.mine, labels?.theirs === SOURCE_LABEL ? versions?.theirs : undefined];
   const only = new Set<string>();
-  const read = (hash: string) => readFile(pristinePath(root, hash)).catch(() => undefined);
+  const read = (hash: string) => readPristine(root, hash).catch(() => undefined);
   for (const hash of candidates) {
     if (hash === undefined || hash === entry.hash || hash === workingHash) continue;
     if (conflict.kind === "text" && workingHash !== undefined) {

@@ -11,6 +11,7 @@ import { rebuildIndexIfDamaged, type IndexRebuild } from "./index-rebuild.js";
 import { readIndexSummary, type IndexSummary } from "./index-summary.js";
 import { hasJournal, replayJournal, type JournalReport } from "./journal.js";
 import { acquireLock, LOCK_WAIT_MS } from "./lock.js";
+import { forgetPacks, rebuildPackIndex, type PackRebuild } from "./pristine-pack.js";
 
 /** An open checkout. */
 export interface WorkingCopy {
@@ -21,6 +22,8 @@ export interface WorkingCopy {
   recovered: JournalReport;
   /** What rebuilding a damaged index did (only with `repairIndex`, and only when it was damaged). */
   rebuiltIndex?: IndexRebuild;
+  /** What rebuilding the pristine pack's missing or damaged index did (only with `repairIndex`). */
+  rebuiltPack?: PackRebuild;
   /** Partial downloads a killed command left in `.zsync/tmp/`, removed on opening with the lock (relative to the root). */
   removedDownloads?: string[];
   /**
@@ -28,7 +31,7 @@ export interface WorkingCopy {
    * (reading them throws) until {@link loadDeferredEntries}, which drops the summary.
    */
   summary?: IndexSummary;
-  /** Releases the lock (no-op for read-only sessions). */
+  /** Releases the lock (none for read-only sessions) and closes the pristine pack. */
   release(): Promise<void>;
 }
 
@@ -36,7 +39,7 @@ export interface WorkingCopy {
 export interface OpenOptions {
   /** Take the lock for this command name. */
   lock?: string;
-  /** Rebuild a damaged index (with `lock`; `zsync cleanup`). */
+  /** Rebuild a damaged index and pristine pack index (with `lock`; `zsync cleanup`). */
   repairIndex?: boolean;
   /**
    * Decode each entry when it is first read: for commands that read few entries when little
@@ -71,9 +74,11 @@ export function defaultLockWaitMs(env: NodeJS.ProcessEnv = process.env): number 
 export async function openWorkingCopy(start: string, opts: OpenOptions = {}): Promise<WorkingCopy> {
   const root = await findWorkingCopy(start);
   const config = await readConfig(root);
+  forgetPacks(); // another command may have written the pack since this process last read it
   let release = async () => {};
   let recovered: JournalReport = { savedAside: [] };
   let rebuiltIndex: IndexRebuild | undefined;
+  let rebuiltPack: PackRebuild | undefined;
   let removedDownloads: string[] = [];
   if (opts.lock) {
     const waitMs = opts.lockWaitMs ?? defaultLockWaitMs();
@@ -83,7 +88,11 @@ export async function openWorkingCopy(start: string, opts: OpenOptions = {}): Pr
     });
   }
   try {
-    if (opts.lock && opts.repairIndex) rebuiltIndex = await rebuildIndexIfDamaged(root);
+    if (opts.lock && opts.repairIndex) {
+      // The pack first: finding which BASE copies are missing, and the journal, read it.
+      rebuiltPack = rebuildPackIndex(root);
+      rebuiltIndex = await rebuildIndexIfDamaged(root);
+    }
     if (opts.lock) {
       recovered = await replayJournal(root);
       removedDownloads = await removePartialDownloads(root);
@@ -102,7 +111,14 @@ export async function openWorkingCopy(start: string, opts: OpenOptions = {}): Pr
     }
     const summary = opts.summaryFirst ? await readIndexSummary(root) : undefined;
     const entries = summary ? undefined : await loadEntries(root, { lazy: opts.lazyEntries });
-    const wc: WorkingCopy = { root, config, entries: entries!, recovered, release, ...(rebuiltIndex ? { rebuiltIndex } : {}), ...(removedDownloads.length ? { removedDownloads } : {}) };
+    const unlock = release;
+    // The pack's descriptor is closed with the session: a long-lived process (the watcher, a
+    // test) must not hold a checkout's files open after it is done with them.
+    const close = async () => {
+      forgetPacks();
+      await unlock();
+    };
+    const wc: WorkingCopy = { root, config, entries: entries!, recovered, release: close, ...(rebuiltIndex ? { rebuiltIndex } : {}), ...(rebuiltPack ? { rebuiltPack } : {}), ...(removedDownloads.length ? { removedDownloads } : {}) };
     if (summary) deferEntries(wc, summary, opts.lazyEntries);
     return wc;
   } catch (error) {

@@ -17,6 +17,7 @@ import { decodeIndex } from "../../src/wc/index-file.js";
 import { zsync, zsyncJson } from "../helpers/cli.js";
 import { startServer, tempDir, type TestServer } from "../helpers/server.js";
 import { checkoutInProcess, readTree, Remote, sha256, statusOf } from "../helpers/scenario.js";
+import { dropPristine } from "../helpers/pristines.js";
 
 let server: TestServer;
 let remote: Remote;
@@ -136,7 +137,7 @@ describe("bad input gets a clear error, a non-zero exit, and changes nothing", {
     writeFileSync(join(dir, "f.txt"), "mine\na\n");
     await remote.change(folder, { modify: { "f.txt": "a\ntheirs\n", "g.txt": "g\ntheirs\n" } });
     const hash: string = decodeIndex(readFileSync(join(dir, ".zsync/index"))).entries.get("f.txt")!.hash!;
-    rmSync(join(dir, ".zsync/pristine", hash.slice(0, 2), hash));
+    dropPristine(dir, hash);
     const before = fingerprint(dir);
     const r = await zsync(["update"], { cwd: dir });
     assert.equal(r.code, 1, r.stderr);

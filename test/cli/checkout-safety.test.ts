@@ -17,6 +17,8 @@ import fc from "fast-check";
 import { cliEnv } from "../helpers/cli.js";
 import { CLIENT_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
 import { checkoutFresh, listAll, readTree, Remote, run, sha256, statusOf } from "../helpers/scenario.js";
+import { storedCopies } from "../helpers/pristines.js";
+import { packPaths } from "../../src/wc/pristine-pack.js";
 
 const CRASH_SEED = process.env.ZSYNC_CRASH_SEED !== undefined ? Number(process.env.ZSYNC_CRASH_SEED) : (Date.now() ^ (process.pid << 10)) >>> 0;
 delete process.env.ZSYNC_CRASH_SEED; // zsync-server reads ZSYNC_* variables as options
@@ -51,17 +53,11 @@ function bytesOf(seed: number, size: number): Buffer {
   return out;
 }
 
-/** Every pristine copy of a checkout, checked to hold the bytes its name (their SHA-256) says. */
+/** Every pristine copy of a checkout (loose or packed), checked to hold the bytes its name (their SHA-256) says. */
 function assertPristinesIntact(root: string): number {
-  const store = join(root, ".zsync", "pristine");
-  let n = 0;
-  for (const fan of readdirSync(store)) {
-    for (const name of readdirSync(join(store, fan))) {
-      assert.equal(sha256(readFileSync(join(store, fan, name))), name, `pristine ${fan}/${name} holds other bytes than its name says`);
-      n++;
-    }
-  }
-  return n;
+  const copies = storedCopies(root);
+  for (const copy of copies) assert.equal(sha256(copy.bytes), copy.hash, `pristine ${copy.file ?? `${copy.hash} in the pack`} holds other bytes than its name says`);
+  return copies.length;
 }
 
 describe("a working file is never its pristine copy", () => {
@@ -79,11 +75,10 @@ describe("a working file is never its pristine copy", () => {
     for (const [path, content] of Object.entries(tree)) assert.deepEqual(before.get(path), Buffer.from(content), `${path} checked out`);
     assert.ok(assertPristinesIntact(root) >= 4);
 
-    // Each working file is its own file: one link, another inode than any pristine copy.
+    // Each working file is its own file: one link, another inode than any pristine copy or the pack.
     const pristineInodes = new Set<number>();
-    for (const fan of readdirSync(join(root, ".zsync", "pristine"))) {
-      for (const name of readdirSync(join(root, ".zsync", "pristine", fan))) pristineInodes.add(statSync(join(root, ".zsync", "pristine", fan, name)).ino);
-    }
+    for (const copy of storedCopies(root)) pristineInodes.add(statSync(copy.file ?? packPaths(root).pack).ino);
+    assert.ok(existsSync(packPaths(root).pack), "a new checkout's small BASE copies are in its pack");
     for (const path of Object.keys(tree)) {
       const s = lstatSync(join(root, path));
       assert.equal(s.nlink, 1, `${path} has no second name`);

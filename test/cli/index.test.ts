@@ -163,6 +163,38 @@ describe("the checkout index", () => {
     assert.equal((await statusOf(bad))["README.txt"], undefined);
   });
 
+  test("a damaged index of the pristine pack is refused with a clear error; `zsync cleanup` rebuilds it from the pack and no edit is lost", async () => {
+    await ok(["checkout", url, "badpack", "-q"], work);
+    const root = join(work, "badpack");
+    const pack = join(root, ".zsync/pristine/pack");
+    const index = `${pack}.idx`;
+    assert.ok(existsSync(pack) && existsSync(index), "a new checkout keeps its BASE copies in a pack");
+    const original = await readFile(join(root, "README.txt"), "utf8");
+    await writeFile(join(root, "README.txt"), "my edit, pack test\n");
+    const bytes = readFileSync(index);
+    bytes[30] ^= 0xff;
+    writeFileSync(index, bytes);
+
+    for (const args of [["diff", "README.txt"], ["revert", "README.txt"]]) {
+      const refused = await zsync(args, { cwd: root });
+      assert.equal(refused.code, 1, args.join(" "));
+      assert.match(refused.stderr, /pack\.idx is damaged \(checksum mismatch\).*untouched.*zsync cleanup/s);
+    }
+    assert.equal(await readFile(join(root, "README.txt"), "utf8"), "my edit, pack test\n", "the refused revert kept the edit");
+    assert.equal(existsSync(join(root, ".zsync/journal.json")), false, "and left no journal for a later command to finish");
+
+    const cleaned = await ok(["cleanup"], root);
+    assert.match(cleaned.stdout, /Rebuilt the index of the pristine pack: \d+ BASE copies kept, 0 damaged record\(s\) dropped/);
+    assert.doesNotMatch(cleaned.stdout, /Finished the interrupted/);
+    const again = await ok(["cleanup"], root);
+    assert.doesNotMatch(again.stdout, /pristine pack/, "a sound index is not rebuilt again");
+    const diff = await ok(["diff", "README.txt"], root);
+    assert.match(diff.stdout, /^\+my edit, pack test$/m);
+    await ok(["revert", "README.txt"], root);
+    assert.equal(await readFile(join(root, "README.txt"), "utf8"), original, "BASE read from the rebuilt pack");
+    assert.equal(await readFile(join(root, "README.txt.orig"), "utf8"), "my edit, pack test\n", "the edit kept beside it");
+  });
+
   test("a 1-file commit and a no-op update append a few hundred bytes, whatever the tree's size", async () => {
     await ok(["checkout", url, "grow", "-q"], work);
     const grow = join(work, "grow");

@@ -19,6 +19,8 @@ import { cliEnv, zsync, zsyncJson } from "../helpers/cli.js";
 import { stripAnsi } from "../helpers/pty.js";
 import { CLIENT_BIN, startServer, tempDir, type TestServer } from "../helpers/server.js";
 import { Remote } from "../helpers/scenario.js";
+import { storedCopies } from "../helpers/pristines.js";
+import { packPaths } from "../../src/wc/pristine-pack.js";
 
 let server: TestServer;
 let proxy: Server;
@@ -105,7 +107,7 @@ test("Ctrl-C during a checkout: says so; status says incomplete; checkout again 
   assert.deepEqual(clean.json.items, []);
 });
 
-test("kill -9 while a checkout receives small bodies (stored in place): the update that finishes it never uses a torn copy", async () => {
+test("kill -9 while a checkout receives small bodies (gathered into its pack): the update that finishes it never uses a torn pack", async () => {
   const files: Record<string, string> = {};
   for (let i = 0; i < 200; i++) files[`f${String(i).padStart(3, "0")}.txt`] = `${i}\n`.repeat(700);
   await new Remote(server).createFolder("many", files);
@@ -118,7 +120,7 @@ test("kill -9 while a checkout receives small bodies (stored in place): the upda
   const term = pty.spawn(process.execPath, [CLIENT_BIN, "checkout", url, "co"], { cwd: parent, env, cols: 200, rows: 30, name: "xterm" });
   let shown = "";
   const exited = new Promise<void>((resolve) => term.onExit(() => resolve()));
-  // Some bodies stored: the bar counts files once they are written.
+  // Some bodies received: the bar counts files once they are checked and stored.
   const someStored = new Promise<void>((resolve) =>
     term.onData((d) => {
       shown += d;
@@ -132,18 +134,22 @@ test("kill -9 while a checkout receives small bodies (stored in place): the upda
 
   const dir = join(parent, "co");
   assert.equal(existsSync(join(dir, ".zsync", "journal.json")), false, "killed while receiving: no journal yet");
-  // What a kill in the middle of an in-place write leaves: a torn copy under its final name.
-  const store = join(dir, ".zsync", "pristine");
-  const stored = readdirSync(store).flatMap((fan) => readdirSync(join(store, fan)).map((name) => join(store, fan, name)));
-  assert.ok(stored.length > 0, "some bodies were stored before the kill");
-  for (const file of stored) truncateSync(file, Math.floor(readFileSync(file).length / 2));
+  // What a kill while receiving leaves: the pack being written, in .zsync/tmp, and no pack in
+  // the store. Tear it too, as a kill in the middle of one of its writes would.
+  const tmp = join(dir, ".zsync", "tmp");
+  const partial = readdirSync(tmp).filter((name) => name.startsWith("in-pack-"));
+  assert.equal(partial.length, 1, "the pack being written is in .zsync/tmp");
+  truncateSync(join(tmp, partial[0]), Math.floor(readFileSync(join(tmp, partial[0])).length / 2));
+  assert.equal(existsSync(packPaths(dir).pack), false, "no pack is in the store before it is whole");
+  assert.equal(existsSync(packPaths(dir).index), false);
 
   const up = await zsync(["update"], { cwd: dir });
   assert.equal(up.code, 0, up.stderr);
   for (const [name, text] of Object.entries(files)) assert.equal(readFileSync(join(dir, name), "utf8"), text, name);
-  for (const fan of readdirSync(store)) {
-    for (const name of readdirSync(join(store, fan))) assert.equal(createHash("sha256").update(readFileSync(join(store, fan, name))).digest("hex"), name, "every BASE copy is whole");
-  }
+  assert.equal(existsSync(join(tmp, partial[0])), false, "the torn pack is gone");
+  const copies = storedCopies(dir);
+  assert.equal(copies.length, 200, "every body is stored again");
+  for (const copy of copies) assert.equal(createHash("sha256").update(copy.bytes).digest("hex"), copy.hash, "every BASE copy is whole");
   const clean = await zsyncJson<{ incomplete?: boolean; items: unknown[] }>(["status"], { cwd: dir });
   assert.equal(clean.json.incomplete, undefined);
   assert.deepEqual(clean.json.items, []);

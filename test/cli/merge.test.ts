@@ -10,7 +10,7 @@ import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { ObjectMeta } from "../../src/protocol/types.js";
 import { metaFileOf } from "../../src/wc/meta-files.js";
-import { pristinePath } from "../../src/wc/pristine.js";
+import { dropPristine } from "../helpers/pristines.js";
 import { zsync, zsyncJson } from "../helpers/cli.js";
 import { checkoutFresh, checkoutInProcess, listAll, readTree, Remote, run, statusOf, type Content } from "../helpers/scenario.js";
 import { startServer, type TestServer } from "../helpers/server.js";
@@ -239,7 +239,7 @@ describe("zsync merge (end to end)", { concurrency: 3 }, () => {
     const p = await pair({ "f.txt": "a\nb\nc\nd\n" });
     write(p.a, "f.txt", "a\nb\nc\nd by A\n");
     write(p.b, "f.txt", "a by B\nb\nc\nd\n");
-    rmSync(pristinePath(p.a, sha256("a\nb\nc\nd\n")));
+    dropPristine(p.a, sha256("a\nb\nc\nd\n"));
     const plain = await zsync(["merge", p.a], { cwd: p.b });
     assert.equal(plain.code, 0, plain.stderr);
     assert.match(plain.stdout, /^G  f\.txt$/m);

@@ -395,7 +395,7 @@ describe("tree commands against a real server", () => {
     assert.equal((await letters(wc))["README.txt"], "= ");
 
     const json = await okJson(["cleanup"], wc);
-    assert.deepEqual(json, { finished: null, savedAside: [], removed: [], rebuiltIndex: null });
+    assert.deepEqual(json, { finished: null, savedAside: [], removed: [], rebuiltIndex: null, rebuiltPack: null });
   });
 
   test("info: svn-like fields, --json shape, never credentials; unversioned paths are exit 1", async () => {

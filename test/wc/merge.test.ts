@@ -15,7 +15,8 @@ import { WcError, adminPaths } from "../../src/wc/admin.js";
 import { loadEntries } from "../../src/wc/entries.js";
 import { formatMeta, metaFileOf } from "../../src/wc/meta-files.js";
 import { merge, openSource, type MergeOptions, type MergeResult } from "../../src/wc/merge.js";
-import { pristinePath } from "../../src/wc/pristine.js";
+import { hasPristine } from "../../src/wc/pristine.js";
+import { dropPristine, storedCopies } from "../helpers/pristines.js";
 import { remove } from "../../src/wc/remove.js";
 import { withWorkingCopy } from "../../src/wc/session.js";
 import { status } from "../../src/wc/status.js";
@@ -167,7 +168,7 @@ describe("merge between checkouts (in-process)", { concurrency: 4 }, () => {
     assert.deepEqual([...conflict.artifacts].sort(), ["f.txt.mine", "f.txt.source", `f.txt.r${p.base}`].sort());
     assert.deepEqual(conflict.versions, { base: sha256("base\n"), mine: sha256("mine\n"), theirs: sha256("theirs\n") });
     assert.deepEqual(conflict.labels, { base: `.r${p.base}`, theirs: ".source" });
-    for (const hash of Object.values(conflict.versions!)) assert.ok(existsSync(pristinePath(p.b, hash!)), "every version is in TARGET's pristine store");
+    for (const hash of Object.values(conflict.versions!)) assert.ok(await hasPristine(p.b, hash!), "every version is in TARGET's pristine store");
     assert.equal((await p.letters())["f.txt"], "C ");
   });
 
@@ -333,7 +334,7 @@ describe("merge between checkouts (in-process)", { concurrency: 4 }, () => {
     const p = await pair({ "f.txt": "a\nb\nc\nd\n" });
     p.write(p.a, "f.txt", "a\nb\nc\nd from A\n");
     p.write(p.b, "f.txt", "a from B\nb\nc\nd\n");
-    rmSync(pristinePath(p.a, sha256("a\nb\nc\nd\n")));
+    dropPristine(p.a, sha256("a\nb\nc\nd\n"));
     const before = picture(p.b);
     await assert.rejects(p.merge({ connect: undefined }), (e: unknown) => e instanceof WcError && e.code === "missing-pristine");
     await assert.rejects(
@@ -345,7 +346,7 @@ describe("merge between checkouts (in-process)", { concurrency: 4 }, () => {
     assert.deepEqual(r.fetched, ["f.txt"]);
     assert.deepEqual(reported(r), ["G  f.txt"]);
     assert.equal(p.read(p.b, "f.txt"), "a from B\nb\nc\nd from A\n");
-    assert.equal(existsSync(pristinePath(p.a, sha256("a\nb\nc\nd\n"))), false, "SOURCE is not repaired: it is never written");
+    assert.equal(storedCopies(p.a).some((copy) => copy.hash === sha256("a\nb\nc\nd\n")), false, "SOURCE is not repaired: it is never written");
   });
 
   test("paths TARGET cannot take are reported, not merged: a conflict there, a missing parent folder", async () => {

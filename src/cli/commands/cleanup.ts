@@ -26,7 +26,7 @@ interface Args extends GlobalArgs {
 
 export const cleanupCommand = defineCommand<Args>({
   command: "cleanup [path]",
-  describe: "finish an interrupted command (from its journal), take over a stale lock, rebuild a damaged index, remove temp files",
+  describe: "finish an interrupted command (from its journal), take over a stale lock, rebuild a damaged index (and pristine pack index), remove temp files",
   builder: (y) => y.positional("path", { type: "string", describe: "a folder of the checkout (default: the current folder)" }),
   handler: async (args) => {
     const out = createOutput(args);
@@ -35,7 +35,12 @@ export const cleanupCommand = defineCommand<Args>({
     await withWorkingCopy(start, { lock: "cleanup", repairIndex: true }, async (wc) => {
       const r = await cleanup(wc, { interrupted });
       const rebuilt = wc.rebuiltIndex;
-      out.result({ finished: r.finished ?? null, savedAside: savedAsideJson(wc.root, r.savedAside), removed: r.removed, rebuiltIndex: rebuilt ?? null });
+      out.result({ finished: r.finished ?? null, savedAside: savedAsideJson(wc.root, r.savedAside), removed: r.removed, rebuiltIndex: rebuilt ?? null, rebuiltPack: wc.rebuiltPack ?? null });
+      if (wc.rebuiltPack) {
+        const { kept, dropped } = wc.rebuiltPack;
+        out.line(`Rebuilt the index of the pristine pack: ${kept} BASE copies kept, ${dropped} damaged record(s) dropped.`);
+        if (dropped > 0) out.warn("BASE copies in damaged records are missing: diff and revert of their files fail until a new checkout");
+      }
       if (rebuilt) {
         out.line(`Rebuilt the damaged index: kept ${rebuilt.kept} entries, dropped ${rebuilt.dropped} damaged records (the damaged file is kept as ${rebuilt.damagedCopy}).`);
         out.line("Working files were not touched; run `zsync status` to check, and `zsync update` to refresh anything the lost records described.");
