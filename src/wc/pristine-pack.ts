@@ -21,6 +21,8 @@ const MAGIC = Buffer.from("zsyncpk1");
 const HEAD = MAGIC.length + 4 + 6;
 const SLOT = 32 + 6 + 4;
 const RECORD_HEAD = 32 + 4;
+/** Most bytes a record holds: a checkout packs bodies of up to 1 MiB (SMALL_BODY in pristine.ts). */
+const MAX_RECORD = 1 << 20;
 /** Bytes gathered before a write to the pack (a checkout's bodies are small). */
 const WRITE_CHUNK = 1 << 20;
 
@@ -163,6 +165,7 @@ export class PackWriter {
 
   /** Adds the bytes of `hash` (already checked by the caller); the same hash twice is stored once. */
   add(hash: string, data: Uint8Array): void {
+    if (data.length > MAX_RECORD) throw new Error(`zsync: a body of ${data.length} bytes is too large for the pristine pack`);
     if (this.slots.has(hash)) return;
     const head = Buffer.allocUnsafe(RECORD_HEAD);
     head.write(hash, 0, 32, "hex");
@@ -265,45 +268,64 @@ export function rebuildPackIndex(root: string): PackRebuild | undefined {
     if (!(error instanceof WcError) || error.code !== "corrupt-admin") throw error;
   }
   forgetPacks();
-  const bytes = fs.readFileSync(paths.pack);
+  // Read record by record: a pack may be larger than one Buffer can hold.
+  const fd = fs.openSync(paths.pack, "r");
   const slots: { hash: string; offset: number; size: number }[] = [];
   const seen = new Set<string>();
   let dropped = 0;
-  for (const record of packRecords(bytes)) {
-    const { hash, offset, size } = record;
-    if (record.cutOff) dropped++;
-    else if (nodeCrypto().createHash("sha256").update(bytes.subarray(offset, offset + size)).digest("hex") !== hash) dropped++;
-    else if (!seen.has(hash)) {
-      slots.push({ hash, offset, size });
-      seen.add(hash);
+  let length: number;
+  try {
+    length = fs.fstatSync(fd).size;
+    for (const record of packRecords(fd, length)) {
+      if (!record.bytes) dropped++;
+      else if (nodeCrypto().createHash("sha256").update(record.bytes).digest("hex") !== record.hash) dropped++;
+      else if (!seen.has(record.hash)) {
+        slots.push({ hash: record.hash, offset: record.offset, size: record.bytes.length });
+        seen.add(record.hash);
+      }
     }
+  } finally {
+    fs.closeSync(fd);
   }
   const temp = join(adminPaths(root).tmp, `pack-idx-${uniqueTempPart()}`);
   fs.mkdirSync(adminPaths(root).tmp, { recursive: true });
-  fs.writeFileSync(temp, encodeIndex(slots, bytes.length));
+  fs.writeFileSync(temp, encodeIndex(slots, length));
   fs.renameSync(temp, paths.index);
   return { kept: slots.length, dropped };
 }
 
 /**
- * The records of a pack's bytes, in order, as they say they are (their hashes are not checked
- * here); the last one has `cutOff` when the pack ends inside it.
+ * The records of the pack open as `fd` (`length` bytes), in order, as they say they are (their
+ * hashes are not checked here). The last one has no `bytes` when the pack ends inside it, or
+ * when its size is more than a record can hold (a damaged size: nothing after it can be found).
  */
-export function* packRecords(bytes: Buffer): Generator<{ hash: string; offset: number; size: number; cutOff?: true }> {
+export function* packRecords(fd: number, length: number): Generator<{ hash: string; offset: number; bytes?: Buffer }> {
+  const head = Buffer.alloc(RECORD_HEAD);
   let at = 0;
-  while (at < bytes.length) {
-    if (at + RECORD_HEAD > bytes.length) {
-      yield { hash: "", offset: at, size: bytes.length - at, cutOff: true };
+  while (at < length) {
+    if (at + RECORD_HEAD > length) {
+      yield { hash: "", offset: at };
       return;
     }
-    const hash = bytes.toString("hex", at, at + 32);
-    const size = bytes.readUInt32BE(at + 32);
+    readExactly(fd, head, at);
+    const hash = head.toString("hex", 0, 32);
+    const size = head.readUInt32BE(32);
     const offset = at + RECORD_HEAD;
-    if (offset + size > bytes.length) {
-      yield { hash, offset, size: bytes.length - offset, cutOff: true };
+    if (size > MAX_RECORD || offset + size > length) {
+      yield { hash, offset };
       return;
     }
-    yield { hash, offset, size };
+    const bytes = Buffer.allocUnsafe(size);
+    readExactly(fd, bytes, offset);
+    yield { hash, offset, bytes };
     at = offset + size;
+  }
+}
+
+function readExactly(fd: number, into: Buffer, position: number): void {
+  for (let done = 0; done < into.length; ) {
+    const n = fs.readSync(fd, into, done, into.length - done, position + done);
+    if (n === 0) throw new Error(`the pack ended while being read at ${position + done}`);
+    done += n;
   }
 }

@@ -2,7 +2,7 @@
  * What a checkout's pristine store holds, loose copies and the pack alike, and a way to lose one
  * BASE copy on purpose (tests of what happens when it is missing).
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { forgetPacks, packPaths, packRecords, PackWriter } from "../../src/wc/pristine-pack.js";
 
@@ -27,11 +27,18 @@ export function storedCopies(root: string): StoredCopy[] {
     }
   }
   const { pack } = packPaths(root);
-  if (existsSync(pack)) {
-    const bytes = readFileSync(pack);
-    for (const record of packRecords(bytes)) copies.push({ hash: record.hash, bytes: bytes.subarray(record.offset, record.offset + record.size) });
-  }
+  if (existsSync(pack)) copies.push(...recordsOf(pack).map((record) => ({ hash: record.hash, bytes: record.bytes ?? Buffer.alloc(0) })));
   return copies;
+}
+
+/** The records of a pack file. */
+function recordsOf(pack: string): { hash: string; bytes?: Buffer }[] {
+  const fd = openSync(pack, "r");
+  try {
+    return [...packRecords(fd, fstatSync(fd).size)];
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Removes the BASE copy `hash` from the store of `root`: its loose file, and its record in the pack. */
@@ -40,14 +47,13 @@ export function dropPristine(root: string, hash: string): void {
   rmSync(join(store, hash.slice(0, 2), hash), { force: true });
   const { pack } = packPaths(root);
   if (!existsSync(pack)) return;
-  const bytes = readFileSync(pack);
-  const kept = [...packRecords(bytes)].filter((record) => record.hash !== hash);
+  const kept = recordsOf(pack).filter((record) => record.hash !== hash);
   forgetPacks();
   if (kept.length === 0) {
     for (const file of Object.values(packPaths(root))) rmSync(file);
     return;
   }
   const writer = new PackWriter(root);
-  for (const record of kept) writer.add(record.hash, bytes.subarray(record.offset, record.offset + record.size));
+  for (const record of kept) writer.add(record.hash, record.bytes!);
   writer.finish();
 }

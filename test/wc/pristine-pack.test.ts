@@ -56,8 +56,8 @@ const isCorrupt = (e: unknown) => e instanceof WcError && e.code === "corrupt-ad
 
 describe("the pristine pack", () => {
   test("holds every body, read back in any order, next to loose copies; what it lacks is missing", async () => {
-    // Sizes across the read window (1 MiB): empty, small, one window, more than one.
-    const sizes = [0, 1, 3000, 65536, 1 << 20, (1 << 20) + 1, 5, 700_000, 12];
+    // Sizes across the read window (1 MiB, also the largest record): empty, small, a whole window.
+    const sizes = [0, 1, 3000, 65536, 1 << 20, 5, 700_000, 1 << 20, 12];
     const items = bodies(sizes, 7);
     const root = newRoot();
     packOf(root, [...items, items[2]]); // the same body twice is stored once
@@ -86,6 +86,13 @@ describe("the pristine pack", () => {
     assert.equal(await pristineSize(root, absent), undefined);
     await assert.rejects(readPristine(root, absent), (e: unknown) => e instanceof WcError && e.code === "missing-pristine");
     assert.equal(rebuildPackIndex(root), undefined, "a sound index is left as it is");
+  });
+
+  test("a body above 1 MiB is refused by the pack (it stays a loose copy)", () => {
+    const root = newRoot();
+    const writer = new PackWriter(root);
+    assert.throws(() => writer.add("0".repeat(64), Buffer.alloc((1 << 20) + 1)), /too large for the pristine pack/);
+    writer.abandon();
   });
 
   test("a new checkout with no small body writes no pack", () => {
@@ -149,5 +156,19 @@ describe("the pristine pack", () => {
     assert.ok((await readPristine(root, items[2].hash)).equals(items[2].bytes));
     assert.equal(await hasPristine(root, items[1].hash), false, "the damaged record is missing, not wrong");
     assert.equal(await hasPristine(root, items[3].hash), false, "the cut record is missing");
+  });
+
+  test("a record whose size says more than a record can hold ends the rebuild there: what came before is kept", async () => {
+    const items = bodies([100, 200, 300], 5);
+    const root = newRoot();
+    packOf(root, items);
+    const pack = readFileSync(packPaths(root).pack);
+    pack.writeUInt32BE(0xfffffff0, 136 + 32); // record 1's size: ~4 GiB, in a pack of ~700 bytes
+    writeFileSync(packPaths(root).pack, pack);
+    rmSync(packPaths(root).index);
+    assert.deepEqual(rebuildPackIndex(root), { kept: 1, dropped: 1 });
+    forgetPacks();
+    assert.ok((await readPristine(root, items[0].hash)).equals(items[0].bytes));
+    assert.equal(await hasPristine(root, items[2].hash), false, "nothing after a damaged size can be found");
   });
 });
