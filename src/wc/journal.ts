@@ -68,7 +68,7 @@ export async function runJournal(root: string, journal: Journal, opts: ReplayOpt
   const bases = new Set<string>();
   for (const step of journal.steps) if (step.do === "write") bases.add(step.hash);
   for (const hash of bases) {
-    if (!(await hasPristine(root, hash))) throw new WcError("missing-pristine", `the BASE copy ${pristinePath(root, hash)} is missing; run \`zsync update\` again to fetch it`);
+    if (!(await hasPristine(root, hash))) throw missingBase(root, hash);
   }
   await writeFileAtomic(adminPaths(root).journal, JSON.stringify(journal));
   // Carried out from memory: the file just written holds the same journal, checked above.
@@ -399,10 +399,12 @@ async function copyNew(root: string, source: string, absolute: string, hash: str
 
 /** Rethrows `error`, as a clear missing-pristine error when the BASE copy is what is missing. */
 async function missingPristine(root: string, hash: string, error: unknown): Promise<never> {
-  if ((error as NodeJS.ErrnoException).code === "ENOENT" && !(await hasPristine(root, hash))) {
-    throw new WcError("missing-pristine", `the BASE copy ${pristinePath(root, hash)} is missing; run \`zsync update\` again to fetch it`);
-  }
+  if ((error as NodeJS.ErrnoException).code === "ENOENT" && !(await hasPristine(root, hash))) throw missingBase(root, hash);
   throw error;
+}
+
+function missingBase(root: string, hash: string): WcError {
+  return new WcError("missing-pristine", `the BASE copy ${pristinePath(root, hash)} is missing; run \`zsync update\` again to fetch it`);
 }
 
 /** Creates the new file `absolute` holding `data`; false when something is already there. */

@@ -148,6 +148,12 @@ describe("bad input gets a clear error, a non-zero exit, and changes nothing", {
     assert.equal(d.code, 1, d.stderr);
     assert.match(d.stderr, /BASE copy .+ is missing/);
     assertUnchanged(dir, before, "diff");
+    // So does revert: refused before its journal is written, so no later command finishes it.
+    const rv = await zsync(["revert", "f.txt"], { cwd: dir });
+    assert.equal(rv.code, 1, rv.stderr);
+    assert.match(rv.stderr, /BASE copy .+ is missing/);
+    assertUnchanged(dir, before, "revert");
+    assert.equal(existsSync(join(dir, ".zsync/journal.json")), false);
     // The way out the message gives works: move the file aside, update, carry the edits over.
     const mine = readFileSync(join(dir, "f.txt"));
     rmSync(join(dir, "f.txt"));
