@@ -23,7 +23,7 @@ import { ADMIN_DIR, findWorkingCopy, readConfig, WcError, checkoutUrl } from "./
 import { checkout } from "./checkout.js";
 import { loadEntries, saveEntries } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
-import { statCache } from "./journal.js";
+import { statCache } from "./stat-cache.js";
 import { META_DIR, metaFileOf, objectOfMetaFile, sameMeta } from "./meta-files.js";
 import { guessContentType, guessedMeta } from "./guess-type.js";
 import { hashFile } from "./pristine.js";

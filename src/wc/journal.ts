@@ -11,13 +11,13 @@ import { constants, copyFileSync, lstatSync, mkdirSync, writeFileSync, type BigI
 import { dirname, join } from "node:path";
 import { adminPaths, WcError } from "./admin.js";
 import { copyFileAtomic, namePathOnDiskFull, writeFileAtomic } from "./atomic.js";
-import { entriesOnDisk, loadEntries, saveEntries, setOrDelete, type Entries, type Entry, type MetaFileCache } from "./entries.js";
+import { entriesOnDisk, loadEntries, saveEntries, setOrDelete, type Entries, type Entry } from "./entries.js";
 import { parseMetaText } from "./meta-files.js";
 import { objectOfMetaFile } from "../protocol/meta-text.js";
-import type { ObjectMeta } from "../protocol/types.js";
-import { hashFile, hasPristine, pristinePath } from "./pristine.js";
+import { hashFile, hasPristine, missingPristineError, pristinePath } from "./pristine.js";
 import { readPacked } from "./pristine-pack.js";
 import { checkoutPathChecker } from "./safe-path.js";
+import { cacheFromStats, metaCacheFromStats } from "./stat-cache.js";
 
 /** What a file is expected to hold before a step touches it. */
 export type Expectation = { hash: string } | "absent" | "any";
@@ -68,7 +68,7 @@ export async function runJournal(root: string, journal: Journal, opts: ReplayOpt
   const bases = new Set<string>();
   for (const step of journal.steps) if (step.do === "write") bases.add(step.hash);
   for (const hash of bases) {
-    if (!(await hasPristine(root, hash))) throw missingBase(root, hash);
+    if (!(await hasPristine(root, hash))) throw missingPristineError(root, hash);
   }
   await writeFileAtomic(adminPaths(root).journal, JSON.stringify(journal));
   // Carried out from memory: the file just written holds the same journal, checked above.
@@ -186,38 +186,6 @@ async function readJournal(root: string, file: string): Promise<Journal | undefi
   const problem = journalProblem(root, journal);
   if (problem) throw new WcError("corrupt-admin", `${file} is not a valid journal (${problem}); nothing was done. Move it away and run \`zsync status\` to inspect the checkout`);
   return journal;
-}
-
-/** The stat cache for a file known to hold `hash`, unless its mtime is too recent to trust. */
-export async function statCache(absolute: string, hash: string, nowMs: number = Date.now()): Promise<Entry["cache"]> {
-  const s = await stat(absolute, { bigint: true }).catch(() => undefined);
-  if (!s || !s.isFile()) return undefined;
-  return cacheFromStats(s, hash, nowMs);
-}
-
-/**
- * Whether a stat time (ns) is old enough for a cache to trust: a write in the same clock tick
- * as the stat would keep size and mtime (git's "racily clean"). File systems with sub-second
- * times stamp files from the kernel's coarse clock (one tick, ≤ 10 ms, behind): 100 ms is ten
- * ticks of margin, so a checkout's files are cached as it ends and the first `status` need not
- * hash them all. A time on a whole second may come from a file system that keeps only seconds
- * (or two, FAT): for those, 2 s.
- */
-export function settled(timeNs: bigint, nowMs: number = Date.now()): boolean {
-  const margin = timeNs % 1_000_000_000n === 0n ? 2_000_000_000n : 100_000_000n;
-  return BigInt(Math.floor(nowMs)) * 1_000_000n - timeNs >= margin;
-}
-
-/** A metadata file's cache (its stat and the metadata it holds), unless its mtime is too recent to trust. */
-export function metaCacheFromStats(s: BigIntStats, meta: ObjectMeta, nowMs: number = Date.now()): MetaFileCache | undefined {
-  if (!settled(s.mtimeNs, nowMs)) return undefined;
-  return { size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: Number(s.ino), meta };
-}
-
-/** {@link statCache} from stats already taken. */
-export function cacheFromStats(s: BigIntStats, hash: string, nowMs: number = Date.now()): Entry["cache"] {
-  if (!settled(s.mtimeNs, nowMs)) return undefined;
-  return { size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: Number(s.ino), hash };
 }
 
 /** What is at a path now: a regular file's hash, or what else is there (a symlink is never followed). */
@@ -399,12 +367,8 @@ async function copyNew(root: string, source: string, absolute: string, hash: str
 
 /** Rethrows `error`, as a clear missing-pristine error when the BASE copy is what is missing. */
 async function missingPristine(root: string, hash: string, error: unknown): Promise<never> {
-  if ((error as NodeJS.ErrnoException).code === "ENOENT" && !(await hasPristine(root, hash))) throw missingBase(root, hash);
+  if ((error as NodeJS.ErrnoException).code === "ENOENT" && !(await hasPristine(root, hash))) throw missingPristineError(root, hash);
   throw error;
-}
-
-function missingBase(root: string, hash: string): WcError {
-  return new WcError("missing-pristine", `the BASE copy ${pristinePath(root, hash)} is missing; run \`zsync update\` again to fetch it`);
 }
 
 /** Creates the new file `absolute` holding `data`; false when something is already there. */

@@ -21,8 +21,11 @@ const MAGIC = Buffer.from("zsyncpk1");
 const HEAD = MAGIC.length + 4 + 6;
 const SLOT = 32 + 6 + 4;
 const RECORD_HEAD = 32 + 4;
-/** Most bytes a record holds: a checkout packs bodies of up to 1 MiB (SMALL_BODY in pristine.ts). */
-const MAX_RECORD = 1 << 20;
+/**
+ * Bodies up to this size are gathered in memory and written at once (src/wc/pristine.ts), and
+ * only they go into a pack: the most bytes a record holds.
+ */
+export const SMALL_BODY = 1 << 20;
 /** Bytes gathered before a write to the pack (a checkout's bodies are small). */
 const WRITE_CHUNK = 1 << 20;
 
@@ -35,7 +38,6 @@ export function packPaths(root: string): { pack: string; index: string } {
 /** An open pack: its index in memory, its bytes read on demand. */
 interface Pack {
   index: Buffer;
-  count: number;
   fd: number;
   /** The last bytes read from the pack and where they start (a checkout reads its records nearly in order). */
   window?: { start: number; bytes: Buffer };
@@ -88,7 +90,7 @@ function openPack(root: string): Pack | null {
     fs.closeSync(fd);
     throw damaged(root, "the pack's length differs from the one it records");
   }
-  pack = { index, count, fd };
+  pack = { index, fd };
   opened.set(root, pack);
   return pack;
 }
@@ -99,7 +101,7 @@ function find(root: string, hash: string): { pack: Pack; offset: number; size: n
   if (!pack || !/^[0-9a-f]{64}$/.test(hash)) return undefined;
   const key = Buffer.from(hash, "hex");
   let lo = 0;
-  let hi = pack.count - 1;
+  let hi = (pack.index.length - HEAD - 4) / SLOT - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     const at = HEAD + mid * SLOT;
@@ -130,12 +132,7 @@ export function readPacked(root: string, hash: string): Buffer | undefined {
   // of a few files): the record alone. A new buffer each time, so slices handed out stay valid.
   const onward = !window || (offset >= window.start && offset < window.start + window.bytes.length + READ_WINDOW);
   const bytes = Buffer.allocUnsafe(onward ? Math.max(size, READ_WINDOW) : size);
-  let done = 0;
-  while (done < bytes.length) {
-    const n = fs.readSync(pack.fd, bytes, done, bytes.length - done, offset + done);
-    if (n === 0) break;
-    done += n;
-  }
+  const done = readUpTo(pack.fd, bytes, offset);
   if (done < size) throw damaged(root, "the pack ends inside a record");
   pack.window = { start: offset, bytes: bytes.subarray(0, done) };
   return bytes.subarray(0, size);
@@ -165,7 +162,7 @@ export class PackWriter {
 
   /** Adds the bytes of `hash` (already checked by the caller); the same hash twice is stored once. */
   add(hash: string, data: Uint8Array): void {
-    if (data.length > MAX_RECORD) throw new Error(`zsync: a body of ${data.length} bytes is too large for the pristine pack`);
+    if (data.length > SMALL_BODY) throw new Error(`zsync: a body of ${data.length} bytes is too large for the pristine pack`);
     if (this.slots.has(hash)) return;
     const head = Buffer.allocUnsafe(RECORD_HEAD);
     head.write(hash, 0, 32, "hex");
@@ -311,7 +308,7 @@ export function* packRecords(fd: number, length: number): Generator<{ hash: stri
     const hash = head.toString("hex", 0, 32);
     const size = head.readUInt32BE(32);
     const offset = at + RECORD_HEAD;
-    if (size > MAX_RECORD || offset + size > length) {
+    if (size > SMALL_BODY || offset + size > length) {
       yield { hash, offset };
       return;
     }
@@ -322,10 +319,17 @@ export function* packRecords(fd: number, length: number): Generator<{ hash: stri
   }
 }
 
-function readExactly(fd: number, into: Buffer, position: number): void {
-  for (let done = 0; done < into.length; ) {
+/** Fills `into` from `position` on, or as much as the file holds; the count of bytes read. */
+function readUpTo(fd: number, into: Buffer, position: number): number {
+  let done = 0;
+  while (done < into.length) {
     const n = fs.readSync(fd, into, done, into.length - done, position + done);
-    if (n === 0) throw new Error(`the pack ended while being read at ${position + done}`);
+    if (n === 0) break;
     done += n;
   }
+  return done;
+}
+
+function readExactly(fd: number, into: Buffer, position: number): void {
+  if (readUpTo(fd, into, position) < into.length) throw new Error(`the pack ended while being read at ${position}`);
 }

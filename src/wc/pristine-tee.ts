@@ -11,7 +11,7 @@ import { open, rm, stat, type FileHandle } from "node:fs/promises";
 import { WcError } from "./admin.js";
 import { namePathOnDiskFull } from "./atomic.js";
 import type { StatCache } from "./entries.js";
-import { cacheFromStats } from "./journal.js";
+import { cacheFromStats } from "./stat-cache.js";
 import { BIG_WRITE_BUFFER, placePristine, pristineTempPath, SMALL_BODY, writePristineSync } from "./pristine.js";
 
 /**

@@ -10,7 +10,7 @@ import { access, mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { adminPaths, WcError } from "./admin.js";
 import { namePathOnDiskFull, uniqueTempPart } from "./atomic.js";
-import { packedSize, readPacked } from "./pristine-pack.js";
+import { packedSize, readPacked, SMALL_BODY } from "./pristine-pack.js";
 
 /** The pristine store folder of each checkout root seen (a checkout asks 20,000 times). */
 const storeOf = new Map<string, string>();
@@ -29,7 +29,8 @@ export async function hasPristine(root: string, hash: string): Promise<boolean> 
   return access(pristinePath(root, hash)).then(() => true, () => false);
 }
 
-function missing(root: string, hash: string): WcError {
+/** The error for a BASE copy that is not in the store. */
+export function missingPristineError(root: string, hash: string): WcError {
   return new WcError("missing-pristine", `the BASE copy ${pristinePath(root, hash)} is missing; run \`zsync update\` to fetch it again or check out anew`);
 }
 
@@ -38,7 +39,7 @@ export async function readPristine(root: string, hash: string): Promise<Buffer> 
   const packed = readPacked(root, hash);
   if (packed) return packed;
   return readFile(pristinePath(root, hash)).catch((error: unknown) => {
-    throw (error as NodeJS.ErrnoException).code === "ENOENT" ? missing(root, hash) : error;
+    throw (error as NodeJS.ErrnoException).code === "ENOENT" ? missingPristineError(root, hash) : error;
   });
 }
 
@@ -69,8 +70,7 @@ export async function placePristine(root: string, temp: string, hash: string): P
 /** Write buffer of file streams carrying large bodies: few, large writes (fewer syscalls). */
 export const BIG_WRITE_BUFFER = 8 << 20;
 
-/** Bodies up to this size are gathered in memory and written at once. */
-export const SMALL_BODY = 1 << 20;
+export { SMALL_BODY } from "./pristine-pack.js";
 
 /**
  * Stores bytes as a pristine copy, hashing on the way, and returns their hash and size.

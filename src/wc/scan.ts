@@ -11,7 +11,7 @@ import { ADMIN_DIR } from "./admin.js";
 import { childrenByParent, listingHolds, sameListing, type Entry, type ListingCache, type MetaFileCache, type StatCache } from "./entries.js";
 import { createIgnoreMatcher } from "./ignore.js";
 import { LazyEntries, statCachesOf } from "./lazy-entries.js";
-import { cacheFromStats, metaCacheFromStats, settled, statCache } from "./journal.js";
+import { cacheFromStats, metaCacheFromStats, settled, statCache } from "./stat-cache.js";
 import { META_DIR, metaFileOf, objectOfMetaFile, readWorkingMetaSync, sameMeta } from "./meta-files.js";
 import { hashFile } from "./pristine.js";
 import { cacheMatches, checkStatCaches, lstatAgainst, PARALLEL_FROM } from "./stat-check.js";

@@ -19,7 +19,7 @@ import { loadEntries, saveEntries, type Entry } from "../../src/wc/entries.js";
 import { runJournalOn } from "../../src/wc/journal.js";
 import { forEachRevision, LazyEntries } from "../../src/wc/lazy-entries.js";
 import { rebuildIndexIfDamaged } from "../../src/wc/index-rebuild.js";
-import { settled } from "../../src/wc/journal.js";
+import { settled } from "../../src/wc/stat-cache.js";
 import { missingPaths } from "../../src/wc/missing.js";
 import { scanWorkingCopy } from "../../src/wc/scan.js";
 import { formatMeta } from "../../src/protocol/meta-text.js";
