@@ -22,6 +22,7 @@ import { writeIndexSummary } from "./index-summary.js";
 import { forEachRevision } from "./lazy-entries.js";
 import { readWorkingMetaSync } from "./meta-files.js";
 import { receiveBodies } from "./receive.js";
+import type { EarlyWriter } from "./early-writes.js";
 import { scanWorkingCopy, type PathStatus } from "./scan.js";
 import type { ConflictPolicy } from "../merge/content-kinds.js";
 import { checkoutPathChecker } from "./safe-path.js";
@@ -77,7 +78,17 @@ export function refuseUnsafePaths(root: string, manifest: SnapshotManifest, scop
 export async function applyRemote(
   wc: WorkingCopy,
   snapshot: { manifest: SnapshotManifest; records: AsyncGenerator<SnarfRecord> },
-  opts: { full: boolean; paths?: string[]; command: string; progress?: (received: number, total: number) => void; policy?: ConflictPolicy },
+  opts: {
+    full: boolean;
+    paths?: string[];
+    command: string;
+    progress?: (received: number, total: number) => void;
+    policy?: ConflictPolicy;
+    /** A new checkout's early writer (src/wc/early-writes.ts); its owner undoes it if this fails before the journal. */
+    early?: EarlyWriter;
+    /** This update finishes an interrupted checkout (files it was writing may be cut short). */
+    finishesCheckout?: boolean;
+  },
 ): Promise<ApplyResult> {
   const { root, config } = wc;
   const entries = wc.entries.entries;
@@ -94,7 +105,9 @@ export async function applyRemote(
   // expects its path absent, and the journal moves aside whatever turns up there meanwhile. Its
   // pristine store is new, and its small bodies go into one pack (src/wc/pristine-pack.ts).
   const newCheckout = opts.command === "checkout" && entries.size <= 1;
-  await receiveBodies(root, snapshot, { wanted: (path) => wanted(path, "file"), progress: opts.progress, pack: newCheckout });
+  const early = newCheckout ? opts.early : undefined;
+  await receiveBodies(root, snapshot, { wanted: (path) => wanted(path, "file"), progress: opts.progress, pack: newCheckout, early });
+  const prewritten = await early?.finish();
 
   // 2. Plan. Only what the server touched is scanned, so the cost follows the change, not the tree.
   const deleted = new Set(manifest.deleted.filter((p) => entries.has(p)));
@@ -116,7 +129,7 @@ export async function applyRemote(
   local.set("", { path: "", kind: "folder", content: "=", meta: " ", workingMeta: rootMeta.meta, metaError: rootMeta.error, entry: entries.get("") });
   await rememberServerTypes(root, manifest.types);
   const plan = createUpdatePlan({ wc, local, deleted, wanted, policy: opts.policy, types: manifest.types });
-  const planFile = filePlanner(plan, root);
+  const planFile = filePlanner(plan, root, { finishesCheckout: opts.finishesCheckout });
   const { steps, entryChanges, skipped, blocked, superseded, note, parentReady, isBlocked } = plan;
   const { treeSituation, keepLocal, planLocalAdditions, planRestores, planRemoval, planFolder } = plan;
 
@@ -236,12 +249,18 @@ export async function applyRemote(
   const nothingToDo = steps.length === 0 && Object.keys(entryChanges).length === 0 && (!advance || manifest.revision === wc.entries.revision);
   const report = nothingToDo
     ? { savedAside: [] }
-    : await runJournalOn(wc, {
-        command: opts.command,
-        steps,
-        entries: entryChanges,
-        revision: advance ? manifest.revision : undefined,
-      });
+    : await runJournalOn(
+        wc,
+        {
+          command: opts.command,
+          steps,
+          entries: entryChanges,
+          revision: advance ? manifest.revision : undefined,
+        },
+        { prewritten },
+      );
+  // Files the worker wrote that no step took (the plan wrote nothing there) are not the checkout's.
+  early?.removeUntaken();
   // The next update that brings nothing can then do without reading the entries.
   await writeIndexSummary(root, wc.entries);
   plan.lines.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

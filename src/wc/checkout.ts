@@ -7,7 +7,8 @@ import { resolve } from "node:path";
 import type { ZsyncClient } from "../transport/http/client.js";
 import { ProtocolError } from "../transport/http/client.js";
 import { adminPaths, FORMAT_VERSION, WcError, writeConfig, type Depth } from "./admin.js";
-import { applyRemote, type ApplyResult } from "./apply-remote.js";
+import { applyRemote, withinDepth, type ApplyResult } from "./apply-remote.js";
+import { EarlyWriter } from "./early-writes.js";
 import { saveEntries } from "./entries.js";
 import { hasJournal } from "./journal.js";
 import { withWorkingCopy } from "./session.js";
@@ -72,12 +73,18 @@ export async function checkout(opts: CheckoutOptions): Promise<ApplyResult & { r
     throw error;
   }
   let result: ApplyResult;
+  // The working files of small bodies are created on a worker thread as they arrive.
+  const depth = opts.depth ?? "infinity";
+  const wanted = snapshot.manifest.entries.filter((e) => e.path !== "" && withinDepth(e.path, e.kind, depth));
+  const folders = wanted.filter((e) => e.kind === "folder").map((e) => e.path);
+  const early = EarlyWriter.forCheckout(root, wanted.length - folders.length, folders);
   try {
-    result = await withWorkingCopy(root, { lock: "checkout" }, (wc) => applyRemote(wc, snapshot, { full: true, command: "checkout", progress: opts.progress }));
+    result = await withWorkingCopy(root, { lock: "checkout" }, (wc) => applyRemote(wc, snapshot, { full: true, command: "checkout", progress: opts.progress, early }));
   } catch (error) {
     if (!(await hasJournal(root))) {
-      // Interrupted while receiving (connection lost, disk full…): only the admin area was
-      // written, so leave no half checkout behind.
+      // Interrupted while receiving (connection lost, disk full…): only the admin area and the
+      // files the early writer made were written, so leave no half checkout behind.
+      await early?.undo();
       await rm(paths.admin, { recursive: true, force: true });
       if (!existing) await rmdir(root).catch(() => {});
       throw error;

@@ -17,7 +17,8 @@ import { objectOfMetaFile } from "../protocol/meta-text.js";
 import { hashFile, hasPristine, missingPristineError, pristinePath } from "./pristine.js";
 import { readPacked } from "./pristine-pack.js";
 import { checkoutPathChecker } from "./safe-path.js";
-import { cacheFromStats, metaCacheFromStats } from "./stat-cache.js";
+import type { EarlyFile } from "./early-writes.js";
+import { cacheFromStats, metaCacheFromStats, type TakenStat } from "./stat-cache.js";
 
 /** What a file is expected to hold before a step touches it. */
 export type Expectation = { hash: string } | "absent" | "any";
@@ -56,6 +57,11 @@ export interface ReplayOptions {
   entries?: Entries;
   /** The journal just written by {@link runJournal} (not read back and validated again). */
   journal?: Journal;
+  /**
+   * Working files a new checkout created while receiving (src/wc/early-writes.ts), by path: a
+   * `write` step of a new file with the same content is done, and its file is taken out of the map.
+   */
+  prewritten?: Map<string, EarlyFile>;
 }
 
 /** Writes the journal, carries it out, and removes it. */
@@ -66,7 +72,7 @@ export async function runJournal(root: string, journal: Journal, opts: ReplayOpt
   // Likewise every BASE copy a write needs (a missing one, or a damaged pack index, is an error
   // now rather than a journal that fails halfway and again at each replay).
   const bases = new Set<string>();
-  for (const step of journal.steps) if (step.do === "write") bases.add(step.hash);
+  for (const step of journal.steps) if (step.do === "write" && opts.prewritten?.get(step.path)?.hash !== step.hash) bases.add(step.hash);
   for (const hash of bases) {
     if (!(await hasPristine(root, hash))) throw missingPristineError(root, hash);
   }
@@ -79,8 +85,8 @@ export async function runJournal(root: string, journal: Journal, opts: ReplayOpt
  * {@link runJournal} for a command holding the checkout open: it reuses `holder.entries` instead
  * of reading the index again, and leaves the entries as saved in `holder.entries`.
  */
-export async function runJournalOn(holder: { root: string; entries: Entries }, journal: Journal): Promise<JournalReport> {
-  const report = await runJournal(holder.root, journal, { entries: holder.entries });
+export async function runJournalOn(holder: { root: string; entries: Entries }, journal: Journal, opts: Pick<ReplayOptions, "prewritten"> = {}): Promise<JournalReport> {
+  const report = await runJournal(holder.root, journal, { ...opts, entries: holder.entries });
   holder.entries = report.entries ?? (await loadEntries(holder.root));
   return report;
 }
@@ -109,7 +115,7 @@ export async function replayJournal(root: string, opts: ReplayOptions = {}): Pro
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(16, batch.length) }, async () => {
-        while (next < batch.length) await applyStep(root, batch[next++], { report, written, madeDirs, unsafe });
+        while (next < batch.length) await applyStep(root, batch[next++], { report, written, madeDirs, unsafe, prewritten: opts.prewritten });
       }),
     );
     batch = [];
@@ -119,7 +125,7 @@ export async function replayJournal(root: string, opts: ReplayOptions = {}): Pro
     if (step.do === "mkdir" || step.do === "rmdir" || batchPaths.has(step.path)) {
       await flush();
       if (step.do === "mkdir" || step.do === "rmdir") {
-        await applyStep(root, step, { report, written, madeDirs, unsafe });
+        await applyStep(root, step, { report, written, madeDirs, unsafe, prewritten: opts.prewritten });
         continue;
       }
     }
@@ -245,6 +251,7 @@ interface ReplayState {
   /** Folders known to exist. */
   madeDirs: Set<string>;
   unsafe: (path: string) => string | undefined;
+  prewritten?: Map<string, EarlyFile>;
 }
 
 function refuseUnsafe(unsafe: (path: string) => string | undefined, step: JournalStep): void {
@@ -258,7 +265,7 @@ interface Written {
   hash?: string;
   /** A `write-text` step's text. */
   text?: string;
-  stats?: BigIntStats;
+  stats?: TakenStat;
 }
 
 function statsOf(absolute: string): BigIntStats | undefined {
@@ -266,7 +273,7 @@ function statsOf(absolute: string): BigIntStats | undefined {
   return s?.isFile() ? s : undefined;
 }
 
-async function applyStep(root: string, step: JournalStep, { report, written, madeDirs, unsafe }: ReplayState): Promise<void> {
+async function applyStep(root: string, step: JournalStep, { report, written, madeDirs, unsafe, prewritten }: ReplayState): Promise<void> {
   refuseUnsafe(unsafe, step);
   const absolute = join(root, step.path);
   switch (step.do) {
@@ -277,6 +284,12 @@ async function applyStep(root: string, step: JournalStep, { report, written, mad
       return;
     }
     case "write": {
+      const early = step.expect === "absent" ? prewritten?.get(step.path) : undefined;
+      if (early?.hash === step.hash) {
+        prewritten!.delete(step.path);
+        written.set(step.path, { hash: step.hash, stats: early });
+        return;
+      }
       // The BASE copy: bytes from the pack (a new checkout's), else its loose file.
       const source = readPacked(root, step.hash) ?? pristinePath(root, step.hash);
       if (step.expect === "absent") {
@@ -369,6 +382,14 @@ async function copyNew(root: string, source: string, absolute: string, hash: str
 async function missingPristine(root: string, hash: string, error: unknown): Promise<never> {
   if ((error as NodeJS.ErrnoException).code === "ENOENT" && !(await hasPristine(root, hash))) throw missingPristineError(root, hash);
   throw error;
+}
+
+/**
+ * True when the file at `path` holds the first bytes (fewer than all) of the BASE copy `hash`:
+ * what a checkout stopped while writing it leaves. Completing it loses nothing.
+ */
+export async function holdsStartOfBase(root: string, path: string, hash: string): Promise<boolean> {
+  return isPrefixOf(join(root, path), readPacked(root, hash) ?? pristinePath(root, hash));
 }
 
 /** Creates the new file `absolute` holding `data`; false when something is already there. */

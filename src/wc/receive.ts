@@ -8,6 +8,7 @@ import { WcError } from "./admin.js";
 import { nodeCrypto } from "../protocol/crypto.js";
 import { hasPristine, SMALL_BODY, storePristine, writePristineSync } from "./pristine.js";
 import { PackWriter } from "./pristine-pack.js";
+import type { EarlyWriter } from "./early-writes.js";
 
 /**
  * Stores every file body of `snapshot` whose path is `wanted`; records the manifest does not list
@@ -22,6 +23,8 @@ export async function receiveBodies(
     progress?: (received: number, total: number, bytes: number, totalBytes: number) => void;
     /** A new checkout's empty store: small bodies go into its pack (src/wc/pristine-pack.ts). */
     pack?: boolean;
+    /** A new checkout's worker that creates the working files of small bodies as they arrive (src/wc/early-writes.ts). */
+    early?: EarlyWriter;
   },
 ): Promise<void> {
   const { manifest } = snapshot;
@@ -67,6 +70,8 @@ export async function receiveBodies(
         if (pack) pack.add(remote.hash!, data);
         else writePristineSync(root, remote.hash!, data);
         stored.add(remote.hash!);
+        const behind = opts.early?.add(remote.path, remote.hash!, data);
+        if (behind) await behind;
       } else {
         await storePristine(root, body, remote.hash, record.size).catch((error: unknown) => {
           if (error instanceof WcError && error.code === "bad-content") throw badContent(remote.path);

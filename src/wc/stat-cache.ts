@@ -8,6 +8,9 @@ import type { BigIntStats } from "node:fs";
 import type { Entry, MetaFileCache } from "./entries.js";
 import type { ObjectMeta } from "../protocol/types.js";
 
+/** What a stat cache keeps of a file's stat. */
+export type TakenStat = Pick<BigIntStats, "size" | "ino" | "mtimeNs">;
+
 /** The stat cache for a file known to hold `hash`, unless its mtime is too recent to trust. */
 export async function statCache(absolute: string, hash: string, nowMs: number = Date.now()): Promise<Entry["cache"]> {
   const s = await stat(absolute, { bigint: true }).catch(() => undefined);
@@ -29,13 +32,13 @@ export function settled(timeNs: bigint, nowMs: number = Date.now()): boolean {
 }
 
 /** A metadata file's cache (its stat and the metadata it holds), unless its mtime is too recent to trust. */
-export function metaCacheFromStats(s: BigIntStats, meta: ObjectMeta, nowMs: number = Date.now()): MetaFileCache | undefined {
+export function metaCacheFromStats(s: TakenStat, meta: ObjectMeta, nowMs: number = Date.now()): MetaFileCache | undefined {
   if (!settled(s.mtimeNs, nowMs)) return undefined;
   return { size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: Number(s.ino), meta };
 }
 
 /** {@link statCache} from stats already taken. */
-export function cacheFromStats(s: BigIntStats, hash: string, nowMs: number = Date.now()): Entry["cache"] {
+export function cacheFromStats(s: TakenStat, hash: string, nowMs: number = Date.now()): Entry["cache"] {
   if (!settled(s.mtimeNs, nowMs)) return undefined;
   return { size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: Number(s.ino), hash };
 }

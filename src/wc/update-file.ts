@@ -9,12 +9,16 @@ import type { EntryInfo } from "../protocol/types.js";
 import { entryFromRemote, type Entry } from "./entries.js";
 import { formatMeta, metaFileOf } from "./meta-files.js";
 import { planFileMerge, planMeta } from "./plan-object.js";
+import { holdsStartOfBase } from "./journal.js";
 import { hashFile } from "./pristine.js";
 import type { PathStatus } from "./scan.js";
 import { textHash, type UpdatePlan } from "./update-plan.js";
 
-/** The file planner of an update, adding to `plan`. */
-export function filePlanner(plan: UpdatePlan, root: string) {
+/**
+ * The file planner of an update, adding to `plan`. `finishesCheckout`: the update finishes an
+ * interrupted checkout, whose working files may have been cut short (see below).
+ */
+export function filePlanner(plan: UpdatePlan, root: string, opts: { finishesCheckout?: boolean } = {}) {
   const { ctx, steps, entryChanges, skipped, note, fileExpect, planRemoval } = plan;
   return planFile;
 
@@ -22,9 +26,14 @@ export function filePlanner(plan: UpdatePlan, root: string) {
   async function planFile(remote: EntryInfo | undefined, entry: Entry | undefined, status: PathStatus | undefined, deletedPath?: string) {
     const path = remote?.path ?? deletedPath!;
     const hasBase = entry !== undefined && entry.schedule !== "added";
-    const present = status !== undefined && status.content !== "!" && status.kind === "file";
+    const onDisk = status !== undefined && status.content !== "!" && status.kind === "file";
     // The scan does not hash unversioned files; comparing with the server's content needs it.
-    if (present && !entry && status.workingHash === undefined) status.workingHash = (await hashFile(join(root, path))).hash;
+    if (onDisk && !entry && status.workingHash === undefined) status.workingHash = (await hashFile(join(root, path))).hash;
+    // An interrupted checkout leaves the files it was writing cut short (src/wc/early-writes.ts):
+    // an unversioned file holding the start of the server's content is completed, not an
+    // obstruction. Its bytes are all in what replaces it.
+    const cutShort = onDisk && !entry && opts.finishesCheckout === true && remote !== undefined && status.workingHash !== remote.hash && (await holdsStartOfBase(root, path, remote.hash!));
+    const present = onDisk && !cutShort;
     // Edited metadata is a local change too: a file deleted on the server must not take it along.
     const metaEdited = !remote && status?.meta === "M";
     const localState: "absent" | "unchanged" | "modified" = !present

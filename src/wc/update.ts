@@ -32,7 +32,8 @@ export interface UpdateOptions {
  * reads its entries only when the server sent something or a tracked path may be missing.
  */
 export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<ApplyResult> {
-  if (wc.summary && (opts.paths || opts.revision !== undefined || (await stat(adminPaths(wc.root).incomplete).then(() => true, () => false)))) await loadDeferredEntries(wc);
+  const incomplete = await stat(adminPaths(wc.root).incomplete).then(() => true, () => false);
+  if (wc.summary && (opts.paths || opts.revision !== undefined || incomplete)) await loadDeferredEntries(wc);
   const revision = checkoutRevision(wc);
   // Going back in time needs the whole state at that revision; forward, the delta suffices.
   // An entry committed from here after the checkout's revision (mixed revisions) that is newer
@@ -73,7 +74,7 @@ export async function update(wc: WorkingCopy, opts: UpdateOptions): Promise<Appl
     snapshot = { ...snapshot, records: (async function* () {})() };
     await loadDeferredEntries(wc);
   }
-  const result = await applyRemote(wc, snapshot, { full: backwards, paths: opts.paths, command: "update", progress: opts.progress, policy: opts.policy });
+  const result = await applyRemote(wc, snapshot, { full: backwards, paths: opts.paths, command: "update", progress: opts.progress, policy: opts.policy, finishesCheckout: incomplete });
   // An interrupted checkout is finished by a whole update.
   if (!opts.paths) await rm(adminPaths(wc.root).incomplete, { force: true });
   return result;

@@ -33,6 +33,8 @@ interface Scenario {
   manifest: unknown;
   /** Raw SNARF records after the manifest (see {@link rec} and {@link dirRec}). */
   records: Buffer[];
+  /** Send the first `after` records, then wait for `until` before sending the rest. */
+  pause?: { after: number; until: () => Promise<void> };
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -80,7 +82,13 @@ class HostileServer {
     if (path.endsWith("/@@toFS.snarf")) {
       const manifest = typeof this.current.manifest === "string" ? this.current.manifest : JSON.stringify(this.current.manifest);
       res.writeHead(200, { "content-type": "application/x-snarf", "zsync-revision": String(this.current.revision), "zsync-repository": UUID });
-      res.end(Buffer.concat([rec("@@zsync/manifest.json", manifest), ...this.current.records]));
+      const { records, pause } = this.current;
+      if (!pause) {
+        res.end(Buffer.concat([rec("@@zsync/manifest.json", manifest), ...records]));
+        return;
+      }
+      res.write(Buffer.concat([rec("@@zsync/manifest.json", manifest), ...records.slice(0, pause.after)]));
+      void pause.until().then(() => res.end(Buffer.concat(records.slice(pause.after))));
       return;
     }
     res.writeHead(404, { "content-type": "application/json" });
@@ -95,6 +103,11 @@ class HostileServer {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** Resolves once `done()` holds (checked every 10 ms; the test's timeout ends a wait that never does). */
+async function waitFor(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 /** Every path under `dir` (symlinks not followed) with what it is: a file's hash, `dir`, or `-> target`. */
@@ -202,6 +215,33 @@ describe("a malicious server never writes outside the checkout", () => {
     server.current = scenario(1, [{ path: "a.txt", body: "announced\n" }]);
     server.current.records = [rec("a.txt", "different\n")]; // same length, other bytes
     await checkoutRefused(/sent other bytes for a\.txt than its manifest announced/);
+  });
+
+  // A checkout of many files creates them on a worker as their bodies arrive
+  // (src/wc/early-writes.ts): a bad record after some of them are on disk still leaves no half
+  // checkout behind. The server holds the last record back until the first file is there.
+  const manyFiles = () => {
+    const scene = scenario(1, Array.from({ length: 150 }, (_, i) => ({ path: `many/f${i}.txt`, body: `${i}\n`.repeat(4000) })), ["many"]);
+    const first = join(work, `co${n + 1}`, "many", "f0.txt");
+    scene.pause = { after: scene.records.length - 1, until: () => waitFor(() => existsSync(first)) };
+    return scene;
+  };
+  test("many files, then a record whose bytes disagree with the manifest's hash", async () => {
+    server.current = manyFiles();
+    const last = server.current.records.length - 1;
+    server.current.records[last] = rec("many/f149.txt", "X".repeat(Buffer.byteLength("149\n".repeat(4000))));
+    await checkoutRefused(/sent other bytes for many\/f149\.txt than its manifest announced/);
+  });
+  test("many files, then one the archive lacks", async () => {
+    server.current = manyFiles();
+    server.current.records[server.current.records.length - 1] = Buffer.alloc(0);
+    await checkoutRefused(/archive lacks the content of many\/f149\.txt/);
+  });
+  test("many files, then an archive cut off in a record", async () => {
+    server.current = manyFiles();
+    const last = server.current.records.length - 1;
+    server.current.records[last] = server.current.records[last].subarray(0, 100);
+    await checkoutRefused(/the server sent a malformed archive|archive lacks|interrupted|ended/);
   });
 
   test("a file the manifest lists but the archive lacks", async () => {

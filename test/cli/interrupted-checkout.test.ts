@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, truncateSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -155,4 +155,50 @@ test("kill -9 while a checkout receives small bodies (gathered into its pack): t
   assert.deepEqual(clean.json.items, []);
   const diff = await zsync(["diff"], { cwd: dir });
   assert.equal(diff.stdout, "");
+});
+
+test("kill -9 after a checkout made some working files early (src/wc/early-writes.ts): the update that finishes it keeps them and completes a cut-short one; one edited meanwhile is an obstruction, and resolving it keeps the edit", async () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 600; i++) files[`f${String(i).padStart(3, "0")}.txt`] = `${i}\n`.repeat(700);
+  await new Remote(server).createFolder("early", files);
+  const parent = await tempDir("zsync-kill-early-");
+  const url = `${proxyOrigin}/early`;
+  const dir = join(parent, "co");
+
+  // More than one batch (1 MiB) of bodies gets through, then the proxy holds the rest back.
+  state.stallAfter = 1300 * 1024;
+  const stalled = new Promise<void>((resolve) => (state.stalled = resolve));
+  const term = pty.spawn(process.execPath, [CLIENT_BIN, "checkout", url, "co"], { cwd: parent, env: cliEnv({ TERM: "xterm" }), cols: 200, rows: 30, name: "xterm" });
+  const exited = new Promise<void>((resolve) => term.onExit(() => resolve()));
+  await stalled;
+  while (!existsSync(join(dir, "f002.txt"))) await new Promise((resolve) => setTimeout(resolve, 10)); // the worker wrote a batch
+  term.kill("SIGKILL");
+  await exited;
+  state.stallAfter = Infinity;
+
+  assert.equal(existsSync(join(dir, ".zsync", "journal.json")), false, "killed while receiving: no journal yet");
+  const early = Object.keys(files).filter((name) => existsSync(join(dir, name)));
+  assert.ok(early.length >= 3 && early.length < 600, `some working files were made early (${early.length})`);
+  // As a kill in the middle of writing them would leave them: one cut short, one created empty.
+  truncateSync(join(dir, "f000.txt"), 1000);
+  truncateSync(join(dir, "f002.txt"), 0);
+  writeFileSync(join(dir, "f001.txt"), "edited before the checkout was finished\n");
+
+  const up = await zsync(["update"], { cwd: dir });
+  assert.equal(up.code, 1, up.stdout + up.stderr);
+  assert.match(up.stdout, /C {2}f001\.txt {2}\(obstructed: an unversioned file is in the way\)/);
+  assert.match(up.stdout, /^U {2}f000\.txt$/m, "a cut-short file is completed like any other");
+  assert.match(up.stdout, /^U {2}f002\.txt$/m);
+  for (const [name, text] of Object.entries(files)) if (name !== "f001.txt") assert.equal(readFileSync(join(dir, name), "utf8"), text, name);
+  assert.equal(readFileSync(join(dir, "f001.txt"), "utf8"), "edited before the checkout was finished\n", "the edit stays in place");
+
+  const resolved = await zsync(["resolve", "--accept", "theirs-full", "f001.txt"], { cwd: dir });
+  assert.equal(resolved.code, 0, resolved.stdout + resolved.stderr);
+  assert.equal(readFileSync(join(dir, "f001.txt"), "utf8"), files["f001.txt"]);
+  const saved = readdirSync(dir).filter((name) => name.startsWith("f001.txt."));
+  assert.equal(saved.length, 1, saved.join(", "));
+  assert.equal(readFileSync(join(dir, saved[0]), "utf8"), "edited before the checkout was finished\n", "the edit is kept aside");
+  const st = await zsyncJson<{ incomplete?: boolean; items: { path: string }[] }>(["status"], { cwd: dir });
+  assert.equal(st.json.incomplete, undefined);
+  assert.deepEqual(st.json.items.map((i) => i.path), [saved[0]]);
 });
