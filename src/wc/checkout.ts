@@ -84,7 +84,7 @@ export async function checkout(opts: CheckoutOptions): Promise<ApplyResult & { r
     if (!(await hasJournal(root))) {
       // Interrupted while receiving (connection lost, disk full…): only the admin area and the
       // files the early writer made were written, so leave no half checkout behind.
-      await early?.undo();
+      await early?.undo().catch(() => {}); // the error that stopped the checkout is the one to report
       await rm(paths.admin, { recursive: true, force: true });
       if (!existing) await rmdir(root).catch(() => {});
       throw error;

@@ -1,6 +1,7 @@
 /**
  * Receiving a snapshot's bodies into the pristine store (the first step of checkout and update),
- * each verified against the manifest's hash. Interrupting it changes nothing but the pristine store.
+ * each verified against the manifest's hash. Interrupting it changes nothing but the pristine store
+ * (and, for a new checkout, the working files its early writer made: src/wc/early-writes.ts).
  */
 import { SnarfError, type SnarfRecord } from "../protocol/snarf.js";
 import type { SnapshotManifest } from "../protocol/types.js";
