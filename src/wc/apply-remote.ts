@@ -16,14 +16,14 @@ import { reconcileTree } from "../merge/tree.js";
 import type { SnarfRecord } from "../protocol/snarf.js";
 import type { SnapshotManifest } from "../protocol/types.js";
 import { WcError, type Depth } from "./admin.js";
-import { entriesUnder, entryFromRemote, type Entry } from "./entries.js";
+import { entriesUnder, entryFromRemote, saveEntries, type Entry } from "./entries.js";
 import { runJournalOn, type JournalReport } from "./journal.js";
 import { writeIndexSummary } from "./index-summary.js";
 import { forEachRevision } from "./lazy-entries.js";
 import { readWorkingMetaSync } from "./meta-files.js";
 import { receiveBodies } from "./receive.js";
 import type { EarlyWriter } from "./early-writes.js";
-import { scanWorkingCopy, type PathStatus } from "./scan.js";
+import { adoptScanCaches, listingsOfNewCheckout, scanWorkingCopy, type PathStatus } from "./scan.js";
 import type { ConflictPolicy } from "../merge/content-kinds.js";
 import { checkoutPathChecker } from "./safe-path.js";
 import type { WorkingCopy } from "./session.js";
@@ -261,6 +261,11 @@ export async function applyRemote(
       );
   // Files the worker wrote that no step took (the plan wrote nothing there) are not the checkout's.
   early?.removeUntaken();
+  if (newCheckout) {
+    // What a first status would record of the folders, so that the index summary below can be written.
+    const changed = adoptScanCaches(wc.entries.entries, { refreshedCaches: new Map(), refreshedMetaCaches: new Map(), refreshedListings: listingsOfNewCheckout(root, wc.entries.entries) });
+    if (changed.length > 0) await saveEntries(root, wc.entries, { changed });
+  }
   // The next update that brings nothing can then do without reading the entries.
   await writeIndexSummary(root, wc.entries);
   plan.lines.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -403,6 +403,36 @@ export function adoptScanCaches(entries: Map<string, Entry>, refreshed: Pick<Sca
   return [...changed];
 }
 
+/**
+ * Listing caches for the folders of a checkout just written: a folder whose names are exactly its
+ * tracked children gets the cache a scan would give it (if settled), so the first `status` or
+ * `update` after a checkout need not read every folder, nor the whole index (its summary needs
+ * them). `@@meta/` is never a tracked name, so a folder with one is left to the scan: its cache
+ * also rests on the metadata files' caches. The folder's stat is taken before its names, as in
+ * the scan's walk.
+ */
+export function listingsOfNewCheckout(root: string, entries: Map<string, Entry>, nowMs: number = Date.now()): Map<string, ListingCache> {
+  const children = childrenByParent(entries.keys());
+  const listings = new Map<string, ListingCache>();
+  for (const [dir, entry] of entries) {
+    if (entry.kind !== "folder") continue;
+    const stats = lstatSync(join(root, dir), { bigint: true, throwIfNoEntry: false });
+    if (!stats?.isDirectory()) continue;
+    let names: string[];
+    try {
+      names = readdirSync(join(root, dir));
+    } catch {
+      continue;
+    }
+    if (dir === "") names = names.filter((name) => name !== ADMIN_DIR);
+    const kids = children.get(dir)?.length ?? 0;
+    if (names.length !== kids || !names.every((name) => entries.has(dir === "" ? name : `${dir}/${name}`))) continue;
+    const listing = listingFromStats(stats, kids, nowMs);
+    if (listing) listings.set(dir, listing);
+  }
+  return listings;
+}
+
 /** The listing cache for a folder just read, unless its mtime is too recent to trust (as for files). */
 function listingFromStats(s: BigIntStats, children: number, nowMs: number): ListingCache | undefined {
   if (!settled(s.mtimeNs, nowMs) || !settled(s.ctimeNs, nowMs)) return undefined;
