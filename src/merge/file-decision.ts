@@ -14,6 +14,7 @@
  * | 6 | no BASE, unversioned file, nothing on the server | nothing | ? |
  * | 7 | no BASE, no file, new on the server | take-remote | U |
  * | 8 | no BASE, unversioned file, new on the server, same content | adopt | U |
+ * | 9a | no BASE, unversioned file cut short by an interrupted checkout, new on the server | take-remote | U |
  * | 9 | no BASE, unversioned file, new on the server, different content | tree-conflict (obstructed) | C |
  * | 10 | scheduled `removed`, deleted on the server too | forget | D |
  * | 11 | scheduled `removed`, unchanged on the server | nothing | R |
@@ -45,6 +46,9 @@
  *   stays until `zsync resolve`. As in zsync (bug §8-22), a conflicted file's BASE is not advanced
  *   by later updates until it is resolved.
  * - 5: zsync tries to merge a missing file; here the server's file is simply written.
+ * - 9a (no zsync counterpart): an update that finishes an interrupted checkout finds the files
+ *   the checkout was writing when it stopped. One that holds the start of the server's content
+ *   (fewer bytes) is completed: its bytes are all in what replaces it. Anything else is rule 9.
  *
  * A `schedule` of `added` on a path that has a BASE (re-added after a removal) is treated like no
  * schedule; a `schedule` of `removed` without a BASE is ignored. Without a BASE, `local:
@@ -65,6 +69,11 @@ export interface FileSituation {
   conflicted?: boolean;
   /** The working content equals the server's content (meaningful when both exist). */
   sameContent?: boolean;
+  /**
+   * No BASE and no schedule: the working file holds the start (fewer bytes) of the server's
+   * content, and the update finishes an interrupted checkout — a file it was writing when stopped.
+   */
+  cutShort?: boolean;
 }
 
 /** What to do with one file path during update, and the letter to report. */
@@ -116,6 +125,7 @@ function decideFileWithoutBase(s: FileSituation): FileAction {
   if (!remotePresent) return localPresent ? { action: "nothing", report: "?" } : { action: "nothing" };
   if (!localPresent) return { action: "take-remote", report: "U" };
   if (s.sameContent) return { action: "adopt", report: "U" };
+  if (s.cutShort) return { action: "take-remote", report: "U" };
   return treeConflict(FILE_CONFLICT_REASONS.obstructedByUnversionedFile);
 }
 

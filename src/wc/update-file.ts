@@ -26,14 +26,12 @@ export function filePlanner(plan: UpdatePlan, root: string, opts: { finishesChec
   async function planFile(remote: EntryInfo | undefined, entry: Entry | undefined, status: PathStatus | undefined, deletedPath?: string) {
     const path = remote?.path ?? deletedPath!;
     const hasBase = entry !== undefined && entry.schedule !== "added";
-    const onDisk = status !== undefined && status.content !== "!" && status.kind === "file";
+    const present = status !== undefined && status.content !== "!" && status.kind === "file";
     // The scan does not hash unversioned files; comparing with the server's content needs it.
-    if (onDisk && !entry && status.workingHash === undefined) status.workingHash = (await hashFile(join(root, path))).hash;
-    // An interrupted checkout leaves the files it was writing cut short (src/wc/early-writes.ts):
-    // an unversioned file holding the start of the server's content is completed, not an
-    // obstruction. Its bytes are all in what replaces it.
-    const cutShort = onDisk && !entry && opts.finishesCheckout === true && remote !== undefined && status.workingHash !== remote.hash && (await holdsStartOfBase(root, path, remote.hash!));
-    const present = onDisk && !cutShort;
+    if (present && !entry && status.workingHash === undefined) status.workingHash = (await hashFile(join(root, path))).hash;
+    // An interrupted checkout leaves the files it was writing (src/wc/early-writes.ts), perhaps
+    // cut short: the table completes those (rule 9a).
+    const cutShort = present && !entry && opts.finishesCheckout === true && remote !== undefined && status.workingHash !== remote.hash && (await holdsStartOfBase(root, path, remote.hash!));
     // Edited metadata is a local change too: a file deleted on the server must not take it along.
     const metaEdited = !remote && status?.meta === "M";
     const localState: "absent" | "unchanged" | "modified" = !present
@@ -50,6 +48,7 @@ export function filePlanner(plan: UpdatePlan, root: string, opts: { finishesChec
       schedule: entry?.schedule,
       conflicted: entry?.conflict !== undefined,
       sameContent: present && remote !== undefined && status.workingHash === remote.hash,
+      cutShort,
     });
     const kind = "file" as const;
     switch (decision.action) {

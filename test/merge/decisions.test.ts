@@ -33,7 +33,7 @@ interface DecisionCase {
   labels?: MergeLabels;
 }
 
-/** The file situation as far as the three files tell it (schedule and conflict come from case.json). */
+/** The file situation as far as the three files tell it (schedule, conflict and cutShort come from case.json). */
 function situationFromFiles(base: string | undefined, mine: string | undefined, theirs: string | undefined): FileSituation {
   const hasBase = base !== undefined;
   const situation: FileSituation = {
@@ -90,7 +90,8 @@ for (const [name, fixture] of cases) {
     if (hasContent) {
       // The files are the truth; case.json must describe them (schedule and conflict are extra).
       const derived = situationFromFiles(base, mine, theirs);
-      situation = defined({ ...derived, schedule: situationGiven.schedule, conflicted: situationGiven.conflicted });
+      situation = defined({ ...derived, schedule: situationGiven.schedule, conflicted: situationGiven.conflicted, cutShort: situationGiven.cutShort });
+      if (situation.cutShort) assert.ok(mine !== undefined && theirs !== undefined && mine.length < theirs.length && theirs.startsWith(mine), "cutShort: mine is the start of theirs");
       assert.deepEqual(defined(situationGiven), situation, "the situation in case.json does not match the files");
     }
 

@@ -5,7 +5,7 @@
  * still sees what is added or removed afterwards.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -56,6 +56,8 @@ function tree(): { root: string; entries: Map<string, Entry> } {
   return { root, entries };
 }
 
+// No test here reads the clock to decide: "now" is given, after every folder's times (the ctime
+// cannot be set, and is never later than the moment it is read here).
 const later = () => Date.now() + 60_000; // everything settled
 
 test("only folders holding exactly their tracked children, without @@meta/, get a listing; nothing too recent", () => {
@@ -65,7 +67,11 @@ test("only folders holding exactly their tracked children, without @@meta/, get 
   assert.equal(listings.get("")!.children, 6);
   assert.equal(listings.get("a")!.children, 2);
   assert.equal(listings.get("e")!.children, 0);
-  assert.equal(listingsOfNewCheckout(root, entries, Date.now()).size, 0, "folders changed a moment ago are not trusted yet");
+  // Every folder's mtime set to one moment, and "now" 50 ms after it: too recent to trust.
+  const moment = new Date("2030-01-01T00:00:00.000Z");
+  for (const dir of ["", "a", "e"]) utimesSync(join(root, dir), moment, moment);
+  assert.equal(lstatSync(join(root, "a")).mtimeMs, moment.getTime());
+  assert.equal(listingsOfNewCheckout(root, entries, moment.getTime() + 50).size, 0, "folders changed a moment ago are not trusted yet");
 });
 
 test("with the listings recorded, a scan still sees a file added, one removed, and one in a new folder", async () => {
