@@ -11,6 +11,8 @@ import { after, before, describe, test } from "node:test";
 import { Access, ForbiddenError, HiddenPathError, resolveAccess } from "../../src/server/authz/access.js";
 import { contentViewFor } from "../../src/server/authz/content-view.js";
 import { openSqliteStore } from "../../src/server/store/sqlite.js";
+import fc from "fast-check";
+import { fuzzTest } from "../fuzz/runs.js";
 import type { Store } from "../../src/server/store/types.js";
 
 describe("Access rules", () => {
@@ -51,6 +53,24 @@ describe("Access rules", () => {
     assert.equal(access.canSeeFrom("b", "a/pub/x"), false, "not inside the base");
     assert.equal(access.canSeeFrom("", "b/c"), true);
   });
+
+  // canSeeFrom walks the path once; its definition is "the path and every folder from the base
+  // down to it are readable", each by roleAt. Both are compared on random grants and paths.
+  const segment = fc.constantFrom("a", "b", "ab");
+  const repoPath = fc.array(segment, { maxLength: 4 }).map((parts) => parts.join("/"));
+  const role = fc.constantFrom("manager", "editor", "reader", "none", "superuser");
+  fuzzTest(
+    "canSeeFrom is: the path is at or inside the base, and it and each folder between are readable",
+    fc.property(role, fc.array(fc.tuple(repoPath, role), { maxLength: 5 }), repoPath, repoPath, (accountRole, grants, path, base) => {
+      const access = new Access("u", accountRole, grants.map(([p, r]) => ({ path: p, role: r })));
+      const parts = path === "" ? [] : path.split("/");
+      const chain = ["", ...parts.map((_, i) => parts.slice(0, i + 1).join("/"))];
+      const from = chain.indexOf(base);
+      const expected = from >= 0 && chain.slice(from).every((p) => access.canRead(p));
+      assert.equal(access.canSeeFrom(base, path), expected, `base ${JSON.stringify(base)}, path ${JSON.stringify(path)}`);
+    }),
+    { weight: 20 },
+  );
 
   test("an unknown role string grants nothing", () => {
     const access = new Access("u", "superuser");
