@@ -47,7 +47,7 @@ export class ArchivePathError extends Error {
  */
 export function checkArchivePath(path: string): void {
   if (typeof path !== "string") throw new ArchivePathError(String(path), "not a string");
-  if (path === "") return;
+  if (path === "" || isPlainArchivePath(path)) return;
   const fail = (reason: string): never => {
     throw new ArchivePathError(path, reason);
   };
@@ -70,6 +70,27 @@ export function checkArchivePath(path: string): void {
       fail(`component ${JSON.stringify(component)} starts with the reserved '@@'`);
     }
   });
+}
+
+/** Printable ASCII without backslash: one UTF-8 byte per character, no NUL, LF or surrogate. */
+const PLAIN_CHARACTERS = /^[\x20-\x5b\x5d-\x7e]*$/;
+
+/**
+ * The common case of {@link checkArchivePath} in one pass, as a checkout validates every path of
+ * a large tree several times: true only for a valid path of plain characters whose components
+ * start with neither `.` nor `@@` (those, and anything else, get the full check and its message).
+ */
+export function isPlainArchivePath(path: string): boolean {
+  if (path.length > MAX_PATH_BYTES || !PLAIN_CHARACTERS.test(path)) return false;
+  for (let start = 0; ; ) {
+    const slash = path.indexOf("/", start);
+    const end = slash < 0 ? path.length : slash;
+    const first = path.charCodeAt(start);
+    // Empty, too long, `.`-led (`.`, `..`, `.zsync…`) or `@@`-led.
+    if (end === start || end - start > MAX_COMPONENT_BYTES || first === 46 || (first === 64 && path.charCodeAt(start + 1) === 64)) return false;
+    if (slash < 0) return true;
+    start = slash + 1;
+  }
 }
 
 /** True for the protocol's own paths: `@@zsync` and everything under `@@zsync/`. */

@@ -11,7 +11,7 @@
 import { lstatSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isAdminName } from "../protocol/paths.js";
+import { isAdminName, isPlainArchivePath } from "../protocol/paths.js";
 import { WcError } from "./admin.js";
 
 /**
@@ -20,7 +20,8 @@ import { WcError } from "./admin.js";
  * Not checkArchivePath: working paths also name `@@meta/…` files and conflict artifacts.
  */
 export function checkoutPathProblem(path: unknown): string | undefined {
-  if (path === "") return undefined;
+  // A plain archive path breaks none of the rules below (the common case, in one pass).
+  if (path === "" || (typeof path === "string" && isPlainArchivePath(path))) return undefined;
   if (typeof path !== "string" || path.startsWith("/") || /[\\\0]/.test(path)) return `${JSON.stringify(path)} is not a relative checkout path`;
   const components = path.split("/");
   if (components.some((c) => c === "" || c === "." || c === "..")) return `${JSON.stringify(path)} has an empty, '.' or '..' component`;

@@ -244,7 +244,11 @@ export function lexists(absolute: string): boolean {
 }
 
 export function depthOf(path: string): number {
-  return path === "" ? 0 : path.split("/").length;
+  if (path === "") return 0;
+  // Counted, not split: sorts call this twice per comparison (100k paths in a checkout).
+  let depth = 1;
+  for (let at = path.indexOf("/"); at >= 0; at = path.indexOf("/", at + 1)) depth++;
+  return depth;
 }
 
 export function textHash(text: string): string {

@@ -1,5 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { fuzzTest } from "../fuzz/runs.js";
 import {
   ArchivePathError,
   baseName,
@@ -8,6 +10,9 @@ import {
   isReservedName,
   joinArchivePath,
   parentPath,
+  isAdminName,
+  MAX_COMPONENT_BYTES,
+  MAX_PATH_BYTES,
 } from "../../src/protocol/paths.js";
 
 function rejects(path: string, reason: RegExp): void {
@@ -62,6 +67,34 @@ test("length limits count UTF-8 bytes", () => {
   checkArchivePath(longest);
   rejects(longest + "z", /longer than 4096/);
 });
+
+/** The rules of checkArchivePath's documentation, one by one: the spec its one-pass common case must keep. */
+function validBySpec(path: string): boolean {
+  if (path === "") return true;
+  if (path.startsWith("/") || /[\\\0\n]/.test(path) || /\p{Cs}/u.test(path) || Buffer.byteLength(path) > MAX_PATH_BYTES) return false;
+  return path.split("/").every((c, i) => c !== "" && c !== "." && c !== ".." && Buffer.byteLength(c) <= MAX_COMPONENT_BYTES && !isAdminName(c) && (!c.startsWith("@@") || (i === 0 && c === "@@zsync")));
+}
+
+fuzzTest(
+  "checkArchivePath accepts exactly the paths its rules allow",
+  fc.property(
+    fc.oneof(
+      fc.array(fc.constantFrom("a", "Z", ".", "/", "@", " ", "\\", "\0", "\n", "é", "\uD800", "\u200D", ".zsync", ".ZSync. ", "@@zsync", "x".repeat(120)), { maxLength: 12 }).map((parts) => parts.join("")),
+      fc.string({ unit: "binary", maxLength: 24 }),
+    ),
+    (path) => {
+      let accepted = true;
+      try {
+        checkArchivePath(path);
+      } catch (error) {
+        assert.ok(error instanceof ArchivePathError);
+        accepted = false;
+      }
+      assert.equal(accepted, validBySpec(path), JSON.stringify(path));
+    },
+  ),
+  { weight: 50 },
+);
 
 test("the protocol's own @@zsync/ prefix is allowed, its remainder follows the rules", () => {
   checkArchivePath("@@zsync/manifest.json");
