@@ -153,7 +153,7 @@ export function entryProblem(path: string, e: Entry): string | undefined {
     (e.revision === undefined || Number.isSafeInteger(e.revision)) &&
     (e.hash === undefined || (typeof e.hash === "string" && SHA256.test(e.hash))) &&
     (e.schedule === undefined || e.schedule === "added" || e.schedule === "removed") &&
-    (e.cache === undefined || (typeof e.cache === "object" && e.cache !== null && typeof e.cache.hash === "string" && SHA256.test(e.cache.hash))) &&
+    (e.cache === undefined || (typeof e.cache === "object" && e.cache !== null && typeof e.cache.hash === "string" && (e.cache.hash === e.hash || SHA256.test(e.cache.hash)))) &&
     (e.listing === undefined || (e.kind === "folder" && typeof e.listing === "object" && e.listing !== null && typeof e.listing.mtimeNs === "string" && typeof e.listing.ctimeNs === "string" && Number.isSafeInteger(e.listing.children) && metaListingValid(e.listing.meta))) &&
     (e.schedule === "added" || e.revision !== undefined) &&
     (e.kind === "folder" || e.schedule === "added" || e.hash !== undefined);

@@ -115,17 +115,20 @@ export async function replayJournal(root: string, opts: ReplayOptions = {}): Pro
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(16, batch.length) }, async () => {
-        while (next < batch.length) await applyStep(root, batch[next++], { report, written, madeDirs, unsafe, prewritten: opts.prewritten });
+        while (next < batch.length) await applyStep(root, batch[next++], state);
       }),
     );
     batch = [];
     batchPaths.clear();
   };
+  const state: ReplayState = { report, written, madeDirs, unsafe, prewritten: opts.prewritten };
   for (const step of journal.steps) {
+    // A new checkout's files, made while receiving: taken here, without a step of the batch each.
+    if (!batchPaths.has(step.path) && takePrewritten(step, state)) continue;
     if (step.do === "mkdir" || step.do === "rmdir" || batchPaths.has(step.path)) {
       await flush();
       if (step.do === "mkdir" || step.do === "rmdir") {
-        await applyStep(root, step, { report, written, madeDirs, unsafe, prewritten: opts.prewritten });
+        await applyStep(root, step, state);
         continue;
       }
     }
@@ -273,7 +276,23 @@ function statsOf(absolute: string): BigIntStats | undefined {
   return s?.isFile() ? s : undefined;
 }
 
-async function applyStep(root: string, step: JournalStep, { report, written, madeDirs, unsafe, prewritten }: ReplayState): Promise<void> {
+/**
+ * A `write` step of a new file that the early writer made with the same content is done: its
+ * file is taken out of `prewritten`, with the stat the writer took. False for any other step.
+ */
+function takePrewritten(step: JournalStep, { written, unsafe, prewritten }: ReplayState): boolean {
+  if (step.do !== "write" || step.expect !== "absent") return false;
+  const early = prewritten?.get(step.path);
+  if (early?.hash !== step.hash) return false;
+  refuseUnsafe(unsafe, step);
+  prewritten!.delete(step.path);
+  written.set(step.path, { hash: step.hash, stats: early });
+  return true;
+}
+
+async function applyStep(root: string, step: JournalStep, state: ReplayState): Promise<void> {
+  const { report, written, madeDirs, unsafe } = state;
+  if (takePrewritten(step, state)) return;
   refuseUnsafe(unsafe, step);
   const absolute = join(root, step.path);
   switch (step.do) {
@@ -284,12 +303,6 @@ async function applyStep(root: string, step: JournalStep, { report, written, mad
       return;
     }
     case "write": {
-      const early = step.expect === "absent" ? prewritten?.get(step.path) : undefined;
-      if (early?.hash === step.hash) {
-        prewritten!.delete(step.path);
-        written.set(step.path, { hash: step.hash, stats: early });
-        return;
-      }
       // The BASE copy: bytes from the pack (a new checkout's), else its loose file.
       const source = readPacked(root, step.hash) ?? pristinePath(root, step.hash);
       if (step.expect === "absent") {
