@@ -107,6 +107,7 @@ export async function replayJournal(root: string, opts: ReplayOptions = {}): Pro
   // Checked again right before touching the disk (a symlink may have appeared since planning),
   // each folder once for this replay.
   const unsafe = checkoutPathChecker(root);
+  const state: ReplayState = { report, written, madeDirs, unsafe, prewritten: opts.prewritten };
   // Steps on distinct files are independent: run them a few at a time. mkdir and rmdir are
   // barriers, so folders exist before their files and go only after them.
   let batch: JournalStep[] = [];
@@ -121,7 +122,6 @@ export async function replayJournal(root: string, opts: ReplayOptions = {}): Pro
     batch = [];
     batchPaths.clear();
   };
-  const state: ReplayState = { report, written, madeDirs, unsafe, prewritten: opts.prewritten };
   for (const step of journal.steps) {
     // A new checkout's files, made while receiving: taken here, without a step of the batch each.
     if (!batchPaths.has(step.path) && takePrewritten(step, state)) continue;
