@@ -9,7 +9,7 @@ import type { EntryInfo } from "../protocol/types.js";
 import { entryFromRemote, type Entry } from "./entries.js";
 import { formatMeta, metaFileOf } from "./meta-files.js";
 import { planFileMerge, planMeta } from "./plan-object.js";
-import { holdsStartOfBase } from "./journal.js";
+import { holdsStartOfBase } from "./cut-short.js";
 import { hashFile } from "./pristine.js";
 import type { PathStatus } from "./scan.js";
 import { textHash, type UpdatePlan } from "./update-plan.js";

@@ -107,19 +107,25 @@ test("Ctrl-C during a checkout: says so; status says incomplete; checkout again 
   assert.deepEqual(clean.json.items, []);
 });
 
-test("kill -9 while a checkout receives small bodies (gathered into its pack): the update that finishes it never uses a torn pack", async () => {
+/**
+ * A new server folder `folder` of `count` small files, and `zsync checkout` of it into `co` on a
+ * terminal, through the proxy, which holds the snapshot back after `stallAfter` bytes (`stalled`).
+ */
+async function stalledCheckout(folder: string, count: number, stallAfter: number) {
   const files: Record<string, string> = {};
-  for (let i = 0; i < 200; i++) files[`f${String(i).padStart(3, "0")}.txt`] = `${i}\n`.repeat(700);
-  await new Remote(server).createFolder("many", files);
-  const parent = await tempDir("zsync-kill-receive-");
-  const url = `${proxyOrigin}/many`;
-
-  state.stallAfter = 200 * 1024;
+  for (let i = 0; i < count; i++) files[`f${String(i).padStart(3, "0")}.txt`] = `${i}\n`.repeat(700);
+  await new Remote(server).createFolder(folder, files);
+  const parent = await tempDir(`zsync-kill-${folder}-`);
+  state.stallAfter = stallAfter;
   const stalled = new Promise<void>((resolve) => (state.stalled = resolve));
-  const env = cliEnv({ TERM: "xterm" });
-  const term = pty.spawn(process.execPath, [CLIENT_BIN, "checkout", url, "co"], { cwd: parent, env, cols: 200, rows: 30, name: "xterm" });
-  let shown = "";
+  const term = pty.spawn(process.execPath, [CLIENT_BIN, "checkout", `${proxyOrigin}/${folder}`, "co"], { cwd: parent, env: cliEnv({ TERM: "xterm" }), cols: 200, rows: 30, name: "xterm" });
   const exited = new Promise<void>((resolve) => term.onExit(() => resolve()));
+  return { files, dir: join(parent, "co"), term, stalled, exited };
+}
+
+test("kill -9 while a checkout receives small bodies (gathered into its pack): the update that finishes it never uses a torn pack", async () => {
+  const { files, dir, term, stalled, exited } = await stalledCheckout("many", 200, 200 * 1024);
+  let shown = "";
   // Some bodies received: the bar counts files once they are checked and stored.
   const someStored = new Promise<void>((resolve) =>
     term.onData((d) => {
@@ -132,7 +138,6 @@ test("kill -9 while a checkout receives small bodies (gathered into its pack): t
   await exited;
   state.stallAfter = Infinity;
 
-  const dir = join(parent, "co");
   assert.equal(existsSync(join(dir, ".zsync", "journal.json")), false, "killed while receiving: no journal yet");
   // What a kill while receiving leaves: the pack being written, in .zsync/tmp, and no pack in
   // the store. Tear it too, as a kill in the middle of one of its writes would.
@@ -158,18 +163,8 @@ test("kill -9 while a checkout receives small bodies (gathered into its pack): t
 });
 
 test("kill -9 after a checkout made some working files early (src/wc/early-writes.ts): the update that finishes it keeps them and completes a cut-short one; one edited meanwhile is an obstruction, and resolving it keeps the edit", async () => {
-  const files: Record<string, string> = {};
-  for (let i = 0; i < 600; i++) files[`f${String(i).padStart(3, "0")}.txt`] = `${i}\n`.repeat(700);
-  await new Remote(server).createFolder("early", files);
-  const parent = await tempDir("zsync-kill-early-");
-  const url = `${proxyOrigin}/early`;
-  const dir = join(parent, "co");
-
   // More than one batch (1 MiB) of bodies gets through, then the proxy holds the rest back.
-  state.stallAfter = 1300 * 1024;
-  const stalled = new Promise<void>((resolve) => (state.stalled = resolve));
-  const term = pty.spawn(process.execPath, [CLIENT_BIN, "checkout", url, "co"], { cwd: parent, env: cliEnv({ TERM: "xterm" }), cols: 200, rows: 30, name: "xterm" });
-  const exited = new Promise<void>((resolve) => term.onExit(() => resolve()));
+  const { files, dir, term, stalled, exited } = await stalledCheckout("early", 600, 1300 * 1024);
   await stalled;
   while (!existsSync(join(dir, "f002.txt"))) await new Promise((resolve) => setTimeout(resolve, 10)); // the worker wrote a batch
   term.kill("SIGKILL");
